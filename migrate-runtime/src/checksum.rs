@@ -1,0 +1,133 @@
+//! Checksums of migration files: SHA-256 of the text with CRLF normalised to LF, so that a
+//! Windows checkout (git `autocrlf`) does not look like an edit.
+
+use sha2::{Digest, Sha256};
+use std::fmt;
+use std::str::FromStr;
+
+/// The SHA-256 of a migration file, after CRLF line endings were turned into LF.
+///
+/// Prints as 64 lowercase hex digits, which is what `sha256sum` prints for an LF file.
+///
+/// ```
+/// use migrate_runtime::Checksum;
+/// let lf = Checksum::of_sql(b"SELECT 1;\n");
+/// let crlf = Checksum::of_sql(b"SELECT 1;\r\n");
+/// assert_eq!(lf, crlf);
+/// assert_eq!(lf.to_string().len(), 64);
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Checksum(pub [u8; 32]);
+
+impl Checksum {
+    /// Hashes a migration file's bytes, CRLF normalised to LF.
+    ///
+    /// ```
+    /// # use migrate_runtime::Checksum;
+    /// assert_ne!(Checksum::of_sql(b"SELECT 1;"), Checksum::of_sql(b"SELECT 2;"));
+    /// ```
+    pub fn of_sql(bytes: &[u8]) -> Checksum {
+        let mut hasher = Sha256::new();
+        let mut rest = bytes;
+        while let Some(i) = rest.windows(2).position(|w| w == b"\r\n") {
+            hasher.update(&rest[..i]);
+            hasher.update(b"\n");
+            rest = &rest[i + 2..];
+        }
+        hasher.update(rest);
+        Checksum(hasher.finalize().into())
+    }
+
+    /// Hashes raw bytes with no normalisation (used for the lock file's chain).
+    ///
+    /// ```
+    /// # use migrate_runtime::Checksum;
+    /// assert_ne!(Checksum::of_bytes(b"a\r\n"), Checksum::of_sql(b"a\r\n"));
+    /// ```
+    pub fn of_bytes(bytes: &[u8]) -> Checksum {
+        Checksum(Sha256::digest(bytes).into())
+    }
+
+    /// The first 12 hex digits, for messages where the full hash would be noise.
+    ///
+    /// ```
+    /// # use migrate_runtime::Checksum;
+    /// assert_eq!(Checksum::of_bytes(b"").short(), "e3b0c44298fc");
+    /// ```
+    pub fn short(&self) -> String {
+        self.to_string()[..12].to_string()
+    }
+}
+
+impl fmt::Display for Checksum {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for b in self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Checksum {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Checksum({})", self.short())
+    }
+}
+
+/// Why a string is not a checksum.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a SHA-256 checksum (64 lowercase hex digits)")]
+pub struct ParseChecksumError(pub String);
+
+impl FromStr for Checksum {
+    type Err = ParseChecksumError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let err = || ParseChecksumError(s.to_string());
+        if s.len() != 64 || !s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            return Err(err());
+        }
+        let mut out = [0u8; 32];
+        for (i, byte) in out.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).map_err(|_| err())?;
+        }
+        Ok(Checksum(out))
+    }
+}
+
+impl serde::Serialize for Checksum {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_sha256sum_of_lf_text() {
+        // printf 'SELECT 1;\n' | sha256sum
+        assert_eq!(
+            Checksum::of_sql(b"SELECT 1;\n").to_string(),
+            Checksum::of_bytes(b"SELECT 1;\n").to_string()
+        );
+        assert_eq!(
+            Checksum::of_bytes(b"").to_string(),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+
+    #[test]
+    fn crlf_and_lf_hash_alike_but_lone_cr_does_not() {
+        assert_eq!(Checksum::of_sql(b"a\r\nb\r\n"), Checksum::of_sql(b"a\nb\n"));
+        assert_ne!(Checksum::of_sql(b"a\rb"), Checksum::of_sql(b"a\nb"));
+    }
+
+    #[test]
+    fn round_trips_through_hex() {
+        let c = Checksum::of_sql(b"x");
+        assert_eq!(c.to_string().parse::<Checksum>().unwrap(), c);
+        assert!("ABC".parse::<Checksum>().is_err());
+    }
+}

@@ -1,0 +1,37 @@
+//! The runtime of cargo-migrate: the model of a migrations directory, the integrity lock file,
+//! and (with the default `postgres` feature) the engine that applies migrations.
+//!
+//! Layout:
+//! - [`model`]: reading `migrations/<version>_<name>/{migration.sql,down.sql}`, directives,
+//!   checksums, creating new migrations;
+//! - [`lockfile`]: `migrations.lock`, verification and sealing;
+//! - `project` (feature `cargo`): finding the package and its `[package.metadata.migrate]`.
+//!
+//! ```
+//! use migrate_runtime::{LockState, MigrationSet, verify};
+//! let dir = tempfile::tempdir().unwrap();
+//! std::fs::create_dir(dir.path().join("20261121093000_create_users")).unwrap();
+//! std::fs::write(
+//!     dir.path().join("20261121093000_create_users/migration.sql"),
+//!     "CREATE TABLE users (id bigint PRIMARY KEY);\n",
+//! ).unwrap();
+//! let set = MigrationSet::read(dir.path()).unwrap();
+//! let lock = LockState::load(dir.path()).unwrap();
+//! for finding in verify(&set, &lock) {
+//!     println!("{finding}");
+//! }
+//! ```
+
+mod checksum;
+pub mod lockfile;
+pub mod model;
+#[cfg(feature = "cargo")]
+pub mod project;
+mod version;
+
+pub use checksum::{Checksum, ParseChecksumError};
+pub use lockfile::{
+    Finding, LockEntry, LockFile, LockState, SealOptions, SealOutcome, SealRefused, seal, verify,
+};
+pub use model::{Migration, MigrationSet, SqlFile};
+pub use version::{ParseVersionError, Version};

@@ -1,0 +1,129 @@
+//! Sealing: turning drafts into sealed migrations. A pure function decides what the new lock file
+//! is, or refuses with the findings that stop it; the caller writes it with [`super::write`].
+
+use super::{Finding, LockEntry, LockFile, LockState, verify};
+use crate::Version;
+use crate::model::MigrationSet;
+use std::collections::BTreeSet;
+
+/// Options of `cargo migrate seal`.
+#[derive(Debug, Clone, Default)]
+pub struct SealOptions {
+    /// Versions whose sealed entry may be replaced (edited, renamed) or dropped (missing): for
+    /// migrations that were never shared.
+    pub force: BTreeSet<Version>,
+    /// Seal drafts that are older than the newest sealed migration.
+    pub allow_out_of_order: bool,
+}
+
+/// What sealing did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealOutcome {
+    /// The lock file to write.
+    pub lock: LockFile,
+    /// Drafts that are now sealed.
+    pub sealed: Vec<Version>,
+    /// Sealed migrations re-sealed with `--force`.
+    pub resealed: Vec<Version>,
+    /// Sealed migrations removed from the lock with `--force` (their folder is gone).
+    pub dropped: Vec<Version>,
+    /// The old lock file was corrupt (e.g. merge conflict) and is rewritten.
+    pub repaired: bool,
+}
+
+/// Why sealing refused; nothing was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealRefused {
+    /// The findings that stop it.
+    pub findings: Vec<Finding>,
+    /// `--force` versions that name nothing to force.
+    pub useless_force: Vec<Version>,
+}
+
+/// Decides what sealing writes: every migration of the directory, with its current checksums.
+///
+/// Refuses when a sealed migration was edited, renamed or deleted (unless its version is in
+/// `force`), when a draft is out of order (unless allowed), when the lock file is corrupt beyond
+/// recovery, or when a forced version names nothing to force.
+///
+/// ```
+/// use migrate_runtime::{LockState, MigrationSet, SealOptions, seal};
+/// let dir = tempfile::tempdir().unwrap();
+/// std::fs::create_dir(dir.path().join("20261121093000_a")).unwrap();
+/// std::fs::write(dir.path().join("20261121093000_a/migration.sql"), "SELECT 1;").unwrap();
+/// let set = MigrationSet::read(dir.path()).unwrap();
+/// let outcome = seal(&set, &LockState::Absent, &SealOptions::default()).unwrap();
+/// assert_eq!(outcome.sealed.len(), 1);
+/// assert_eq!(outcome.lock.entries().len(), 1);
+/// ```
+pub fn seal(
+    set: &MigrationSet,
+    state: &LockState,
+    options: &SealOptions,
+) -> Result<SealOutcome, SealRefused> {
+    let findings = verify(set, state);
+    let mut blocking = Vec::new();
+    let mut outcome = SealOutcome {
+        lock: LockFile::default(),
+        sealed: Vec::new(),
+        resealed: Vec::new(),
+        dropped: Vec::new(),
+        repaired: matches!(state, LockState::Corrupt { .. }),
+    };
+    let mut used_force = BTreeSet::new();
+    for finding in findings {
+        match &finding {
+            Finding::Corrupt { .. } => {
+                // Recoverable when the salvaged entries are there; they are verified as usual.
+                if state.sealed().is_none() {
+                    blocking.push(finding);
+                }
+            }
+            Finding::Unsealed { version, .. } => outcome.sealed.push(*version),
+            Finding::OutOfOrder { version, .. } => {
+                if options.allow_out_of_order {
+                    outcome.sealed.push(*version);
+                } else {
+                    blocking.push(finding);
+                }
+            }
+            Finding::Edited { version, .. } | Finding::Renamed { version, .. } => {
+                if options.force.contains(version) {
+                    used_force.insert(*version);
+                    if outcome.resealed.last() != Some(version) {
+                        outcome.resealed.push(*version);
+                    }
+                } else {
+                    blocking.push(finding);
+                }
+            }
+            Finding::Missing { version, .. } => {
+                if options.force.contains(version) {
+                    used_force.insert(*version);
+                    outcome.dropped.push(*version);
+                } else {
+                    blocking.push(finding);
+                }
+            }
+        }
+    }
+    let useless_force: Vec<Version> = options.force.difference(&used_force).copied().collect();
+    if !blocking.is_empty() || !useless_force.is_empty() {
+        return Err(SealRefused {
+            findings: blocking,
+            useless_force,
+        });
+    }
+    outcome.lock = LockFile::new(
+        set.migrations
+            .iter()
+            .map(|m| LockEntry {
+                version: m.version,
+                name: m.name.clone(),
+                up: m.up.checksum,
+                down: m.down.as_ref().map(|d| d.checksum),
+            })
+            .collect(),
+    );
+    Ok(outcome)
+}

@@ -1,0 +1,211 @@
+//! Creating a new migration folder (`cargo migrate new`).
+
+use super::{DOWN_FILE, UP_FILE, parse_folder_name, validate_new_name};
+use crate::Version;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use time::{OffsetDateTime, PrimitiveDateTime, macros::format_description};
+
+/// What `cargo migrate new` asks for.
+#[derive(Debug, Clone, Default)]
+pub struct NewMigration<'a> {
+    /// The snake_case name.
+    pub name: &'a str,
+    /// Write `-- migrate:no-transaction` into the header.
+    pub no_transaction: bool,
+    /// Write `-- migrate:irreversible` and no `down.sql`.
+    pub irreversible: bool,
+}
+
+/// Why a migration could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    /// The name is not snake_case; the message suggests one.
+    #[error("{0}")]
+    InvalidName(String),
+    /// The file system refused.
+    #[error("{path}: {source}")]
+    Io {
+        /// What we were writing.
+        path: PathBuf,
+        /// Why it failed.
+        source: io::Error,
+    },
+}
+
+/// Creates `<dir>/<version>_<name>/` with `migration.sql` and `down.sql` and returns the folder.
+///
+/// The version is `now` (UTC), or one second after the newest existing version when that is not
+/// earlier, so that two calls within the same second, or a clock behind the newest migration,
+/// never collide or produce an out-of-order migration. The folder appears atomically (written
+/// under a temporary name, then renamed), and concurrent calls are serialised with a file lock.
+///
+/// ```
+/// use migrate_runtime::model::{NewMigration, create_migration};
+/// let dir = tempfile::tempdir().unwrap();
+/// let now = time::macros::datetime!(2026-11-21 09:30:00 UTC);
+/// let new = NewMigration { name: "create_users", ..Default::default() };
+/// let a = create_migration(dir.path(), &new, now).unwrap();
+/// let b = create_migration(dir.path(), &new, now).unwrap();
+/// assert!(a.ends_with("20261121093000_create_users"));
+/// assert!(b.ends_with("20261121093001_create_users"));
+/// ```
+pub fn create_migration(
+    dir: &Path,
+    new: &NewMigration<'_>,
+    now: OffsetDateTime,
+) -> Result<PathBuf, CreateError> {
+    validate_new_name(new.name).map_err(CreateError::InvalidName)?;
+    let io_err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| CreateError::Io { path, source }
+    };
+    fs::create_dir_all(dir).map_err(io_err(dir))?;
+    let _guard = lock_dir(dir).map_err(io_err(dir))?;
+
+    let newest = existing_versions(dir)
+        .map_err(io_err(dir))?
+        .into_iter()
+        .max();
+    let now = now.to_offset(time::UtcOffset::UTC);
+    let mut version = version_of(PrimitiveDateTime::new(now.date(), now.time()));
+    if let Some(newest) = newest
+        && version <= newest
+    {
+        version = next_second(newest);
+    }
+    let folder = format!("{version}_{}", new.name);
+    let target = dir.join(&folder);
+    let staging = tempfile::Builder::new()
+        .prefix(".new-migration-")
+        .tempdir_in(dir)
+        .map_err(io_err(dir))?;
+
+    let mut up = format!("-- Migration {folder}\n");
+    if new.no_transaction {
+        up.push_str(
+            "-- migrate:no-transaction\n\
+             -- Runs statement by statement, outside a transaction (for CREATE INDEX CONCURRENTLY).\n\
+             -- A failed run resumes at the failed statement: make each statement re-runnable\n\
+             -- (IF NOT EXISTS).\n",
+        );
+    }
+    if new.irreversible {
+        up.push_str("-- migrate:irreversible\n-- There is no down.sql: say here why it cannot be reverted.\n");
+    }
+    up.push_str("-- Write the up migration below.\n\n");
+    let up_path = staging.path().join(UP_FILE);
+    fs::write(&up_path, up).map_err(io_err(&up_path))?;
+    if !new.irreversible {
+        let down =
+            format!("-- Reverts {folder}: undo what migration.sql does, newest change first.\n\n");
+        let down_path = staging.path().join(DOWN_FILE);
+        fs::write(&down_path, down).map_err(io_err(&down_path))?;
+    }
+    let staging = staging.keep();
+    fs::rename(&staging, &target).map_err(|e| {
+        let _ = fs::remove_dir_all(&staging);
+        CreateError::Io {
+            path: target.clone(),
+            source: e,
+        }
+    })?;
+    Ok(target)
+}
+
+fn existing_versions(dir: &Path) -> io::Result<Vec<Version>> {
+    let mut versions = Vec::new();
+    for entry in fs::read_dir(dir)? {
+        let name = entry?.file_name();
+        if let Some((v, _)) = name.to_str().and_then(parse_folder_name) {
+            versions.push(v);
+        }
+    }
+    Ok(versions)
+}
+
+fn version_of(t: PrimitiveDateTime) -> Version {
+    let digits = t
+        .format(format_description!(
+            "[year][month][day][hour][minute][second]"
+        ))
+        .unwrap_or_default();
+    digits
+        .parse()
+        .unwrap_or(Version::new(0).expect("zero is a version"))
+}
+
+/// One second after `v` on the calendar; for a version that is no timestamp (diesel's
+/// `00000000000000`), the next number.
+fn next_second(v: Version) -> Version {
+    let fmt = format_description!("[year][month][day][hour][minute][second]");
+    match PrimitiveDateTime::parse(&v.to_string(), fmt) {
+        Ok(t) => version_of(t + time::Duration::SECOND),
+        Err(_) => Version::new(v.get() + 1).unwrap_or(v),
+    }
+}
+
+/// Serialises concurrent `new` calls on the same directory (advisory lock on the directory).
+#[cfg(unix)]
+fn lock_dir(dir: &Path) -> io::Result<fs::File> {
+    let file = fs::File::open(dir)?;
+    file.lock()?;
+    Ok(file)
+}
+
+#[cfg(not(unix))]
+fn lock_dir(_dir: &Path) -> io::Result<()> {
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn next_second_rolls_over_the_calendar() {
+        let v = |s: &str| s.parse::<Version>().unwrap();
+        assert_eq!(next_second(v("20261231235959")), v("20270101000000"));
+        assert_eq!(next_second(v("00000000000000")), v("00000000000001"));
+    }
+
+    #[test]
+    fn new_migration_sorts_after_a_future_one() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("20300101000000_future")).unwrap();
+        let new = NewMigration {
+            name: "later",
+            ..Default::default()
+        };
+        let p = create_migration(dir.path(), &new, datetime!(2026-11-21 09:30:00 UTC)).unwrap();
+        assert!(p.ends_with("20300101000001_later"), "{}", p.display());
+    }
+
+    #[test]
+    fn irreversible_has_no_down_and_directives_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let new = NewMigration {
+            name: "idx",
+            no_transaction: true,
+            irreversible: true,
+        };
+        let p = create_migration(dir.path(), &new, datetime!(2026-11-21 09:30:00 UTC)).unwrap();
+        assert!(!p.join(DOWN_FILE).exists());
+        let set = crate::MigrationSet::read(dir.path()).unwrap();
+        let d = set.migrations[0].directives;
+        assert!(d.no_transaction && d.irreversible);
+    }
+
+    #[test]
+    fn invalid_name_creates_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let new = NewMigration {
+            name: "Bad Name",
+            ..Default::default()
+        };
+        assert!(create_migration(dir.path(), &new, OffsetDateTime::now_utc()).is_err());
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+}

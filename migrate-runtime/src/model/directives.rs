@@ -1,0 +1,113 @@
+//! Directives: SQL comments of the form `-- migrate:<name>` in the header of `migration.sql`.
+//!
+//! The header is everything before the first line that is neither blank nor a `--` comment. A
+//! UTF-8 byte-order mark or leading blank lines never hide a directive (unlike a `starts_with`
+//! check). A directive after the header, or one we do not know, is an error: silently ignoring
+//! `-- migrate:no-transaction` would run `CREATE INDEX CONCURRENTLY` in a transaction.
+
+use super::Problem;
+
+/// What the header of a `migration.sql` asks for.
+///
+/// ```
+/// use migrate_runtime::model::Directives;
+/// let d = Directives::parse("\u{feff}\n-- migrate:no-transaction\nCREATE INDEX CONCURRENTLY i ON t (c);\n").unwrap();
+/// assert!(d.no_transaction);
+/// assert!(!d.irreversible);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Directives {
+    /// `-- migrate:no-transaction`: run statement by statement, outside a transaction.
+    pub no_transaction: bool,
+    /// `-- migrate:irreversible`: there is no `down.sql`, on purpose.
+    pub irreversible: bool,
+}
+
+/// The directives cargo-migrate knows, for messages.
+pub const KNOWN_DIRECTIVES: &[&str] = &["no-transaction", "irreversible"];
+
+impl Directives {
+    /// Parses the directives of a `migration.sql`. Errors carry the 1-based line number.
+    ///
+    /// ```
+    /// use migrate_runtime::model::Directives;
+    /// let (line, problem) = Directives::parse("-- migrate:no-transactions\n").unwrap_err();
+    /// assert_eq!(line, 1);
+    /// assert!(problem.to_string().contains("unknown directive"));
+    /// ```
+    pub fn parse(sql: &str) -> Result<Directives, (usize, Problem)> {
+        let sql = sql.strip_prefix('\u{feff}').unwrap_or(sql);
+        let mut directives = Directives::default();
+        let mut in_header = true;
+        for (index, line) in sql.lines().enumerate() {
+            let line_no = index + 1;
+            let trimmed = line.trim();
+            let Some(comment) = trimmed.strip_prefix("--") else {
+                if !trimmed.is_empty() {
+                    in_header = false;
+                }
+                continue;
+            };
+            let Some(rest) = comment.trim_start().strip_prefix("migrate:") else {
+                continue;
+            };
+            let word = rest.split_whitespace().next().unwrap_or("");
+            let directive = format!("-- migrate:{word}");
+            let flag = match word {
+                "no-transaction" => &mut directives.no_transaction,
+                "irreversible" => &mut directives.irreversible,
+                _ => return Err((line_no, Problem::UnknownDirective { directive })),
+            };
+            if !in_header {
+                return Err((line_no, Problem::DirectiveNotInHeader { directive }));
+            }
+            *flag = true;
+        }
+        Ok(directives)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bom_blank_lines_and_comments_do_not_hide_directives() {
+        let sql = "\u{feff}\r\n\n-- a comment first\n   --migrate:irreversible drops data\n-- migrate: no-transaction\nSELECT 1;\n";
+        let d = Directives::parse(sql).unwrap();
+        assert!(d.no_transaction && d.irreversible);
+    }
+
+    #[test]
+    fn no_directives_is_the_default() {
+        assert_eq!(
+            Directives::parse("CREATE TABLE t ();").unwrap(),
+            Directives::default()
+        );
+    }
+
+    #[test]
+    fn a_directive_after_sql_is_an_error_with_its_line() {
+        let (line, problem) =
+            Directives::parse("CREATE TABLE t ();\n-- migrate:no-transaction\n").unwrap_err();
+        assert_eq!(line, 2);
+        assert_eq!(
+            problem,
+            Problem::DirectiveNotInHeader {
+                directive: "-- migrate:no-transaction".into()
+            }
+        );
+    }
+
+    #[test]
+    fn unknown_directive_is_named() {
+        let (line, problem) = Directives::parse("\n\n-- migrate:notransaction\n").unwrap_err();
+        assert_eq!(line, 3);
+        assert_eq!(
+            problem,
+            Problem::UnknownDirective {
+                directive: "-- migrate:notransaction".into()
+            }
+        );
+    }
+}

@@ -1,0 +1,141 @@
+//! Folder names: `<14-digit UTC timestamp>_<name>`, the layout Prisma teams already have.
+
+use crate::Version;
+
+/// Splits a migration folder name into its version and name.
+///
+/// Reading is lenient about the name part (ASCII letters, digits and `_`, as existing Prisma
+/// projects have them); [`validate_new_name`] is strict for names that we create.
+///
+/// ```
+/// use migrate_runtime::model::parse_folder_name;
+/// let (v, name) = parse_folder_name("20261121093000_create_users").unwrap();
+/// assert_eq!((v.get(), name), (20261121093000, "create_users"));
+/// assert!(parse_folder_name("2026_create_users").is_none());
+/// assert!(parse_folder_name("20261121093000-create-users").is_none());
+/// ```
+pub fn parse_folder_name(folder: &str) -> Option<(Version, &str)> {
+    let (digits, name) = folder.split_at_checked(14)?;
+    let name = name.strip_prefix('_')?;
+    let version: Version = digits.parse().ok()?;
+    let legal = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    if name.chars().all(legal) && name.chars().any(|c| c.is_ascii_alphanumeric()) {
+        Some((version, name))
+    } else {
+        None
+    }
+}
+
+/// Checks a name given to `cargo migrate new`: lowercase `snake_case`, starting with a letter.
+/// The error says what is wrong and suggests a fixed name when there is one.
+///
+/// ```
+/// use migrate_runtime::model::validate_new_name;
+/// assert!(validate_new_name("add_users_email_index").is_ok());
+/// let err = validate_new_name("Add Users").unwrap_err();
+/// assert!(err.contains("try `add_users`"), "{err}");
+/// ```
+pub fn validate_new_name(name: &str) -> Result<(), String> {
+    let ok = name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && !name.ends_with('_')
+        && !name.contains("__")
+        && name.len() <= 100;
+    if ok {
+        return Ok(());
+    }
+    let mut msg = if name.is_empty() {
+        "the migration name is empty".to_string()
+    } else if name.len() > 100 {
+        format!(
+            "the migration name is {} characters long; keep it under 100",
+            name.len()
+        )
+    } else {
+        format!(
+            "`{name}` is not a valid migration name: use lowercase snake_case \
+             (letters, digits and single underscores, starting with a letter)"
+        )
+    };
+    let suggestion = suggest_snake_case(name);
+    if !suggestion.is_empty() && suggestion != name && suggestion.len() <= 100 {
+        msg.push_str(&format!("; try `{suggestion}`"));
+    }
+    Err(msg)
+}
+
+fn suggest_snake_case(name: &str) -> String {
+    let mut out = String::new();
+    let mut prev_lower = false;
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() {
+            if c.is_ascii_uppercase() && prev_lower && !out.ends_with('_') {
+                out.push('_');
+            }
+            prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+            out.push(c.to_ascii_lowercase());
+        } else {
+            prev_lower = false;
+            if !out.is_empty() && !out.ends_with('_') {
+                out.push('_');
+            }
+        }
+    }
+    let trimmed = out.trim_matches('_');
+    if trimmed.starts_with(|c: char| c.is_ascii_lowercase()) {
+        trimmed.to_string()
+    } else if trimmed.is_empty() {
+        String::new()
+    } else {
+        format!("m_{trimmed}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_prisma_style_names() {
+        for folder in [
+            "20241101000000_init",
+            "20241120093000_add_ticket_tags_index",
+            "00000000000000_diesel_initial_setup",
+            "20241101000000_add_2FA",
+        ] {
+            assert!(parse_folder_name(folder).is_some(), "{folder}");
+        }
+    }
+
+    #[test]
+    fn rejects_malformed_folders() {
+        for folder in [
+            "20241101000000",
+            "20241101000000_",
+            "20241101000000__",
+            "2024110100000_init",
+            "20241101000000init",
+            "20241101000000_add-users",
+            "20241101000000_add users",
+            "20241101000000_ä",
+            "v1_init",
+        ] {
+            assert!(parse_folder_name(folder).is_none(), "{folder}");
+        }
+    }
+
+    #[test]
+    fn suggests_snake_case() {
+        assert_eq!(suggest_snake_case("AddUsersTable"), "add_users_table");
+        assert_eq!(suggest_snake_case("add-users  email"), "add_users_email");
+        assert_eq!(suggest_snake_case("2fa"), "m_2fa");
+        assert_eq!(
+            validate_new_name("").unwrap_err(),
+            "the migration name is empty"
+        );
+        assert!(validate_new_name("a__b").is_err());
+        assert!(validate_new_name("trailing_").is_err());
+    }
+}

@@ -1,0 +1,244 @@
+//! Reading a migrations directory into a [`MigrationSet`]: the one place that knows the layout.
+
+use super::{Directives, Migration, MigrationSet, Problem, ReadError, ReadErrors, SqlFile};
+use crate::{Checksum, Version};
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// Name of the up migration in a migration folder.
+pub const UP_FILE: &str = "migration.sql";
+/// Name of the optional down migration in a migration folder.
+pub const DOWN_FILE: &str = "down.sql";
+/// Name of our lock file at the top of the migrations directory.
+pub const LOCK_FILE: &str = "migrations.lock";
+/// Prisma's lock file; legal at the top of the directory so Prisma projects read as-is.
+pub const PRISMA_LOCK_FILE: &str = "migration_lock.toml";
+
+pub(super) fn read_set(dir: &Path) -> Result<MigrationSet, ReadErrors> {
+    let mut errors = Vec::new();
+    let err = |errors: &mut Vec<ReadError>, path: &Path, problem| {
+        errors.push(ReadError {
+            path: path.to_path_buf(),
+            line: None,
+            problem,
+        });
+    };
+    let entries = match sorted_entries(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(ReadErrors(vec![ReadError {
+                path: dir.to_path_buf(),
+                line: None,
+                problem: Problem::MissingDirectory,
+            }]));
+        }
+        Err(e) => {
+            return Err(ReadErrors(vec![ReadError {
+                path: dir.to_path_buf(),
+                line: None,
+                problem: Problem::Io {
+                    message: e.to_string(),
+                },
+            }]));
+        }
+    };
+
+    let mut by_version: BTreeMap<Version, Migration> = BTreeMap::new();
+    for (path, file_name) in entries {
+        if file_name.starts_with('.') {
+            continue;
+        }
+        let is_dir = match fs::metadata(&path) {
+            Ok(meta) => meta.is_dir(),
+            Err(e) => {
+                err(
+                    &mut errors,
+                    &path,
+                    Problem::Io {
+                        message: e.to_string(),
+                    },
+                );
+                continue;
+            }
+        };
+        if !is_dir {
+            if file_name != LOCK_FILE && file_name != PRISMA_LOCK_FILE {
+                err(&mut errors, &path, Problem::StrayFile);
+            }
+            continue;
+        }
+        let Some((version, name)) = super::parse_folder_name(&file_name) else {
+            err(
+                &mut errors,
+                &path,
+                Problem::MalformedName {
+                    name: file_name.clone(),
+                },
+            );
+            continue;
+        };
+        let migration = match read_migration(&path, version, name) {
+            Ok(m) => m,
+            Err(mut folder_errors) => {
+                errors.append(&mut folder_errors);
+                continue;
+            }
+        };
+        if let Some(first) = by_version.get(&version) {
+            let other = folder_name(&first.dir);
+            err(
+                &mut errors,
+                &path,
+                Problem::DuplicateVersion { version, other },
+            );
+            continue;
+        }
+        by_version.insert(version, migration);
+    }
+    if errors.is_empty() {
+        Ok(MigrationSet {
+            dir: dir.to_path_buf(),
+            migrations: by_version.into_values().collect(),
+        })
+    } else {
+        Err(ReadErrors(errors))
+    }
+}
+
+fn read_migration(dir: &Path, version: Version, name: &str) -> Result<Migration, Vec<ReadError>> {
+    let mut errors = Vec::new();
+    let io = |path: &Path, e: std::io::Error| ReadError {
+        path: path.to_path_buf(),
+        line: None,
+        problem: Problem::Io {
+            message: e.to_string(),
+        },
+    };
+    let mut has_up = false;
+    let mut has_down = false;
+    match sorted_entries(dir) {
+        Ok(entries) => {
+            for (path, file_name) in entries {
+                match file_name.as_str() {
+                    UP_FILE => has_up = true,
+                    DOWN_FILE => has_down = true,
+                    f if f.starts_with('.') => {}
+                    _ => errors.push(ReadError {
+                        path,
+                        line: None,
+                        problem: Problem::StrayFileInMigration,
+                    }),
+                }
+            }
+        }
+        Err(e) => return Err(vec![io(dir, e)]),
+    }
+    let up_path = dir.join(UP_FILE);
+    if !has_up {
+        errors.push(ReadError {
+            path: up_path.clone(),
+            line: None,
+            problem: Problem::MissingMigrationSql,
+        });
+    }
+    let up = has_up
+        .then(|| read_sql(&up_path))
+        .transpose()
+        .map_err(|e| errors.push(e))
+        .ok()
+        .flatten();
+    let down_path = dir.join(DOWN_FILE);
+    let down = has_down
+        .then(|| read_sql(&down_path))
+        .transpose()
+        .map_err(|e| errors.push(e))
+        .ok()
+        .flatten();
+
+    let mut directives = Directives::default();
+    if let Some(up) = &up {
+        if up.sql.trim_start_matches('\u{feff}').trim().is_empty() {
+            errors.push(ReadError {
+                path: up.path.clone(),
+                line: None,
+                problem: Problem::EmptyMigration,
+            });
+        }
+        match Directives::parse(&up.sql) {
+            Ok(d) => directives = d,
+            Err((line, problem)) => errors.push(ReadError {
+                path: up.path.clone(),
+                line: Some(line),
+                problem,
+            }),
+        }
+        if directives.irreversible && down.is_some() {
+            errors.push(ReadError {
+                path: down_path.clone(),
+                line: None,
+                problem: Problem::IrreversibleWithDown,
+            });
+        }
+    }
+    match up {
+        Some(up) if errors.is_empty() => Ok(Migration {
+            version,
+            name: name.to_string(),
+            dir: dir.to_path_buf(),
+            up,
+            down,
+            directives,
+        }),
+        _ => Err(errors),
+    }
+}
+
+/// Reads a SQL file, checking that it is UTF-8 and hashing it.
+fn read_sql(path: &Path) -> Result<SqlFile, ReadError> {
+    let bytes = fs::read(path).map_err(|e| ReadError {
+        path: path.to_path_buf(),
+        line: None,
+        problem: Problem::Io {
+            message: e.to_string(),
+        },
+    })?;
+    let checksum = Checksum::of_sql(&bytes);
+    match String::from_utf8(bytes) {
+        Ok(sql) => Ok(SqlFile {
+            path: path.to_path_buf(),
+            sql,
+            checksum,
+        }),
+        Err(e) => {
+            let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+            let line_start = valid.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+            Err(ReadError {
+                path: path.to_path_buf(),
+                line: Some(line),
+                problem: Problem::NotUtf8 {
+                    column: valid.len() - line_start + 1,
+                },
+            })
+        }
+    }
+}
+
+/// A directory's entries, sorted by name so reading (and every message) is deterministic.
+fn sorted_entries(dir: &Path) -> std::io::Result<Vec<(PathBuf, String)>> {
+    let mut entries = Vec::new();
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        entries.push((entry.path(), name));
+    }
+    entries.sort_by(|a, b| a.1.cmp(&b.1));
+    Ok(entries)
+}
+
+pub(super) fn folder_name(dir: &Path) -> String {
+    dir.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}

@@ -1,0 +1,140 @@
+//! Finding the project: the Cargo package in (or above) the current directory, and its
+//! `[package.metadata.migrate]` settings. The CLI and the macro both resolve paths here, so the
+//! default migrations directory is the same for both.
+
+use cargo_metadata::MetadataCommand;
+use std::path::{Path, PathBuf};
+
+/// Settings from `[package.metadata.migrate]` (or `[workspace.metadata.migrate]` for a virtual
+/// workspace). Unknown keys are errors, so a typo is not silently ignored.
+///
+/// ```toml
+/// [package.metadata.migrate]
+/// dir = "db/migrations"   # relative to the package root; default "migrations"
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// The migrations directory, relative to the package root.
+    pub dir: Option<PathBuf>,
+}
+
+/// The package that owns the migrations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Project {
+    /// The package root (directory of its `Cargo.toml`), or the current directory outside any
+    /// Cargo package.
+    pub root: PathBuf,
+    /// The manifest, when there is one.
+    pub manifest: Option<PathBuf>,
+    /// The settings read from the manifest.
+    pub settings: Settings,
+}
+
+/// Why the project could not be located.
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectError {
+    /// `cargo metadata` failed.
+    #[error("could not read {manifest}: {message}")]
+    Metadata {
+        /// The manifest.
+        manifest: PathBuf,
+        /// cargo's message.
+        message: String,
+    },
+    /// `[package.metadata.migrate]` is malformed.
+    #[error("{manifest}: invalid [package.metadata.migrate]: {message}")]
+    Settings {
+        /// The manifest.
+        manifest: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl Project {
+    /// Locates the project: the given manifest, else the nearest `Cargo.toml` at or above
+    /// `cwd`, else `cwd` itself with default settings (a project that is not a Cargo package).
+    ///
+    /// ```
+    /// use migrate_runtime::project::Project;
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let project = Project::locate(None, dir.path()).unwrap();
+    /// assert_eq!(project.migrations_dir(), dir.path().join("migrations"));
+    /// ```
+    pub fn locate(manifest: Option<&Path>, cwd: &Path) -> Result<Project, ProjectError> {
+        let manifest = match manifest {
+            Some(m) => Some(if m.is_absolute() {
+                m.to_path_buf()
+            } else {
+                cwd.join(m)
+            }),
+            None => cwd
+                .ancestors()
+                .map(|d| d.join("Cargo.toml"))
+                .find(|m| m.is_file()),
+        };
+        let Some(manifest) = manifest else {
+            return Ok(Project {
+                root: cwd.to_path_buf(),
+                manifest: None,
+                settings: Settings::default(),
+            });
+        };
+        let metadata = MetadataCommand::new()
+            .manifest_path(&manifest)
+            .no_deps()
+            .exec()
+            .map_err(|e| ProjectError::Metadata {
+                manifest: manifest.clone(),
+                message: e.to_string(),
+            })?;
+        let canonical = manifest.canonicalize().unwrap_or_else(|_| manifest.clone());
+        let package = metadata.packages.iter().find(|p| {
+            p.manifest_path.as_std_path().canonicalize().ok().as_deref()
+                == Some(canonical.as_path())
+        });
+        let (root, value) = match package {
+            Some(p) => (
+                p.manifest_path
+                    .parent()
+                    .map(|d| d.as_std_path().to_path_buf())
+                    .unwrap_or_default(),
+                p.metadata.get("migrate").cloned(),
+            ),
+            None => (
+                metadata.workspace_root.as_std_path().to_path_buf(),
+                metadata.workspace_metadata.get("migrate").cloned(),
+            ),
+        };
+        let settings = match value {
+            Some(v) => serde_json::from_value(v).map_err(|e| ProjectError::Settings {
+                manifest: manifest.clone(),
+                message: e.to_string(),
+            })?,
+            None => Settings::default(),
+        };
+        Ok(Project {
+            root,
+            manifest: Some(manifest),
+            settings,
+        })
+    }
+
+    /// The migrations directory: `dir` from the settings (relative to the package root), else
+    /// `<package root>/migrations`.
+    ///
+    /// ```
+    /// use migrate_runtime::project::{Project, Settings};
+    /// let p = Project { root: "/app".into(), manifest: None, settings: Settings { dir: Some("db".into()) } };
+    /// assert_eq!(p.migrations_dir(), std::path::Path::new("/app/db"));
+    /// ```
+    pub fn migrations_dir(&self) -> PathBuf {
+        self.root.join(
+            self.settings
+                .dir
+                .as_deref()
+                .unwrap_or(Path::new("migrations")),
+        )
+    }
+}
