@@ -1,1 +1,12 @@
-//! Test harness.
+//! The end-to-end test harness of cargo-migrate:
+//! - [`TestDb`]: a fresh PostgreSQL database per test (created, dropped after), on
+//!   `DATABASE_URL` or the local server at 127.0.0.1:5432. No server reachable: the test fails
+//!   loudly, it never skips.
+//! - [`Project`]: a temporary project directory, and [`Project::run`] to run the real
+//!   `cargo-migrate` binary in it.
+
+mod db;
+mod project;
+
+pub use db::{TestDb, admin_url, with_dbname};
+pub use project::{Project, Run, binary};

@@ -8,7 +8,7 @@ mod error;
 mod name;
 mod read;
 
-pub use create::{NewMigration, create_migration};
+pub use create::{CreateError, NewMigration, create_migration};
 pub use directives::{Directives, KNOWN_DIRECTIVES};
 pub use error::{Problem, ReadError, ReadErrors};
 pub use name::{parse_folder_name, validate_new_name};

@@ -1,0 +1,42 @@
+//! What every command starts from: the migrations directory (from `--dir`, else the package's
+//! `[package.metadata.migrate]`, else `<package root>/migrations`) and the output format.
+
+use crate::cli::{Format, Global};
+use crate::report::Error;
+use migrate_runtime::project::Project;
+use std::path::{Path, PathBuf};
+
+/// The resolved global options.
+pub struct Context {
+    /// Where the migrations are (relative to the current directory when under it, so messages
+    /// show short paths).
+    pub dir: PathBuf,
+    /// Output format.
+    pub format: Format,
+}
+
+impl Context {
+    /// Resolves the global options against the current directory.
+    pub fn resolve(global: &Global) -> Result<Context, Error> {
+        let cwd = std::env::current_dir()
+            .map_err(|e| Error::new(format!("cannot read the current directory: {e}")))?;
+        let dir = match &global.dir {
+            Some(dir) => cwd.join(dir),
+            None => Project::locate(global.manifest_path.as_deref(), &cwd)
+                .map_err(|e| Error::new(e.to_string()))?
+                .migrations_dir(),
+        };
+        Ok(Context {
+            dir: shorten(&dir, &cwd),
+            format: global.format,
+        })
+    }
+}
+
+fn shorten(path: &Path, cwd: &Path) -> PathBuf {
+    match path.strip_prefix(cwd) {
+        Ok(rel) if rel.as_os_str().is_empty() => PathBuf::from("."),
+        Ok(rel) => rel.to_path_buf(),
+        Err(_) => path.to_path_buf(),
+    }
+}

@@ -1,0 +1,2 @@
+-- Reverts 20261121090000_create_users
+DROP TABLE users;
