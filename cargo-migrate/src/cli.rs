@@ -58,6 +58,102 @@ pub enum Command {
     New(NewArgs),
     /// Seal the draft migrations into migrations.lock (or check the seals with --check)
     Seal(SealArgs),
+    /// Apply pending migrations (one runner at a time; drafts are sealed once applied)
+    Apply(ApplyArgs),
+    /// Show the state of every migration; exit 0 up to date, 4 pending, 3 problems, 1 error
+    #[command(after_help = "Exit codes: 0 up to date; 4 pending migrations only; 3 problems \
+(edited, missing, failed, out of order, or lock-file problems); 1 error (e.g. no connection).")]
+    Status(StatusArgs),
+    /// Revert the newest applied migrations with their down.sql
+    Down(DownArgs),
+    /// Mark a migration applied (baselining, fixed by hand) or a failed one rolled back
+    Resolve(ResolveArgs),
+    /// Drop the schemas and apply every migration again (development databases only)
+    Reset(ResetArgs),
+}
+
+/// Database options of the commands that talk to PostgreSQL.
+#[derive(Debug, Args)]
+pub struct DbArgs {
+    /// The history table, `schema.table` [default: public._migrate_history]
+    #[arg(long, value_name = "TABLE")]
+    pub history_table: Option<String>,
+    /// lock_timeout for each migration statement, e.g. 5s, 500ms; 0 leaves the server's [default: 5s]
+    #[arg(long, value_name = "DURATION")]
+    pub lock_timeout: Option<String>,
+    /// Retries (with backoff) after a lock timeout [default: 3]
+    #[arg(long, value_name = "N")]
+    pub lock_retries: Option<u32>,
+    /// How long to wait for another runner's migration lock [default: 60s]
+    #[arg(long, value_name = "DURATION")]
+    pub lock_wait: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// Stop after this version
+    #[arg(long, value_name = "VERSION", value_parser = parse_version_arg)]
+    pub to: Option<Version>,
+    /// Print the plan (migrations, statements, transaction mode) and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Apply all pending migrations in one transaction (not with no-transaction migrations)
+    #[arg(long)]
+    pub single_transaction: bool,
+    /// Production mode: refuse unsealed migrations
+    #[arg(long)]
+    pub locked: bool,
+    /// Apply pending migrations older than the newest applied one
+    #[arg(long)]
+    pub allow_out_of_order: bool,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DownArgs {
+    /// How many of the newest applied migrations to revert [default: 1]
+    #[arg(long, value_name = "N", conflicts_with = "to")]
+    pub steps: Option<usize>,
+    /// Revert every migration newer than this version (it stays applied)
+    #[arg(long, value_name = "VERSION", value_parser = parse_version_arg)]
+    pub to: Option<Version>,
+    /// Print what would be reverted and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Debug, Args)]
+#[group(id = "resolution", required = true, multiple = false)]
+pub struct ResolveArgs {
+    /// Mark this migration applied without running it
+    #[arg(long, value_name = "VERSION", value_parser = parse_version_arg, group = "resolution")]
+    pub applied: Option<Version>,
+    /// Mark this failed migration rolled back, so it can be retried
+    #[arg(long, value_name = "VERSION", value_parser = parse_version_arg, group = "resolution")]
+    pub rolled_back: Option<Version>,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ResetArgs {
+    /// Allow a database that is not on this machine (needs --confirm)
+    #[arg(long)]
+    pub force: bool,
+    /// The database name, typed back, to confirm --force
+    #[arg(long, value_name = "DBNAME", requires = "force")]
+    pub confirm: Option<String>,
+    #[command(flatten)]
+    pub db: DbArgs,
 }
 
 #[derive(Debug, Args)]

@@ -3,7 +3,7 @@
 
 use crate::cli::{Format, Global};
 use crate::report::Error;
-use migrate_runtime::project::Project;
+use migrate_runtime::project::{Project, Settings};
 use std::path::{Path, PathBuf};
 
 /// The resolved global options.
@@ -13,6 +13,10 @@ pub struct Context {
     pub dir: PathBuf,
     /// Output format.
     pub format: Format,
+    /// `[package.metadata.migrate]`.
+    pub settings: Settings,
+    /// The database URL (`--database-url`, `DATABASE_URL`, `.env`).
+    pub database_url: Option<String>,
 }
 
 impl Context {
@@ -20,15 +24,17 @@ impl Context {
     pub fn resolve(global: &Global) -> Result<Context, Error> {
         let cwd = std::env::current_dir()
             .map_err(|e| Error::new(format!("cannot read the current directory: {e}")))?;
+        let project = Project::locate(global.manifest_path.as_deref(), &cwd)
+            .map_err(|e| Error::new(e.to_string()))?;
         let dir = match &global.dir {
             Some(dir) => cwd.join(dir),
-            None => Project::locate(global.manifest_path.as_deref(), &cwd)
-                .map_err(|e| Error::new(e.to_string()))?
-                .migrations_dir(),
+            None => project.migrations_dir(),
         };
         Ok(Context {
             dir: shorten(&dir, &cwd),
             format: global.format,
+            settings: project.settings,
+            database_url: global.database_url.clone().filter(|u| !u.is_empty()),
         })
     }
 }

@@ -9,8 +9,10 @@ pub enum Exit {
     Success = 0,
     /// Could not do what was asked (bad input, refused, failed).
     Error = 1,
-    /// A check found problems (`seal --check`).
+    /// A check found problems (`seal --check`, `status`).
     Problems = 3,
+    /// `status`: pending migrations, nothing wrong.
+    Pending = 4,
 }
 
 impl From<Exit> for ExitCode {

@@ -4,6 +4,8 @@
 mod cli;
 mod commands;
 mod context;
+mod database;
+mod events;
 mod exit;
 mod report;
 
@@ -17,7 +19,15 @@ fn main() -> ExitCode {
     if args.get(1).is_some_and(|a| a == "migrate") {
         args.remove(1);
     }
+    // `.env` (in this directory or above) fills in DATABASE_URL when it is not set.
+    let dotenv_problem = match dotenvy::dotenv() {
+        Err(e) if !e.not_found() => Some(e.to_string()),
+        _ => None,
+    };
     let cli = cli::Cli::parse_from(args);
+    if let Some(problem) = dotenv_problem {
+        eprintln!("warning: ignoring .env: {problem}");
+    }
     let format = cli.global.format;
     match commands::run(cli) {
         Ok(exit) => exit.into(),

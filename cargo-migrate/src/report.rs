@@ -14,6 +14,8 @@ pub struct Error {
     pub message: String,
     /// Each problem (`path:line: what`) with its help.
     pub problems: Vec<(String, Option<String>)>,
+    /// Lines printed as they are after the problems (a SQL snippet, a diff).
+    pub body: Vec<String>,
     /// What happened to the files (e.g. "nothing was written").
     pub note: Option<String>,
     /// Extra fields for the JSON report.
@@ -26,9 +28,16 @@ impl Error {
         Error {
             message: message.into(),
             problems: Vec::new(),
+            body: Vec::new(),
             note: None,
             json: json!({}),
         }
+    }
+
+    /// Adds a help line.
+    pub fn help(mut self, help: impl Into<String>) -> Error {
+        self.problems.push((String::new(), Some(help.into())));
+        self
     }
 
     /// Adds the closing note.
@@ -93,6 +102,9 @@ pub fn print_error(format: Format, e: &Error) {
                     eprintln!("  help: {help}");
                 }
             }
+            for line in &e.body {
+                eprintln!("{line}");
+            }
             if let Some(note) = &e.note {
                 eprintln!("  note: {note}");
             }
@@ -119,4 +131,109 @@ pub fn print_error(format: Format, e: &Error) {
 /// Prints one JSON document on stdout.
 pub fn print_json(v: &Value) {
     println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+}
+
+/// An engine error as a CLI error: rustc-style for a failed migration (file:line:col, the SQL
+/// line with a caret, the PostgreSQL error, what remains in the database, what to do).
+pub fn engine_error(e: migrate_runtime::engine::EngineError, what: &str) -> Error {
+    use migrate_runtime::engine::EngineError as E;
+    match e {
+        E::Db { .. } | E::Invalid { .. } => {
+            let (message, help) = match &e {
+                E::Invalid { message, help } => (message.clone(), help.clone()),
+                _ => (e.to_string(), None),
+            };
+            let mut err = Error::new(message).note("nothing was changed");
+            if let Some(h) = help {
+                err = err.help(h);
+            }
+            err
+        }
+        E::LockBusy { waited, holder } => {
+            let mut err = Error::new(format!(
+                "another migration runner holds the migration lock (waited {}s)",
+                waited.as_secs()
+            ))
+            .note("nothing was changed");
+            if let Some(h) = &holder {
+                err.problems.push((format!("held by {h}"), None));
+            }
+            err = err.help(
+                "wait for it to finish or raise --lock-wait; if that session is stuck, end it with \
+                 `SELECT pg_terminate_backend(<pid>)` (its lock is released with it)",
+            );
+            err.json = json!({ "holder": holder });
+            err
+        }
+        E::Refused(refusals) => {
+            let n = refusals.len();
+            let mut err = Error::new(format!(
+                "refusing to {what}: {n} problem{} in the database history",
+                if n == 1 { "" } else { "s" }
+            ))
+            .note("nothing was run");
+            err.problems = refusals.iter().map(|r| (r.message.clone(), Some(r.help.clone()))).collect();
+            for r in &refusals {
+                if let Some(diff) = &r.diff {
+                    err.body.extend(diff.lines().map(|l| format!("    {l}")));
+                }
+            }
+            err.json = json!({ "refusals": refusals });
+            err
+        }
+        E::Failed { failure, applied } => {
+            let f = &failure;
+            let mut err = Error::new(format!("migration {}_{} failed: {}", f.version, f.name, f.error_text()));
+            err.problems.push((f.location(), None));
+            if let (Some(line), Some(src)) = (f.line, &f.source_line) {
+                let gutter = " ".repeat(line.to_string().len());
+                err.body.push(format!("  {gutter} |"));
+                err.body.push(format!("  {line} | {src}"));
+                if let Some(col) = f.column {
+                    err.body.push(format!("  {gutter} | {}^", " ".repeat(col.saturating_sub(1))));
+                }
+            }
+            if let (Some(i), Some(n)) = (f.statement, f.statements_total) {
+                err.body.push(format!("  = statement {i} of {n}"));
+            }
+            if let Some(d) = &f.detail {
+                err.body.push(format!("  = detail: {d}"));
+            }
+            if let Some(h) = &f.hint {
+                err.body.push(format!("  = hint: {h}"));
+            }
+            let v = f.version;
+            let remedy = if f.transactional {
+                format!(
+                    "its transaction was rolled back: nothing of it is in the database. It is \
+                     recorded as failed; fix it, then `cargo migrate resolve --rolled-back {v}` and apply again"
+                )
+            } else {
+                let next = f.statement.unwrap_or(f.statements_applied + 1);
+                format!(
+                    "it ran outside a transaction: statements 1 to {} stay applied. Fix the cause, then \
+                     `cargo migrate apply` resumes at statement {next} (the statements before it must not change)",
+                    f.statements_applied
+                )
+            };
+            err.body.push(format!("  help: {remedy}"));
+            if f.code.as_deref() == Some("55P03") {
+                err.body.push(
+                    "  help: 55P03 is lock_timeout: another session held a conflicting lock for too long; \
+                     retry later or raise --lock-timeout / --lock-retries"
+                        .to_string(),
+                );
+            }
+            if !applied.is_empty() {
+                err.note = Some(format!(
+                    "{} migration(s) before it were applied: {}",
+                    applied.len(),
+                    applied.iter().map(|a| format!("{}_{}", a.version, a.name)).collect::<Vec<_>>().join(", ")
+                ));
+            }
+            err.json = json!({ "failure": *failure, "applied": applied });
+            err
+        }
+        other => Error::new(other.to_string()),
+    }
 }

@@ -5,7 +5,8 @@
 //! - [`model`]: reading `migrations/<version>_<name>/{migration.sql,down.sql}`, directives,
 //!   checksums, creating new migrations;
 //! - [`lockfile`]: `migrations.lock`, verification and sealing;
-//! - `project` (feature `cargo`): finding the package and its `[package.metadata.migrate]`.
+//! - `project` (feature `cargo`): finding the package and its `[package.metadata.migrate]`;
+//! - `engine` (feature `postgres`, default): apply, status, down, resolve, reset.
 //!
 //! ```
 //! use migrate_runtime::{LockState, MigrationSet, verify};
@@ -23,6 +24,8 @@
 //! ```
 
 mod checksum;
+#[cfg(feature = "postgres")]
+pub mod engine;
 pub mod lockfile;
 pub mod model;
 #[cfg(feature = "cargo")]

@@ -10,13 +10,28 @@ use std::path::{Path, PathBuf};
 ///
 /// ```toml
 /// [package.metadata.migrate]
-/// dir = "db/migrations"   # relative to the package root; default "migrations"
+/// dir = "db/migrations"                    # relative to the package root; default "migrations"
+/// history_table = "public._migrate_history"
+/// lock_timeout = "5s"                      # per statement; "0" leaves the server's setting
+/// lock_retries = 3                         # retries after a lock timeout, with backoff
+/// lock_wait = "60s"                        # waiting for another runner
+/// schemas = ["public"]                     # what `reset` drops and recreates
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     /// The migrations directory, relative to the package root.
     pub dir: Option<PathBuf>,
+    /// The history table, `schema.table`.
+    pub history_table: Option<String>,
+    /// `lock_timeout` for migration statements, e.g. `"5s"`.
+    pub lock_timeout: Option<String>,
+    /// Retries after a lock timeout.
+    pub lock_retries: Option<u32>,
+    /// How long to wait for another runner.
+    pub lock_wait: Option<String>,
+    /// Schemas `reset` drops.
+    pub schemas: Option<Vec<String>>,
 }
 
 /// The package that owns the migrations.

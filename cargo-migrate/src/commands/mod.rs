@@ -1,7 +1,12 @@
 //! One module per command, each a thin call into migrate-runtime.
 
+mod apply;
+mod down;
 mod new;
+mod reset;
+mod resolve;
 mod seal;
+mod status;
 
 use crate::cli::{Cli, Command};
 use crate::context::Context;
@@ -14,5 +19,10 @@ pub fn run(cli: Cli) -> Result<Exit, Error> {
     match cli.command {
         Command::New(args) => new::run(&cx, args),
         Command::Seal(args) => seal::run(&cx, args),
+        Command::Apply(args) => apply::run(&cx, args),
+        Command::Status(args) => status::run(&cx, args),
+        Command::Down(args) => down::run(&cx, args),
+        Command::Resolve(args) => resolve::run(&cx, args),
+        Command::Reset(args) => reset::run(&cx, args),
     }
 }

@@ -7,12 +7,14 @@ mod directives;
 mod error;
 mod name;
 mod read;
+mod statements;
 
 pub use create::{CreateError, NewMigration, create_migration};
 pub use directives::{Directives, KNOWN_DIRECTIVES};
 pub use error::{Problem, ReadError, ReadErrors};
 pub use name::{parse_folder_name, validate_new_name};
 pub use read::{DOWN_FILE, LOCK_FILE, PRISMA_LOCK_FILE, UP_FILE};
+pub use statements::{SplitError, Statement, line_column, split_statements};
 
 use crate::{Checksum, Version};
 use std::path::{Path, PathBuf};

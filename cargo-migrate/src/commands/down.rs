@@ -1,0 +1,53 @@
+//! `cargo migrate down [--steps N | --to VERSION] [--dry-run]`.
+
+use crate::cli::{DownArgs, Format};
+use crate::context::Context;
+use crate::database::{self, redacted};
+use crate::events::printer;
+use crate::exit::Exit;
+use crate::report::{Error, engine_error, print_json};
+use migrate_runtime::MigrationSet;
+use migrate_runtime::engine::DownTarget;
+use serde_json::json;
+
+pub fn run(cx: &Context, args: DownArgs) -> Result<Exit, Error> {
+    let set = MigrationSet::read(&cx.dir).map_err(|e| Error::read(e).note("nothing was run"))?;
+    let engine = database::engine(cx, &args.db)?;
+    let mut db = database::connect(cx)?;
+    let target = match (args.to, args.steps) {
+        (Some(v), _) => DownTarget::To(v),
+        (None, n) => DownTarget::Steps(n.unwrap_or(1)),
+    };
+    let report = engine
+        .down(&mut db.client, &set, target, args.dry_run, &mut printer(cx.format))
+        .map_err(|e| {
+            let mut e = engine_error(e, "revert");
+            e.json["database"] = json!(redacted(cx));
+            e
+        })?;
+    match cx.format {
+        Format::Text if report.dry_run => {
+            if report.plan.is_empty() {
+                eprintln!("Dry run: nothing to revert.");
+            }
+            for (v, name, sql) in &report.plan {
+                println!("Would revert {v}_{name} with:");
+                for line in sql.lines() {
+                    println!("  | {line}");
+                }
+            }
+        }
+        Format::Text => match report.reverted.len() {
+            0 => eprintln!("Nothing to revert."),
+            n => eprintln!("Reverted {n} migration{}.", if n == 1 { "" } else { "s" }),
+        },
+        Format::Json => print_json(&json!({
+            "ok": true,
+            "dry_run": report.dry_run,
+            "database": redacted(cx),
+            "plan": report.plan.iter().map(|(v, n, sql)| json!({"version": v, "name": n, "down_sql": sql})).collect::<Vec<_>>(),
+            "reverted": report.reverted,
+        })),
+    }
+    Ok(Exit::Success)
+}

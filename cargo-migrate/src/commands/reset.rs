@@ -1,0 +1,60 @@
+//! `cargo migrate reset [--force --confirm DBNAME]`: development only.
+
+use crate::cli::{Format, ResetArgs};
+use crate::context::Context;
+use crate::database::{self, redacted};
+use crate::events::printer;
+use crate::exit::Exit;
+use crate::report::{Error, engine_error, print_json};
+use migrate_runtime::engine::connection::{describe, is_local};
+use serde_json::json;
+
+pub fn run(cx: &Context, args: ResetArgs) -> Result<Exit, Error> {
+    let (set, state) = database::preflight(cx, false, false)?;
+    let engine = database::engine(cx, &args.db)?;
+    // Decided from the URL alone, before any connection is made.
+    let config = database::parse(cx)?;
+    let label = describe(&config);
+    let dbname = config.get_dbname().or(config.get_user()).unwrap_or("").to_string();
+    if !is_local(&config) {
+        if !args.force {
+            return Err(Error::new(format!(
+                "refusing to reset {label}: it is not on this machine, and reset drops every table"
+            ))
+            .help(format!("if you really mean it: --force --confirm {dbname}"))
+            .note("nothing was changed"));
+        }
+        if args.confirm.as_deref() != Some(dbname.as_str()) {
+            return Err(Error::new(format!(
+                "--confirm must repeat the database name `{dbname}` to reset {label}"
+            ))
+            .note("nothing was changed"));
+        }
+    }
+    let mut db = database::connect(cx)?;
+    if cx.format == Format::Text {
+        eprintln!(
+            "Resetting {}: dropping schema(s) {} and applying every migration",
+            db.label,
+            engine.config.schemas.join(", ")
+        );
+    }
+    let report = engine.reset(&mut db.client, &set, &mut printer(cx.format)).map_err(|e| engine_error(e, "reset"))?;
+    let versions: Vec<_> = report.applied.iter().map(|a| a.version).collect();
+    let sealed = database::seal_applied(cx, &set, &state, &versions)?;
+    match cx.format {
+        Format::Text => {
+            for s in &sealed {
+                eprintln!("  Sealed {s}");
+            }
+            eprintln!("Reset done: {} migration(s) applied.", report.applied.len());
+        }
+        Format::Json => print_json(&json!({
+            "ok": true,
+            "database": redacted(cx),
+            "applied": report.applied,
+            "sealed": sealed,
+        })),
+    }
+    Ok(Exit::Success)
+}

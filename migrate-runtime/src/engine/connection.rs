@@ -1,0 +1,185 @@
+//! Connection strings: parsing (URL or key=value), describing and redacting them so a password
+//! never reaches a message, a log or a JSON report, and telling whether a host is local.
+
+use postgres::config::Host;
+use postgres::{Client, Config, NoTls};
+use std::str::FromStr;
+
+/// Replaces the password of a connection string (URL userinfo, `password=` in a URL query or a
+/// key=value string) with `***`.
+///
+/// ```
+/// use migrate_runtime::engine::connection::redact;
+/// assert_eq!(redact("postgres://app:s3cret@db:5432/app"), "postgres://app:***@db:5432/app");
+/// assert_eq!(redact("postgresql://db/app?user=app&password=s3cret"), "postgresql://db/app?user=app&password=***");
+/// assert_eq!(redact("host=db password='s e c' user=app"), "host=db password=*** user=app");
+/// assert_eq!(redact("postgres://app@db/app"), "postgres://app@db/app");
+/// ```
+pub fn redact(conn: &str) -> String {
+    if let Some(rest) = conn.strip_prefix("postgres://").or_else(|| conn.strip_prefix("postgresql://")) {
+        let scheme = &conn[..conn.len() - rest.len()];
+        let (authority, tail) = match rest.find(['/', '?']) {
+            Some(i) => rest.split_at(i),
+            None => (rest, ""),
+        };
+        let authority = match authority.rsplit_once('@') {
+            Some((userinfo, host)) => match userinfo.split_once(':') {
+                Some((user, _)) => format!("{user}:***@{host}"),
+                None => authority.to_string(),
+            },
+            None => authority.to_string(),
+        };
+        let tail = match tail.split_once('?') {
+            Some((path, query)) => {
+                let query: Vec<String> = query
+                    .split('&')
+                    .map(|kv| if kv.starts_with("password=") { "password=***".to_string() } else { kv.to_string() })
+                    .collect();
+                format!("{path}?{}", query.join("&"))
+            }
+            None => tail.to_string(),
+        };
+        return format!("{scheme}{authority}{tail}");
+    }
+    redact_key_value(conn)
+}
+
+fn redact_key_value(conn: &str) -> String {
+    let mut out = String::new();
+    let mut rest = conn;
+    while let Some(i) = rest.find("password") {
+        let after = rest[i + "password".len()..].trim_start();
+        let at_word_start = i == 0 || rest[..i].ends_with(char::is_whitespace);
+        if !at_word_start || !after.starts_with('=') {
+            out.push_str(&rest[..i + "password".len()]);
+            rest = &rest[i + "password".len()..];
+            continue;
+        }
+        out.push_str(&rest[..i]);
+        out.push_str("password=***");
+        let value = after[1..].trim_start();
+        let end = if let Some(quoted) = value.strip_prefix('\'') {
+            let mut escaped = false;
+            let mut end = quoted.len();
+            for (j, c) in quoted.char_indices() {
+                if escaped {
+                    escaped = false;
+                } else if c == '\\' {
+                    escaped = true;
+                } else if c == '\'' {
+                    end = j + 1;
+                    break;
+                }
+            }
+            1 + end
+        } else {
+            value.find(char::is_whitespace).unwrap_or(value.len())
+        };
+        rest = &value[end.min(value.len())..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Redacts every occurrence of the connection string's password in a message (for errors that
+/// might quote it).
+///
+/// ```
+/// use migrate_runtime::engine::connection::scrub;
+/// assert_eq!(scrub("failed: s3cret", "postgres://u:s3cret@h/db"), "failed: ***");
+/// ```
+pub fn scrub(message: &str, conn: &str) -> String {
+    match Config::from_str(conn).ok().and_then(|c| c.get_password().map(<[u8]>::to_vec)) {
+        Some(pw) if !pw.is_empty() => message.replace(&*String::from_utf8_lossy(&pw), "***"),
+        _ => message.to_string(),
+    }
+}
+
+/// `user@host:port/dbname` for messages (never the password).
+///
+/// ```
+/// use migrate_runtime::engine::connection::describe;
+/// let c: postgres::Config = "postgres://app:pw@db.internal:6432/shop".parse().unwrap();
+/// assert_eq!(describe(&c), "app@db.internal:6432/shop");
+/// ```
+pub fn describe(config: &Config) -> String {
+    let host = config
+        .get_hosts()
+        .iter()
+        .map(|h| match h {
+            Host::Tcp(h) => h.clone(),
+            #[cfg(unix)]
+            Host::Unix(p) => p.display().to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(",");
+    let host = if host.is_empty() { "localhost".to_string() } else { host };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let user = config.get_user().unwrap_or("(default user)");
+    let db = config.get_dbname().or(config.get_user()).unwrap_or("");
+    format!("{user}@{host}:{port}/{db}")
+}
+
+/// Whether every host is local: `localhost`, a loopback address, or a unix socket.
+///
+/// ```
+/// use migrate_runtime::engine::connection::is_local;
+/// assert!(is_local(&"postgres://u@127.0.0.1/db".parse().unwrap()));
+/// assert!(is_local(&"host=/var/run/postgresql dbname=db".parse().unwrap()));
+/// assert!(!is_local(&"postgres://u@db.prod.internal/db".parse().unwrap()));
+/// ```
+pub fn is_local(config: &Config) -> bool {
+    let hosts = config.get_hosts();
+    !hosts.is_empty()
+        && hosts.iter().all(|h| match h {
+            Host::Tcp(h) => {
+                h == "localhost" || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+            }
+            #[cfg(unix)]
+            Host::Unix(_) => true,
+        })
+}
+
+/// Why a connection could not be made; the message never holds the password.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct ConnectError {
+    /// One line: what failed, where.
+    pub message: String,
+    /// What to check.
+    pub hint: String,
+}
+
+/// Parses a connection string (URL or key=value) and connects, naming the session
+/// `cargo-migrate` so other sessions can see who holds the migration lock.
+pub fn connect(conn: &str) -> Result<(Client, Config), ConnectError> {
+    let mut config = Config::from_str(conn).map_err(|e| ConnectError {
+        message: format!("invalid database URL `{}`: {}", redact(conn), scrub(&e.to_string(), conn)),
+        hint: "use postgres://user:password@host:port/dbname or `host=... user=... dbname=...`".into(),
+    })?;
+    if config.get_application_name().is_none() {
+        config.application_name("cargo-migrate");
+    }
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(std::time::Duration::from_secs(10));
+    }
+    match config.connect(NoTls) {
+        Ok(client) => Ok((client, config)),
+        Err(e) => {
+            let detail = scrub(&e.to_string(), conn);
+            let hint = if detail.contains("password") {
+                "check the user and password"
+            } else if detail.contains("does not exist") {
+                "check the database name (create it with `createdb`)"
+            } else if detail.contains("TLS") || detail.contains("SSL") || detail.contains("ssl") {
+                "the server requires TLS, which this build does not support yet: use sslmode=disable on a trusted network"
+            } else {
+                "is the server running and reachable? (pg_isready -h <host> -p <port>)"
+            };
+            Err(ConnectError {
+                message: format!("cannot connect to {}: {detail}", describe(&config)),
+                hint: hint.into(),
+            })
+        }
+    }
+}

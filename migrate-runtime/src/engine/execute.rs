@@ -1,0 +1,162 @@
+//! Running SQL: statement by statement (so a failure names its statement), PostgreSQL error
+//! positions mapped back to the file's line and column, and lock-timeout detection.
+
+use super::error::{EngineError, Failure, Refusal};
+use crate::Version;
+use crate::model::{Statement, line_column, split_statements};
+use postgres::GenericClient;
+use postgres::error::{ErrorPosition, SqlState};
+use std::path::Path;
+use std::time::Duration;
+
+/// A SQL file ready to run: split into statements, or (for a transactional file the parser
+/// could not split) run as one batch, where PostgreSQL's own error still has a position.
+pub struct Script<'a> {
+    /// Its path, for messages.
+    pub path: &'a Path,
+    /// Its text.
+    pub sql: &'a str,
+    /// Its statements; `None`: run the whole text as one batch.
+    pub statements: Option<Vec<Statement>>,
+}
+
+impl<'a> Script<'a> {
+    /// Splits a file. A no-transaction file must split (it runs statement by statement).
+    pub fn new(
+        version: Version,
+        path: &'a Path,
+        sql: &'a str,
+        no_transaction: bool,
+    ) -> Result<Script<'a>, Refusal> {
+        match split_statements(sql) {
+            Ok(statements) => Ok(Script { path, sql, statements: Some(statements) }),
+            Err(_) if !no_transaction => Ok(Script { path, sql, statements: None }),
+            Err(e) => Err(Refusal {
+                version: Some(version),
+                message: format!(
+                    "{}:{}:{}: cannot split this no-transaction migration into statements: {}",
+                    path.display(),
+                    e.line,
+                    e.column,
+                    e.message
+                ),
+                help: "fix the syntax error; a no-transaction migration runs statement by \
+                       statement, so it must parse (if it is valid PostgreSQL the parser does \
+                       not know yet, move that statement into a migration of its own)"
+                    .into(),
+                diff: None,
+            }),
+        }
+    }
+
+    /// Number of statements, when split.
+    pub fn len(&self) -> Option<usize> {
+        self.statements.as_ref().map(Vec::len)
+    }
+
+    /// Runs statements `from..` (all of them for an unsplit script), calling `after` with the
+    /// count done after each. On failure: the 0-based index of the failing statement (when
+    /// known) and the error.
+    pub fn run<C: GenericClient>(
+        &self,
+        client: &mut C,
+        from: usize,
+        after: &mut dyn FnMut(&mut C, usize) -> Result<(), postgres::Error>,
+    ) -> Result<(), (Option<usize>, postgres::Error)> {
+        match &self.statements {
+            None => client.batch_execute(self.sql).map_err(|e| (None, e)),
+            Some(statements) => {
+                for (i, s) in statements.iter().enumerate().skip(from) {
+                    client.batch_execute(s.text(self.sql)).map_err(|e| (Some(i), e))?;
+                    after(client, i + 1).map_err(|e| (Some(i), e))?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Describes a failure of statement `index` (0-based) with the file's line and column.
+    pub fn failure(&self, version: Version, name: &str, index: Option<usize>, error: &postgres::Error) -> Failure {
+        let db = error.as_db_error();
+        // Byte offset in the file of what was sent, and of the error inside it.
+        let (sent_start, sent) = match (index, &self.statements) {
+            (Some(i), Some(s)) => (s[i].start, s[i].text(self.sql)),
+            _ => (0, self.sql),
+        };
+        let offset = match db.and_then(|d| d.position()) {
+            Some(ErrorPosition::Original(pos)) => {
+                let chars = (*pos as usize).saturating_sub(1);
+                Some(sent_start + sent.char_indices().nth(chars).map_or(sent.len(), |(b, _)| b))
+            }
+            _ => index.and_then(|i| self.statements.as_ref().map(|s| s[i].start)),
+        };
+        let (line, column) = match offset {
+            Some(o) => {
+                let (l, c) = line_column(self.sql, o);
+                (Some(l), Some(c))
+            }
+            None => (None, None),
+        };
+        let statement = match (index, offset, &self.statements) {
+            (Some(i), _, _) => Some(i + 1),
+            (None, Some(o), Some(s)) => s.iter().position(|s| o < s.end).map(|i| i + 1),
+            _ => None,
+        };
+        Failure {
+            version,
+            name: name.to_string(),
+            file: self.path.to_path_buf(),
+            statement,
+            statements_total: self.len(),
+            line,
+            column,
+            source_line: line.and_then(|l| self.sql.lines().nth(l - 1)).map(str::to_string),
+            code: error.code().map(|c| c.code().to_string()),
+            message: db.map_or_else(|| error.to_string(), |d| d.message().to_string()),
+            detail: db.and_then(|d| d.detail()).map(str::to_string),
+            hint: db.and_then(|d| d.hint()).map(str::to_string),
+            transactional: true,
+            statements_applied: 0,
+        }
+    }
+}
+
+/// Whether the error is a `lock_timeout` (SQLSTATE 55P03), which is retried.
+pub fn is_lock_timeout(e: &postgres::Error) -> bool {
+    e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE)
+}
+
+/// `SET [LOCAL] lock_timeout`, or nothing when it is zero (the server's setting stands).
+pub fn set_lock_timeout(client: &mut impl GenericClient, timeout: Duration, local: bool) -> Result<(), EngineError> {
+    if timeout.is_zero() {
+        return Ok(());
+    }
+    let scope = if local { "LOCAL " } else { "" };
+    client
+        .batch_execute(&format!("SET {scope}lock_timeout = '{}ms'", timeout.as_millis().max(1)))
+        .map_err(EngineError::db("cannot set lock_timeout"))
+}
+
+/// The wait before retry `attempt` (0-based): `base * 2^attempt`, ±25 % jitter so that several
+/// runners do not retry in step.
+pub fn backoff(base: Duration, attempt: u32) -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let jitter = 0.75 + (nanos % 1000) as f64 / 2000.0;
+    base.mul_f64(2f64.powi(attempt.min(16) as i32) * jitter)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_bounded_jitter() {
+        for attempt in 0..4 {
+            let d = backoff(Duration::from_secs(1), attempt).as_secs_f64();
+            let nominal = 2f64.powi(attempt as i32);
+            assert!(d >= nominal * 0.75 && d <= nominal * 1.25, "{attempt}: {d}");
+        }
+    }
+}

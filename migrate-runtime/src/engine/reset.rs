@@ -1,0 +1,40 @@
+//! `reset`: drop the configured schemas (and the history's) and apply everything again. For
+//! development databases; the CLI refuses non-local hosts unless forced and confirmed.
+
+use super::apply::{ApplyOptions, ApplyReport};
+use super::error::EngineError;
+use super::{Engine, Event, quote_ident};
+use crate::model::MigrationSet;
+use postgres::Client;
+
+impl Engine {
+    /// Drops and recreates the configured schemas and the history table's schema, then applies
+    /// every migration, all under the migration lock.
+    pub fn reset(
+        &self,
+        client: &mut Client,
+        set: &MigrationSet,
+        events: &mut dyn FnMut(Event<'_>),
+    ) -> Result<ApplyReport, EngineError> {
+        let mut guard = self.lock(client, events)?;
+        let mut schemas = self.config.schemas.clone();
+        if !schemas.contains(&self.config.history.schema) {
+            schemas.push(self.config.history.schema.clone());
+        }
+        let mut sql = String::new();
+        for s in &schemas {
+            let q = quote_ident(s);
+            sql.push_str(&format!("DROP SCHEMA IF EXISTS {q} CASCADE; CREATE SCHEMA {q};"));
+            if s == "public" {
+                sql.push_str("GRANT USAGE ON SCHEMA public TO PUBLIC;");
+            }
+        }
+        let mut tx = guard.transaction().map_err(EngineError::db("cannot begin a transaction"))?;
+        tx.batch_execute(&sql).map_err(EngineError::db(format!("cannot drop the schemas {}", schemas.join(", "))))?;
+        super::history::ensure(&mut tx, &self.config.history)
+            .map_err(EngineError::db("cannot create the history table"))?;
+        tx.commit().map_err(EngineError::db("cannot commit the reset"))?;
+        events(Event::Dropped { schemas: &schemas });
+        self.apply_locked(&mut guard, set, &ApplyOptions::default(), events)
+    }
+}

@@ -1,0 +1,211 @@
+//! The state of every migration: a pure function of the files and the history (newest row per
+//! version), tested without a database.
+
+use super::history::{Row, RowState};
+use crate::model::{Migration, MigrationSet};
+use crate::{Checksum, Version};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// The state of one migration as `status` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    /// Applied, and the file is unchanged.
+    Applied,
+    /// Not applied yet, newer than everything applied.
+    Pending,
+    /// Applied, but migration.sql changed since.
+    Edited,
+    /// Applied, but its folder is gone.
+    Missing,
+    /// Its last run failed (or was interrupted).
+    Failed,
+    /// Not applied, but older than an applied migration (typically from a merged branch).
+    OutOfOrder,
+}
+
+impl State {
+    /// The name used in text and JSON.
+    ///
+    /// ```
+    /// assert_eq!(migrate_runtime::engine::State::OutOfOrder.as_str(), "out_of_order");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Applied => "applied",
+            State::Pending => "pending",
+            State::Edited => "edited",
+            State::Missing => "missing",
+            State::Failed => "failed",
+            State::OutOfOrder => "out_of_order",
+        }
+    }
+
+    /// Whether this state is a problem (as opposed to applied or pending).
+    ///
+    /// ```
+    /// use migrate_runtime::engine::State;
+    /// assert!(State::Edited.is_problem());
+    /// assert!(!State::Pending.is_problem());
+    /// ```
+    pub fn is_problem(self) -> bool {
+        !matches!(self, State::Applied | State::Pending)
+    }
+}
+
+/// One migration known to the directory or the database.
+#[derive(Debug, Clone)]
+pub struct Entry<'a> {
+    /// Its version.
+    pub version: Version,
+    /// Its name (from the file, else the history).
+    pub name: String,
+    /// Its state.
+    pub state: State,
+    /// The file, when present.
+    pub migration: Option<&'a Migration>,
+    /// The newest history row, when there is one.
+    pub row: Option<&'a Row>,
+}
+
+impl Entry<'_> {
+    /// The folder (present or not).
+    pub fn folder(&self, set: &MigrationSet) -> PathBuf {
+        match self.migration {
+            Some(m) => m.dir.clone(),
+            None => set.dir.join(format!("{}_{}", self.version, self.name)),
+        }
+    }
+}
+
+/// Computes the state of every migration, in version order.
+pub fn compute<'a>(set: &'a MigrationSet, rows: &'a [Row]) -> Vec<Entry<'a>> {
+    let newest_applied = rows.iter().filter(|r| r.state == RowState::Applied).map(|r| r.version).max();
+    let mut by_version: BTreeMap<Version, (Option<&Migration>, Option<&Row>)> = BTreeMap::new();
+    for m in &set.migrations {
+        by_version.entry(m.version).or_default().0 = Some(m);
+    }
+    for r in rows {
+        by_version.entry(r.version).or_default().1 = Some(r);
+    }
+    let mut entries = Vec::new();
+    for (version, (migration, row)) in by_version {
+        let name = migration.map(|m| m.name.clone()).or_else(|| row.map(|r| r.name.clone())).unwrap_or_default();
+        let state = match (migration, row.map(|r| r.state)) {
+            (Some(m), Some(RowState::Applied)) => {
+                if row.is_some_and(|r| r.checksum == m.up.checksum.to_string()) {
+                    State::Applied
+                } else {
+                    State::Edited
+                }
+            }
+            (None, Some(RowState::Applied)) => State::Missing,
+            (_, Some(RowState::Failed)) => State::Failed,
+            (Some(_), None | Some(RowState::RolledBack)) => match newest_applied {
+                Some(newest) if version < newest => State::OutOfOrder,
+                _ => State::Pending,
+            },
+            (None, None | Some(RowState::RolledBack)) => continue,
+        };
+        entries.push(Entry { version, name, state, migration, row });
+    }
+    entries
+}
+
+/// Checksums of the statements of a SQL file (for resuming no-transaction migrations).
+pub fn statement_checksums(sql: &str, statements: &[crate::model::Statement]) -> Vec<String> {
+    statements.iter().map(|s| Checksum::of_sql(s.text(sql).as_bytes()).to_string()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Directives, SqlFile};
+    use time::OffsetDateTime;
+
+    fn migration(v: i64, sql: &str) -> Migration {
+        Migration {
+            version: Version::new(v).unwrap(),
+            name: format!("m{v}"),
+            dir: format!("migrations/{v}_m{v}").into(),
+            up: SqlFile { path: "migration.sql".into(), sql: sql.into(), checksum: Checksum::of_sql(sql.as_bytes()) },
+            down: None,
+            directives: Directives::default(),
+        }
+    }
+
+    fn row(v: i64, sql: &str, state: RowState) -> Row {
+        Row {
+            id: v,
+            version: Version::new(v).unwrap(),
+            name: format!("m{v}"),
+            action: "apply".into(),
+            state,
+            checksum: Checksum::of_sql(sql.as_bytes()).to_string(),
+            down_checksum: None,
+            sql: sql.into(),
+            down_sql: None,
+            no_transaction: false,
+            irreversible: false,
+            statements_total: None,
+            statements_applied: 0,
+            statement_checksums: vec![],
+            started_at: OffsetDateTime::UNIX_EPOCH,
+            finished_at: None,
+            execution_ms: None,
+            error: None,
+            error_statement: None,
+            applied_by: "postgres".into(),
+            client_host: None,
+            tool_version: "0".into(),
+        }
+    }
+
+    #[test]
+    fn every_state_from_files_and_history() {
+        let set = MigrationSet {
+            dir: "migrations".into(),
+            migrations: vec![
+                migration(1, "SELECT 1;"),
+                migration(2, "SELECT 2; -- edited"),
+                migration(4, "SELECT 4;"),
+                migration(5, "SELECT 5;"),
+                migration(6, "SELECT 6;"),
+                migration(8, "SELECT 8;"),
+                migration(9, "SELECT 9;"),
+            ],
+        };
+        let rows = vec![
+            row(1, "SELECT 1;", RowState::Applied),
+            row(2, "SELECT 2;", RowState::Applied),
+            row(3, "SELECT 3;", RowState::Applied),
+            row(5, "SELECT 5;", RowState::Failed),
+            row(6, "SELECT 6;", RowState::RolledBack),
+            row(7, "SELECT 7;", RowState::RolledBack),
+            row(8, "SELECT 8;", RowState::Applied),
+        ];
+        let states: Vec<(i64, State)> =
+            compute(&set, &rows).iter().map(|e| (e.version.get(), e.state)).collect();
+        assert_eq!(
+            states,
+            [
+                (1, State::Applied),
+                (2, State::Edited),
+                (3, State::Missing),
+                (4, State::OutOfOrder),
+                (5, State::Failed),
+                (6, State::OutOfOrder),
+                (8, State::Applied),
+                (9, State::Pending),
+            ]
+        );
+    }
+
+    #[test]
+    fn crlf_file_matches_lf_history() {
+        let set = MigrationSet { dir: "m".into(), migrations: vec![migration(1, "SELECT 1;\r\n")] };
+        let rows = vec![row(1, "SELECT 1;\n", RowState::Applied)];
+        assert_eq!(compute(&set, &rows)[0].state, State::Applied);
+    }
+}

@@ -1,0 +1,122 @@
+//! Splitting a migration into statements with squawk's PostgreSQL-grammar parser (never naive
+//! `;` splitting: dollar-quoted bodies, strings and comments hold semicolons).
+
+use squawk_syntax::SourceFile;
+use squawk_syntax::ast::AstNode;
+
+/// One statement of a SQL file: its byte range and where it starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    /// Byte offset of its first character in the file.
+    pub start: usize,
+    /// Byte offset just past its last character (the `;` when there is one).
+    pub end: usize,
+    /// 1-based line of its first character.
+    pub line: usize,
+    /// 1-based column (in characters) of its first character.
+    pub column: usize,
+}
+
+impl Statement {
+    /// Its text in `sql` (the file it was split from).
+    ///
+    /// ```
+    /// use migrate_runtime::model::split_statements;
+    /// let sql = "SELECT 1; SELECT 2;";
+    /// let s = split_statements(sql).unwrap();
+    /// assert_eq!(s[1].text(sql), "SELECT 2;");
+    /// ```
+    pub fn text<'a>(&self, sql: &'a str) -> &'a str {
+        &sql[self.start..self.end]
+    }
+}
+
+/// The parser could not make sense of the file, so it cannot be split reliably.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}, column {column}: {message}")]
+pub struct SplitError {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column (characters).
+    pub column: usize,
+    /// The parser's message.
+    pub message: String,
+}
+
+/// Splits SQL into statements. Comments between statements belong to none of them. Fails on a
+/// syntax error, with its line and column.
+///
+/// ```
+/// use migrate_runtime::model::split_statements;
+/// let sql = "-- header\nCREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql;\nSELECT ';';\n";
+/// let statements = split_statements(sql).unwrap();
+/// assert_eq!(statements.len(), 2);
+/// assert_eq!((statements[0].line, statements[1].line), (2, 3));
+/// assert!(split_statements("CREATE TABL t ();").is_err());
+/// ```
+pub fn split_statements(sql: &str) -> Result<Vec<Statement>, SplitError> {
+    let parse = SourceFile::parse(sql);
+    if let Some(error) = parse.errors().first() {
+        let offset: usize = error.range().start().into();
+        let (line, column) = line_column(sql, offset);
+        return Err(SplitError { line, column, message: error.message().to_string() });
+    }
+    Ok(parse
+        .tree()
+        .stmts()
+        .map(|stmt| {
+            let range = stmt.syntax().text_range();
+            let (start, end) = (range.start().into(), range.end().into());
+            let (line, column) = line_column(sql, start);
+            Statement { start, end, line, column }
+        })
+        .collect())
+}
+
+/// The 1-based line and column (in characters) of a byte offset.
+///
+/// ```
+/// use migrate_runtime::model::line_column;
+/// assert_eq!(line_column("ab\ncé d", 7), (2, 4));
+/// ```
+pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[line_start..].chars().count() + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dollar_quotes_strings_and_comments_do_not_split() {
+        let sql = "/* a; */ CREATE TABLE t (id int);\nDO $body$ BEGIN PERFORM 1; END $body$;\nSELECT 'x;y' -- ;\n;\n";
+        let s = split_statements(sql).unwrap();
+        let texts: Vec<&str> = s.iter().map(|s| s.text(sql)).collect();
+        assert_eq!(
+            texts,
+            ["CREATE TABLE t (id int);", "DO $body$ BEGIN PERFORM 1; END $body$;", "SELECT 'x;y' -- ;\n;"]
+        );
+        assert_eq!((s[0].line, s[0].column), (1, 10));
+    }
+
+    #[test]
+    fn comment_only_file_has_no_statements() {
+        assert_eq!(split_statements("-- nothing here\n/* still nothing */\n").unwrap(), vec![]);
+    }
+
+    #[test]
+    fn several_concurrent_indexes_split() {
+        let sql = "CREATE INDEX CONCURRENTLY a ON t (a);\nCREATE INDEX CONCURRENTLY b ON t (b);\n";
+        assert_eq!(split_statements(sql).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn syntax_error_has_its_place() {
+        let err = split_statements("SELECT 1;\nCREATE TABL t ();").unwrap_err();
+        assert_eq!(err.line, 2);
+    }
+}
