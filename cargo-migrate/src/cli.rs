@@ -61,8 +61,10 @@ pub enum Command {
     /// Apply pending migrations (one runner at a time; drafts are sealed once applied)
     Apply(ApplyArgs),
     /// Show the state of every migration; exit 0 up to date, 4 pending, 3 problems, 1 error
-    #[command(after_help = "Exit codes: 0 up to date; 4 pending migrations only; 3 problems \
-(edited, missing, failed, out of order, or lock-file problems); 1 error (e.g. no connection).")]
+    #[command(
+        after_help = "Exit codes: 0 up to date; 4 pending migrations only; 3 problems \
+(edited, missing, failed, out of order, or lock-file problems); 1 error (e.g. no connection)."
+    )]
     Status(StatusArgs),
     /// Revert the newest applied migrations with their down.sql
     Down(DownArgs),

@@ -8,7 +8,9 @@ use crate::report::{Error, finding_json};
 use migrate_runtime::engine::connection::{self, redact};
 use migrate_runtime::engine::{Engine, EngineConfig, parse_duration};
 use migrate_runtime::model::Migration;
-use migrate_runtime::{Finding, LockEntry, LockFile, LockState, MigrationSet, Version, lockfile, verify};
+use migrate_runtime::{
+    Finding, LockEntry, LockFile, LockState, MigrationSet, Version, lockfile, verify,
+};
 use serde_json::json;
 
 /// A connected database.
@@ -20,8 +22,9 @@ pub struct Db {
 
 fn url(cx: &Context) -> Result<&str, Error> {
     cx.database_url.as_deref().ok_or_else(|| {
-        Error::new("no database configured")
-            .help("pass --database-url <url>, set DATABASE_URL, or put DATABASE_URL=... in a .env file")
+        Error::new("no database configured").help(
+            "pass --database-url <url>, set DATABASE_URL, or put DATABASE_URL=... in a .env file",
+        )
     })
 }
 
@@ -29,7 +32,11 @@ fn url(cx: &Context) -> Result<&str, Error> {
 pub fn parse(cx: &Context) -> Result<postgres::Config, Error> {
     let url = url(cx)?;
     url.parse::<postgres::Config>().map_err(|e| {
-        Error::new(format!("invalid database URL `{}`: {}", redact(url), connection::scrub(&e.to_string(), url)))
+        Error::new(format!(
+            "invalid database URL `{}`: {}",
+            redact(url),
+            connection::scrub(&e.to_string(), url)
+        ))
     })
 }
 
@@ -68,10 +75,18 @@ pub fn engine(cx: &Context, args: &DbArgs) -> Result<Engine, Error> {
 /// Reads the directory and checks it against the lock file before anything touches the
 /// database: edited, renamed or missing sealed migrations and a corrupt lock file refuse;
 /// out-of-order drafts refuse unless allowed; with `locked`, any draft refuses.
-pub fn preflight(cx: &Context, locked: bool, allow_out_of_order: bool) -> Result<(MigrationSet, LockState), Error> {
+pub fn preflight(
+    cx: &Context,
+    locked: bool,
+    allow_out_of_order: bool,
+) -> Result<(MigrationSet, LockState), Error> {
     let set = MigrationSet::read(&cx.dir).map_err(|e| Error::read(e).note("nothing was run"))?;
-    let state = LockState::load(&cx.dir)
-        .map_err(|e| Error::new(format!("cannot read {}: {e}", lockfile::path(&cx.dir).display())))?;
+    let state = LockState::load(&cx.dir).map_err(|e| {
+        Error::new(format!(
+            "cannot read {}: {e}",
+            lockfile::path(&cx.dir).display()
+        ))
+    })?;
     let blocking: Vec<Finding> = verify(&set, &state)
         .into_iter()
         .filter(|f| match f {
@@ -81,13 +96,20 @@ pub fn preflight(cx: &Context, locked: bool, allow_out_of_order: bool) -> Result
         })
         .collect();
     if !blocking.is_empty() {
-        let message = if locked && blocking.iter().all(|f| matches!(f, Finding::Unsealed { .. } | Finding::OutOfOrder { .. })) {
+        let message = if locked
+            && blocking
+                .iter()
+                .all(|f| matches!(f, Finding::Unsealed { .. } | Finding::OutOfOrder { .. }))
+        {
             "--locked: there are unsealed migrations".to_string()
         } else {
             "the migrations do not match migrations.lock".to_string()
         };
         let mut e = Error::new(message).note("nothing was run");
-        e.problems = blocking.iter().map(|f| (f.to_string(), Some(locked_help(f, locked)))).collect();
+        e.problems = blocking
+            .iter()
+            .map(|f| (f.to_string(), Some(locked_help(f, locked))))
+            .collect();
         e.json = json!({ "findings": blocking.iter().map(finding_json).collect::<Vec<_>>() });
         return Err(e);
     }
@@ -107,7 +129,12 @@ fn locked_help(f: &Finding, locked: bool) -> String {
 
 /// Seals the drafts among `versions` (they were applied), keeping every existing entry.
 /// Returns the folders sealed.
-pub fn seal_applied(cx: &Context, set: &MigrationSet, state: &LockState, versions: &[Version]) -> Result<Vec<String>, Error> {
+pub fn seal_applied(
+    cx: &Context,
+    set: &MigrationSet,
+    state: &LockState,
+    versions: &[Version],
+) -> Result<Vec<String>, Error> {
     let existing = state.sealed().cloned().unwrap_or_default();
     let drafts: Vec<&Migration> = versions
         .iter()
@@ -125,8 +152,11 @@ pub fn seal_applied(cx: &Context, set: &MigrationSet, state: &LockState, version
         down: m.down.as_ref().map(|d| d.checksum),
     }));
     lockfile::write(&cx.dir, &LockFile::new(entries)).map_err(|e| {
-        Error::new(format!("the migrations were applied, but {} could not be written: {e}", lockfile::path(&cx.dir).display()))
-            .help("run `cargo migrate seal` to seal them")
+        Error::new(format!(
+            "the migrations were applied, but {} could not be written: {e}",
+            lockfile::path(&cx.dir).display()
+        ))
+        .help("run `cargo migrate seal` to seal them")
     })?;
     Ok(drafts.iter().map(|m| m.folder()).collect())
 }

@@ -18,24 +18,45 @@ pub fn printer(format: Format) -> impl FnMut(Event<'_>) {
             Event::Resuming { version, at, total } => {
                 eprintln!("  Resuming {version} at statement {at} of {total}")
             }
-            Event::Retrying { version, attempt, delay, .. } => eprintln!(
+            Event::Retrying {
+                version,
+                attempt,
+                delay,
+                ..
+            } => eprintln!(
                 "  Lock timeout in {version}; retry {attempt} in {:.1}s",
                 delay.as_secs_f64()
             ),
             Event::Applied(a) => {
-                let mode = if a.no_transaction { ", no transaction" } else { "" };
+                let mode = if a.no_transaction {
+                    ", no transaction"
+                } else {
+                    ""
+                };
                 let stmts = match a.statements {
                     Some(1) => ", 1 statement".to_string(),
                     Some(n) => format!(", {n} statements"),
                     None => String::new(),
                 };
-                eprintln!("  Applied {}_{} ({}{mode}{stmts})", a.version, a.name, ms(a.duration_ms));
+                eprintln!(
+                    "  Applied {}_{} ({}{mode}{stmts})",
+                    a.version,
+                    a.name,
+                    ms(a.duration_ms)
+                );
             }
             Event::UsingRecordedDown { version, name } => eprintln!(
                 "  {version}_{name}: its folder is gone; using the down.sql recorded when it was applied"
             ),
-            Event::RolledBack(r) => eprintln!("  Reverted {}_{} ({})", r.version, r.name, ms(r.duration_ms)),
-            Event::Dropped { schemas } => eprintln!("  Dropped and recreated schema(s) {}", schemas.join(", ")),
+            Event::RolledBack(r) => eprintln!(
+                "  Reverted {}_{} ({})",
+                r.version,
+                r.name,
+                ms(r.duration_ms)
+            ),
+            Event::Dropped { schemas } => {
+                eprintln!("  Dropped and recreated schema(s) {}", schemas.join(", "))
+            }
             _ => {}
         }
     }

@@ -172,7 +172,10 @@ pub fn engine_error(e: migrate_runtime::engine::EngineError, what: &str) -> Erro
                 if n == 1 { "" } else { "s" }
             ))
             .note("nothing was run");
-            err.problems = refusals.iter().map(|r| (r.message.clone(), Some(r.help.clone()))).collect();
+            err.problems = refusals
+                .iter()
+                .map(|r| (r.message.clone(), Some(r.help.clone())))
+                .collect();
             for r in &refusals {
                 if let Some(diff) = &r.diff {
                     err.body.extend(diff.lines().map(|l| format!("    {l}")));
@@ -183,14 +186,22 @@ pub fn engine_error(e: migrate_runtime::engine::EngineError, what: &str) -> Erro
         }
         E::Failed { failure, applied } => {
             let f = &failure;
-            let mut err = Error::new(format!("migration {}_{} failed: {}", f.version, f.name, f.error_text()));
+            let mut err = Error::new(format!(
+                "migration {}_{} failed: {}",
+                f.version,
+                f.name,
+                f.error_text()
+            ));
             err.problems.push((f.location(), None));
             if let (Some(line), Some(src)) = (f.line, &f.source_line) {
                 let gutter = " ".repeat(line.to_string().len());
                 err.body.push(format!("  {gutter} |"));
                 err.body.push(format!("  {line} | {src}"));
                 if let Some(col) = f.column {
-                    err.body.push(format!("  {gutter} | {}^", " ".repeat(col.saturating_sub(1))));
+                    err.body.push(format!(
+                        "  {gutter} | {}^",
+                        " ".repeat(col.saturating_sub(1))
+                    ));
                 }
             }
             if let (Some(i), Some(n)) = (f.statement, f.statements_total) {
@@ -228,7 +239,11 @@ pub fn engine_error(e: migrate_runtime::engine::EngineError, what: &str) -> Erro
                 err.note = Some(format!(
                     "{} migration(s) before it were applied: {}",
                     applied.len(),
-                    applied.iter().map(|a| format!("{}_{}", a.version, a.name)).collect::<Vec<_>>().join(", ")
+                    applied
+                        .iter()
+                        .map(|a| format!("{}_{}", a.version, a.name))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ));
             }
             err.json = json!({ "failure": *failure, "applied": applied });

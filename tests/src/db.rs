@@ -94,6 +94,38 @@ impl TestDb {
     pub fn client(&self) -> Client {
         connect(&self.url)
     }
+
+    /// The history, oldest row first: `(version, action, state)`.
+    pub fn history(&self) -> Vec<(String, String, String)> {
+        self.client()
+            .query(
+                "SELECT version, action, state FROM public._migrate_history ORDER BY id",
+                &[],
+            )
+            .unwrap_or_else(|e| panic!("cannot read the history: {e}"))
+            .iter()
+            .map(|r| (format!("{:014}", r.get::<_, i64>(0)), r.get(1), r.get(2)))
+            .collect()
+    }
+
+    /// Whether a table exists in `public`.
+    pub fn has_table(&self, name: &str) -> bool {
+        self.client()
+            .query_one(
+                "SELECT to_regclass($1) IS NOT NULL",
+                &[&format!("public.{name}")],
+            )
+            .map(|r| r.get(0))
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Runs a query returning one i64.
+    pub fn count(&self, sql: &str) -> i64 {
+        self.client()
+            .query_one(sql, &[])
+            .map(|r| r.get(0))
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
 }
 
 impl Default for TestDb {

@@ -33,6 +33,15 @@ pub struct Run {
 }
 
 impl Run {
+    /// From a finished child process.
+    pub fn from_output(out: std::process::Output) -> Run {
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
     /// Parses stdout as JSON.
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.stdout)
@@ -62,6 +71,37 @@ impl Project {
             dir,
             env: Vec::new(),
         }
+    }
+
+    /// A project whose runs use this database (`DATABASE_URL`).
+    pub fn with_db(db: &crate::TestDb) -> Project {
+        let mut p = Project::new();
+        p.env.push(("DATABASE_URL".into(), db.url.clone()));
+        p
+    }
+
+    /// Writes `migrations/<folder>/migration.sql` (and `down.sql` when given).
+    pub fn migration(&self, folder: &str, up: &str, down: Option<&str>) -> &Project {
+        self.file(&format!("migrations/{folder}/migration.sql"), up);
+        if let Some(down) = down {
+            self.file(&format!("migrations/{folder}/down.sql"), down);
+        }
+        self
+    }
+
+    /// Spawns `cargo-migrate migrate <args>` without waiting.
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        Command::new(binary())
+            .arg("migrate")
+            .args(args)
+            .current_dir(self.path())
+            .env_remove("DATABASE_URL")
+            .env("NO_COLOR", "1")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn cargo-migrate")
     }
 
     /// The project root.
@@ -107,11 +147,7 @@ impl Project {
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .output()
             .expect("run cargo-migrate");
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        Run::from_output(out)
     }
 }
 

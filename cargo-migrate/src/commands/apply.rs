@@ -21,7 +21,12 @@ pub fn run(cx: &Context, args: ApplyArgs) -> Result<Exit, Error> {
         allow_out_of_order: args.allow_out_of_order,
     };
     if cx.format == Format::Text && !args.dry_run {
-        eprintln!("Applying migrations from {} to {} (history {})", cx.dir.display(), db.label, engine.config.history);
+        eprintln!(
+            "Applying migrations from {} to {} (history {})",
+            cx.dir.display(),
+            db.label,
+            engine.config.history
+        );
     }
     let started = Instant::now();
     let result = engine.apply(&mut db.client, &set, &options, &mut printer(cx.format));
@@ -95,7 +100,10 @@ fn print_plan(cx: &Context, report: &ApplyReport, label: &str) {
                 eprintln!("Dry run: nothing to apply to {label}.");
                 return;
             }
-            println!("Dry run: {} migration(s) would be applied to {label}; nothing was changed.", report.plan.len());
+            println!(
+                "Dry run: {} migration(s) would be applied to {label}; nothing was changed.",
+                report.plan.len()
+            );
             for p in &report.plan {
                 let mode = if p.no_transaction {
                     "no transaction, statement by statement"
@@ -110,7 +118,11 @@ fn print_plan(cx: &Context, report: &ApplyReport, label: &str) {
                 }
                 for s in &p.statements {
                     let first = s.sql.lines().next().unwrap_or("");
-                    let more = if s.sql.lines().count() > 1 { " …" } else { "" };
+                    let more = if s.sql.lines().count() > 1 {
+                        " …"
+                    } else {
+                        ""
+                    };
                     println!("  {:>3}. line {:<4} {first}{more}", s.index, s.line);
                 }
             }

@@ -19,7 +19,13 @@ pub fn run(cx: &Context, args: DownArgs) -> Result<Exit, Error> {
         (None, n) => DownTarget::Steps(n.unwrap_or(1)),
     };
     let report = engine
-        .down(&mut db.client, &set, target, args.dry_run, &mut printer(cx.format))
+        .down(
+            &mut db.client,
+            &set,
+            target,
+            args.dry_run,
+            &mut printer(cx.format),
+        )
         .map_err(|e| {
             let mut e = engine_error(e, "revert");
             e.json["database"] = json!(redacted(cx));

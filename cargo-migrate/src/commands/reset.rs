@@ -15,7 +15,11 @@ pub fn run(cx: &Context, args: ResetArgs) -> Result<Exit, Error> {
     // Decided from the URL alone, before any connection is made.
     let config = database::parse(cx)?;
     let label = describe(&config);
-    let dbname = config.get_dbname().or(config.get_user()).unwrap_or("").to_string();
+    let dbname = config
+        .get_dbname()
+        .or(config.get_user())
+        .unwrap_or("")
+        .to_string();
     if !is_local(&config) {
         if !args.force {
             return Err(Error::new(format!(
@@ -39,7 +43,9 @@ pub fn run(cx: &Context, args: ResetArgs) -> Result<Exit, Error> {
             engine.config.schemas.join(", ")
         );
     }
-    let report = engine.reset(&mut db.client, &set, &mut printer(cx.format)).map_err(|e| engine_error(e, "reset"))?;
+    let report = engine
+        .reset(&mut db.client, &set, &mut printer(cx.format))
+        .map_err(|e| engine_error(e, "reset"))?;
     let versions: Vec<_> = report.applied.iter().map(|a| a.version).collect();
     let sealed = database::seal_applied(cx, &set, &state, &versions)?;
     match cx.format {

@@ -13,13 +13,23 @@ pub fn run(cx: &Context, args: ResolveArgs) -> Result<Exit, Error> {
     let (version, resolution) = match (args.applied, args.rolled_back) {
         (Some(v), _) => (v, Resolution::Applied),
         (None, Some(v)) => (v, Resolution::RolledBack),
-        (None, None) => return Err(Error::new("give --applied <version> or --rolled-back <version>")),
+        (None, None) => {
+            return Err(Error::new(
+                "give --applied <version> or --rolled-back <version>",
+            ));
+        }
     };
     let (set, state) = database::preflight(cx, false, true)?;
     let engine = database::engine(cx, &args.db)?;
     let mut db = database::connect(cx)?;
     engine
-        .resolve(&mut db.client, &set, version, resolution, &mut printer(cx.format))
+        .resolve(
+            &mut db.client,
+            &set,
+            version,
+            resolution,
+            &mut printer(cx.format),
+        )
         .map_err(|e| engine_error(e, "resolve"))?;
     let sealed = match resolution {
         Resolution::Applied => database::seal_applied(cx, &set, &state, &[version])?,

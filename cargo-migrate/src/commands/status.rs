@@ -15,14 +15,23 @@ use time::format_description::well_known::Rfc3339;
 
 pub fn run(cx: &Context, args: StatusArgs) -> Result<Exit, Error> {
     let set = MigrationSet::read(&cx.dir).map_err(Error::read)?;
-    let state = LockState::load(&cx.dir)
-        .map_err(|e| Error::new(format!("cannot read {}: {e}", lockfile::path(&cx.dir).display())))?;
+    let state = LockState::load(&cx.dir).map_err(|e| {
+        Error::new(format!(
+            "cannot read {}: {e}",
+            lockfile::path(&cx.dir).display()
+        ))
+    })?;
     let findings = verify(&set, &state);
-    let lock_problems: Vec<&Finding> = findings.iter().filter(|f| !matches!(f, Finding::Unsealed { .. })).collect();
+    let lock_problems: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| !matches!(f, Finding::Unsealed { .. }))
+        .collect();
     let sealed = state.sealed().cloned().unwrap_or_default();
     let engine = database::engine(cx, &args.db)?;
     let mut db = database::connect(cx)?;
-    let rows = engine.history(&mut db.client).map_err(|e| engine_error(e, "read the status"))?;
+    let rows = engine
+        .history(&mut db.client)
+        .map_err(|e| engine_error(e, "read the status"))?;
     let entries = compute(&set, &rows);
 
     let count = |s: State| entries.iter().filter(|e| e.state == s).count();
@@ -46,7 +55,10 @@ pub fn run(cx: &Context, args: StatusArgs) -> Result<Exit, Error> {
                         let when = row.finished_at.unwrap_or(row.started_at);
                         detail.push_str(&format!(
                             "{} UTC",
-                            when.format(&time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]")).unwrap_or_default()
+                            when.format(&time::macros::format_description!(
+                                "[year]-[month]-[day] [hour]:[minute]:[second]"
+                            ))
+                            .unwrap_or_default()
                         ));
                         if let Some(t) = row.execution_ms {
                             detail.push_str(&format!(", {}", ms(t)));
@@ -66,7 +78,11 @@ pub fn run(cx: &Context, args: StatusArgs) -> Result<Exit, Error> {
                     }
                 }
                 if e.migration.is_some() && sealed.get(e.version).is_none() {
-                    detail.push_str(if detail.is_empty() { "draft" } else { " (draft)" });
+                    detail.push_str(if detail.is_empty() {
+                        "draft"
+                    } else {
+                        " (draft)"
+                    });
                 }
                 println!("  {:<12} {folder:<width$}  {detail}", e.state.as_str());
             }
@@ -74,7 +90,14 @@ pub fn run(cx: &Context, args: StatusArgs) -> Result<Exit, Error> {
                 println!("  lock-file    {f}");
             }
             let mut summary = Vec::new();
-            for s in [State::Applied, State::Pending, State::Edited, State::Missing, State::Failed, State::OutOfOrder] {
+            for s in [
+                State::Applied,
+                State::Pending,
+                State::Edited,
+                State::Missing,
+                State::Failed,
+                State::OutOfOrder,
+            ] {
                 let n = count(s);
                 if n > 0 {
                     summary.push(format!("{n} {}", s.as_str()));
@@ -88,7 +111,9 @@ pub fn run(cx: &Context, args: StatusArgs) -> Result<Exit, Error> {
             }
             println!("{}", summary.join(", "));
             match exit {
-                Exit::Problems => eprintln!("Problems found: `cargo migrate apply` explains each and what to do."),
+                Exit::Problems => {
+                    eprintln!("Problems found: `cargo migrate apply` explains each and what to do.")
+                }
                 Exit::Pending => eprintln!("Pending migrations: run `cargo migrate apply`."),
                 _ => {}
             }
@@ -118,11 +143,17 @@ pub fn run(cx: &Context, args: StatusArgs) -> Result<Exit, Error> {
                     })
                 })
                 .collect();
-            let summary: serde_json::Map<String, serde_json::Value> =
-                [State::Applied, State::Pending, State::Edited, State::Missing, State::Failed, State::OutOfOrder]
-                    .iter()
-                    .map(|s| (s.as_str().to_string(), json!(count(*s))))
-                    .collect();
+            let summary: serde_json::Map<String, serde_json::Value> = [
+                State::Applied,
+                State::Pending,
+                State::Edited,
+                State::Missing,
+                State::Failed,
+                State::OutOfOrder,
+            ]
+            .iter()
+            .map(|s| (s.as_str().to_string(), json!(count(*s))))
+            .collect();
             print_json(&json!({
                 "ok": exit == Exit::Success,
                 "exit_code": exit as u8,

@@ -42,7 +42,11 @@ impl std::fmt::Display for LockHolder {
         }
         if let Some(q) = self.query.as_deref().filter(|q| !q.is_empty()) {
             let q: String = q.split_whitespace().collect::<Vec<_>>().join(" ");
-            let q = if q.chars().count() > 80 { format!("{}…", q.chars().take(80).collect::<String>()) } else { q };
+            let q = if q.chars().count() > 80 {
+                format!("{}…", q.chars().take(80).collect::<String>())
+            } else {
+                q
+            };
             write!(f, ", running `{q}`")?;
         }
         Ok(())
@@ -78,7 +82,9 @@ impl DerefMut for Guard<'_> {
 impl Drop for Guard<'_> {
     fn drop(&mut self) {
         if !self.client.is_closed() {
-            let _ = self.client.execute("SELECT pg_advisory_unlock($1)", &[&self.key]);
+            let _ = self
+                .client
+                .execute("SELECT pg_advisory_unlock($1)", &[&self.key]);
         }
     }
 }
@@ -91,7 +97,7 @@ pub enum AcquireError {
         /// How long we waited.
         waited: Duration,
         /// Who holds it, when it could be seen.
-        holder: Option<LockHolder>,
+        holder: Option<Box<LockHolder>>,
     },
     /// The database failed.
     Db(postgres::Error),
@@ -121,14 +127,20 @@ pub fn acquire<'a>(
             on_wait(holder(client, key).ok().flatten().as_ref());
         }
         if start.elapsed() >= wait {
-            return Err(AcquireError::Busy { waited: start.elapsed(), holder: holder(client, key).ok().flatten() });
+            return Err(AcquireError::Busy {
+                waited: start.elapsed(),
+                holder: holder(client, key).ok().flatten().map(Box::new),
+            });
         }
         std::thread::sleep(Duration::from_millis(100).min(wait.saturating_sub(start.elapsed())));
     }
 }
 
 fn holder(client: &mut Client, key: i64) -> Result<Option<LockHolder>, postgres::Error> {
-    let (hi, lo) = (((key as u64) >> 32) as i64, (key as u64 & 0xffff_ffff) as i64);
+    let (hi, lo) = (
+        ((key as u64) >> 32) as i64,
+        (key as u64 & 0xffff_ffff) as i64,
+    );
     let row = client.query_opt(
         "SELECT a.pid, a.usename::text, a.application_name,
                 coalesce(a.client_hostname, host(a.client_addr), 'local socket'),

@@ -102,15 +102,22 @@ impl Engine {
         client: &'c mut Client,
         events: &mut dyn FnMut(Event<'_>),
     ) -> Result<advisory::Guard<'c>, EngineError> {
-        let mut guard = advisory::acquire(client, &self.config.history, self.config.lock_wait, &mut |h| {
-            events(Event::WaitingForLock(h))
-        })
+        let mut guard = advisory::acquire(
+            client,
+            &self.config.history,
+            self.config.lock_wait,
+            &mut |h| events(Event::WaitingForLock(h)),
+        )
         .map_err(|e| match e {
-            advisory::AcquireError::Busy { waited, holder } => EngineError::LockBusy { waited, holder },
+            advisory::AcquireError::Busy { waited, holder } => {
+                EngineError::LockBusy { waited, holder }
+            }
             advisory::AcquireError::Db(e) => EngineError::db("cannot take the migration lock")(e),
         })?;
-        history::ensure(&mut *guard, &self.config.history)
-            .map_err(EngineError::db(format!("cannot create the history table {}", self.config.history)))?;
+        history::ensure(&mut *guard, &self.config.history).map_err(EngineError::db(format!(
+            "cannot create the history table {}",
+            self.config.history
+        )))?;
         Ok(guard)
     }
 
@@ -153,16 +160,29 @@ impl Engine {
             }
             applied
         };
-        Ok(ApplyReport { plan, applied, dry_run: false, single_transaction: options.single_transaction })
+        Ok(ApplyReport {
+            plan,
+            applied,
+            dry_run: false,
+            single_transaction: options.single_transaction,
+        })
     }
 
     /// Every check, then the ordered steps. Pure apart from splitting SQL.
-    fn plan<'a>(&self, set: &'a MigrationSet, rows: &'a [Row], options: &ApplyOptions) -> Result<Vec<Step<'a>>, EngineError> {
+    fn plan<'a>(
+        &self,
+        set: &'a MigrationSet,
+        rows: &'a [Row],
+        options: &ApplyOptions,
+    ) -> Result<Vec<Step<'a>>, EngineError> {
         if let Some(to) = options.to
             && set.get(to).is_none()
         {
             return Err(EngineError::invalid(
-                format!("--to {to}: there is no migration {to} in {}", set.dir.display()),
+                format!(
+                    "--to {to}: there is no migration {to} in {}",
+                    set.dir.display()
+                ),
                 None,
             ));
         }
@@ -217,11 +237,10 @@ impl Engine {
                     ),
                     diff: None,
                 }),
-                (State::OutOfOrder, Some(m), _) if options.allow_out_of_order => {
-                    if in_range {
-                        steps.push(step(m)?);
-                    }
+                (State::OutOfOrder, Some(m), _) if options.allow_out_of_order && in_range => {
+                    steps.push(step(m)?);
                 }
+                (State::OutOfOrder, Some(_), _) if options.allow_out_of_order => {}
                 (State::OutOfOrder, Some(m), _) => refusals.push(Refusal {
                     version: Some(version),
                     message: format!(
@@ -235,11 +254,7 @@ impl Engine {
                         .into(),
                     diff: None,
                 }),
-                (State::Pending, Some(m), _) => {
-                    if in_range {
-                        steps.push(step(m)?);
-                    }
-                }
+                (State::Pending, Some(m), _) if in_range => steps.push(step(m)?),
                 _ => {}
             }
         }
@@ -260,19 +275,30 @@ impl Engine {
         Ok(steps)
     }
 
-    fn run_transactional(&self, client: &mut Client, step: &Step<'_>, events: &mut dyn FnMut(Event<'_>)) -> Result<Applied, Fail> {
+    fn run_transactional(
+        &self,
+        client: &mut Client,
+        step: &Step<'_>,
+        events: &mut dyn FnMut(Event<'_>),
+    ) -> Result<Applied, Fail> {
         let m = step.migration;
         let started = Instant::now();
         let mut attempt = 0;
         loop {
-            let mut tx = client.transaction().map_err(db("cannot begin a transaction"))?;
+            let mut tx = client
+                .transaction()
+                .map_err(db("cannot begin a transaction"))?;
             set_lock_timeout(&mut tx, self.config.lock_timeout, true).map_err(Fail::Other)?;
             let result = step.script.run(&mut tx, 0, &mut |_, _| Ok(()));
             let (index, error) = match result {
                 Ok(()) => {
                     let ms = started.elapsed().as_secs_f64() * 1000.0;
-                    history::insert(&mut tx, &self.config.history, &row(m, &step.script, Action::Apply, RowState::Applied, Some(ms)))
-                        .map_err(db("cannot record the migration in the history"))?;
+                    history::insert(
+                        &mut tx,
+                        &self.config.history,
+                        &row(m, &step.script, Action::Apply, RowState::Applied, Some(ms)),
+                    )
+                    .map_err(db("cannot record the migration in the history"))?;
                     match tx.commit() {
                         Ok(()) => {
                             return Ok(Applied {
@@ -295,7 +321,12 @@ impl Engine {
             if is_lock_timeout(&error) && attempt < self.config.lock_retries {
                 let delay = backoff(self.config.retry_backoff, attempt);
                 attempt += 1;
-                events(Event::Retrying { version: m.version, attempt, delay, error: error.to_string() });
+                events(Event::Retrying {
+                    version: m.version,
+                    attempt,
+                    delay,
+                    error: error.to_string(),
+                });
                 std::thread::sleep(delay);
                 continue;
             }
@@ -305,33 +336,59 @@ impl Engine {
         }
     }
 
-    fn run_single_transaction(&self, client: &mut Client, steps: &[Step<'_>], events: &mut dyn FnMut(Event<'_>)) -> Result<Vec<Applied>, EngineError> {
+    fn run_single_transaction(
+        &self,
+        client: &mut Client,
+        steps: &[Step<'_>],
+        events: &mut dyn FnMut(Event<'_>),
+    ) -> Result<Vec<Applied>, EngineError> {
         let started = Instant::now();
         let mut attempt = 0;
         'retry: loop {
-            let mut tx = client.transaction().map_err(EngineError::db("cannot begin a transaction"))?;
+            let mut tx = client
+                .transaction()
+                .map_err(EngineError::db("cannot begin a transaction"))?;
             set_lock_timeout(&mut tx, self.config.lock_timeout, true)?;
             let mut applied = Vec::new();
             for step in steps {
                 let m = step.migration;
                 let t = Instant::now();
-                events(Event::Starting { version: m.version, name: &m.name, no_transaction: false });
+                events(Event::Starting {
+                    version: m.version,
+                    name: &m.name,
+                    no_transaction: false,
+                });
                 if let Err((index, error)) = step.script.run(&mut tx, 0, &mut |_, _| Ok(())) {
                     drop(tx);
                     if is_lock_timeout(&error) && attempt < self.config.lock_retries {
                         let delay = backoff(self.config.retry_backoff, attempt);
                         attempt += 1;
-                        events(Event::Retrying { version: m.version, attempt, delay, error: error.to_string() });
+                        events(Event::Retrying {
+                            version: m.version,
+                            attempt,
+                            delay,
+                            error: error.to_string(),
+                        });
                         std::thread::sleep(delay);
                         continue 'retry;
                     }
                     let failure = step.script.failure(m.version, &m.name, index, &error);
-                    self.record_failure(client, m, &step.script, &failure, started).map_err(Fail::into_engine)?;
-                    return Err(EngineError::Failed { failure: Box::new(failure), applied: Vec::new() });
+                    self.record_failure(client, m, &step.script, &failure, started)
+                        .map_err(Fail::into_engine)?;
+                    return Err(EngineError::Failed {
+                        failure: Box::new(failure),
+                        applied: Vec::new(),
+                    });
                 }
                 let ms = t.elapsed().as_secs_f64() * 1000.0;
-                history::insert(&mut tx, &self.config.history, &row(m, &step.script, Action::Apply, RowState::Applied, Some(ms)))
-                    .map_err(EngineError::db("cannot record the migration in the history"))?;
+                history::insert(
+                    &mut tx,
+                    &self.config.history,
+                    &row(m, &step.script, Action::Apply, RowState::Applied, Some(ms)),
+                )
+                .map_err(EngineError::db(
+                    "cannot record the migration in the history",
+                ))?;
                 applied.push(Applied {
                     version: m.version,
                     name: m.name.clone(),
@@ -341,7 +398,8 @@ impl Engine {
                     resumed_at: None,
                 });
             }
-            tx.commit().map_err(EngineError::db("cannot commit the migrations"))?;
+            tx.commit()
+                .map_err(EngineError::db("cannot commit the migrations"))?;
             for a in &applied {
                 events(Event::Applied(a));
             }
@@ -349,19 +407,30 @@ impl Engine {
         }
     }
 
-    fn run_no_transaction(&self, client: &mut Client, step: &Step<'_>, events: &mut dyn FnMut(Event<'_>)) -> Result<Applied, Fail> {
+    fn run_no_transaction(
+        &self,
+        client: &mut Client,
+        step: &Step<'_>,
+        events: &mut dyn FnMut(Event<'_>),
+    ) -> Result<Applied, Fail> {
         let m = step.migration;
         let started = Instant::now();
         let total = step.script.len().unwrap_or(0);
         if step.resume_from > 0 {
-            events(Event::Resuming { version: m.version, at: step.resume_from + 1, total });
+            events(Event::Resuming {
+                version: m.version,
+                at: step.resume_from + 1,
+                total,
+            });
         }
         let mut new = row(m, &step.script, Action::Apply, RowState::Failed, None);
         new.statements_applied = step.resume_from as i32;
-        let note = (step.resume_from > 0).then(|| format!("resumed at statement {}", step.resume_from + 1));
+        let note = (step.resume_from > 0)
+            .then(|| format!("resumed at statement {}", step.resume_from + 1));
         new.note = note.as_deref();
         let table = &self.config.history;
-        let id = history::insert(client, table, &new).map_err(db("cannot record the migration in the history"))?;
+        let id = history::insert(client, table, &new)
+            .map_err(db("cannot record the migration in the history"))?;
         set_lock_timeout(client, self.config.lock_timeout, false).map_err(Fail::Other)?;
         let mut done = step.resume_from;
         let mut attempt = 0;
@@ -371,10 +440,17 @@ impl Engine {
                 history::progress(c, table, id, n as i32)
             });
             match result {
-                Err((Some(_), error)) if is_lock_timeout(&error) && attempt < self.config.lock_retries => {
+                Err((Some(_), error))
+                    if is_lock_timeout(&error) && attempt < self.config.lock_retries =>
+                {
                     let delay = backoff(self.config.retry_backoff, attempt);
                     attempt += 1;
-                    events(Event::Retrying { version: m.version, attempt, delay, error: error.to_string() });
+                    events(Event::Retrying {
+                        version: m.version,
+                        attempt,
+                        delay,
+                        error: error.to_string(),
+                    });
                     std::thread::sleep(delay);
                 }
                 other => break other,
@@ -401,19 +477,41 @@ impl Engine {
                 let mut failure = step.script.failure(m.version, &m.name, index, &error);
                 failure.transactional = false;
                 failure.statements_applied = done;
-                history::finish(client, table, id, RowState::Failed, ms, Some(&failure.error_text()), failure.statement.map(|s| s as i32))
-                    .map_err(db("cannot record the failure in the history"))?;
+                history::finish(
+                    client,
+                    table,
+                    id,
+                    RowState::Failed,
+                    ms,
+                    Some(&failure.error_text()),
+                    failure.statement.map(|s| s as i32),
+                )
+                .map_err(db("cannot record the failure in the history"))?;
                 Err(Fail::Migration(Box::new(failure)))
             }
         }
     }
 
     /// Records a failed transactional attempt in its own transaction.
-    fn record_failure(&self, client: &mut Client, m: &Migration, script: &Script<'_>, failure: &Failure, started: Instant) -> Result<(), Fail> {
-        let mut r = row(m, script, Action::Apply, RowState::Failed, Some(started.elapsed().as_secs_f64() * 1000.0));
+    fn record_failure(
+        &self,
+        client: &mut Client,
+        m: &Migration,
+        script: &Script<'_>,
+        failure: &Failure,
+        started: Instant,
+    ) -> Result<(), Fail> {
+        let mut r = row(
+            m,
+            script,
+            Action::Apply,
+            RowState::Failed,
+            Some(started.elapsed().as_secs_f64() * 1000.0),
+        );
         r.error = Some(failure.error_text());
         r.error_statement = failure.statement.map(|s| s as i32);
-        history::insert(client, &self.config.history, &r).map_err(db("cannot record the failure in the history"))?;
+        history::insert(client, &self.config.history, &r)
+            .map_err(db("cannot record the failure in the history"))?;
         Ok(())
     }
 }
@@ -426,7 +524,10 @@ enum Fail {
 impl Fail {
     fn into_engine(self) -> EngineError {
         match self {
-            Fail::Migration(failure) => EngineError::Failed { failure, applied: Vec::new() },
+            Fail::Migration(failure) => EngineError::Failed {
+                failure,
+                applied: Vec::new(),
+            },
             Fail::Other(e) => e,
         }
     }
@@ -437,9 +538,18 @@ fn db(context: &'static str) -> impl FnOnce(postgres::Error) -> Fail {
 }
 
 fn step(m: &Migration) -> Result<Step<'_>, EngineError> {
-    let script = Script::new(m.version, &m.up.path, &m.up.sql, m.directives.no_transaction)
-        .map_err(|r| EngineError::Refused(vec![r]))?;
-    Ok(Step { migration: m, script, resume_from: 0 })
+    let script = Script::new(
+        m.version,
+        &m.up.path,
+        &m.up.sql,
+        m.directives.no_transaction,
+    )
+    .map_err(|r| EngineError::Refused(vec![r]))?;
+    Ok(Step {
+        migration: m,
+        script,
+        resume_from: 0,
+    })
 }
 
 /// A failed no-transaction migration resumes at its failed statement, provided the statements
@@ -451,7 +561,9 @@ fn resumable<'a>(m: &'a Migration, row: &Row) -> Result<Step<'a>, Refusal> {
     let done = row.statements_applied.max(0) as usize;
     for i in 0..done {
         if current.get(i) != row.statement_checksums.get(i) {
-            let line = statements.get(i).map_or(String::new(), |s| format!(":{}", s.line));
+            let line = statements
+                .get(i)
+                .map_or(String::new(), |s| format!(":{}", s.line));
             return Err(Refusal {
                 version: Some(m.version),
                 message: format!(
@@ -469,10 +581,20 @@ fn resumable<'a>(m: &'a Migration, row: &Row) -> Result<Step<'a>, Refusal> {
             });
         }
     }
-    Ok(Step { migration: m, script, resume_from: done })
+    Ok(Step {
+        migration: m,
+        script,
+        resume_from: done,
+    })
 }
 
-fn row<'a>(m: &'a Migration, script: &Script<'_>, action: Action, state: RowState, ms: Option<f64>) -> NewRow<'a> {
+fn row<'a>(
+    m: &'a Migration,
+    script: &Script<'_>,
+    action: Action,
+    state: RowState,
+    ms: Option<f64>,
+) -> NewRow<'a> {
     NewRow {
         version: m.version,
         name: &m.name,
@@ -513,7 +635,11 @@ fn planned(step: &Step<'_>) -> Planned {
             .iter()
             .enumerate()
             .skip(step.resume_from)
-            .map(|(i, s)| PlannedStatement { index: i + 1, line: s.line, sql: s.text(&m.up.sql).to_string() })
+            .map(|(i, s)| PlannedStatement {
+                index: i + 1,
+                line: s.line,
+                sql: s.text(&m.up.sql).to_string(),
+            })
             .collect(),
     }
 }
@@ -531,5 +657,6 @@ fn previous(rows: &[Row], version: Version) -> String {
         .filter(|r| r.state == RowState::Applied && r.version < version)
         .map(|r| r.version)
         .max()
-        .map_or_else(|| "0".into(), |v| v.to_string())
+        .unwrap_or(Version::new(0).expect("zero is a version"))
+        .to_string()
 }

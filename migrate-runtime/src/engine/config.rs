@@ -21,7 +21,10 @@ pub struct HistoryTable {
 
 impl Default for HistoryTable {
     fn default() -> Self {
-        HistoryTable { schema: "public".into(), table: "_migrate_history".into() }
+        HistoryTable {
+            schema: "public".into(),
+            table: "_migrate_history".into(),
+        }
     }
 }
 
@@ -31,9 +34,14 @@ impl std::str::FromStr for HistoryTable {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let (schema, table) = s.split_once('.').unwrap_or(("public", s));
         if schema.is_empty() || table.is_empty() || table.contains('.') {
-            return Err(format!("`{s}` is not a table name: expected `table` or `schema.table`"));
+            return Err(format!(
+                "`{s}` is not a table name: expected `table` or `schema.table`"
+            ));
         }
-        Ok(HistoryTable { schema: schema.into(), table: table.into() })
+        Ok(HistoryTable {
+            schema: schema.into(),
+            table: table.into(),
+        })
     }
 }
 
@@ -106,7 +114,9 @@ impl Default for EngineConfig {
 /// ```
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(s.len());
+    let split = s
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(s.len());
     let (number, unit) = s.split_at(split);
     let value: f64 = number
         .parse()
@@ -117,7 +127,11 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         "s" => value,
         "m" | "min" => value * 60.0,
         "h" => value * 3600.0,
-        _ => return Err(format!("`{s}` is not a duration (examples: 5s, 250ms, 2m, 0)")),
+        _ => {
+            return Err(format!(
+                "`{s}` is not a duration (examples: 5s, 250ms, 2m, 0)"
+            ));
+        }
     };
     Ok(Duration::from_secs_f64(seconds))
 }

@@ -16,7 +16,10 @@ use std::str::FromStr;
 /// assert_eq!(redact("postgres://app@db/app"), "postgres://app@db/app");
 /// ```
 pub fn redact(conn: &str) -> String {
-    if let Some(rest) = conn.strip_prefix("postgres://").or_else(|| conn.strip_prefix("postgresql://")) {
+    if let Some(rest) = conn
+        .strip_prefix("postgres://")
+        .or_else(|| conn.strip_prefix("postgresql://"))
+    {
         let scheme = &conn[..conn.len() - rest.len()];
         let (authority, tail) = match rest.find(['/', '?']) {
             Some(i) => rest.split_at(i),
@@ -33,7 +36,13 @@ pub fn redact(conn: &str) -> String {
             Some((path, query)) => {
                 let query: Vec<String> = query
                     .split('&')
-                    .map(|kv| if kv.starts_with("password=") { "password=***".to_string() } else { kv.to_string() })
+                    .map(|kv| {
+                        if kv.starts_with("password=") {
+                            "password=***".to_string()
+                        } else {
+                            kv.to_string()
+                        }
+                    })
                     .collect();
                 format!("{path}?{}", query.join("&"))
             }
@@ -89,10 +98,32 @@ fn redact_key_value(conn: &str) -> String {
 /// assert_eq!(scrub("failed: s3cret", "postgres://u:s3cret@h/db"), "failed: ***");
 /// ```
 pub fn scrub(message: &str, conn: &str) -> String {
-    match Config::from_str(conn).ok().and_then(|c| c.get_password().map(<[u8]>::to_vec)) {
+    match Config::from_str(conn)
+        .ok()
+        .and_then(|c| c.get_password().map(<[u8]>::to_vec))
+    {
         Some(pw) if !pw.is_empty() => message.replace(&*String::from_utf8_lossy(&pw), "***"),
         _ => message.to_string(),
     }
+}
+
+/// The text of a `postgres::Error`: the server's message and SQLSTATE for database errors, the
+/// chain of causes otherwise (the crate's own `Display` says only "db error").
+pub fn error_text(e: &postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        return format!("{} (SQLSTATE {})", db.message(), db.code().code());
+    }
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let s_text = s.to_string();
+        if !text.contains(&s_text) {
+            text.push_str(": ");
+            text.push_str(&s_text);
+        }
+        source = s.source();
+    }
+    text
 }
 
 /// `user@host:port/dbname` for messages (never the password).
@@ -113,7 +144,11 @@ pub fn describe(config: &Config) -> String {
         })
         .collect::<Vec<_>>()
         .join(",");
-    let host = if host.is_empty() { "localhost".to_string() } else { host };
+    let host = if host.is_empty() {
+        "localhost".to_string()
+    } else {
+        host
+    };
     let port = config.get_ports().first().copied().unwrap_or(5432);
     let user = config.get_user().unwrap_or("(default user)");
     let db = config.get_dbname().or(config.get_user()).unwrap_or("");
@@ -133,7 +168,9 @@ pub fn is_local(config: &Config) -> bool {
     !hosts.is_empty()
         && hosts.iter().all(|h| match h {
             Host::Tcp(h) => {
-                h == "localhost" || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+                h == "localhost"
+                    || h.parse::<std::net::IpAddr>()
+                        .is_ok_and(|ip| ip.is_loopback())
             }
             #[cfg(unix)]
             Host::Unix(_) => true,
@@ -154,8 +191,13 @@ pub struct ConnectError {
 /// `cargo-migrate` so other sessions can see who holds the migration lock.
 pub fn connect(conn: &str) -> Result<(Client, Config), ConnectError> {
     let mut config = Config::from_str(conn).map_err(|e| ConnectError {
-        message: format!("invalid database URL `{}`: {}", redact(conn), scrub(&e.to_string(), conn)),
-        hint: "use postgres://user:password@host:port/dbname or `host=... user=... dbname=...`".into(),
+        message: format!(
+            "invalid database URL `{}`: {}",
+            redact(conn),
+            scrub(&e.to_string(), conn)
+        ),
+        hint: "use postgres://user:password@host:port/dbname or `host=... user=... dbname=...`"
+            .into(),
     })?;
     if config.get_application_name().is_none() {
         config.application_name("cargo-migrate");
@@ -166,7 +208,7 @@ pub fn connect(conn: &str) -> Result<(Client, Config), ConnectError> {
     match config.connect(NoTls) {
         Ok(client) => Ok((client, config)),
         Err(e) => {
-            let detail = scrub(&e.to_string(), conn);
+            let detail = scrub(&error_text(&e), conn);
             let hint = if detail.contains("password") {
                 "check the user and password"
             } else if detail.contains("does not exist") {

@@ -66,7 +66,11 @@ impl Engine {
             let rows = history::latest(client, &self.config.history)
                 .map_err(EngineError::db("cannot read the migration history"))?;
             let targets = self.down_targets(set, &rows, target)?;
-            return Ok(DownReport { plan: plan(&targets), reverted: Vec::new(), dry_run: true });
+            return Ok(DownReport {
+                plan: plan(&targets),
+                reverted: Vec::new(),
+                dry_run: true,
+            });
         }
         let mut guard = self.lock(client, events)?;
         let client: &mut Client = &mut guard;
@@ -77,51 +81,37 @@ impl Engine {
         for t in &targets {
             let r = t.row;
             if t.recorded {
-                events(Event::UsingRecordedDown { version: r.version, name: &r.name });
+                events(Event::UsingRecordedDown {
+                    version: r.version,
+                    name: &r.name,
+                });
             }
             let started = Instant::now();
-            let script = Script::new(r.version, &t.path, &t.sql, false).map_err(|x| EngineError::Refused(vec![x]))?;
+            let script = Script::new(r.version, &t.path, &t.sql, false)
+                .map_err(|x| EngineError::Refused(vec![x]))?;
             let no_transaction = Directives::parse(&t.sql).is_ok_and(|d| d.no_transaction);
             let mut attempt = 0;
             loop {
-                let result = if no_transaction {
-                    let result = set_lock_timeout(client, self.config.lock_timeout, false)
-                        .and_then(|_| Ok(script.run(client, 0, &mut |_, _| Ok(()))));
-                    if !self.config.lock_timeout.is_zero() {
-                        let _ = client.batch_execute("RESET lock_timeout");
-                    }
-                    match result? {
-                        Ok(()) => {
-                            history::insert(client, &self.config.history, &down_row(r, &t.sql, started))
-                                .map_err(EngineError::db("cannot record the rollback in the history"))?;
-                            Ok(())
-                        }
-                        Err(e) => Err(e),
-                    }
-                } else {
-                    let mut tx = client.transaction().map_err(EngineError::db("cannot begin a transaction"))?;
-                    set_lock_timeout(&mut tx, self.config.lock_timeout, true)?;
-                    match script.run(&mut tx, 0, &mut |_, _| Ok(())) {
-                        Ok(()) => {
-                            history::insert(&mut tx, &self.config.history, &down_row(r, &t.sql, started))
-                                .map_err(EngineError::db("cannot record the rollback in the history"))?;
-                            tx.commit().map_err(|e| (None, e))
-                        }
-                        Err(e) => Err(e),
-                    }
-                };
-                match result {
+                match self.revert_once(client, t, &script, no_transaction, started)? {
                     Ok(()) => break,
                     Err((_, e)) if is_lock_timeout(&e) && attempt < self.config.lock_retries => {
                         let delay = backoff(self.config.retry_backoff, attempt);
                         attempt += 1;
-                        events(Event::Retrying { version: r.version, attempt, delay, error: e.to_string() });
+                        events(Event::Retrying {
+                            version: r.version,
+                            attempt,
+                            delay,
+                            error: e.to_string(),
+                        });
                         std::thread::sleep(delay);
                     }
                     Err((index, e)) => {
                         let mut failure = script.failure(r.version, &r.name, index, &e);
                         failure.transactional = !no_transaction;
-                        return Err(EngineError::Failed { failure: Box::new(failure), applied: Vec::new() });
+                        return Err(EngineError::Failed {
+                            failure: Box::new(failure),
+                            applied: Vec::new(),
+                        });
                     }
                 }
             }
@@ -134,25 +124,94 @@ impl Engine {
             events(Event::RolledBack(&done));
             reverted.push(done);
         }
-        Ok(DownReport { plan: plan(&targets), reverted, dry_run: false })
+        Ok(DownReport {
+            plan: plan(&targets),
+            reverted,
+            dry_run: false,
+        })
     }
 
-    fn down_targets<'a>(&self, set: &MigrationSet, rows: &'a [Row], target: DownTarget) -> Result<Vec<Target<'a>>, EngineError> {
-        let mut applied: Vec<&Row> = rows.iter().filter(|r| r.state == RowState::Applied).collect();
+    /// Runs one down.sql and records the rollback: the outer error is the engine's own, the
+    /// inner one the SQL's (with the failing statement's index).
+    #[allow(clippy::type_complexity)]
+    fn revert_once(
+        &self,
+        client: &mut Client,
+        t: &Target<'_>,
+        script: &Script<'_>,
+        no_transaction: bool,
+        started: Instant,
+    ) -> Result<Result<(), (Option<usize>, postgres::Error)>, EngineError> {
+        let record = "cannot record the rollback in the history";
+        if no_transaction {
+            set_lock_timeout(client, self.config.lock_timeout, false)?;
+            let result = script.run(client, 0, &mut |_, _| Ok(()));
+            if !self.config.lock_timeout.is_zero() {
+                let _ = client.batch_execute("RESET lock_timeout");
+            }
+            if result.is_ok() {
+                history::insert(
+                    client,
+                    &self.config.history,
+                    &down_row(t.row, &t.sql, started),
+                )
+                .map_err(EngineError::db(record))?;
+            }
+            return Ok(result);
+        }
+        let mut tx = client
+            .transaction()
+            .map_err(EngineError::db("cannot begin a transaction"))?;
+        set_lock_timeout(&mut tx, self.config.lock_timeout, true)?;
+        if let Err(e) = script.run(&mut tx, 0, &mut |_, _| Ok(())) {
+            return Ok(Err(e));
+        }
+        history::insert(
+            &mut tx,
+            &self.config.history,
+            &down_row(t.row, &t.sql, started),
+        )
+        .map_err(EngineError::db(record))?;
+        Ok(tx.commit().map_err(|e| (None, e)))
+    }
+
+    fn down_targets<'a>(
+        &self,
+        set: &MigrationSet,
+        rows: &'a [Row],
+        target: DownTarget,
+    ) -> Result<Vec<Target<'a>>, EngineError> {
+        let mut applied: Vec<&Row> = rows
+            .iter()
+            .filter(|r| r.state == RowState::Applied)
+            .collect();
         applied.sort_by_key(|r| std::cmp::Reverse(r.version));
         let chosen: Vec<&Row> = match target {
             DownTarget::Steps(n) => applied.into_iter().take(n).collect(),
             DownTarget::To(v) => {
-                if !rows.iter().any(|r| r.version == v && r.state == RowState::Applied) && set.get(v).is_none() {
-                    return Err(EngineError::invalid(format!("--to {v}: no migration {v} is applied or in the directory"), None));
+                if !rows
+                    .iter()
+                    .any(|r| r.version == v && r.state == RowState::Applied)
+                    && set.get(v).is_none()
+                {
+                    return Err(EngineError::invalid(
+                        format!("--to {v}: no migration {v} is applied or in the directory"),
+                        None,
+                    ));
                 }
                 applied.into_iter().take_while(|r| r.version > v).collect()
             }
         };
         if let Some(failed) = rows.iter().find(|r| r.state == RowState::Failed) {
             return Err(EngineError::invalid(
-                format!("migration {}_{} failed; resolve it before reverting anything", failed.version, failed.name),
-                Some(format!("`cargo migrate resolve --rolled-back {}` (or `--applied`)", failed.version)),
+                format!(
+                    "migration {}_{} failed; resolve it before reverting anything",
+                    failed.version, failed.name
+                ),
+                Some(format!(
+                    "`cargo migrate resolve --rolled-back {}` (or `--applied`)",
+                    failed.version
+                )),
             ));
         }
         let mut refusals = Vec::new();
@@ -160,7 +219,10 @@ impl Engine {
         for r in chosen {
             let file = set.get(r.version);
             let irreversible = file.map_or(r.irreversible, |m| m.directives.irreversible);
-            let folder = file.map_or_else(|| set.dir.join(format!("{}_{}", r.version, r.name)), |m| m.dir.clone());
+            let folder = file.map_or_else(
+                || set.dir.join(format!("{}_{}", r.version, r.name)),
+                |m| m.dir.clone(),
+            );
             if irreversible {
                 refusals.push(Refusal {
                     version: Some(r.version),
@@ -198,7 +260,10 @@ impl Engine {
 }
 
 fn plan(targets: &[Target<'_>]) -> Vec<(Version, String, String)> {
-    targets.iter().map(|t| (t.row.version, t.row.name.clone(), t.sql.clone())).collect()
+    targets
+        .iter()
+        .map(|t| (t.row.version, t.row.name.clone(), t.sql.clone()))
+        .collect()
 }
 
 fn down_row<'a>(r: &'a Row, down_sql: &'a str, started: Instant) -> NewRow<'a> {
@@ -207,7 +272,10 @@ fn down_row<'a>(r: &'a Row, down_sql: &'a str, started: Instant) -> NewRow<'a> {
         name: &r.name,
         action: Action::Down,
         state: RowState::RolledBack,
-        checksum: r.checksum.parse().unwrap_or(Checksum::of_sql(r.sql.as_bytes())),
+        checksum: r
+            .checksum
+            .parse()
+            .unwrap_or(Checksum::of_sql(r.sql.as_bytes())),
         down_checksum: Some(Checksum::of_sql(down_sql.as_bytes())),
         sql: &r.sql,
         down_sql: Some(down_sql),

@@ -108,7 +108,7 @@ pub enum EngineError {
         /// How long we waited.
         waited: Duration,
         /// Who holds it.
-        holder: Option<LockHolder>,
+        holder: Option<Box<LockHolder>>,
     },
     /// Checks failed before anything ran.
     Refused(Vec<Refusal>),
@@ -135,7 +135,10 @@ impl EngineError {
     }
 
     pub(crate) fn invalid(message: impl Into<String>, help: Option<String>) -> EngineError {
-        EngineError::Invalid { message: message.into(), help }
+        EngineError::Invalid {
+            message: message.into(),
+            help,
+        }
     }
 }
 
@@ -143,16 +146,18 @@ impl fmt::Display for EngineError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             EngineError::Db { context, source } => {
-                write!(f, "{context}: {source}")?;
-                if let Some(db) = source.as_db_error() {
-                    if let Some(detail) = db.detail() {
-                        write!(f, " ({detail})")?;
-                    }
+                write!(f, "{context}: {}", super::connection::error_text(source))?;
+                if let Some(detail) = source.as_db_error().and_then(|db| db.detail()) {
+                    write!(f, " ({detail})")?;
                 }
                 Ok(())
             }
             EngineError::LockBusy { waited, holder } => {
-                write!(f, "another migration runner holds the migration lock (waited {:.0?})", waited)?;
+                write!(
+                    f,
+                    "another migration runner holds the migration lock (waited {:.0?})",
+                    waited
+                )?;
                 if let Some(h) = holder {
                     write!(f, ": {h}")?;
                 }
@@ -166,7 +171,14 @@ impl fmt::Display for EngineError {
                 Ok(())
             }
             EngineError::Failed { failure, .. } => {
-                write!(f, "migration {}_{} failed at {}: {}", failure.version, failure.name, failure.location(), failure.error_text())
+                write!(
+                    f,
+                    "migration {}_{} failed at {}: {}",
+                    failure.version,
+                    failure.name,
+                    failure.location(),
+                    failure.error_text()
+                )
             }
             EngineError::Invalid { message, help } => {
                 write!(f, "{message}")?;

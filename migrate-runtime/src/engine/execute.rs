@@ -29,8 +29,16 @@ impl<'a> Script<'a> {
         no_transaction: bool,
     ) -> Result<Script<'a>, Refusal> {
         match split_statements(sql) {
-            Ok(statements) => Ok(Script { path, sql, statements: Some(statements) }),
-            Err(_) if !no_transaction => Ok(Script { path, sql, statements: None }),
+            Ok(statements) => Ok(Script {
+                path,
+                sql,
+                statements: Some(statements),
+            }),
+            Err(_) if !no_transaction => Ok(Script {
+                path,
+                sql,
+                statements: None,
+            }),
             Err(e) => Err(Refusal {
                 version: Some(version),
                 message: format!(
@@ -67,7 +75,9 @@ impl<'a> Script<'a> {
             None => client.batch_execute(self.sql).map_err(|e| (None, e)),
             Some(statements) => {
                 for (i, s) in statements.iter().enumerate().skip(from) {
-                    client.batch_execute(s.text(self.sql)).map_err(|e| (Some(i), e))?;
+                    client
+                        .batch_execute(s.text(self.sql))
+                        .map_err(|e| (Some(i), e))?;
                     after(client, i + 1).map_err(|e| (Some(i), e))?;
                 }
                 Ok(())
@@ -76,7 +86,13 @@ impl<'a> Script<'a> {
     }
 
     /// Describes a failure of statement `index` (0-based) with the file's line and column.
-    pub fn failure(&self, version: Version, name: &str, index: Option<usize>, error: &postgres::Error) -> Failure {
+    pub fn failure(
+        &self,
+        version: Version,
+        name: &str,
+        index: Option<usize>,
+        error: &postgres::Error,
+    ) -> Failure {
         let db = error.as_db_error();
         // Byte offset in the file of what was sent, and of the error inside it.
         let (sent_start, sent) = match (index, &self.statements) {
@@ -86,7 +102,13 @@ impl<'a> Script<'a> {
         let offset = match db.and_then(|d| d.position()) {
             Some(ErrorPosition::Original(pos)) => {
                 let chars = (*pos as usize).saturating_sub(1);
-                Some(sent_start + sent.char_indices().nth(chars).map_or(sent.len(), |(b, _)| b))
+                Some(
+                    sent_start
+                        + sent
+                            .char_indices()
+                            .nth(chars)
+                            .map_or(sent.len(), |(b, _)| b),
+                )
             }
             _ => index.and_then(|i| self.statements.as_ref().map(|s| s[i].start)),
         };
@@ -110,7 +132,9 @@ impl<'a> Script<'a> {
             statements_total: self.len(),
             line,
             column,
-            source_line: line.and_then(|l| self.sql.lines().nth(l - 1)).map(str::to_string),
+            source_line: line
+                .and_then(|l| self.sql.lines().nth(l - 1))
+                .map(str::to_string),
             code: error.code().map(|c| c.code().to_string()),
             message: db.map_or_else(|| error.to_string(), |d| d.message().to_string()),
             detail: db.and_then(|d| d.detail()).map(str::to_string),
@@ -127,13 +151,20 @@ pub fn is_lock_timeout(e: &postgres::Error) -> bool {
 }
 
 /// `SET [LOCAL] lock_timeout`, or nothing when it is zero (the server's setting stands).
-pub fn set_lock_timeout(client: &mut impl GenericClient, timeout: Duration, local: bool) -> Result<(), EngineError> {
+pub fn set_lock_timeout(
+    client: &mut impl GenericClient,
+    timeout: Duration,
+    local: bool,
+) -> Result<(), EngineError> {
     if timeout.is_zero() {
         return Ok(());
     }
     let scope = if local { "LOCAL " } else { "" };
     client
-        .batch_execute(&format!("SET {scope}lock_timeout = '{}ms'", timeout.as_millis().max(1)))
+        .batch_execute(&format!(
+            "SET {scope}lock_timeout = '{}ms'",
+            timeout.as_millis().max(1)
+        ))
         .map_err(EngineError::db("cannot set lock_timeout"))
 }
 

@@ -134,7 +134,10 @@ const COLUMNS: &str = "id, version, name, action, state, checksum, down_checksum
     started_at, finished_at, execution_ms, error, error_statement, applied_by, client_host, tool_version";
 
 /// Creates the schema and table if missing. Call with the advisory lock held.
-pub(crate) fn ensure(client: &mut impl GenericClient, t: &HistoryTable) -> Result<(), postgres::Error> {
+pub(crate) fn ensure(
+    client: &mut impl GenericClient,
+    t: &HistoryTable,
+) -> Result<(), postgres::Error> {
     let q = t.qualified();
     let index = super::quote_ident(&format!("{}_version_idx", t.table));
     client.batch_execute(&format!(
@@ -180,12 +183,18 @@ pub fn exists(client: &mut impl GenericClient, t: &HistoryTable) -> Result<bool,
 }
 
 /// The newest row of every version, in version order; empty when the table does not exist.
-pub fn latest(client: &mut impl GenericClient, t: &HistoryTable) -> Result<Vec<Row>, postgres::Error> {
+pub fn latest(
+    client: &mut impl GenericClient,
+    t: &HistoryTable,
+) -> Result<Vec<Row>, postgres::Error> {
     if !exists(client, t)? {
         return Ok(Vec::new());
     }
     let rows = client.query(
-        &format!("SELECT DISTINCT ON (version) {COLUMNS} FROM {} ORDER BY version, id DESC", t.qualified()),
+        &format!(
+            "SELECT DISTINCT ON (version) {COLUMNS} FROM {} ORDER BY version, id DESC",
+            t.qualified()
+        ),
         &[],
     )?;
     Ok(rows.iter().map(from_row).collect())
@@ -221,7 +230,11 @@ fn from_row(r: &postgres::Row) -> Row {
 
 /// Inserts a row and returns its id. `finished_at` is set unless the row is a no-transaction
 /// migration still in progress (state failed, no error yet).
-pub(crate) fn insert(client: &mut impl GenericClient, t: &HistoryTable, row: &NewRow<'_>) -> Result<i64, postgres::Error> {
+pub(crate) fn insert(
+    client: &mut impl GenericClient,
+    t: &HistoryTable,
+    row: &NewRow<'_>,
+) -> Result<i64, postgres::Error> {
     let in_progress = row.state == RowState::Failed && row.error.is_none();
     let error = if in_progress {
         Some("did not finish: running now, or interrupted".to_string())
@@ -267,9 +280,17 @@ pub(crate) fn insert(client: &mut impl GenericClient, t: &HistoryTable, row: &Ne
 }
 
 /// Records progress of a no-transaction migration: statements done so far.
-pub(crate) fn progress(client: &mut impl GenericClient, t: &HistoryTable, id: i64, applied: i32) -> Result<(), postgres::Error> {
+pub(crate) fn progress(
+    client: &mut impl GenericClient,
+    t: &HistoryTable,
+    id: i64,
+    applied: i32,
+) -> Result<(), postgres::Error> {
     client.execute(
-        &format!("UPDATE {} SET statements_applied = $2 WHERE id = $1", t.qualified()),
+        &format!(
+            "UPDATE {} SET statements_applied = $2 WHERE id = $1",
+            t.qualified()
+        ),
         &[&id, &applied],
     )?;
     Ok(())
@@ -291,7 +312,13 @@ pub(crate) fn finish(
                  error = $4, error_statement = $5 WHERE id = $1",
             t.qualified()
         ),
-        &[&id, &state.as_str(), &execution_ms, &error, &error_statement],
+        &[
+            &id,
+            &state.as_str(),
+            &execution_ms,
+            &error,
+            &error_statement,
+        ],
     )?;
     Ok(())
 }

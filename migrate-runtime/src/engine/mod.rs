@@ -118,6 +118,7 @@ impl Engine {
     /// The newest history row of every version (no lock taken, nothing created). Combine with
     /// [`status::compute`] for the state of every migration.
     pub fn history(&self, client: &mut postgres::Client) -> Result<Vec<history::Row>, EngineError> {
-        history::latest(client, &self.config.history).map_err(EngineError::db("cannot read the migration history"))
+        history::latest(client, &self.config.history)
+            .map_err(EngineError::db("cannot read the migration history"))
     }
 }

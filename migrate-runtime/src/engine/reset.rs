@@ -24,16 +24,24 @@ impl Engine {
         let mut sql = String::new();
         for s in &schemas {
             let q = quote_ident(s);
-            sql.push_str(&format!("DROP SCHEMA IF EXISTS {q} CASCADE; CREATE SCHEMA {q};"));
+            sql.push_str(&format!(
+                "DROP SCHEMA IF EXISTS {q} CASCADE; CREATE SCHEMA {q};"
+            ));
             if s == "public" {
                 sql.push_str("GRANT USAGE ON SCHEMA public TO PUBLIC;");
             }
         }
-        let mut tx = guard.transaction().map_err(EngineError::db("cannot begin a transaction"))?;
-        tx.batch_execute(&sql).map_err(EngineError::db(format!("cannot drop the schemas {}", schemas.join(", "))))?;
+        let mut tx = guard
+            .transaction()
+            .map_err(EngineError::db("cannot begin a transaction"))?;
+        tx.batch_execute(&sql).map_err(EngineError::db(format!(
+            "cannot drop the schemas {}",
+            schemas.join(", ")
+        )))?;
         super::history::ensure(&mut tx, &self.config.history)
             .map_err(EngineError::db("cannot create the history table"))?;
-        tx.commit().map_err(EngineError::db("cannot commit the reset"))?;
+        tx.commit()
+            .map_err(EngineError::db("cannot commit the reset"))?;
         events(Event::Dropped { schemas: &schemas });
         self.apply_locked(&mut guard, set, &ApplyOptions::default(), events)
     }

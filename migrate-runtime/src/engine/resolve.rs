@@ -43,18 +43,26 @@ impl Engine {
         };
         match (resolution, state) {
             (Resolution::Applied, Some(RowState::Applied)) => {
-                return Err(EngineError::invalid(format!("migration {version} is already applied"), None));
+                return Err(EngineError::invalid(
+                    format!("migration {version} is already applied"),
+                    None,
+                ));
             }
             (Resolution::RolledBack, Some(RowState::Failed)) => {}
             (Resolution::RolledBack, Some(RowState::Applied)) => {
                 return Err(EngineError::invalid(
                     format!("migration {version} is applied, not failed"),
-                    Some(format!("to revert an applied migration run `cargo migrate down --to <the version before {version}>`")),
+                    Some(format!(
+                        "to revert an applied migration run `cargo migrate down --to <the version before {version}>`"
+                    )),
                 ));
             }
             (Resolution::RolledBack, s) => {
                 return Err(EngineError::invalid(
-                    format!("migration {version} is {}; only a failed migration can be marked rolled back", label(s)),
+                    format!(
+                        "migration {version} is {}; only a failed migration can be marked rolled back",
+                        label(s)
+                    ),
                     None,
                 ));
             }
@@ -62,7 +70,16 @@ impl Engine {
         }
         let Some(m) = set.get(version) else {
             return match (resolution, row) {
-                (Resolution::RolledBack, Some(r)) => self.insert_resolution(client, r.version, &r.name, &r.sql, r.down_sql.as_deref(), r.no_transaction, r.irreversible, resolution),
+                (Resolution::RolledBack, Some(r)) => self.insert_resolution(
+                    client,
+                    r.version,
+                    &r.name,
+                    &r.sql,
+                    r.down_sql.as_deref(),
+                    r.no_transaction,
+                    r.irreversible,
+                    resolution,
+                ),
                 _ => Err(EngineError::invalid(
                     format!("there is no migration {version} in {}", set.dir.display()),
                     Some("`cargo migrate status` lists the migrations".into()),
@@ -111,14 +128,18 @@ impl Engine {
             irreversible,
             statements_total: statements.as_ref().map(|s| s.len() as i32),
             statements_applied: 0,
-            statement_checksums: statements.as_deref().map(|s| statement_checksums(sql, s)).unwrap_or_default(),
+            statement_checksums: statements
+                .as_deref()
+                .map(|s| statement_checksums(sql, s))
+                .unwrap_or_default(),
             execution_ms: None,
             error: None,
             error_statement: None,
             note: Some(note),
         };
-        history::insert(client, &self.config.history, &row)
-            .map_err(EngineError::db("cannot record the resolution in the history"))?;
+        history::insert(client, &self.config.history, &row).map_err(EngineError::db(
+            "cannot record the resolution in the history",
+        ))?;
         Ok(())
     }
 }

@@ -81,7 +81,11 @@ impl Entry<'_> {
 
 /// Computes the state of every migration, in version order.
 pub fn compute<'a>(set: &'a MigrationSet, rows: &'a [Row]) -> Vec<Entry<'a>> {
-    let newest_applied = rows.iter().filter(|r| r.state == RowState::Applied).map(|r| r.version).max();
+    let newest_applied = rows
+        .iter()
+        .filter(|r| r.state == RowState::Applied)
+        .map(|r| r.version)
+        .max();
     let mut by_version: BTreeMap<Version, (Option<&Migration>, Option<&Row>)> = BTreeMap::new();
     for m in &set.migrations {
         by_version.entry(m.version).or_default().0 = Some(m);
@@ -91,7 +95,10 @@ pub fn compute<'a>(set: &'a MigrationSet, rows: &'a [Row]) -> Vec<Entry<'a>> {
     }
     let mut entries = Vec::new();
     for (version, (migration, row)) in by_version {
-        let name = migration.map(|m| m.name.clone()).or_else(|| row.map(|r| r.name.clone())).unwrap_or_default();
+        let name = migration
+            .map(|m| m.name.clone())
+            .or_else(|| row.map(|r| r.name.clone()))
+            .unwrap_or_default();
         let state = match (migration, row.map(|r| r.state)) {
             (Some(m), Some(RowState::Applied)) => {
                 if row.is_some_and(|r| r.checksum == m.up.checksum.to_string()) {
@@ -108,14 +115,23 @@ pub fn compute<'a>(set: &'a MigrationSet, rows: &'a [Row]) -> Vec<Entry<'a>> {
             },
             (None, None | Some(RowState::RolledBack)) => continue,
         };
-        entries.push(Entry { version, name, state, migration, row });
+        entries.push(Entry {
+            version,
+            name,
+            state,
+            migration,
+            row,
+        });
     }
     entries
 }
 
 /// Checksums of the statements of a SQL file (for resuming no-transaction migrations).
 pub fn statement_checksums(sql: &str, statements: &[crate::model::Statement]) -> Vec<String> {
-    statements.iter().map(|s| Checksum::of_sql(s.text(sql).as_bytes()).to_string()).collect()
+    statements
+        .iter()
+        .map(|s| Checksum::of_sql(s.text(sql).as_bytes()).to_string())
+        .collect()
 }
 
 #[cfg(test)]
@@ -129,7 +145,11 @@ mod tests {
             version: Version::new(v).unwrap(),
             name: format!("m{v}"),
             dir: format!("migrations/{v}_m{v}").into(),
-            up: SqlFile { path: "migration.sql".into(), sql: sql.into(), checksum: Checksum::of_sql(sql.as_bytes()) },
+            up: SqlFile {
+                path: "migration.sql".into(),
+                sql: sql.into(),
+                checksum: Checksum::of_sql(sql.as_bytes()),
+            },
             down: None,
             directives: Directives::default(),
         }
@@ -185,8 +205,10 @@ mod tests {
             row(7, "SELECT 7;", RowState::RolledBack),
             row(8, "SELECT 8;", RowState::Applied),
         ];
-        let states: Vec<(i64, State)> =
-            compute(&set, &rows).iter().map(|e| (e.version.get(), e.state)).collect();
+        let states: Vec<(i64, State)> = compute(&set, &rows)
+            .iter()
+            .map(|e| (e.version.get(), e.state))
+            .collect();
         assert_eq!(
             states,
             [
@@ -204,7 +226,10 @@ mod tests {
 
     #[test]
     fn crlf_file_matches_lf_history() {
-        let set = MigrationSet { dir: "m".into(), migrations: vec![migration(1, "SELECT 1;\r\n")] };
+        let set = MigrationSet {
+            dir: "m".into(),
+            migrations: vec![migration(1, "SELECT 1;\r\n")],
+        };
         let rows = vec![row(1, "SELECT 1;\n", RowState::Applied)];
         assert_eq!(compute(&set, &rows)[0].state, State::Applied);
     }

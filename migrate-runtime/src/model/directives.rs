@@ -51,7 +51,13 @@ impl Directives {
             let Some(rest) = comment.trim_start().strip_prefix("migrate:") else {
                 continue;
             };
-            let word = rest.split_whitespace().next().unwrap_or("");
+            // The name ends at anything but letters, digits, `-` and `_`: a reason may follow
+            // (`-- migrate:irreversible: drops the legacy table`).
+            let rest = rest.trim_start();
+            let word = rest
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+                .next()
+                .unwrap_or("");
             let directive = format!("-- migrate:{word}");
             let flag = match word {
                 "no-transaction" => &mut directives.no_transaction,
@@ -73,7 +79,7 @@ mod tests {
 
     #[test]
     fn bom_blank_lines_and_comments_do_not_hide_directives() {
-        let sql = "\u{feff}\r\n\n-- a comment first\n   --migrate:irreversible drops data\n-- migrate: no-transaction\nSELECT 1;\n";
+        let sql = "\u{feff}\r\n\n-- a comment first\n   --migrate:irreversible: drops data\n-- migrate: no-transaction\nSELECT 1;\n";
         let d = Directives::parse(sql).unwrap();
         assert!(d.no_transaction && d.irreversible);
     }

@@ -59,7 +59,11 @@ pub fn split_statements(sql: &str) -> Result<Vec<Statement>, SplitError> {
     if let Some(error) = parse.errors().first() {
         let offset: usize = error.range().start().into();
         let (line, column) = line_column(sql, offset);
-        return Err(SplitError { line, column, message: error.message().to_string() });
+        return Err(SplitError {
+            line,
+            column,
+            message: error.message().to_string(),
+        });
     }
     Ok(parse
         .tree()
@@ -68,7 +72,12 @@ pub fn split_statements(sql: &str) -> Result<Vec<Statement>, SplitError> {
             let range = stmt.syntax().text_range();
             let (start, end) = (range.start().into(), range.end().into());
             let (line, column) = line_column(sql, start);
-            Statement { start, end, line, column }
+            Statement {
+                start,
+                end,
+                line,
+                column,
+            }
         })
         .collect())
 }
@@ -98,14 +107,21 @@ mod tests {
         let texts: Vec<&str> = s.iter().map(|s| s.text(sql)).collect();
         assert_eq!(
             texts,
-            ["CREATE TABLE t (id int);", "DO $body$ BEGIN PERFORM 1; END $body$;", "SELECT 'x;y' -- ;\n;"]
+            [
+                "CREATE TABLE t (id int);",
+                "DO $body$ BEGIN PERFORM 1; END $body$;",
+                "SELECT 'x;y' -- ;\n;"
+            ]
         );
         assert_eq!((s[0].line, s[0].column), (1, 10));
     }
 
     #[test]
     fn comment_only_file_has_no_statements() {
-        assert_eq!(split_statements("-- nothing here\n/* still nothing */\n").unwrap(), vec![]);
+        assert_eq!(
+            split_statements("-- nothing here\n/* still nothing */\n").unwrap(),
+            vec![]
+        );
     }
 
     #[test]

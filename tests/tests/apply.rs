@@ -1,0 +1,563 @@
+//! `cargo migrate apply` against a real database: exactly once, atomically, with clear
+//! failures, resume of no-transaction migrations, and every refusal before anything runs.
+
+use migrate_tests::{Project, TestDb};
+
+const USERS: &str = "20261121090000_create_users";
+const EMAIL: &str = "20261121090100_add_email";
+
+fn two_migrations(db: &TestDb) -> Project {
+    let p = Project::with_db(db);
+    p.migration(
+        USERS,
+        "CREATE TABLE users (id bigint PRIMARY KEY);\n",
+        Some("DROP TABLE users;\n"),
+    )
+    .migration(
+        EMAIL,
+        "ALTER TABLE users ADD COLUMN email text;\n",
+        Some("ALTER TABLE users DROP COLUMN email;\n"),
+    );
+    p
+}
+
+fn applied(v: &str) -> (String, String, String) {
+    (v[..14].to_string(), "apply".into(), "applied".into())
+}
+
+#[test]
+fn apply_runs_pending_migrations_once_records_them_and_seals_drafts() {
+    let db = TestDb::new();
+    let p = two_migrations(&db);
+    let run = p.run(&["apply"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr.contains(&format!("  Applied {USERS} (")),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(&format!("  Sealed {EMAIL}")),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("Applied 2 migrations in "),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.ends_with("the database is at 20261121090100.\n"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(db.history(), [applied(USERS), applied(EMAIL)]);
+    assert_eq!(
+        db.count("SELECT count(*) FROM information_schema.columns WHERE table_name = 'users'"),
+        2
+    );
+    assert_eq!(
+        p.run(&["seal", "--check"]).code,
+        0,
+        "applied drafts are sealed"
+    );
+    let again = p.run(&["apply"]);
+    assert_eq!(again.code, 0);
+    assert!(
+        again
+            .stderr
+            .contains("Nothing to apply; the database is at 20261121090100."),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(db.history().len(), 2);
+    // Who and what: user, host, tool version, SQL, checksums.
+    let row = db
+        .client()
+        .query_one(
+            "SELECT applied_by, client_host, tool_version, sql, checksum, execution_ms, finished_at IS NOT NULL
+             FROM _migrate_history ORDER BY id LIMIT 1",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "postgres");
+    assert!(!row.get::<_, String>(1).is_empty());
+    assert_eq!(row.get::<_, String>(2), env!("CARGO_PKG_VERSION"));
+    assert_eq!(
+        row.get::<_, String>(3),
+        "CREATE TABLE users (id bigint PRIMARY KEY);\n"
+    );
+    assert_eq!(row.get::<_, String>(4).len(), 64);
+    assert!(row.get::<_, f64>(5) >= 0.0);
+    assert!(row.get::<_, bool>(6));
+}
+
+#[test]
+fn failing_transactional_migration_leaves_nothing_and_reports_file_line_column() {
+    let db = TestDb::new();
+    let p = Project::with_db(&db);
+    p.migration(USERS, "CREATE TABLE users (id bigint PRIMARY KEY);\n", None).migration(
+        EMAIL,
+        "-- two statements, the second one broken\nCREATE TABLE audit (id int);\nALTER TABLE users ADD COLUMN email text REFERENCES nowhere (id);\n",
+        None,
+    );
+    let run = p.run(&["apply"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let expected = format!(
+        "error: migration {EMAIL} failed: 42P01: relation \"nowhere\" does not exist\n  \
+         --> migrations/{EMAIL}/migration.sql:3:1\n    |\n  3 | ALTER TABLE users ADD COLUMN email text \
+         REFERENCES nowhere (id);\n    | ^\n  \
+         = statement 2 of 2\n  help: its transaction was rolled back: nothing of it is in the database. \
+         It is recorded as failed; fix it, then `cargo migrate resolve --rolled-back 20261121090100` and apply again\n  \
+         note: 1 migration(s) before it were applied: {USERS}\n"
+    );
+    assert!(run.stderr.ends_with(&expected), "{}", run.stderr);
+    assert!(db.has_table("users"));
+    assert!(!db.has_table("audit"), "no partial schema");
+    assert_eq!(
+        db.history(),
+        [
+            applied(USERS),
+            (EMAIL[..14].to_string(), "apply".into(), "failed".into())
+        ],
+        "no row claims success"
+    );
+    // The failed draft stays editable (not sealed); the one before it is sealed.
+    let lock = p.read("migrations/migrations.lock");
+    assert!(
+        lock.contains("create_users") && !lock.contains("add_email"),
+        "{lock}"
+    );
+    // Next apply refuses until resolved, naming the command.
+    let refused = p.run(&["apply"]);
+    assert_eq!(refused.code, 1);
+    assert!(
+        refused.stderr.contains(&format!(
+            "--> migrations/{EMAIL}: failed: 42P01: relation \"nowhere\" does not exist"
+        )),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused
+            .stderr
+            .contains("cargo migrate resolve --rolled-back 20261121090100"),
+        "{}",
+        refused.stderr
+    );
+    // Fix, resolve, apply.
+    p.migration(
+        EMAIL,
+        "CREATE TABLE audit (id int);\nALTER TABLE users ADD COLUMN email text;\n",
+        None,
+    );
+    assert_eq!(p.run(&["resolve", "--rolled-back", &EMAIL[..14]]).code, 0);
+    let run = p.run(&["apply"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(db.has_table("audit"));
+    let states: Vec<String> = db
+        .history()
+        .into_iter()
+        .map(|h| format!("{} {}", h.1, h.2))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            "apply applied",
+            "apply failed",
+            "resolve rolled_back",
+            "apply applied"
+        ],
+        "audit trail"
+    );
+}
+
+#[test]
+fn syntax_error_position_maps_to_the_file() {
+    let db = TestDb::new();
+    let p = Project::with_db(&db);
+    p.migration(
+        USERS,
+        "CREATE TABLE users (\n    id bigint PRIMARY KEY,\n    name txet\n);\n",
+        None,
+    );
+    let run = p.run(&["apply", "--format", "json"]);
+    assert_eq!(run.code, 1);
+    let json = run.json();
+    assert_eq!(json["ok"], false);
+    assert_eq!(json["failure"]["code"], "42704");
+    assert_eq!(json["failure"]["line"], 3);
+    assert_eq!(json["failure"]["column"], 10);
+    assert_eq!(json["failure"]["message"], "type \"txet\" does not exist");
+    assert_eq!(json["failure"]["transactional"], true);
+}
+
+#[test]
+fn no_transaction_migration_failing_at_statement_3_of_5_resumes_at_3() {
+    let db = TestDb::new();
+    let p = Project::with_db(&db);
+    p.migration(USERS, "CREATE TABLE log (n int);\n", None).migration(
+        EMAIL,
+        "-- migrate:no-transaction\nINSERT INTO log VALUES (1);\nINSERT INTO log VALUES (2);\nINSERT INTO log SELECT n FROM later;\nINSERT INTO log VALUES (4);\nINSERT INTO log VALUES (5);\n",
+        None,
+    );
+    let run = p.run(&["apply"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr
+            .contains(&format!("--> migrations/{EMAIL}/migration.sql:4:")),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("= statement 3 of 5"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("statements 1 to 2 stay applied"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("`cargo migrate apply` resumes at statement 3"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(db.count("SELECT count(*) FROM log"), 2);
+    let status = p.run(&["status"]);
+    assert_eq!(status.code, 3);
+    assert!(
+        status.stdout.contains("2 of 5 statements applied"),
+        "{}",
+        status.stdout
+    );
+    // Fix the cause (not the file), apply again: resumes at 3, statements 1-2 are not re-run.
+    db.client()
+        .batch_execute("CREATE TABLE later (n int); INSERT INTO later VALUES (3);")
+        .unwrap();
+    let run = p.run(&["apply"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("Resuming 20261121090100 at statement 3 of 5"),
+        "{}",
+        run.stderr
+    );
+    let rows: Vec<i32> = db
+        .client()
+        .query("SELECT n FROM log ORDER BY n", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(rows, [1, 2, 3, 4, 5]);
+    let progress = db
+        .count("SELECT statements_applied::bigint FROM _migrate_history ORDER BY id DESC LIMIT 1");
+    assert_eq!(progress, 5);
+}
+
+#[test]
+fn resume_refuses_when_statements_that_already_ran_were_edited() {
+    let db = TestDb::new();
+    let p = Project::with_db(&db);
+    p.migration(USERS, "-- migrate:no-transaction\nCREATE TABLE a (n int);\nCREATE TABLE b (n int) WITH (oops = 1);\n", None);
+    assert_eq!(p.run(&["apply"]).code, 1);
+    p.migration(
+        USERS,
+        "-- migrate:no-transaction\nCREATE TABLE a2 (n int);\nCREATE TABLE b (n int);\n",
+        None,
+    );
+    let run = p.run(&["apply"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains(&format!("--> migrations/{USERS}/migration.sql:2: statement 1 already ran before the failure, but has changed since")),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("\n    -CREATE TABLE a (n int);\n"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("\n    +CREATE TABLE a2 (n int);\n"),
+        "{}",
+        run.stderr
+    );
+    // Only the failed statement changed: resume works.
+    p.migration(
+        USERS,
+        "-- migrate:no-transaction\nCREATE TABLE a (n int);\nCREATE TABLE b (n int);\n",
+        None,
+    );
+    assert_eq!(p.run(&["apply"]).code, 0);
+    assert!(db.has_table("b"));
+}
+
+#[test]
+fn several_concurrent_indexes_in_one_no_transaction_migration() {
+    let db = TestDb::new();
+    let p = Project::with_db(&db);
+    p.migration(USERS, "CREATE TABLE t (a int, b int, c int);\n", None).migration(
+        EMAIL,
+        "-- migrate:no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS t_a ON t (a);\nCREATE INDEX CONCURRENTLY IF NOT EXISTS t_b ON t (b);\n\nCREATE INDEX CONCURRENTLY IF NOT EXISTS t_c ON t (c);\n",
+        None,
+    );
+    let run = p.run(&["apply"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr.contains("no transaction, 3 statements"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(db.count("SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname IN ('t_a','t_b','t_c') AND i.indisvalid"), 3);
+}
+
+#[test]
+fn concurrently_in_a_transactional_migration_fails_cleanly() {
+    let db = TestDb::new();
+    let p = Project::with_db(&db);
+    p.migration(
+        USERS,
+        "CREATE TABLE t (a int);\nCREATE INDEX CONCURRENTLY t_a ON t (a);\n",
+        None,
+    );
+    let run = p.run(&["apply"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr
+            .contains("25001: CREATE INDEX CONCURRENTLY cannot run inside a transaction block"),
+        "{}",
+        run.stderr
+    );
+    assert!(!db.has_table("t"));
+}
+
+#[test]
+fn edited_applied_migration_is_refused_with_a_diff() {
+    let db = TestDb::new();
+    let p = two_migrations(&db);
+    assert_eq!(p.run(&["apply"]).code, 0);
+    // A developer edits an applied migration and force-reseals it: the lock no longer
+    // objects, the database history does.
+    p.migration(
+        USERS,
+        "CREATE TABLE users (id bigint PRIMARY KEY, name text);\n",
+        None,
+    );
+    assert_eq!(p.run(&["seal", "--force", &USERS[..14]]).code, 0);
+    let run = p.run(&["apply"]);
+    assert_eq!(run.code, 1);
+    let expected_diff = format!(
+        "    --- recorded in the database\n    +++ migrations/{USERS}/migration.sql\n    @@ -1 +1 @@\n    \
+         -CREATE TABLE users (id bigint PRIMARY KEY);\n    +CREATE TABLE users (id bigint PRIMARY KEY, name text);\n"
+    );
+    assert!(run.stderr.contains(&expected_diff), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("\nerror: refusing to apply: 1 problem in the database history\n"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("revert it first with `cargo migrate down --to 00000000000000`"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(&format!(
+            "--> migrations/{USERS}/migration.sql: applied, but edited since (diff below)"
+        )),
+        "{}",
+        run.stderr
+    );
+    let status = p.run(&["status", "--format", "json"]);
+    assert_eq!(status.code, 3);
+    let json = status.json();
+    assert_eq!(json["migrations"][0]["state"], "edited");
+    assert_eq!(
+        json["migrations"][0]["recorded_sql"],
+        "CREATE TABLE users (id bigint PRIMARY KEY);\n"
+    );
+}
+
+#[test]
+fn missing_applied_migration_is_refused() {
+    let db = TestDb::new();
+    let p = two_migrations(&db);
+    assert_eq!(p.run(&["apply"]).code, 0);
+    std::fs::remove_dir_all(p.path().join("migrations").join(USERS)).unwrap();
+    // The lock file objects first.
+    let run = p.run(&["apply"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("sealed migration is missing"),
+        "{}",
+        run.stderr
+    );
+    // With the lock entry dropped, the history objects.
+    assert_eq!(p.run(&["seal", "--force", &USERS[..14]]).code, 0);
+    let run = p.run(&["apply"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains(&format!(
+            "--> migrations/{USERS}: applied, but its folder is missing"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(p.run(&["status"]).code, 3);
+}
+
+#[test]
+fn locked_refuses_drafts_and_applies_sealed_ones() {
+    let db = TestDb::new();
+    let p = two_migrations(&db);
+    let run = p.run(&["apply", "--locked"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr
+            .starts_with("error: --locked: there are unsealed migrations\n"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains(&format!("--> migrations/{USERS}: draft, not sealed yet")),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.ends_with("note: nothing was run\n"),
+        "{}",
+        run.stderr
+    );
+    assert!(!db.has_table("users"));
+    assert_eq!(p.run(&["seal"]).code, 0);
+    assert_eq!(p.run(&["apply", "--locked"]).code, 0);
+    assert!(db.has_table("users"));
+}
+
+#[test]
+fn dry_run_prints_the_plan_and_touches_nothing() {
+    let db = TestDb::new();
+    let p = two_migrations(&db);
+    let run = p.run(&["apply", "--dry-run"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout
+            .starts_with("Dry run: 2 migration(s) would be applied to postgres@"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains(&format!("{USERS} (in a transaction)\n    1. line 1    CREATE TABLE users (id bigint PRIMARY KEY);\n")), "{}", run.stdout);
+    assert!(!db.has_table("_migrate_history"), "dry run creates nothing");
+    assert!(!p.path().join("migrations/migrations.lock").exists());
+    let json = p.run(&["apply", "--dry-run", "--format", "json"]).json();
+    assert_eq!(
+        json["plan"][1]["statements"][0]["sql"],
+        "ALTER TABLE users ADD COLUMN email text;"
+    );
+}
+
+#[test]
+fn to_stops_at_the_version() {
+    let db = TestDb::new();
+    let p = two_migrations(&db);
+    assert_eq!(p.run(&["apply", "--to", &USERS[..14]]).code, 0);
+    assert_eq!(db.history(), [applied(USERS)]);
+    assert_eq!(p.run(&["status"]).code, 4);
+    let run = p.run(&["apply", "--to", "20991231000000"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr
+            .contains("--to 20991231000000: there is no migration 20991231000000 in migrations"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn single_transaction_rolls_back_everything_on_failure() {
+    let db = TestDb::new();
+    let p = Project::with_db(&db);
+    p.migration(USERS, "CREATE TABLE users (id int);\n", None)
+        .migration(EMAIL, "ALTER TABLE nope ADD COLUMN x int;\n", None);
+    let run = p.run(&["apply", "--single-transaction"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        !db.has_table("users"),
+        "the first migration was rolled back too"
+    );
+    assert_eq!(
+        db.history(),
+        [(EMAIL[..14].to_string(), "apply".into(), "failed".into())]
+    );
+    // Not allowed with no-transaction migrations.
+    let db = TestDb::new();
+    let q = Project::with_db(&db);
+    q.migration(
+        "20261121100000_idx",
+        "-- migrate:no-transaction\nSELECT 1;\n",
+        None,
+    );
+    let run = q.run(&["apply", "--single-transaction"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr
+            .contains("--single-transaction: 20261121100000_idx is a no-transaction migration"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn out_of_order_pending_migration_is_refused_unless_allowed() {
+    let db = TestDb::new();
+    let p = Project::with_db(&db);
+    p.migration(EMAIL, "CREATE TABLE b (id int);\n", None);
+    assert_eq!(p.run(&["apply"]).code, 0);
+    p.migration(USERS, "CREATE TABLE a (id int);\n", None);
+    let run = p.run(&["apply"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr
+            .contains("draft is older than the newest sealed migration 20261121090100"),
+        "{}",
+        run.stderr
+    );
+    let status = p.run(&["status"]);
+    assert_eq!(status.code, 3);
+    assert!(
+        status.stdout.contains(&format!("out_of_order {USERS}")),
+        "{}",
+        status.stdout
+    );
+    let run = p.run(&["apply", "--allow-out-of-order"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(db.has_table("a"));
+    assert_eq!(p.run(&["seal", "--check"]).code, 0);
+}
+
+#[test]
+fn lock_file_problems_refuse_before_connecting() {
+    let p = Project::new();
+    p.migration(USERS, "SELECT 1;", None)
+        .file("migrations/migrations.lock", "<<<<<<< HEAD\n");
+    let run = p.run(&[
+        "--database-url",
+        "postgres://nobody@db.example.invalid/x",
+        "apply",
+    ]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr
+            .starts_with("error: the migrations do not match migrations.lock\n"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("git merge conflict markers"),
+        "{}",
+        run.stderr
+    );
+}

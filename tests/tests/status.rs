@@ -1,0 +1,141 @@
+//! `cargo migrate status`: every state, the exit-code contract, the JSON shape.
+
+use migrate_tests::{Project, TestDb};
+
+const A: &str = "20261121090000_create_users";
+const B: &str = "20261121090100_add_email";
+
+#[test]
+fn exit_codes_up_to_date_pending_problems_and_error() {
+    let db = TestDb::new();
+    let p = Project::with_db(&db);
+    p.migration(A, "CREATE TABLE users (id int);\n", None);
+    let pending = p.run(&["status"]);
+    assert_eq!(pending.code, 4, "{pending:?}");
+    assert!(
+        pending
+            .stdout
+            .contains(&format!("  pending      {A}  draft\n")),
+        "{}",
+        pending.stdout
+    );
+    assert_eq!(
+        pending.stderr,
+        "Pending migrations: run `cargo migrate apply`.\n"
+    );
+    assert_eq!(p.run(&["apply"]).code, 0);
+    let ok = p.run(&["status"]);
+    assert_eq!(ok.code, 0, "{ok:?}");
+    assert!(ok.stdout.ends_with("1 applied\n"), "{}", ok.stdout);
+    p.migration(B, "ALTER TABLE nope ADD COLUMN x int;\n", None);
+    assert_eq!(p.run(&["apply"]).code, 1);
+    let failed = p.run(&["status"]);
+    assert_eq!(failed.code, 3);
+    assert!(
+        failed.stdout.contains(&format!("  failed       {B}")),
+        "{}",
+        failed.stdout
+    );
+    assert!(
+        failed
+            .stdout
+            .contains("42P01: relation \"nope\" does not exist"),
+        "{}",
+        failed.stdout
+    );
+    let no_server = p.run(&[
+        "--database-url",
+        "postgres://postgres@127.0.0.1:1/x",
+        "status",
+    ]);
+    assert_eq!(no_server.code, 1);
+    assert!(
+        no_server
+            .stderr
+            .starts_with("error: cannot connect to postgres@127.0.0.1:1/x: "),
+        "{}",
+        no_server.stderr
+    );
+    assert!(
+        no_server
+            .stderr
+            .contains("help: is the server running and reachable?"),
+        "{}",
+        no_server.stderr
+    );
+}
+
+#[test]
+fn json_has_a_state_per_migration_and_a_summary() {
+    let db = TestDb::new();
+    let p = Project::with_db(&db);
+    p.migration(
+        A,
+        "CREATE TABLE users (id int);\n",
+        Some("DROP TABLE users;\n"),
+    )
+    .migration(
+        B,
+        "-- migrate:no-transaction\nCREATE INDEX CONCURRENTLY users_id ON users (id);\n",
+        None,
+    );
+    assert_eq!(p.run(&["apply", "--to", &A[..14]]).code, 0);
+    let run = p.run(&["status", "--format", "json"]);
+    assert_eq!(run.code, 4);
+    let json = run.json();
+    assert_eq!(json["ok"], false);
+    assert_eq!(json["exit_code"], 4);
+    assert_eq!(json["history_table"], "public._migrate_history");
+    let m = &json["migrations"];
+    assert_eq!(m[0]["version"], "20261121090000");
+    assert_eq!(m[0]["name"], "create_users");
+    assert_eq!(m[0]["state"], "applied");
+    assert_eq!(m[0]["sealed"], true);
+    assert!(m[0]["applied_at"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(m[1]["state"], "pending");
+    assert_eq!(m[1]["sealed"], false);
+    assert_eq!(m[1]["no_transaction"], true);
+    assert_eq!(m[1]["applied_at"], serde_json::Value::Null);
+    assert_eq!(json["summary"]["applied"], 1);
+    assert_eq!(json["summary"]["pending"], 1);
+    assert_eq!(json["summary"]["failed"], 0);
+}
+
+#[test]
+fn lock_file_problems_show_in_status() {
+    let db = TestDb::new();
+    let p = Project::with_db(&db);
+    p.migration(A, "CREATE TABLE users (id int);\n", None);
+    assert_eq!(p.run(&["apply"]).code, 0);
+    p.migration(A, "CREATE TABLE users (id bigint);\n", None);
+    let run = p.run(&["status"]);
+    assert_eq!(run.code, 3);
+    assert!(
+        run.stdout.contains(&format!("  edited       {A}")),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("lock-file    migrations/20261121090000_create_users/migration.sql: edited after it was sealed"), "{}", run.stdout);
+}
+
+#[test]
+fn no_database_configured_says_how() {
+    let p = Project::new();
+    p.migration(A, "SELECT 1;\n", None);
+    let run = p.run(&["status"]);
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.stderr,
+        "error: no database configured\n  help: pass --database-url <url>, set DATABASE_URL, or put DATABASE_URL=... in a .env file\n"
+    );
+}
+
+#[test]
+fn dotenv_provides_the_database_url() {
+    let db = TestDb::new();
+    let p = Project::new();
+    p.migration(A, "SELECT 1;\n", None)
+        .file(".env", format!("# local\nDATABASE_URL={}\n", db.url));
+    let run = p.run(&["status"]);
+    assert_eq!(run.code, 4, "{run:?}");
+}
