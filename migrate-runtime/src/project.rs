@@ -142,7 +142,7 @@ impl Project {
     /// ```
     /// use migrate_runtime::project::{Project, Settings};
     /// let settings = Settings { dir: Some("db".into()), ..Settings::default() };
-/// let p = Project { root: "/app".into(), manifest: None, settings };
+    /// let p = Project { root: "/app".into(), manifest: None, settings };
     /// assert_eq!(p.migrations_dir(), std::path::Path::new("/app/db"));
     /// ```
     pub fn migrations_dir(&self) -> PathBuf {

@@ -5,7 +5,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 /// The `cargo-migrate` binary, built (or found up to date) once per test process with cargo, so
-/// the tests never run a stale binary.
+/// the tests never run a stale binary; release when this process is (benchmarks).
 pub fn binary() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
@@ -14,6 +14,7 @@ pub fn binary() -> &'static Path {
             .manifest_path(manifest)
             .package("cargo-migrate")
             .bin("cargo-migrate")
+            .current_release()
             .run()
             .unwrap_or_else(|e| panic!("cannot build cargo-migrate: {e}"))
             .path()

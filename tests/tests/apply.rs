@@ -561,3 +561,28 @@ fn lock_file_problems_refuse_before_connecting() {
         run.stderr
     );
 }
+
+#[test]
+fn the_history_records_the_sql_byte_for_byte() {
+    let db = TestDb::new();
+    let p = Project::with_db(&db);
+    let sql = "-- it's $cm$ tricky \\ 'quoted' ünïcödé $cm\nCREATE FUNCTION f() RETURNS text AS $cm$ SELECT 'x$cm1$'::text $cm$ LANGUAGE sql;\nCOMMENT ON FUNCTION f() IS E'back\\\\slash';\n";
+    p.migration(USERS, sql, Some("DROP FUNCTION f(); -- $cm$\n"));
+    let run = p.run(&["apply"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let row = db
+        .client()
+        .query_one(
+            "SELECT sql, down_sql, array_length(statement_checksums, 1) FROM _migrate_history",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), sql);
+    assert_eq!(row.get::<_, String>(1), "DROP FUNCTION f(); -- $cm$\n");
+    assert_eq!(row.get::<_, i32>(2), 2);
+    assert_eq!(
+        p.run(&["status"]).code,
+        0,
+        "checksums match what was recorded"
+    );
+}

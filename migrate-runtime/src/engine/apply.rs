@@ -3,7 +3,9 @@
 //! progress recorded (and resumed after a failure).
 
 use super::error::{Applied, EngineError, Failure, Refusal};
-use super::execute::{Script, backoff, is_lock_timeout, set_lock_timeout};
+use super::execute::{
+    RunError, Script, backoff, is_lock_timeout, set_lock_timeout, transaction_prefix,
+};
 use super::history::{self, Action, NewRow, Row, RowState};
 use super::status::{self, State, statement_checksums};
 use super::{Engine, Event, advisory};
@@ -136,7 +138,12 @@ impl Engine {
             self.run_single_transaction(client, &steps, events)?
         } else {
             let mut applied = Vec::new();
-            for step in &steps {
+            for (i, step) in steps.iter().enumerate() {
+                // Group commit: every migration but the last commits without waiting for its
+                // WAL flush; the last one's synchronous commit flushes them all, so a reported
+                // success is durable, and a crash mid-run loses whole migrations together with
+                // their history rows (the next run applies them again).
+                let async_commit = self.config.group_commit && i + 1 < steps.len();
                 events(Event::Starting {
                     version: step.migration.version,
                     name: &step.migration.name,
@@ -145,7 +152,7 @@ impl Engine {
                 let result = if step.migration.directives.no_transaction {
                     self.run_no_transaction(client, step, events)
                 } else {
-                    self.run_transactional(client, step, events)
+                    self.run_transactional(client, step, async_commit, events)
                 };
                 match result {
                     Ok(a) => {
@@ -279,27 +286,24 @@ impl Engine {
         &self,
         client: &mut Client,
         step: &Step<'_>,
+        async_commit: bool,
         events: &mut dyn FnMut(Event<'_>),
     ) -> Result<Applied, Fail> {
         let m = step.migration;
         let started = Instant::now();
         let mut attempt = 0;
         loop {
-            let mut tx = client
-                .transaction()
-                .map_err(db("cannot begin a transaction"))?;
-            set_lock_timeout(&mut tx, self.config.lock_timeout, true).map_err(Fail::Other)?;
-            let result = step.script.run(&mut tx, 0, &mut |_, _| Ok(()));
-            let (index, error) = match result {
+            // Round trips: `BEGIN; SET LOCAL ...;` travels with the first statement, the
+            // history row with the COMMIT.
+            let prefix = transaction_prefix(self.config.lock_timeout, async_commit);
+            let failed = match step.script.run(client, 0, &prefix, &mut |_, _| Ok(())) {
                 Ok(()) => {
                     let ms = started.elapsed().as_secs_f64() * 1000.0;
-                    history::insert(
-                        &mut tx,
+                    let insert = history::insert_sql(
                         &self.config.history,
                         &row(m, &step.script, Action::Apply, RowState::Applied, Some(ms)),
-                    )
-                    .map_err(db("cannot record the migration in the history"))?;
-                    match tx.commit() {
+                    );
+                    match client.batch_execute(&format!("{insert}; COMMIT")) {
                         Ok(()) => {
                             return Ok(Applied {
                                 version: m.version,
@@ -310,27 +314,39 @@ impl Engine {
                                 resumed_at: None,
                             });
                         }
-                        Err(e) => (None, e),
+                        Err(error) => {
+                            rollback(client);
+                            if !fails_at_commit(&error) {
+                                return Err(db("cannot record the migration in the history")(
+                                    error,
+                                ));
+                            }
+                            RunError {
+                                index: None,
+                                error,
+                                prefix_chars: 0,
+                            }
+                        }
                     }
                 }
-                Err((index, error)) => {
-                    drop(tx);
-                    (index, error)
+                Err(failed) => {
+                    rollback(client);
+                    failed
                 }
             };
-            if is_lock_timeout(&error) && attempt < self.config.lock_retries {
+            if is_lock_timeout(&failed.error) && attempt < self.config.lock_retries {
                 let delay = backoff(self.config.retry_backoff, attempt);
                 attempt += 1;
                 events(Event::Retrying {
                     version: m.version,
                     attempt,
                     delay,
-                    error: error.to_string(),
+                    error: failed.error.to_string(),
                 });
                 std::thread::sleep(delay);
                 continue;
             }
-            let failure = step.script.failure(m.version, &m.name, index, &error);
+            let failure = step.script.failure(m.version, &m.name, &failed);
             self.record_failure(client, m, &step.script, &failure, started)?;
             return Err(Fail::Migration(Box::new(failure)));
         }
@@ -358,21 +374,21 @@ impl Engine {
                     name: &m.name,
                     no_transaction: false,
                 });
-                if let Err((index, error)) = step.script.run(&mut tx, 0, &mut |_, _| Ok(())) {
+                if let Err(failed) = step.script.run(&mut tx, 0, "", &mut |_, _| Ok(())) {
                     drop(tx);
-                    if is_lock_timeout(&error) && attempt < self.config.lock_retries {
+                    if is_lock_timeout(&failed.error) && attempt < self.config.lock_retries {
                         let delay = backoff(self.config.retry_backoff, attempt);
                         attempt += 1;
                         events(Event::Retrying {
                             version: m.version,
                             attempt,
                             delay,
-                            error: error.to_string(),
+                            error: failed.error.to_string(),
                         });
                         std::thread::sleep(delay);
                         continue 'retry;
                     }
-                    let failure = step.script.failure(m.version, &m.name, index, &error);
+                    let failure = step.script.failure(m.version, &m.name, &failed);
                     self.record_failure(client, m, &step.script, &failure, started)
                         .map_err(Fail::into_engine)?;
                     return Err(EngineError::Failed {
@@ -435,13 +451,15 @@ impl Engine {
         let mut done = step.resume_from;
         let mut attempt = 0;
         let result = loop {
-            let result = step.script.run(client, done, &mut |c: &mut Client, n| {
+            let result = step.script.run(client, done, "", &mut |c: &mut Client, n| {
                 done = n;
                 history::progress(c, table, id, n as i32)
             });
             match result {
-                Err((Some(_), error))
-                    if is_lock_timeout(&error) && attempt < self.config.lock_retries =>
+                Err(failed)
+                    if failed.index.is_some()
+                        && is_lock_timeout(&failed.error)
+                        && attempt < self.config.lock_retries =>
                 {
                     let delay = backoff(self.config.retry_backoff, attempt);
                     attempt += 1;
@@ -449,7 +467,7 @@ impl Engine {
                         version: m.version,
                         attempt,
                         delay,
-                        error: error.to_string(),
+                        error: failed.error.to_string(),
                     });
                     std::thread::sleep(delay);
                 }
@@ -473,8 +491,8 @@ impl Engine {
                     resumed_at: (step.resume_from > 0).then_some(step.resume_from + 1),
                 })
             }
-            Err((index, error)) => {
-                let mut failure = step.script.failure(m.version, &m.name, index, &error);
+            Err(failed) => {
+                let mut failure = step.script.failure(m.version, &m.name, &failed);
                 failure.transactional = false;
                 failure.statements_applied = done;
                 history::finish(
@@ -514,6 +532,18 @@ impl Engine {
             .map_err(db("cannot record the failure in the history"))?;
         Ok(())
     }
+}
+
+/// Ends a transaction the engine began by hand (`BEGIN` sent with the first statement).
+fn rollback(client: &mut Client) {
+    let _ = client.batch_execute("ROLLBACK");
+}
+
+/// Whether an error of `INSERT ...; COMMIT` belongs to the migration (a deferred constraint or
+/// a serialization failure at commit) rather than to the history table.
+fn fails_at_commit(e: &postgres::Error) -> bool {
+    e.code()
+        .is_some_and(|c| c.code().starts_with("23") || c.code().starts_with("40"))
 }
 
 enum Fail {

@@ -89,6 +89,10 @@ pub struct EngineConfig {
     pub lock_wait: Duration,
     /// Schemas `reset` drops and recreates.
     pub schemas: Vec<String>,
+    /// Group commit: every migration of a run but the last commits with
+    /// `synchronous_commit = off`; the last commit flushes them all, so a finished run is
+    /// durable. A crash mid-run can lose only whole migrations with their history rows.
+    pub group_commit: bool,
 }
 
 impl Default for EngineConfig {
@@ -100,6 +104,7 @@ impl Default for EngineConfig {
             retry_backoff: Duration::from_secs(1),
             lock_wait: Duration::from_secs(60),
             schemas: vec!["public".into()],
+            group_commit: true,
         }
     }
 }

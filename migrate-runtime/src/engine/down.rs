@@ -2,7 +2,7 @@
 //! recorded when it was applied), each atomically with its history row.
 
 use super::error::{EngineError, Refusal};
-use super::execute::{Script, backoff, is_lock_timeout, set_lock_timeout};
+use super::execute::{RunError, Script, backoff, is_lock_timeout, set_lock_timeout};
 use super::history::{self, Action, NewRow, Row, RowState};
 use super::{Engine, Event};
 use crate::model::{Directives, MigrationSet};
@@ -94,19 +94,21 @@ impl Engine {
             loop {
                 match self.revert_once(client, t, &script, no_transaction, started)? {
                     Ok(()) => break,
-                    Err((_, e)) if is_lock_timeout(&e) && attempt < self.config.lock_retries => {
+                    Err(failed)
+                        if is_lock_timeout(&failed.error) && attempt < self.config.lock_retries =>
+                    {
                         let delay = backoff(self.config.retry_backoff, attempt);
                         attempt += 1;
                         events(Event::Retrying {
                             version: r.version,
                             attempt,
                             delay,
-                            error: e.to_string(),
+                            error: failed.error.to_string(),
                         });
                         std::thread::sleep(delay);
                     }
-                    Err((index, e)) => {
-                        let mut failure = script.failure(r.version, &r.name, index, &e);
+                    Err(failed) => {
+                        let mut failure = script.failure(r.version, &r.name, &failed);
                         failure.transactional = !no_transaction;
                         return Err(EngineError::Failed {
                             failure: Box::new(failure),
@@ -133,7 +135,6 @@ impl Engine {
 
     /// Runs one down.sql and records the rollback: the outer error is the engine's own, the
     /// inner one the SQL's (with the failing statement's index).
-    #[allow(clippy::type_complexity)]
     fn revert_once(
         &self,
         client: &mut Client,
@@ -141,11 +142,11 @@ impl Engine {
         script: &Script<'_>,
         no_transaction: bool,
         started: Instant,
-    ) -> Result<Result<(), (Option<usize>, postgres::Error)>, EngineError> {
+    ) -> Result<Result<(), RunError>, EngineError> {
         let record = "cannot record the rollback in the history";
         if no_transaction {
             set_lock_timeout(client, self.config.lock_timeout, false)?;
-            let result = script.run(client, 0, &mut |_, _| Ok(()));
+            let result = script.run(client, 0, "", &mut |_, _| Ok(()));
             if !self.config.lock_timeout.is_zero() {
                 let _ = client.batch_execute("RESET lock_timeout");
             }
@@ -163,7 +164,7 @@ impl Engine {
             .transaction()
             .map_err(EngineError::db("cannot begin a transaction"))?;
         set_lock_timeout(&mut tx, self.config.lock_timeout, true)?;
-        if let Err(e) = script.run(&mut tx, 0, &mut |_, _| Ok(())) {
+        if let Err(e) = script.run(&mut tx, 0, "", &mut |_, _| Ok(())) {
             return Ok(Err(e));
         }
         history::insert(
@@ -172,7 +173,11 @@ impl Engine {
             &down_row(t.row, &t.sql, started),
         )
         .map_err(EngineError::db(record))?;
-        Ok(tx.commit().map_err(|e| (None, e)))
+        Ok(tx.commit().map_err(|error| RunError {
+            index: None,
+            error,
+            prefix_chars: 0,
+        }))
     }
 
     fn down_targets<'a>(

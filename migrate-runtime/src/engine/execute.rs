@@ -63,54 +63,74 @@ impl<'a> Script<'a> {
     }
 
     /// Runs statements `from..` (all of them for an unsplit script), calling `after` with the
-    /// count done after each. On failure: the 0-based index of the failing statement (when
-    /// known) and the error.
+    /// count done after each. `prefix` (e.g. `BEGIN; SET LOCAL ...;`) is sent in the same round
+    /// trip as the first statement; alone if there is none.
     pub fn run<C: GenericClient>(
         &self,
         client: &mut C,
         from: usize,
+        prefix: &str,
         after: &mut dyn FnMut(&mut C, usize) -> Result<(), postgres::Error>,
-    ) -> Result<(), (Option<usize>, postgres::Error)> {
-        match &self.statements {
-            None => client.batch_execute(self.sql).map_err(|e| (None, e)),
-            Some(statements) => {
-                for (i, s) in statements.iter().enumerate().skip(from) {
-                    client
-                        .batch_execute(s.text(self.sql))
-                        .map_err(|e| (Some(i), e))?;
-                    after(client, i + 1).map_err(|e| (Some(i), e))?;
-                }
-                Ok(())
+    ) -> Result<(), RunError> {
+        let fail = |index, error, prefix: &str| RunError {
+            index,
+            error,
+            prefix_chars: prefix.chars().count(),
+        };
+        let statements = match &self.statements {
+            None => {
+                let sql = format!("{prefix}{}", self.sql);
+                return client
+                    .batch_execute(&sql)
+                    .map_err(|e| fail(None, e, prefix));
             }
+            Some(statements) => statements,
+        };
+        if from >= statements.len() {
+            if !prefix.is_empty() {
+                client
+                    .batch_execute(prefix)
+                    .map_err(|e| fail(None, e, ""))?;
+            }
+            return Ok(());
         }
+        for (i, s) in statements.iter().enumerate().skip(from) {
+            let p = if i == from { prefix } else { "" };
+            let sql = if p.is_empty() {
+                s.text(self.sql).to_string()
+            } else {
+                format!("{p}{}", s.text(self.sql))
+            };
+            client
+                .batch_execute(&sql)
+                .map_err(|e| fail(Some(i), e, p))?;
+            after(client, i + 1).map_err(|e| fail(Some(i), e, ""))?;
+        }
+        Ok(())
     }
 
-    /// Describes a failure of statement `index` (0-based) with the file's line and column.
-    pub fn failure(
-        &self,
-        version: Version,
-        name: &str,
-        index: Option<usize>,
-        error: &postgres::Error,
-    ) -> Failure {
+    /// Describes a failure with the file's line and column.
+    pub fn failure(&self, version: Version, name: &str, run: &RunError) -> Failure {
+        let (index, error) = (run.index, &run.error);
         let db = error.as_db_error();
-        // Byte offset in the file of what was sent, and of the error inside it.
+        // Byte offset in the file of what was sent (after the prefix), and of the error in it.
         let (sent_start, sent) = match (index, &self.statements) {
             (Some(i), Some(s)) => (s[i].start, s[i].text(self.sql)),
             _ => (0, self.sql),
         };
-        let offset = match db.and_then(|d| d.position()) {
-            Some(ErrorPosition::Original(pos)) => {
-                let chars = (*pos as usize).saturating_sub(1);
-                Some(
-                    sent_start
-                        + sent
-                            .char_indices()
-                            .nth(chars)
-                            .map_or(sent.len(), |(b, _)| b),
-                )
-            }
-            _ => index.and_then(|i| self.statements.as_ref().map(|s| s[i].start)),
+        let position = match db.and_then(|d| d.position()) {
+            Some(ErrorPosition::Original(pos)) => (*pos as usize).checked_sub(1 + run.prefix_chars),
+            _ => None,
+        };
+        let offset = match position {
+            Some(chars) => Some(
+                sent_start
+                    + sent
+                        .char_indices()
+                        .nth(chars)
+                        .map_or(sent.len(), |(b, _)| b),
+            ),
+            None => index.and_then(|i| self.statements.as_ref().map(|s| s[i].start)),
         };
         let (line, column) = match offset {
             Some(o) => {
@@ -143,6 +163,34 @@ impl<'a> Script<'a> {
             statements_applied: 0,
         }
     }
+}
+
+/// A statement that failed: its index (when known), the error, and how many characters of
+/// prefix were sent before it (to map PostgreSQL's position back to the file).
+#[derive(Debug)]
+pub struct RunError {
+    /// 0-based index of the failing statement, when known.
+    pub index: Option<usize>,
+    /// The error.
+    pub error: postgres::Error,
+    /// Characters sent before the statement in the same query.
+    pub prefix_chars: usize,
+}
+
+/// The `SET LOCAL` prefix of a migration transaction: `lock_timeout` (unless zero) and, for
+/// group commit, `synchronous_commit = off`.
+pub fn transaction_prefix(timeout: Duration, async_commit: bool) -> String {
+    let mut prefix = String::from("BEGIN; ");
+    if !timeout.is_zero() {
+        prefix.push_str(&format!(
+            "SET LOCAL lock_timeout = '{}ms'; ",
+            timeout.as_millis().max(1)
+        ));
+    }
+    if async_commit {
+        prefix.push_str("SET LOCAL synchronous_commit = off; ");
+    }
+    prefix
 }
 
 /// Whether the error is a `lock_timeout` (SQLSTATE 55P03), which is retried.

@@ -228,55 +228,80 @@ fn from_row(r: &postgres::Row) -> Row {
     }
 }
 
-/// Inserts a row and returns its id. `finished_at` is set unless the row is a no-transaction
-/// migration still in progress (state failed, no error yet).
-pub(crate) fn insert(
-    client: &mut impl GenericClient,
-    t: &HistoryTable,
-    row: &NewRow<'_>,
-) -> Result<i64, postgres::Error> {
+/// The `INSERT` of a row as SQL text with literal values (dollar-quoted strings), so it can be
+/// sent in one round trip with other statements (`...; COMMIT`). `finished_at` is set unless
+/// the row is a no-transaction migration still in progress (state failed, no error yet).
+pub(crate) fn insert_sql(t: &HistoryTable, row: &NewRow<'_>) -> String {
     let in_progress = row.state == RowState::Failed && row.error.is_none();
     let error = if in_progress {
         Some("did not finish: running now, or interrupted".to_string())
     } else {
         row.error.clone()
     };
-    let host = client_host();
-    let r = client.query_one(
-        &format!(
-            "INSERT INTO {} (version, name, action, state, checksum, down_checksum, sql, down_sql,
-                 no_transaction, irreversible, statements_total, statements_applied,
-                 statement_checksums, finished_at, execution_ms, error, error_statement, note,
-                 client_host, tool_version)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
-                 CASE WHEN $14 THEN NULL ELSE clock_timestamp() END, $15, $16, $17, $18, $19, $20)
-             RETURNING id",
-            t.qualified()
-        ),
-        &[
-            &row.version.get(),
-            &row.name,
-            &row.action.as_str(),
-            &row.state.as_str(),
-            &row.checksum.to_string(),
-            &row.down_checksum.map(|c| c.to_string()),
-            &row.sql,
-            &row.down_sql,
-            &row.no_transaction,
-            &row.irreversible,
-            &row.statements_total,
-            &row.statements_applied,
-            &row.statement_checksums,
-            &in_progress,
-            &row.execution_ms,
-            &error,
-            &row.error_statement,
-            &row.note,
-            &host,
-            &env!("CARGO_PKG_VERSION"),
-        ],
-    )?;
-    Ok(r.get(0))
+    let opt = |v: Option<String>| v.unwrap_or_else(|| "NULL".into());
+    let checksums: Vec<String> = row.statement_checksums.iter().map(|c| literal(c)).collect();
+    format!(
+        "INSERT INTO {} (version, name, action, state, checksum, down_checksum, sql, down_sql, \
+         no_transaction, irreversible, statements_total, statements_applied, statement_checksums, \
+         finished_at, execution_ms, error, error_statement, note, client_host, tool_version) VALUES \
+         ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, ARRAY[{}]::text[], {}, {}, {}, {}, {}, {}, {})",
+        t.qualified(),
+        row.version.get(),
+        literal(row.name),
+        literal(row.action.as_str()),
+        literal(row.state.as_str()),
+        literal(&row.checksum.to_string()),
+        opt(row.down_checksum.map(|c| literal(&c.to_string()))),
+        literal(row.sql),
+        opt(row.down_sql.map(literal)),
+        row.no_transaction,
+        row.irreversible,
+        opt(row.statements_total.map(|n| n.to_string())),
+        row.statements_applied,
+        checksums.join(", "),
+        if in_progress {
+            "NULL"
+        } else {
+            "clock_timestamp()"
+        },
+        opt(row
+            .execution_ms
+            .filter(|ms| ms.is_finite())
+            .map(|ms| format!("{ms}"))),
+        opt(error.as_deref().map(literal)),
+        opt(row.error_statement.map(|n| n.to_string())),
+        opt(row.note.map(literal)),
+        opt(client_host().as_deref().map(literal)),
+        literal(env!("CARGO_PKG_VERSION")),
+    )
+}
+
+/// A SQL string literal, dollar-quoted with a tag the text does not contain (no escaping).
+fn literal(text: &str) -> String {
+    let mut tag = "$cm$".to_string();
+    let mut n = 0;
+    // The first occurrence of the tag after the opening one must be the closing one.
+    while format!("{text}{tag}").find(&tag) != Some(text.len()) {
+        n += 1;
+        tag = format!("$cm{n}$");
+    }
+    format!("{tag}{text}{tag}")
+}
+
+/// Inserts a row and returns its id.
+pub(crate) fn insert(
+    client: &mut impl GenericClient,
+    t: &HistoryTable,
+    row: &NewRow<'_>,
+) -> Result<i64, postgres::Error> {
+    let messages = client.simple_query(&format!("{} RETURNING id", insert_sql(t, row)))?;
+    Ok(messages
+        .iter()
+        .find_map(|m| match m {
+            postgres::SimpleQueryMessage::Row(r) => r.get(0).and_then(|id| id.parse().ok()),
+            _ => None,
+        })
+        .unwrap_or_default())
 }
 
 /// Records progress of a no-transaction migration: statements done so far.
@@ -325,4 +350,17 @@ pub(crate) fn finish(
 
 fn client_host() -> Option<String> {
     gethostname::gethostname().into_string().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::literal;
+
+    #[test]
+    fn literals_never_end_early() {
+        assert_eq!(literal("it's"), "$cm$it's$cm$");
+        assert_eq!(literal("a $cm$ b"), "$cm1$a $cm$ b$cm1$");
+        assert_eq!(literal("ends with $cm"), "$cm1$ends with $cm$cm1$");
+        assert_eq!(literal(""), "$cm$$cm$");
+    }
 }
