@@ -24,8 +24,20 @@ impl Context {
     pub fn resolve(global: &Global) -> Result<Context, Error> {
         let cwd = std::env::current_dir()
             .map_err(|e| Error::new(format!("cannot read the current directory: {e}")))?;
-        let project = Project::locate(global.manifest_path.as_deref(), &cwd)
-            .map_err(|e| Error::new(e.to_string()))?;
+        let project = match Project::locate(global.manifest_path.as_deref(), &cwd) {
+            Ok(project) => project,
+            // With an explicit --dir the manifest only supplies settings: say what is wrong
+            // with it and go on with the defaults.
+            Err(e) if global.dir.is_some() && global.manifest_path.is_none() => {
+                eprintln!("warning: ignoring the package settings: {e}");
+                Project {
+                    root: cwd.clone(),
+                    manifest: None,
+                    settings: Settings::default(),
+                }
+            }
+            Err(e) => return Err(Error::new(e.to_string())),
+        };
         let dir = match &global.dir {
             Some(dir) => cwd.join(dir),
             None => project.migrations_dir(),

@@ -24,6 +24,7 @@
 //! ```
 
 mod checksum;
+pub mod embedded;
 #[cfg(feature = "postgres")]
 pub mod engine;
 pub mod lockfile;
@@ -37,4 +38,8 @@ pub use lockfile::{
     Finding, LockEntry, LockFile, LockState, SealOptions, SealOutcome, SealRefused, seal, verify,
 };
 pub use model::{Migration, MigrationSet, SqlFile};
+#[cfg(feature = "codegen")]
+pub mod build;
+#[cfg(feature = "codegen")]
+pub mod compile;
 pub use version::{ParseVersionError, Version};

@@ -136,6 +136,48 @@ impl Project {
         })
     }
 
+    /// The package whose root is `root` (its `Cargo.toml` read directly, for the macro and
+    /// build scripts, where `CARGO_MANIFEST_DIR` names the package and running `cargo metadata`
+    /// inside a build is not wanted). Reads `[package.metadata.migrate]` into the same
+    /// [`Settings`] as [`Project::locate`].
+    ///
+    /// ```
+    /// use migrate_runtime::project::Project;
+    /// let dir = tempfile::tempdir().unwrap();
+    /// std::fs::write(dir.path().join("Cargo.toml"), "[package]\nname = \"a\"\n[package.metadata.migrate]\ndir = \"db\"\n").unwrap();
+    /// let p = Project::for_package(dir.path()).unwrap();
+    /// assert_eq!(p.migrations_dir(), dir.path().join("db"));
+    /// ```
+    pub fn for_package(root: &Path) -> Result<Project, ProjectError> {
+        let manifest = root.join("Cargo.toml");
+        let settings_error = |message: String| ProjectError::Settings {
+            manifest: manifest.clone(),
+            message,
+        };
+        let text = std::fs::read_to_string(&manifest).map_err(|e| ProjectError::Metadata {
+            manifest: manifest.clone(),
+            message: e.to_string(),
+        })?;
+        let value: toml::Value =
+            toml::from_str(&text).map_err(|e| settings_error(e.to_string()))?;
+        let table = value
+            .get("package")
+            .and_then(|p| p.get("metadata"))
+            .and_then(|m| m.get("migrate"));
+        let settings = match table {
+            Some(t) => t
+                .clone()
+                .try_into()
+                .map_err(|e: toml::de::Error| settings_error(e.to_string()))?,
+            None => Settings::default(),
+        };
+        Ok(Project {
+            root: root.to_path_buf(),
+            manifest: Some(manifest),
+            settings,
+        })
+    }
+
     /// The migrations directory: `dir` from the settings (relative to the package root), else
     /// `<package root>/migrations`.
     ///

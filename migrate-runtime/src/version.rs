@@ -35,6 +35,21 @@ impl Version {
         }
     }
 
+    /// Wraps a raw version in a constant (generated code); panics at compile time if it does
+    /// not fit in 14 digits.
+    ///
+    /// ```
+    /// use migrate_runtime::Version;
+    /// const V: Version = Version::new_const(20261121093000);
+    /// assert_eq!(V.to_string(), "20261121093000");
+    /// ```
+    pub const fn new_const(raw: i64) -> Version {
+        match Version::new(raw) {
+            Some(v) => v,
+            None => panic!("a migration version has at most 14 digits"),
+        }
+    }
+
     /// The raw number, as stored in the history table.
     ///
     /// ```

@@ -4,9 +4,12 @@
 //!   loudly, it never skips.
 //! - [`Project`]: a temporary project directory, and [`Project::run`] to run the real
 //!   `cargo-migrate` binary in it.
+//! - [`Fixture`]: a downstream fixture crate, copied and built with cargo.
 
 mod db;
+mod fixture;
 mod project;
 
 pub use db::{TestDb, admin_url, with_dbname};
+pub use fixture::{Build, Fixture};
 pub use project::{Project, Run, binary};

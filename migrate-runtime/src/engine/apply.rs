@@ -568,13 +568,8 @@ fn db(context: &'static str) -> impl FnOnce(postgres::Error) -> Fail {
 }
 
 fn step(m: &Migration) -> Result<Step<'_>, EngineError> {
-    let script = Script::new(
-        m.version,
-        &m.up.path,
-        &m.up.sql,
-        m.directives.no_transaction,
-    )
-    .map_err(|r| EngineError::Refused(vec![r]))?;
+    let script = Script::new(m.version, &m.up, m.directives.no_transaction)
+        .map_err(|r| EngineError::Refused(vec![r]))?;
     Ok(Step {
         migration: m,
         script,
@@ -585,8 +580,8 @@ fn step(m: &Migration) -> Result<Step<'_>, EngineError> {
 /// A failed no-transaction migration resumes at its failed statement, provided the statements
 /// that already ran are unchanged.
 fn resumable<'a>(m: &'a Migration, row: &Row) -> Result<Step<'a>, Refusal> {
-    let script = Script::new(m.version, &m.up.path, &m.up.sql, true)?;
-    let statements = script.statements.as_deref().unwrap_or_default();
+    let script = Script::new(m.version, &m.up, true)?;
+    let statements = script.statements.unwrap_or_default();
     let current = statement_checksums(&m.up.sql, statements);
     let done = row.statements_applied.max(0) as usize;
     for i in 0..done {
@@ -640,7 +635,6 @@ fn row<'a>(
         statements_applied: 0,
         statement_checksums: script
             .statements
-            .as_deref()
             .map(|s| statement_checksums(&m.up.sql, s))
             .unwrap_or_default(),
         execution_ms: ms,
@@ -660,7 +654,6 @@ fn planned(step: &Step<'_>) -> Planned {
         statements: step
             .script
             .statements
-            .as_deref()
             .unwrap_or_default()
             .iter()
             .enumerate()

@@ -5,10 +5,9 @@ use super::error::{EngineError, Refusal};
 use super::execute::{RunError, Script, backoff, is_lock_timeout, set_lock_timeout};
 use super::history::{self, Action, NewRow, Row, RowState};
 use super::{Engine, Event};
-use crate::model::{Directives, MigrationSet};
+use crate::model::{Directives, MigrationSet, SqlFile};
 use crate::{Checksum, Version};
 use postgres::Client;
-use std::path::PathBuf;
 use std::time::Instant;
 
 /// How far `down` goes.
@@ -46,8 +45,7 @@ pub struct DownReport {
 
 struct Target<'a> {
     row: &'a Row,
-    path: PathBuf,
-    sql: String,
+    file: SqlFile,
     recorded: bool,
 }
 
@@ -87,9 +85,9 @@ impl Engine {
                 });
             }
             let started = Instant::now();
-            let script = Script::new(r.version, &t.path, &t.sql, false)
+            let script = Script::new(r.version, &t.file, false)
                 .map_err(|x| EngineError::Refused(vec![x]))?;
-            let no_transaction = Directives::parse(&t.sql).is_ok_and(|d| d.no_transaction);
+            let no_transaction = Directives::parse(&t.file.sql).is_ok_and(|d| d.no_transaction);
             let mut attempt = 0;
             loop {
                 match self.revert_once(client, t, &script, no_transaction, started)? {
@@ -154,7 +152,7 @@ impl Engine {
                 history::insert(
                     client,
                     &self.config.history,
-                    &down_row(t.row, &t.sql, started),
+                    &down_row(t.row, &t.file.sql, started),
                 )
                 .map_err(EngineError::db(record))?;
             }
@@ -170,7 +168,7 @@ impl Engine {
         history::insert(
             &mut tx,
             &self.config.history,
-            &down_row(t.row, &t.sql, started),
+            &down_row(t.row, &t.file.sql, started),
         )
         .map_err(EngineError::db(record))?;
         Ok(tx.commit().map_err(|error| RunError {
@@ -240,13 +238,8 @@ impl Engine {
                 continue;
             }
             match (file.and_then(|m| m.down.as_ref()), &r.down_sql) {
-                (Some(d), _) => targets.push(Target { row: r, path: d.path.clone(), sql: d.sql.clone(), recorded: false }),
-                (None, Some(sql)) if file.is_none() => targets.push(Target {
-                    row: r,
-                    path: folder.join("down.sql (recorded)"),
-                    sql: sql.clone(),
-                    recorded: true,
-                }),
+                (Some(d), _) => targets.push(Target { row: r, file: d.clone(), recorded: false }),
+                (None, Some(sql)) if file.is_none() => targets.push(Target { row: r, file: SqlFile::new(folder.join("down.sql (recorded)"), sql.clone()), recorded: true }),
                 _ => refusals.push(Refusal {
                     version: Some(r.version),
                     message: format!("{}: has no down.sql", folder.display()),
@@ -267,7 +260,7 @@ impl Engine {
 fn plan(targets: &[Target<'_>]) -> Vec<(Version, String, String)> {
     targets
         .iter()
-        .map(|t| (t.row.version, t.row.name.clone(), t.sql.clone()))
+        .map(|t| (t.row.version, t.row.name.clone(), t.file.sql.clone()))
         .collect()
 }
 

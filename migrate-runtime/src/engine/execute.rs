@@ -3,7 +3,7 @@
 
 use super::error::{EngineError, Failure, Refusal};
 use crate::Version;
-use crate::model::{Statement, line_column, split_statements};
+use crate::model::{SqlFile, Statement, line_column};
 use postgres::GenericClient;
 use postgres::error::{ErrorPosition, SqlState};
 use std::path::Path;
@@ -17,18 +17,18 @@ pub struct Script<'a> {
     /// Its text.
     pub sql: &'a str,
     /// Its statements; `None`: run the whole text as one batch.
-    pub statements: Option<Vec<Statement>>,
+    pub statements: Option<&'a [Statement]>,
 }
 
 impl<'a> Script<'a> {
     /// Splits a file. A no-transaction file must split (it runs statement by statement).
     pub fn new(
         version: Version,
-        path: &'a Path,
-        sql: &'a str,
+        file: &'a SqlFile,
         no_transaction: bool,
     ) -> Result<Script<'a>, Refusal> {
-        match split_statements(sql) {
+        let (path, sql) = (file.path.as_path(), file.sql.as_str());
+        match file.statements() {
             Ok(statements) => Ok(Script {
                 path,
                 sql,
@@ -59,7 +59,7 @@ impl<'a> Script<'a> {
 
     /// Number of statements, when split.
     pub fn len(&self) -> Option<usize> {
-        self.statements.as_ref().map(Vec::len)
+        self.statements.map(<[Statement]>::len)
     }
 
     /// Runs statements `from..` (all of them for an unsplit script), calling `after` with the
@@ -77,7 +77,7 @@ impl<'a> Script<'a> {
             error,
             prefix_chars: prefix.chars().count(),
         };
-        let statements = match &self.statements {
+        let statements = match self.statements {
             None => {
                 let sql = format!("{prefix}{}", self.sql);
                 return client
@@ -114,7 +114,7 @@ impl<'a> Script<'a> {
         let (index, error) = (run.index, &run.error);
         let db = error.as_db_error();
         // Byte offset in the file of what was sent (after the prefix), and of the error in it.
-        let (sent_start, sent) = match (index, &self.statements) {
+        let (sent_start, sent) = match (index, self.statements) {
             (Some(i), Some(s)) => (s[i].start, s[i].text(self.sql)),
             _ => (0, self.sql),
         };
@@ -130,7 +130,7 @@ impl<'a> Script<'a> {
                         .nth(chars)
                         .map_or(sent.len(), |(b, _)| b),
             ),
-            None => index.and_then(|i| self.statements.as_ref().map(|s| s[i].start)),
+            None => index.and_then(|i| self.statements.map(|s| s[i].start)),
         };
         let (line, column) = match offset {
             Some(o) => {
@@ -139,7 +139,7 @@ impl<'a> Script<'a> {
             }
             None => (None, None),
         };
-        let statement = match (index, offset, &self.statements) {
+        let statement = match (index, offset, self.statements) {
             (Some(i), _, _) => Some(i + 1),
             (None, Some(o), Some(s)) => s.iter().position(|s| o < s.end).map(|i| i + 1),
             _ => None,

@@ -145,11 +145,7 @@ mod tests {
             version: Version::new(v).unwrap(),
             name: format!("m{v}"),
             dir: format!("migrations/{v}_m{v}").into(),
-            up: SqlFile {
-                path: "migration.sql".into(),
-                sql: sql.into(),
-                checksum: Checksum::of_sql(sql.as_bytes()),
-            },
+            up: SqlFile::new("migration.sql".into(), sql.into()),
             down: None,
             directives: Directives::default(),
         }

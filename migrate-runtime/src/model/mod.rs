@@ -18,6 +18,7 @@ pub use statements::{SplitError, Statement, line_column, split_statements};
 
 use crate::{Checksum, Version};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 /// One SQL file of a migration, read and hashed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +29,69 @@ pub struct SqlFile {
     pub sql: String,
     /// SHA-256 with CRLF normalised to LF.
     pub checksum: Checksum,
+    /// Its statements: split on first use, or given (embedded migrations are split at
+    /// compile time).
+    statements: OnceLock<Result<Vec<Statement>, SplitError>>,
+}
+
+impl SqlFile {
+    /// A file's text with its checksum; statements are split on first use.
+    ///
+    /// ```
+    /// use migrate_runtime::{Checksum, SqlFile};
+    /// let f = SqlFile::new("m.sql".into(), "SELECT 1; SELECT 2;".into());
+    /// assert_eq!(f.checksum, Checksum::of_sql(b"SELECT 1; SELECT 2;"));
+    /// assert_eq!(f.statements().unwrap().len(), 2);
+    /// ```
+    pub fn new(path: PathBuf, sql: String) -> SqlFile {
+        let checksum = Checksum::of_sql(sql.as_bytes());
+        SqlFile {
+            path,
+            sql,
+            checksum,
+            statements: OnceLock::new(),
+        }
+    }
+
+    /// A file whose checksum and statements were computed before (at compile time).
+    ///
+    /// ```
+    /// use migrate_runtime::{Checksum, SqlFile};
+    /// use migrate_runtime::model::split_statements;
+    /// let sql = "SELECT 1;";
+    /// let f = SqlFile::precomputed("m.sql".into(), sql.into(), Checksum::of_sql(sql.as_bytes()), split_statements(sql).ok());
+    /// assert_eq!(f.statements().unwrap()[0].text(&f.sql), "SELECT 1;");
+    /// ```
+    pub fn precomputed(
+        path: PathBuf,
+        sql: String,
+        checksum: Checksum,
+        statements: Option<Vec<Statement>>,
+    ) -> SqlFile {
+        let cell = OnceLock::new();
+        if let Some(statements) = statements {
+            let _ = cell.set(Ok(statements));
+        }
+        SqlFile {
+            path,
+            sql,
+            checksum,
+            statements: cell,
+        }
+    }
+
+    /// Its statements, split with squawk's PostgreSQL parser (once).
+    ///
+    /// ```
+    /// # use migrate_runtime::SqlFile;
+    /// assert!(SqlFile::new("m.sql".into(), "CREATE TABL t ();".into()).statements().is_err());
+    /// ```
+    pub fn statements(&self) -> Result<&[Statement], &SplitError> {
+        self.statements
+            .get_or_init(|| split_statements(&self.sql))
+            .as_ref()
+            .map(Vec::as_slice)
+    }
 }
 
 /// One migration folder: `<version>_<name>/migration.sql` and optionally `down.sql`.

@@ -1,7 +1,7 @@
 //! Reading a migrations directory into a [`MigrationSet`]: the one place that knows the layout.
 
 use super::{Directives, Migration, MigrationSet, Problem, ReadError, ReadErrors, SqlFile};
-use crate::{Checksum, Version};
+use crate::Version;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -203,13 +203,8 @@ fn read_sql(path: &Path) -> Result<SqlFile, ReadError> {
             message: e.to_string(),
         },
     })?;
-    let checksum = Checksum::of_sql(&bytes);
     match String::from_utf8(bytes) {
-        Ok(sql) => Ok(SqlFile {
-            path: path.to_path_buf(),
-            sql,
-            checksum,
-        }),
+        Ok(sql) => Ok(SqlFile::new(path.to_path_buf(), sql)),
         Err(e) => {
             let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
             let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;

@@ -1,0 +1,318 @@
+//! Migrations embedded in the binary by `migrate_macros::embed_migrations!` (or by the
+//! build-script generator, [`crate::build`]): SQL, checksums, statements and directives are
+//! all computed at compile time; nothing is read, parsed or hashed at run time. The engine that
+//! applies them is the same one the CLI uses, so edited or missing applied migrations are
+//! detected at run time exactly like `cargo migrate apply` does.
+
+use crate::model::{Directives, Migration, MigrationSet, SqlFile, Statement};
+use crate::{Checksum, Version};
+use std::path::PathBuf;
+
+/// One migration as the macro embeds it.
+#[derive(Debug)]
+pub struct EmbeddedMigration {
+    /// Its version.
+    pub version: Version,
+    /// Its name.
+    pub name: &'static str,
+    /// Its folder as written in the source (for messages).
+    pub path: &'static str,
+    /// `migration.sql`.
+    pub up: &'static str,
+    /// SHA-256 of `migration.sql` (CRLF normalised).
+    pub up_checksum: [u8; 32],
+    /// Statements of `migration.sql`; `None` when the parser could not split it.
+    pub up_statements: Option<&'static [Statement]>,
+    /// `down.sql`.
+    pub down: Option<&'static str>,
+    /// SHA-256 of `down.sql`.
+    pub down_checksum: Option<[u8; 32]>,
+    /// Statements of `down.sql`.
+    pub down_statements: Option<&'static [Statement]>,
+    /// `-- migrate:no-transaction`.
+    pub no_transaction: bool,
+    /// `-- migrate:irreversible`.
+    pub irreversible: bool,
+}
+
+impl EmbeddedMigration {
+    /// The folder name, `<version>_<name>`.
+    pub fn folder(&self) -> String {
+        format!("{}_{}", self.version, self.name)
+    }
+
+    fn to_model(&self) -> Migration {
+        let dir = PathBuf::from(self.path);
+        let file = |name: &str, sql: &str, sum: [u8; 32], statements: Option<&[Statement]>| {
+            SqlFile::precomputed(
+                dir.join(name),
+                sql.to_string(),
+                Checksum(sum),
+                statements.map(<[Statement]>::to_vec),
+            )
+        };
+        Migration {
+            version: self.version,
+            name: self.name.to_string(),
+            dir: dir.clone(),
+            up: file(
+                "migration.sql",
+                self.up,
+                self.up_checksum,
+                self.up_statements,
+            ),
+            down: self.down.map(|d| {
+                file(
+                    "down.sql",
+                    d,
+                    self.down_checksum.unwrap_or_default(),
+                    self.down_statements,
+                )
+            }),
+            directives: Directives {
+                no_transaction: self.no_transaction,
+                irreversible: self.irreversible,
+            },
+        }
+    }
+}
+
+/// Every migration of a directory, embedded at compile time. The macro generates one as
+/// `pub static MIGRATOR`.
+///
+/// ```
+/// use migrate_runtime::embedded::Migrator;
+/// static EMPTY: Migrator = Migrator::new("migrations", &[]);
+/// assert_eq!(EMPTY.latest(), None);
+/// assert!(EMPTY.migrations().is_empty());
+/// ```
+#[derive(Debug)]
+pub struct Migrator {
+    dir: &'static str,
+    migrations: &'static [EmbeddedMigration],
+}
+
+impl Migrator {
+    /// A migrator over embedded migrations (oldest first). Used by generated code.
+    pub const fn new(dir: &'static str, migrations: &'static [EmbeddedMigration]) -> Migrator {
+        Migrator { dir, migrations }
+    }
+
+    /// The embedded migrations, oldest first.
+    pub fn migrations(&self) -> &'static [EmbeddedMigration] {
+        self.migrations
+    }
+
+    /// The newest embedded version.
+    pub fn latest(&self) -> Option<Version> {
+        self.migrations.last().map(|m| m.version)
+    }
+
+    /// The migrations as the model the engine works on.
+    pub fn set(&self) -> MigrationSet {
+        MigrationSet {
+            dir: PathBuf::from(self.dir),
+            migrations: self
+                .migrations
+                .iter()
+                .map(EmbeddedMigration::to_model)
+                .collect(),
+        }
+    }
+}
+
+#[cfg(feature = "postgres")]
+pub use with_engine::{MigrationStatus, RequireError};
+
+#[cfg(feature = "postgres")]
+mod with_engine {
+    use super::Migrator;
+    use crate::Version;
+    use crate::engine::status::compute;
+    use crate::engine::{ApplyOptions, ApplyReport, Engine, EngineError, State};
+    use postgres::Client;
+    use std::fmt;
+
+    /// The state of one embedded migration in a database.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct MigrationStatus {
+        /// Its version.
+        pub version: Version,
+        /// Its name.
+        pub name: String,
+        /// Its state (`Applied`, `Pending`, `Edited`, `Missing`, `Failed`, `OutOfOrder`).
+        pub state: State,
+    }
+
+    /// Why [`Migrator::require`] refused.
+    #[derive(Debug)]
+    pub enum RequireError {
+        /// The database is older than this code needs.
+        Behind {
+            /// The version this code needs.
+            needed: Version,
+            /// The migrations up to it that are not applied (`<version>_<name>`).
+            missing: Vec<String>,
+            /// The newest applied version, if any.
+            database_at: Option<Version>,
+        },
+        /// The version is not one of the embedded migrations.
+        UnknownVersion(Version),
+        /// The history could not be read.
+        Engine(EngineError),
+    }
+
+    impl fmt::Display for RequireError {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            match self {
+                RequireError::Behind {
+                    needed,
+                    missing,
+                    database_at,
+                } => {
+                    let at = database_at.map_or("no migration applied".to_string(), |v| {
+                        format!("the database is at {v}")
+                    });
+                    write!(
+                        f,
+                        "the database schema is older than this code needs ({needed}); {at}; not applied: {}. \
+                         Apply the migrations first (`cargo migrate apply`, or MIGRATOR.apply)",
+                        missing.join(", ")
+                    )
+                }
+                RequireError::UnknownVersion(v) => {
+                    write!(f, "{v} is not one of the embedded migrations")
+                }
+                RequireError::Engine(e) => write!(f, "cannot check the database schema: {e}"),
+            }
+        }
+    }
+
+    impl std::error::Error for RequireError {}
+
+    impl Migrator {
+        /// Applies every pending migration, exactly like `cargo migrate apply` (advisory lock,
+        /// verification of what is applied, `lock_timeout` with retries, resume).
+        ///
+        /// ```no_run
+        /// # use migrate_runtime::embedded::Migrator;
+        /// # static MIGRATOR: Migrator = Migrator::new("migrations", &[]);
+        /// let mut client = postgres::Client::connect("postgres://postgres@localhost/app", postgres::NoTls)?;
+        /// let report = MIGRATOR.apply(&mut client)?;
+        /// println!("{} migrations applied", report.applied.len());
+        /// # Ok::<(), Box<dyn std::error::Error>>(())
+        /// ```
+        pub fn apply(&self, client: &mut Client) -> Result<ApplyReport, EngineError> {
+            self.apply_with(client, &Engine::default(), &ApplyOptions::default())
+        }
+
+        /// Applies pending migrations up to and including `to`.
+        ///
+        /// ```no_run
+        /// # use migrate_runtime::{Version, embedded::Migrator};
+        /// # static MIGRATOR: Migrator = Migrator::new("migrations", &[]);
+        /// # const CREATE_USERS: Version = Version::new_const(20261121093000);
+        /// # let mut client = postgres::Client::connect("postgres://postgres@localhost/app", postgres::NoTls)?;
+        /// MIGRATOR.apply_to(&mut client, CREATE_USERS)?;
+        /// # Ok::<(), Box<dyn std::error::Error>>(())
+        /// ```
+        pub fn apply_to(
+            &self,
+            client: &mut Client,
+            to: Version,
+        ) -> Result<ApplyReport, EngineError> {
+            let options = ApplyOptions {
+                to: Some(to),
+                ..ApplyOptions::default()
+            };
+            self.apply_with(client, &Engine::default(), &options)
+        }
+
+        /// Applies with explicit engine settings and options.
+        ///
+        /// ```no_run
+        /// # use migrate_runtime::embedded::Migrator;
+        /// use migrate_runtime::engine::{ApplyOptions, Engine, EngineConfig};
+        /// # static MIGRATOR: Migrator = Migrator::new("migrations", &[]);
+        /// # let mut client = postgres::Client::connect("postgres://postgres@localhost/app", postgres::NoTls)?;
+        /// let engine = Engine::new(EngineConfig { lock_retries: 5, ..EngineConfig::default() });
+        /// MIGRATOR.apply_with(&mut client, &engine, &ApplyOptions::default())?;
+        /// # Ok::<(), Box<dyn std::error::Error>>(())
+        /// ```
+        pub fn apply_with(
+            &self,
+            client: &mut Client,
+            engine: &Engine,
+            options: &ApplyOptions,
+        ) -> Result<ApplyReport, EngineError> {
+            engine.apply(client, &self.set(), options, &mut |_| {})
+        }
+
+        /// The state of every embedded migration (and of applied ones the binary does not
+        /// know). Takes no lock and creates nothing.
+        ///
+        /// ```no_run
+        /// # use migrate_runtime::embedded::Migrator;
+        /// use migrate_runtime::engine::State;
+        /// # static MIGRATOR: Migrator = Migrator::new("migrations", &[]);
+        /// # let mut client = postgres::Client::connect("postgres://postgres@localhost/app", postgres::NoTls)?;
+        /// let pending = MIGRATOR.status(&mut client)?.iter().filter(|m| m.state == State::Pending).count();
+        /// # Ok::<(), Box<dyn std::error::Error>>(())
+        /// ```
+        pub fn status(&self, client: &mut Client) -> Result<Vec<MigrationStatus>, EngineError> {
+            let rows = Engine::default().history(client)?;
+            let set = self.set();
+            Ok(compute(&set, &rows)
+                .into_iter()
+                .map(|e| MigrationStatus {
+                    version: e.version,
+                    name: e.name,
+                    state: e.state,
+                })
+                .collect())
+        }
+
+        /// The startup guard of expand/contract: refuses to run against a database older than
+        /// the schema this code needs (`needed` and every embedded migration before it must be
+        /// applied).
+        ///
+        /// ```no_run
+        /// # use migrate_runtime::{Version, embedded::Migrator};
+        /// # static MIGRATOR: Migrator = Migrator::new("migrations", &[]);
+        /// # const ADD_PHONE: Version = Version::new_const(20261121093000);
+        /// # let mut client = postgres::Client::connect("postgres://postgres@localhost/app", postgres::NoTls)?;
+        /// MIGRATOR.require(&mut client, ADD_PHONE)?; // before serving traffic
+        /// # Ok::<(), Box<dyn std::error::Error>>(())
+        /// ```
+        pub fn require(&self, client: &mut Client, needed: Version) -> Result<(), RequireError> {
+            if !self.migrations.iter().any(|m| m.version == needed) {
+                return Err(RequireError::UnknownVersion(needed));
+            }
+            let rows = Engine::default()
+                .history(client)
+                .map_err(RequireError::Engine)?;
+            let set = self.set();
+            let entries = compute(&set, &rows);
+            let database_at = entries
+                .iter()
+                .filter(|e| matches!(e.state, State::Applied | State::Edited | State::Missing))
+                .map(|e| e.version)
+                .max();
+            let missing: Vec<String> = entries
+                .iter()
+                .filter(|e| e.version <= needed && e.migration.is_some())
+                .filter(|e| !matches!(e.state, State::Applied | State::Edited))
+                .map(|e| format!("{}_{}", e.version, e.name))
+                .collect();
+            if missing.is_empty() {
+                Ok(())
+            } else {
+                Err(RequireError::Behind {
+                    needed,
+                    missing,
+                    database_at,
+                })
+            }
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! Compile-time cost of embedding 1000 generated migrations: a crate using
+//! `migrate_macros::embed_migrations!` (which also verifies the lock file, hashes every file and
+//! splits every statement at compile time) against the same crate using refinery's
+//! `embed_migrations!`. Dependencies are built once first; each timed run touches the crate's
+//! source and rebuilds it alone. Medians of `BENCH_RUNS` (default 5) runs.
+//!
+//! Run: `cargo bench -p migrate-tests --bench compile`
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace")
+        .to_path_buf()
+}
+
+fn sql(i: usize) -> String {
+    format!("CREATE TABLE t_{i} (id bigint PRIMARY KEY, note text);\n")
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    std::fs::write(path, text).expect("write");
+}
+
+fn cargo_build(dir: &Path, target: &Path) -> Duration {
+    let t = Instant::now();
+    let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["build", "--quiet"])
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", target)
+        .output()
+        .expect("cargo build");
+    let elapsed = t.elapsed();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    elapsed
+}
+
+fn main() {
+    let n: usize = std::env::var("BENCH_MIGRATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    let runs: usize = std::env::var("BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    let work = tempfile::tempdir().expect("temp dir");
+    let target = root().join("target").join("bench-compile");
+    let lock = std::fs::read_to_string(root().join("Cargo.lock")).expect("Cargo.lock");
+
+    let ours = work.path().join("ours");
+    write(
+        &ours.join("Cargo.toml"),
+        &format!(
+            "[package]\nname = \"bench-ours\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[dependencies]\n\
+             migrate-runtime = {{ path = \"{0}/migrate-runtime\" }}\nmigrate-macros = {{ path = \"{0}/migrate-macros\" }}\n\n[workspace]\n",
+            root().display()
+        ),
+    );
+    write(
+        &ours.join("src/main.rs"),
+        "mod migrations {\n    migrate_macros::embed_migrations!(\"migrations\");\n}\nfn main() {\n    println!(\"{}\", migrations::MIGRATOR.migrations().len());\n}\n",
+    );
+    let theirs = work.path().join("refinery");
+    write(
+        &theirs.join("Cargo.toml"),
+        "[package]\nname = \"bench-refinery\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[dependencies]\n\
+         refinery = { version = \"0.10\", default-features = false }\n\n[workspace]\n",
+    );
+    write(
+        &theirs.join("src/main.rs"),
+        "mod embedded {\n    refinery::embed_migrations!(\"migrations\");\n}\nfn main() {\n    println!(\"{}\", embedded::migrations::runner().get_migrations().len());\n}\n",
+    );
+    for i in 0..n {
+        write(
+            &ours.join(format!(
+                "migrations/{}_m{i}/migration.sql",
+                20260101000000u64 + i as u64
+            )),
+            &sql(i),
+        );
+        write(
+            &theirs.join(format!("migrations/V{}__m{i}.sql", i + 1)),
+            &sql(i),
+        );
+    }
+    for dir in [&ours, &theirs] {
+        write(&dir.join("Cargo.lock"), &lock);
+    }
+    // Seal ours (the macro refuses nothing in debug builds, but a sealed set is the real case).
+    let set = migrate_runtime::MigrationSet::read(&ours.join("migrations")).expect("read");
+    let sealed = migrate_runtime::seal(
+        &set,
+        &migrate_runtime::LockState::Absent,
+        &Default::default(),
+    )
+    .expect("seal");
+    migrate_runtime::lockfile::write(&ours.join("migrations"), &sealed.lock).expect("write lock");
+
+    eprintln!("building dependencies once...");
+    cargo_build(&ours, &target);
+    cargo_build(&theirs, &target);
+    let mut times: Vec<(&str, &Path, Vec<Duration>)> = vec![
+        ("cargo-migrate embed_migrations!", &ours, Vec::new()),
+        ("refinery 0.10 embed_migrations!", &theirs, Vec::new()),
+    ];
+    for run in 0..runs {
+        for (_, dir, samples) in times.iter_mut() {
+            let main = dir.join("src/main.rs");
+            let text = std::fs::read_to_string(&main).expect("main.rs");
+            std::fs::write(&main, format!("{text}// run {run}\n")).expect("touch");
+            samples.push(cargo_build(dir, &target));
+        }
+    }
+    let median = |v: &[Duration]| {
+        let mut v = v.to_vec();
+        v.sort();
+        v[v.len() / 2]
+    };
+    let theirs_median = median(&times[1].2);
+    println!(
+        "\nRebuild of a crate embedding {n} migrations (median of {runs} runs; dependencies prebuilt)\n"
+    );
+    println!(
+        "| {:<34} | {:>10} | {:>10} |",
+        "macro", "median", "vs refinery"
+    );
+    println!("|{:-<36}|{:->12}|{:->12}|", "", "", "");
+    for (name, _, samples) in &times {
+        let m = median(samples);
+        println!(
+            "| {:<34} | {:>7.0} ms | {:>10.2}x |",
+            name,
+            m.as_secs_f64() * 1000.0,
+            m.as_secs_f64() / theirs_median.as_secs_f64()
+        );
+    }
+}

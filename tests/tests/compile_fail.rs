@@ -1,0 +1,41 @@
+//! `embed_migrations!` at compile time, with trybuild: each broken directory is a compile error
+//! whose exact text is checked in (`tests/ui/*.stderr`), and a valid one yields the constants.
+//!
+//! trybuild builds the cases in `<target>/tests/trybuild/migrate-tests/`, which is their
+//! `CARGO_MANIFEST_DIR`; the fixture directories are copied there so the cases use relative
+//! paths exactly as users write them.
+
+use std::path::{Path, PathBuf};
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create the fixture copy");
+    for entry in std::fs::read_dir(from).expect("read the fixtures") {
+        let entry = entry.expect("fixture entry");
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("copy a fixture file");
+        }
+    }
+}
+
+fn trybuild_project_dir() -> PathBuf {
+    // This test binary lives in <target>/<profile>/deps/.
+    let exe = std::env::current_exe().expect("test executable");
+    let target = exe.ancestors().nth(3).expect("target directory").to_path_buf();
+    target.join("tests").join("trybuild").join("migrate-tests")
+}
+
+#[test]
+fn embed_migrations_compile_errors_and_constants() {
+    let fixtures = trybuild_project_dir().join("fixtures");
+    let _ = std::fs::remove_dir_all(&fixtures);
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("ui/fixtures"),
+        &fixtures,
+    );
+    let t = trybuild::TestCases::new();
+    t.compile_fail("ui/*.rs");
+    t.pass("ui/pass/*.rs");
+}

@@ -1,0 +1,5 @@
+mod migrations {
+    migrate_macros::embed_migrations!("fixtures/corrupt");
+}
+
+fn main() {}
