@@ -23,7 +23,11 @@ fn copy_dir(from: &Path, to: &Path) {
 fn trybuild_project_dir() -> PathBuf {
     // This test binary lives in <target>/<profile>/deps/.
     let exe = std::env::current_exe().expect("test executable");
-    let target = exe.ancestors().nth(3).expect("target directory").to_path_buf();
+    let target = exe
+        .ancestors()
+        .nth(3)
+        .expect("target directory")
+        .to_path_buf();
     target.join("tests").join("trybuild").join("migrate-tests")
 }
 
