@@ -30,8 +30,8 @@ pub struct Global {
     #[arg(long, global = true, value_name = "PATH")]
     pub manifest_path: Option<PathBuf>,
     /// Output format
-    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    #[arg(long, global = true, value_enum, default_value_t = FormatArg::Text)]
+    pub format: FormatArg,
     /// PostgreSQL connection URL (used by commands that talk to a database)
     #[arg(
         long,
@@ -43,13 +43,15 @@ pub struct Global {
     pub database_url: Option<String>,
 }
 
-/// How results are printed.
+/// How results are printed (`--format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
+pub enum FormatArg {
     /// Human-readable text
     Text,
     /// One JSON document on stdout (errors too)
     Json,
+    /// GitHub Actions annotations (`lint` only)
+    Github,
 }
 
 #[derive(Debug, Subcommand)]
@@ -72,6 +74,22 @@ pub enum Command {
     Resolve(ResolveArgs),
     /// Drop the schemas and apply every migration again (development databases only)
     Reset(ResetArgs),
+    /// Check migrations for zero-downtime problems (drafts by default); needs no database
+    #[command(
+        after_help = "Exit codes: 0 no error-level finding (warnings allowed); 3 error-level \
+findings; 1 error (e.g. unreadable directory)."
+    )]
+    Lint(LintArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// Lint these migrations (a version or a folder name) instead of the drafts
+    #[arg(value_name = "VERSION", value_parser = parse_version_arg, conflicts_with = "all")]
+    pub versions: Vec<Version>,
+    /// Lint every migration, sealed ones too
+    #[arg(long)]
+    pub all: bool,
 }
 
 /// Database options of the commands that talk to PostgreSQL.
@@ -108,6 +126,9 @@ pub struct ApplyArgs {
     /// Apply pending migrations older than the newest applied one
     #[arg(long)]
     pub allow_out_of_order: bool,
+    /// Apply drafts despite error-level lint findings (they are printed)
+    #[arg(long)]
+    pub allow_unsafe: bool,
     #[command(flatten)]
     pub db: DbArgs,
 }

@@ -1,10 +1,19 @@
 //! What every command starts from: the migrations directory (from `--dir`, else the package's
 //! `[package.metadata.migrate]`, else `<package root>/migrations`) and the output format.
 
-use crate::cli::{Format, Global};
+use crate::cli::{FormatArg, Global};
 use crate::report::Error;
 use migrate_runtime::project::{Project, Settings};
 use std::path::{Path, PathBuf};
+
+/// How a command prints: text for people or one JSON document for machines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Human-readable text.
+    Text,
+    /// One JSON document on stdout.
+    Json,
+}
 
 /// The resolved global options.
 pub struct Context {
@@ -13,6 +22,8 @@ pub struct Context {
     pub dir: PathBuf,
     /// Output format.
     pub format: Format,
+    /// `--format github`: GitHub Actions annotations (lint only; other output as text).
+    pub github: bool,
     /// `[package.metadata.migrate]`.
     pub settings: Settings,
     /// The database URL (`--database-url`, `DATABASE_URL`, `.env`).
@@ -44,7 +55,12 @@ impl Context {
         };
         Ok(Context {
             dir: shorten(&dir, &cwd),
-            format: global.format,
+            format: if global.format == FormatArg::Json {
+                Format::Json
+            } else {
+                Format::Text
+            },
+            github: global.format == FormatArg::Github,
             settings: project.settings,
             database_url: global.database_url.clone().filter(|u| !u.is_empty()),
         })

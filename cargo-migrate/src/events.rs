@@ -1,6 +1,6 @@
 //! Printing the engine's progress on stderr (text mode only; JSON prints one report at the end).
 
-use crate::cli::Format;
+use crate::context::Format;
 use migrate_runtime::engine::Event;
 
 /// A printer for engine events.

@@ -10,6 +10,7 @@ mod context;
 mod database;
 mod events;
 mod exit;
+mod lint_report;
 mod report;
 
 use clap::Parser;
@@ -31,7 +32,11 @@ fn main() -> ExitCode {
     if let Some(problem) = dotenv_problem {
         eprintln!("warning: ignoring .env: {problem}");
     }
-    let format = cli.global.format;
+    let format = if cli.global.format == cli::FormatArg::Json {
+        context::Format::Json
+    } else {
+        context::Format::Text
+    };
     match commands::run(cli) {
         Ok(exit) => exit.into(),
         Err(e) => {

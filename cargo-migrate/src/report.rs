@@ -2,7 +2,7 @@
 //! document on stdout for machines. Every error is an [`Error`]: a message, the places it
 //! concerns, and what to do.
 
-use crate::cli::Format;
+use crate::context::Format;
 use migrate_runtime::Finding;
 use migrate_runtime::model::ReadErrors;
 use serde_json::{Value, json};
@@ -133,6 +133,27 @@ pub fn print_json(v: &Value) {
     println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
 }
 
+/// The rustc-style lines under a location: the source line with its number, and a caret (or
+/// carets up to `end_column`) under `column`.
+pub fn snippet(
+    line: usize,
+    source: &str,
+    column: Option<usize>,
+    end_column: Option<usize>,
+) -> Vec<String> {
+    let gutter = " ".repeat(line.to_string().len());
+    let mut out = vec![format!("  {gutter} |"), format!("  {line} | {source}")];
+    if let Some(col) = column {
+        let width = end_column.filter(|e| *e > col).map_or(1, |e| e - col);
+        out.push(format!(
+            "  {gutter} | {}{}",
+            " ".repeat(col.saturating_sub(1)),
+            "^".repeat(width)
+        ));
+    }
+    out
+}
+
 /// An engine error as a CLI error: rustc-style for a failed migration (file:line:col, the SQL
 /// line with a caret, the PostgreSQL error, what remains in the database, what to do).
 pub fn engine_error(e: migrate_runtime::engine::EngineError, what: &str) -> Error {
@@ -194,15 +215,7 @@ pub fn engine_error(e: migrate_runtime::engine::EngineError, what: &str) -> Erro
             ));
             err.problems.push((f.location(), None));
             if let (Some(line), Some(src)) = (f.line, &f.source_line) {
-                let gutter = " ".repeat(line.to_string().len());
-                err.body.push(format!("  {gutter} |"));
-                err.body.push(format!("  {line} | {src}"));
-                if let Some(col) = f.column {
-                    err.body.push(format!(
-                        "  {gutter} | {}^",
-                        " ".repeat(col.saturating_sub(1))
-                    ));
-                }
+                err.body.extend(snippet(line, src, f.column, None));
             }
             if let (Some(i), Some(n)) = (f.statement, f.statements_total) {
                 err.body.push(format!("  = statement {i} of {n}"));

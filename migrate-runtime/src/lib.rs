@@ -27,6 +27,8 @@ mod checksum;
 pub mod embedded;
 #[cfg(feature = "postgres")]
 pub mod engine;
+#[cfg(feature = "lint")]
+pub mod lint;
 pub mod lockfile;
 pub mod model;
 #[cfg(feature = "cargo")]

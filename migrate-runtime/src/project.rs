@@ -32,6 +32,36 @@ pub struct Settings {
     pub lock_wait: Option<String>,
     /// Schemas `reset` drops.
     pub schemas: Option<Vec<String>>,
+    /// `[package.metadata.migrate.lint]`.
+    pub lint: Option<LintSettings>,
+}
+
+/// `[package.metadata.migrate.lint]`: which lint rules run and how severe they are.
+///
+/// ```toml
+/// [package.metadata.migrate.lint]
+/// allow = ["ban-drop-column"]             # rules that never report
+/// warn = ["prefer-text-field"]            # rules that report as warnings (opt-in rules too)
+/// deny = ["require-statement-timeout"]    # rules that report as errors (opt-in rules too)
+/// pg_version = "15"                       # the server version the rules assume
+/// contract_after = 2                      # migrations between creating and dropping a thing
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LintSettings {
+    /// Rules that never report.
+    #[serde(default)]
+    pub allow: Vec<String>,
+    /// Rules that report as warnings.
+    #[serde(default)]
+    pub warn: Vec<String>,
+    /// Rules that report as errors.
+    #[serde(default)]
+    pub deny: Vec<String>,
+    /// PostgreSQL version, e.g. `"15"` or `"14.2"`.
+    pub pg_version: Option<String>,
+    /// Minimum number of migrations between creating a table or column and dropping it.
+    pub contract_after: Option<usize>,
 }
 
 /// The package that owns the migrations.

@@ -74,9 +74,16 @@ impl Project {
         }
     }
 
-    /// A project whose runs use this database (`DATABASE_URL`).
+    /// A project whose runs use this database (`DATABASE_URL`). Engine tests write migrations
+    /// without down.sql for brevity, so this project allows the one lint rule about that
+    /// (`missing-down-migration`); every other rule of the apply gate applies.
     pub fn with_db(db: &crate::TestDb) -> Project {
         let mut p = Project::new();
+        p.file(
+            "Cargo.toml",
+            "[package]\nname = \"demo\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n\
+             [package.metadata.migrate.lint]\nallow = [\"missing-down-migration\"]\n\n[workspace]\n",
+        );
         p.env.push(("DATABASE_URL".into(), db.url.clone()));
         p
     }

@@ -98,15 +98,14 @@ fn failing_transactional_migration_leaves_nothing_and_reports_file_line_column()
     let p = Project::with_db(&db);
     p.migration(USERS, "CREATE TABLE users (id bigint PRIMARY KEY);\n", None).migration(
         EMAIL,
-        "-- two statements, the second one broken\nCREATE TABLE audit (id int);\nALTER TABLE users ADD COLUMN email text REFERENCES nowhere (id);\n",
+        "-- two statements, the second one broken\nCREATE TABLE audit (id int);\nINSERT INTO nowhere VALUES (1);\n",
         None,
     );
     let run = p.run(&["apply"]);
     assert_eq!(run.code, 1, "{run:?}");
     let expected = format!(
         "error: migration {EMAIL} failed: 42P01: relation \"nowhere\" does not exist\n  \
-         --> migrations/{EMAIL}/migration.sql:3:1\n    |\n  3 | ALTER TABLE users ADD COLUMN email text \
-         REFERENCES nowhere (id);\n    | ^\n  \
+         --> migrations/{EMAIL}/migration.sql:3:13\n    |\n  3 | INSERT INTO nowhere VALUES (1);\n    |             ^\n  \
          = statement 2 of 2\n  help: its transaction was rolled back: nothing of it is in the database. \
          It is recorded as failed; fix it, then `cargo migrate resolve --rolled-back 20261121090100` and apply again\n  \
          note: 1 migration(s) before it were applied: {USERS}\n"
@@ -258,11 +257,11 @@ fn no_transaction_migration_failing_at_statement_3_of_5_resumes_at_3() {
 fn resume_refuses_when_statements_that_already_ran_were_edited() {
     let db = TestDb::new();
     let p = Project::with_db(&db);
-    p.migration(USERS, "-- migrate:no-transaction\nCREATE TABLE a (n int);\nCREATE TABLE b (n int) WITH (oops = 1);\n", None);
+    p.migration(USERS, "-- migrate:no-transaction\nCREATE TABLE IF NOT EXISTS a (n int);\nCREATE TABLE IF NOT EXISTS b (n int) WITH (oops = 1);\n", None);
     assert_eq!(p.run(&["apply"]).code, 1);
     p.migration(
         USERS,
-        "-- migrate:no-transaction\nCREATE TABLE a2 (n int);\nCREATE TABLE b (n int);\n",
+        "-- migrate:no-transaction\nCREATE TABLE IF NOT EXISTS a2 (n int);\nCREATE TABLE IF NOT EXISTS b (n int);\n",
         None,
     );
     let run = p.run(&["apply"]);
@@ -273,19 +272,21 @@ fn resume_refuses_when_statements_that_already_ran_were_edited() {
         run.stderr
     );
     assert!(
-        run.stderr.contains("\n    -CREATE TABLE a (n int);\n"),
+        run.stderr
+            .contains("\n    -CREATE TABLE IF NOT EXISTS a (n int);\n"),
         "{}",
         run.stderr
     );
     assert!(
-        run.stderr.contains("\n    +CREATE TABLE a2 (n int);\n"),
+        run.stderr
+            .contains("\n    +CREATE TABLE IF NOT EXISTS a2 (n int);\n"),
         "{}",
         run.stderr
     );
     // Only the failed statement changed: resume works.
     p.migration(
         USERS,
-        "-- migrate:no-transaction\nCREATE TABLE a (n int);\nCREATE TABLE b (n int);\n",
+        "-- migrate:no-transaction\nCREATE TABLE IF NOT EXISTS a (n int);\nCREATE TABLE IF NOT EXISTS b (n int);\n",
         None,
     );
     assert_eq!(p.run(&["apply"]).code, 0);
@@ -312,23 +313,42 @@ fn several_concurrent_indexes_in_one_no_transaction_migration() {
 }
 
 #[test]
-fn concurrently_in_a_transactional_migration_fails_cleanly() {
+fn concurrently_in_a_transactional_migration_is_refused_before_anything_runs() {
     let db = TestDb::new();
     let p = Project::with_db(&db);
     p.migration(
         USERS,
-        "CREATE TABLE t (a int);\nCREATE INDEX CONCURRENTLY t_a ON t (a);\n",
+        "CREATE TABLE t (a int);\nCREATE INDEX CONCURRENTLY IF NOT EXISTS t_a ON t (a);\n",
         None,
     );
+    // The lint gate of apply...
     let run = p.run(&["apply"]);
     assert_eq!(run.code, 1);
+    assert!(run.stderr.contains(
+        "error[requires-no-transaction]: `CREATE INDEX CONCURRENTLY` cannot run inside a transaction, and this migration runs in one\n  \
+         --> migrations/20261121090000_create_users/migration.sql:2:1\n"
+    ), "{}", run.stderr);
     assert!(
         run.stderr
-            .contains("25001: CREATE INDEX CONCURRENTLY cannot run inside a transaction block"),
+            .contains("error: refusing to apply: lint found 1 error(s) in the draft migrations"),
+        "{}",
+        run.stderr
+    );
+    // ...and, overridden, the engine itself: nothing runs either way.
+    let run = p.run(&["apply", "--allow-unsafe"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("warning: applying despite 1 lint error(s) (--allow-unsafe): requires-no-transaction at migrations/20261121090000_create_users/migration.sql:2"), "{}", run.stderr);
+    assert!(run.stderr.contains(
+        "--> migrations/20261121090000_create_users/migration.sql:2:1: `CREATE INDEX CONCURRENTLY` cannot run inside a transaction, and this migration runs in one"
+    ), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("help: put `-- migrate:no-transaction` at the top of migration.sql"),
         "{}",
         run.stderr
     );
     assert!(!db.has_table("t"));
+    assert!(!db.has_table("_migrate_history") || db.history().is_empty());
 }
 
 #[test]

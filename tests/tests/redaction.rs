@@ -14,7 +14,11 @@ fn url_with_password(db: &TestDb, dbname: &str) -> String {
 fn passwords_never_appear_in_output() {
     let db = TestDb::new();
     let p = Project::new();
-    p.migration("20261121090000_a", "SELECT * FROM nope;\n", None);
+    p.migration(
+        "20261121090000_a",
+        "SELECT * FROM nope;\n",
+        Some("SELECT 1;\n"),
+    );
     let good = url_with_password(&db, &db.name);
     assert!(good.contains(PASSWORD), "{good}");
     let bad_db = url_with_password(&db, "no_such_database_here");

@@ -1,17 +1,22 @@
 //! `cargo migrate apply`: lock-file checks, then the engine; drafts that applied are sealed.
 
-use crate::cli::{ApplyArgs, Format};
+use crate::cli::ApplyArgs;
 use crate::context::Context;
+use crate::context::Format;
 use crate::database::{self, redacted};
 use crate::events::{ms, printer};
 use crate::exit::Exit;
+use crate::lint_report::{self, counts};
 use crate::report::{Error, engine_error, print_json};
 use migrate_runtime::engine::{ApplyOptions, ApplyReport, EngineError};
+use migrate_runtime::lint::Severity;
+use migrate_runtime::{LockState, MigrationSet};
 use serde_json::json;
 use std::time::Instant;
 
 pub fn run(cx: &Context, args: ApplyArgs) -> Result<Exit, Error> {
     let (set, state) = database::preflight(cx, args.locked, args.allow_out_of_order)?;
+    lint_gate(cx, &set, &state, &args)?;
     let engine = database::engine(cx, &args.db)?;
     let mut db = database::connect(cx)?;
     let options = ApplyOptions {
@@ -91,6 +96,47 @@ pub fn run(cx: &Context, args: ApplyArgs) -> Result<Exit, Error> {
         })),
     }
     Ok(Exit::Success)
+}
+
+/// Lints the drafts this run would seal and apply: error-level findings refuse, unless
+/// `--allow-unsafe`, which prints what it overrides.
+fn lint_gate(
+    cx: &Context,
+    set: &MigrationSet,
+    state: &LockState,
+    args: &ApplyArgs,
+) -> Result<(), Error> {
+    let findings: Vec<_> = lint_report::lint_drafts(cx, set, state)?
+        .into_iter()
+        .filter(|f| args.to.is_none_or(|to| f.version <= to))
+        .collect();
+    let (errors, _) = counts(&findings);
+    if cx.format == Format::Text {
+        lint_report::print_text(&findings);
+    }
+    if errors == 0 {
+        return Ok(());
+    }
+    let rules: Vec<String> = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .map(|f| format!("{} at {}:{}", f.rule, f.path.display(), f.line))
+        .collect();
+    if args.allow_unsafe {
+        eprintln!(
+            "warning: applying despite {errors} lint error(s) (--allow-unsafe): {}",
+            rules.join(", ")
+        );
+        return Ok(());
+    }
+    let mut e = Error::new(format!("refusing to apply: lint found {errors} error(s) in the draft migrations"))
+        .help(
+            "fix them; or, where it is safe, suppress one with `-- migrate:allow(<rule>) reason: <why>` on the line \
+             before the statement; or pass --allow-unsafe",
+        )
+        .note("nothing was run");
+    e.json = json!({ "lint": findings.iter().map(lint_report::finding_json).collect::<Vec<_>>() });
+    Err(e)
 }
 
 fn print_plan(cx: &Context, report: &ApplyReport, label: &str) {

@@ -1,7 +1,8 @@
 //! `cargo migrate down [--steps N | --to VERSION] [--dry-run]`.
 
-use crate::cli::{DownArgs, Format};
+use crate::cli::DownArgs;
 use crate::context::Context;
+use crate::context::Format;
 use crate::database::{self, redacted};
 use crate::events::printer;
 use crate::exit::Exit;

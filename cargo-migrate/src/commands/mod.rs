@@ -2,6 +2,7 @@
 
 mod apply;
 mod down;
+mod lint;
 mod new;
 mod reset;
 mod resolve;
@@ -16,6 +17,11 @@ use crate::report::Error;
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<Exit, Error> {
     let cx = Context::resolve(&cli.global)?;
+    if cx.github && !matches!(cli.command, Command::Lint(_)) {
+        return Err(Error::new(
+            "--format github is for `cargo migrate lint` only; use text or json",
+        ));
+    }
     match cli.command {
         Command::New(args) => new::run(&cx, args),
         Command::Seal(args) => seal::run(&cx, args),
@@ -24,5 +30,6 @@ pub fn run(cli: Cli) -> Result<Exit, Error> {
         Command::Down(args) => down::run(&cx, args),
         Command::Resolve(args) => resolve::run(&cx, args),
         Command::Reset(args) => reset::run(&cx, args),
+        Command::Lint(args) => lint::run(&cx, args),
     }
 }

@@ -1,7 +1,8 @@
 //! `cargo migrate new <name>`: creates `<timestamp>_<name>/migration.sql` (and `down.sql`).
 
-use crate::cli::{Format, NewArgs};
+use crate::cli::NewArgs;
 use crate::context::Context;
+use crate::context::Format;
 use crate::exit::Exit;
 use crate::report::{Error, print_json};
 use migrate_runtime::model::{CreateError, DOWN_FILE, NewMigration, UP_FILE, create_migration};

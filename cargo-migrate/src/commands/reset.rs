@@ -1,7 +1,8 @@
 //! `cargo migrate reset [--force --confirm DBNAME]`: development only.
 
-use crate::cli::{Format, ResetArgs};
+use crate::cli::ResetArgs;
 use crate::context::Context;
+use crate::context::Format;
 use crate::database::{self, redacted};
 use crate::events::printer;
 use crate::exit::Exit;

@@ -1,7 +1,8 @@
 //! `cargo migrate resolve --applied VERSION | --rolled-back VERSION`.
 
-use crate::cli::{Format, ResolveArgs};
+use crate::cli::ResolveArgs;
 use crate::context::Context;
+use crate::context::Format;
 use crate::database::{self, redacted};
 use crate::events::printer;
 use crate::exit::Exit;

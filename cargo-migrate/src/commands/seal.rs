@@ -1,9 +1,11 @@
 //! `cargo migrate seal [--check] [--force <version>]`: seals drafts into migrations.lock, or
 //! checks the seals for CI.
 
-use crate::cli::{Format, SealArgs};
+use crate::cli::SealArgs;
 use crate::context::Context;
+use crate::context::Format;
 use crate::exit::Exit;
+use crate::lint_report;
 use crate::report::{Error, finding_json, print_findings, print_json};
 use migrate_runtime::{LockState, MigrationSet, SealOptions, lockfile, seal, verify};
 use serde_json::json;
@@ -49,6 +51,19 @@ pub fn run(cx: &Context, args: SealArgs) -> Result<Exit, Error> {
             return Err(e);
         }
     };
+    // Sealing makes drafts immutable: show what the linter thinks of them first.
+    let sealing: Vec<_> = outcome
+        .sealed
+        .iter()
+        .chain(&outcome.resealed)
+        .copied()
+        .collect();
+    let sealed_before = lint_report::sealed(&state);
+    let findings =
+        migrate_runtime::lint::lint(&set, &sealing, &sealed_before, &lint_report::config(cx)?);
+    if cx.format == Format::Text {
+        lint_report::print_text(&findings);
+    }
     let written = lockfile::write(&cx.dir, &outcome.lock)
         .map_err(|e| Error::new(format!("cannot write {}: {e}", lock_path.display())))?;
     let folder = |v| {
@@ -88,6 +103,7 @@ pub fn run(cx: &Context, args: SealArgs) -> Result<Exit, Error> {
             "resealed": outcome.resealed,
             "dropped": outcome.dropped,
             "total": outcome.lock.entries().len(),
+            "lint": findings.iter().map(lint_report::finding_json).collect::<Vec<_>>(),
         })),
     }
     Ok(Exit::Success)

@@ -1,8 +1,9 @@
 //! `cargo migrate status`: every migration known to the directory or the database, with its
 //! state, plus lock-file problems. Exit 0 up to date, 4 pending only, 3 problems, 1 error.
 
-use crate::cli::{Format, StatusArgs};
+use crate::cli::StatusArgs;
 use crate::context::Context;
+use crate::context::Format;
 use crate::database::{self, redacted};
 use crate::events::ms;
 use crate::exit::Exit;

@@ -10,7 +10,9 @@ use super::history::{self, Action, NewRow, Row, RowState};
 use super::status::{self, State, statement_checksums};
 use super::{Engine, Event, advisory};
 use crate::Version;
-use crate::model::{Migration, MigrationSet};
+use crate::model::{
+    Migration, MigrationSet, NO_TRANSACTION_HELP, line_column, needs_no_transaction,
+};
 use postgres::Client;
 use std::time::Instant;
 
@@ -263,6 +265,27 @@ impl Engine {
                 }),
                 (State::Pending, Some(m), _) if in_range => steps.push(step(m)?),
                 _ => {}
+            }
+        }
+        // Statements PostgreSQL refuses inside a transaction block would fail half-way: refuse
+        // them before anything runs.
+        for step in steps
+            .iter()
+            .filter(|s| !s.migration.directives.no_transaction)
+        {
+            let m = step.migration;
+            for f in needs_no_transaction(&m.up.sql) {
+                let (line, column) = line_column(&m.up.sql, f.start);
+                refusals.push(Refusal {
+                    version: Some(m.version),
+                    message: format!(
+                        "{}:{line}:{column}: `{}` cannot run inside a transaction, and this migration runs in one",
+                        m.up.path.display(),
+                        f.what
+                    ),
+                    help: NO_TRANSACTION_HELP.into(),
+                    diff: None,
+                });
             }
         }
         if !refusals.is_empty() {

@@ -24,7 +24,11 @@ pub struct Directives {
 }
 
 /// The directives cargo-migrate knows, for messages.
-pub const KNOWN_DIRECTIVES: &[&str] = &["no-transaction", "irreversible"];
+pub const KNOWN_DIRECTIVES: &[&str] = &[
+    "no-transaction",
+    "irreversible",
+    "allow(<rule>) reason: <why>",
+];
 
 impl Directives {
     /// Parses the directives of a `migration.sql`. Errors carry the 1-based line number.
@@ -62,6 +66,8 @@ impl Directives {
             let flag = match word {
                 "no-transaction" => &mut directives.no_transaction,
                 "irreversible" => &mut directives.irreversible,
+                // Statement-level lint suppressions, read by the linter.
+                "allow" if rest[word.len()..].starts_with('(') => continue,
                 _ => return Err((line_no, Problem::UnknownDirective { directive })),
             };
             if !in_header {
@@ -102,6 +108,16 @@ mod tests {
             Problem::DirectiveNotInHeader {
                 directive: "-- migrate:no-transaction".into()
             }
+        );
+    }
+
+    #[test]
+    fn lint_suppressions_are_statement_level_and_not_errors() {
+        let sql = "CREATE TABLE t ();\n-- migrate:allow(ban-drop-column) reason: unused since v2\nALTER TABLE t DROP COLUMN c;\n";
+        assert_eq!(Directives::parse(sql).unwrap(), Directives::default());
+        assert!(
+            Directives::parse("-- migrate:allow\n").is_err(),
+            "allow needs its rule list"
         );
     }
 

@@ -8,6 +8,7 @@ mod error;
 mod name;
 mod read;
 mod statements;
+mod transaction;
 
 pub use create::{CreateError, NewMigration, create_migration};
 pub use directives::{Directives, KNOWN_DIRECTIVES};
@@ -15,6 +16,7 @@ pub use error::{Problem, ReadError, ReadErrors};
 pub use name::{parse_folder_name, validate_new_name};
 pub use read::{DOWN_FILE, LOCK_FILE, PRISMA_LOCK_FILE, UP_FILE};
 pub use statements::{SplitError, Statement, line_column, split_statements};
+pub use transaction::{NO_TRANSACTION_HELP, NeedsNoTransaction, needs_no_transaction};
 
 use crate::{Checksum, Version};
 use std::path::{Path, PathBuf};

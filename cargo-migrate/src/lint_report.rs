@@ -1,0 +1,147 @@
+//! Printing lint findings: rustc-style text, JSON, or GitHub workflow annotations. Used by
+//! `lint`, by `apply` (its lint gate) and by `seal` (which prints what it seals).
+
+use crate::context::Context;
+use crate::report::{Error, snippet};
+use migrate_runtime::lint::{LintConfig, LintFinding, Severity, lint};
+use migrate_runtime::{LockState, MigrationSet, Version};
+use serde_json::{Value, json};
+
+/// The lint configuration of the package.
+pub fn config(cx: &Context) -> Result<LintConfig, Error> {
+    LintConfig::from_settings(&cx.settings.lint.clone().unwrap_or_default()).map_err(Error::new)
+}
+
+/// The versions sealed in the lock file.
+pub fn sealed(state: &LockState) -> Vec<Version> {
+    state
+        .sealed()
+        .map(|l| l.entries().iter().map(|e| e.version).collect())
+        .unwrap_or_default()
+}
+
+/// The drafts: migrations not sealed yet.
+pub fn drafts(set: &MigrationSet, sealed: &[Version]) -> Vec<Version> {
+    set.migrations
+        .iter()
+        .map(|m| m.version)
+        .filter(|v| !sealed.contains(v))
+        .collect()
+}
+
+/// Lints the drafts of a directory (for `apply` and `seal`).
+pub fn lint_drafts(
+    cx: &Context,
+    set: &MigrationSet,
+    state: &LockState,
+) -> Result<Vec<LintFinding>, Error> {
+    let sealed = sealed(state);
+    Ok(lint(set, &drafts(set, &sealed), &sealed, &config(cx)?))
+}
+
+/// Counts errors and warnings.
+pub fn counts(findings: &[LintFinding]) -> (usize, usize) {
+    let errors = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    (errors, findings.len() - errors)
+}
+
+/// One finding as rustc-style text lines.
+pub fn text(f: &LintFinding) -> Vec<String> {
+    let level = match f.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    };
+    let mut out = vec![
+        format!("{level}[{}]: {}", f.rule, f.message),
+        format!("  --> {}:{}:{}", f.path.display(), f.line, f.column),
+    ];
+    let end = (f.end_line == f.line).then_some(f.end_column);
+    out.extend(snippet(f.line, &f.source_line, Some(f.column), end));
+    out.push(format!("  = help: {}", f.help));
+    out
+}
+
+/// Prints findings as text on stderr.
+pub fn print_text(findings: &[LintFinding]) {
+    for f in findings {
+        for line in text(f) {
+            eprintln!("{line}");
+        }
+        eprintln!();
+    }
+}
+
+/// A finding as JSON.
+pub fn finding_json(f: &LintFinding) -> Value {
+    serde_json::to_value(f).unwrap_or_else(|_| json!({}))
+}
+
+fn escape_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// A finding as a GitHub Actions workflow command.
+pub fn github(f: &LintFinding) -> String {
+    let level = match f.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    };
+    format!(
+        "::{level} file={},line={},col={},endLine={},endColumn={},title={}::{}",
+        escape_property(&f.path.display().to_string()),
+        f.line,
+        f.column,
+        f.end_line,
+        f.end_column,
+        escape_property(&f.rule),
+        escape_data(&format!("{}\nhelp: {}", f.message, f.help))
+    )
+}
+
+/// Prints findings as text, or as GitHub annotations on stdout.
+pub fn print(github_annotations: bool, findings: &[LintFinding]) {
+    if github_annotations {
+        for f in findings {
+            println!("{}", github(f));
+        }
+    } else {
+        print_text(findings);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn github_annotations_escape_their_data() {
+        let f = LintFinding {
+            rule: "ban-drop-column".into(),
+            severity: Severity::Error,
+            message: "Dropping a column: 100% bad".into(),
+            help: "a,b".into(),
+            version: "20261121090000".parse().unwrap(),
+            name: "x".into(),
+            path: "migrations/20261121090000_x/migration.sql".into(),
+            line: 3,
+            column: 19,
+            end_line: 3,
+            end_column: 36,
+            source_line: String::new(),
+        };
+        assert_eq!(
+            github(&f),
+            "::error file=migrations/20261121090000_x/migration.sql,line=3,col=19,endLine=3,endColumn=36,\
+             title=ban-drop-column::Dropping a column: 100%25 bad%0Ahelp: a,b"
+        );
+    }
+}

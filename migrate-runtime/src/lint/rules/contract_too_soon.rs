@@ -1,0 +1,203 @@
+//! `contract-too-soon`: dropping a table or column created in the same migration, in a migration
+//! that is not sealed yet (the same release), or fewer than `contract_after` migrations ago.
+//! Expand and contract must be separate deploys: old code keeps using what the expand added
+//! until the code that stops using it is deployed.
+
+use super::{Context, OwnRule, normalize_name, raw};
+use crate::lint::{Raw, Severity};
+use squawk_syntax::SourceFile;
+use squawk_syntax::ast::{self, AstNode};
+
+pub(super) const RULE: OwnRule = OwnRule {
+    id: "contract-too-soon",
+    severity: Severity::Error,
+    summary: "dropping a table or column created in the same release, or fewer than `contract_after` migrations ago",
+    check,
+};
+
+#[derive(PartialEq)]
+enum Thing {
+    Table(String),
+    Column(String, String),
+}
+
+/// Tables and columns a migration creates.
+fn created(sql: &str) -> Vec<Thing> {
+    let mut out = Vec::new();
+    for stmt in SourceFile::parse(sql).tree().stmts() {
+        match stmt {
+            ast::Stmt::CreateTable(t) => {
+                let Some(table) = t
+                    .table_name()
+                    .map(|n| normalize_name(&n.syntax().text().to_string()))
+                else {
+                    continue;
+                };
+                for arg in t.table_arg_list().into_iter().flat_map(|l| l.args()) {
+                    if let ast::TableArg::Column(c) = arg
+                        && let Some(name) = c.name()
+                    {
+                        out.push(Thing::Column(
+                            table.clone(),
+                            normalize_name(&name.syntax().text().to_string()),
+                        ));
+                    }
+                }
+                out.push(Thing::Table(table));
+            }
+            ast::Stmt::AlterTable(t) => {
+                let Some(table) = t
+                    .table_relation_name()
+                    .map(|n| normalize_name(&n.syntax().text().to_string()))
+                else {
+                    continue;
+                };
+                for action in t.actions() {
+                    if let ast::AlterTableAction::AddColumn(c) = action
+                        && let Some(name) = c.column_name()
+                    {
+                        out.push(Thing::Column(
+                            table.clone(),
+                            normalize_name(&name.syntax().text().to_string()),
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn check(cx: &Context<'_>) -> Vec<Raw> {
+    let sql = &cx.migration.up.sql;
+    let mut findings = Vec::new();
+    // The earliest migration (at or before this one) that is "too recent" to contract.
+    let window_start = cx
+        .index
+        .saturating_sub(cx.config.contract_after.saturating_sub(1));
+    let recent = |thing: &Thing| -> Option<String> {
+        for m in cx.set.migrations[..=cx.index].iter().rev() {
+            if !created(&m.up.sql).contains(thing) {
+                continue;
+            }
+            let position = cx
+                .set
+                .migrations
+                .iter()
+                .position(|x| x.version == m.version)
+                .unwrap_or(0);
+            if m.version == cx.migration.version {
+                return Some("in this same migration".into());
+            }
+            if !cx.sealed.contains(&m.version) {
+                return Some(format!(
+                    "in {}, which is not sealed yet (the same release)",
+                    m.folder()
+                ));
+            }
+            if position >= window_start {
+                return Some(format!(
+                    "in {}, {} migration(s) ago (contract_after = {})",
+                    m.folder(),
+                    cx.index - position,
+                    cx.config.contract_after
+                ));
+            }
+            return None;
+        }
+        None
+    };
+    for stmt in SourceFile::parse(sql).tree().stmts() {
+        match &stmt {
+            ast::Stmt::DropTable(d) => {
+                for name in d.table_name_refs() {
+                    let table = normalize_name(&name.syntax().text().to_string());
+                    if let Some(when) = recent(&Thing::Table(table.clone())) {
+                        let r = d.syntax().text_range();
+                        findings.push(report(
+                            r.start().into(),
+                            r.end().into(),
+                            &format!("table `{table}`"),
+                            &when,
+                        ));
+                    }
+                }
+            }
+            ast::Stmt::AlterTable(t) => {
+                let Some(table) = t
+                    .table_relation_name()
+                    .map(|n| normalize_name(&n.syntax().text().to_string()))
+                else {
+                    continue;
+                };
+                for action in t.actions() {
+                    if let ast::AlterTableAction::DropColumn(c) = action
+                        && let Some(col) = c.column_name_ref()
+                    {
+                        let col = normalize_name(&col.syntax().text().to_string());
+                        if let Some(when) = recent(&Thing::Column(table.clone(), col.clone())) {
+                            let r = c.syntax().text_range();
+                            findings.push(report(
+                                r.start().into(),
+                                r.end().into(),
+                                &format!("column `{table}.{col}`"),
+                                &when,
+                            ));
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    findings
+}
+
+fn report(start: usize, end: usize, what: &str, when: &str) -> Raw {
+    raw(
+        RULE.id,
+        start,
+        end,
+        format!("dropping {what}, which was created {when}"),
+        "expand and contract are separate deploys: ship the expand, deploy code that stops using it, and drop it \
+         in a later release",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::tests::{ids_with_allow, lint_set};
+
+    const DROP: &str =
+        "-- migrate:allow(ban-drop-column) reason: test\nALTER TABLE users DROP COLUMN nickname;\n";
+
+    #[test]
+    fn dropping_a_column_added_in_the_same_release_is_reported() {
+        let migrations = [
+            (
+                "create",
+                "CREATE TABLE users (id bigint);\nALTER TABLE users ADD COLUMN nickname text;\n",
+            ),
+            ("drop", DROP),
+        ];
+        assert_eq!(
+            ids_with_allow(&lint_set(&migrations, &[], 1)),
+            ["contract-too-soon"]
+        );
+    }
+
+    #[test]
+    fn dropping_after_the_expand_shipped_is_clean_unless_too_few_migrations_apart() {
+        let migrations = [
+            ("create", "CREATE TABLE users (id bigint, nickname text);\n"),
+            ("other", "CREATE TABLE x (id bigint);\n"),
+            ("drop", DROP),
+        ];
+        assert!(lint_set(&migrations, &[0, 1], 1).is_empty());
+        assert_eq!(
+            ids_with_allow(&lint_set(&migrations, &[0, 1], 3)),
+            ["contract-too-soon"]
+        );
+    }
+}

@@ -1,0 +1,89 @@
+//! `mixed-data-and-ddl`: an unbounded data change (`UPDATE`/`DELETE` without `WHERE`,
+//! `INSERT ... SELECT`) in the same migration as schema changes. The runbooks require data
+//! migrations to be separate: a backfill holds the DDL's locks for as long as it runs.
+
+use super::{Context, OwnRule, raw};
+use crate::lint::{Raw, Severity};
+use squawk_syntax::SourceFile;
+use squawk_syntax::ast::{self, AstNode};
+
+pub(super) const RULE: OwnRule = OwnRule {
+    id: "mixed-data-and-ddl",
+    severity: Severity::Error,
+    summary: "an unbounded UPDATE/DELETE or an INSERT ... SELECT in a migration that also changes the schema",
+    check,
+};
+
+fn is_ddl(stmt: &ast::Stmt) -> bool {
+    let kind = format!("{:?}", stmt.syntax().kind());
+    ["CREATE_", "ALTER_", "DROP_", "COMMENT_ON", "TRUNCATE"]
+        .iter()
+        .any(|p| kind.starts_with(p))
+}
+
+fn unbounded_data_change(stmt: &ast::Stmt) -> Option<&'static str> {
+    match stmt {
+        ast::Stmt::Update(u) if u.where_clause_or_current_of().is_none() => {
+            Some("UPDATE without WHERE")
+        }
+        ast::Stmt::Delete(d) if d.where_clause_or_current_of().is_none() => {
+            Some("DELETE without WHERE")
+        }
+        ast::Stmt::Insert(i) => {
+            let source = i.insert_source()?.syntax().text().to_string();
+            let head = source.trim_start().to_ascii_uppercase();
+            (!head.starts_with("VALUES") && !head.starts_with("DEFAULT"))
+                .then_some("INSERT ... SELECT")
+        }
+        _ => None,
+    }
+}
+
+fn check(cx: &Context<'_>) -> Vec<Raw> {
+    let parse = SourceFile::parse(&cx.migration.up.sql);
+    let stmts: Vec<ast::Stmt> = parse.tree().stmts().collect();
+    if !stmts.iter().any(is_ddl) {
+        return Vec::new();
+    }
+    stmts
+        .iter()
+        .filter_map(|s| {
+            let what = unbounded_data_change(s)?;
+            let r = s.syntax().text_range();
+            Some(raw(
+                RULE.id,
+                r.start().into(),
+                r.end().into(),
+                format!("{what} in a migration that also changes the schema"),
+                "move the data change into a migration of its own (or a batched backfill job): schema \
+                 changes take locks that a long data change would hold for its whole run",
+            ))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::tests::{ids, lint_sql};
+
+    #[test]
+    fn backfill_next_to_ddl_is_reported() {
+        let sql =
+            "ALTER TABLE users ADD COLUMN full_name text;\nUPDATE users SET full_name = name;\n";
+        assert_eq!(ids(&lint_sql(sql)), ["mixed-data-and-ddl"]);
+        let sql = "CREATE TABLE archive (id bigint);\nINSERT INTO archive SELECT id FROM users;\n";
+        assert_eq!(ids(&lint_sql(sql)), ["mixed-data-and-ddl"]);
+    }
+
+    #[test]
+    fn bounded_changes_and_data_only_migrations_are_clean() {
+        assert!(
+            lint_sql(
+                "CREATE TABLE kinds (id bigint PRIMARY KEY);\nINSERT INTO kinds VALUES (1), (2);\n"
+            )
+            .is_empty()
+        );
+        assert!(lint_sql("ALTER TABLE users ADD COLUMN flag boolean;\nUPDATE users SET flag = true WHERE id = 1;\n").is_empty());
+        assert!(lint_sql("UPDATE users SET full_name = name;\n").is_empty());
+    }
+}

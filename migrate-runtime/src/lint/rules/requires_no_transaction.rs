@@ -1,0 +1,59 @@
+//! `requires-no-transaction`: a statement that cannot run inside a transaction block
+//! (`CREATE INDEX CONCURRENTLY`, `VACUUM`, ...) in a migration that runs in one.
+
+use super::{Context, OwnRule, raw};
+use crate::lint::{Raw, Severity};
+use crate::model::{NO_TRANSACTION_HELP, needs_no_transaction};
+
+pub(super) const RULE: OwnRule = OwnRule {
+    id: "requires-no-transaction",
+    severity: Severity::Error,
+    summary: "a statement that cannot run in a transaction, in a migration without `-- migrate:no-transaction`",
+    check,
+};
+
+fn check(cx: &Context<'_>) -> Vec<Raw> {
+    if cx.migration.directives.no_transaction {
+        return Vec::new();
+    }
+    needs_no_transaction(&cx.migration.up.sql)
+        .into_iter()
+        .map(|f| {
+            raw(
+                RULE.id,
+                f.start,
+                f.end,
+                format!(
+                    "`{}` cannot run inside a transaction, and this migration runs in one",
+                    f.what
+                ),
+                NO_TRANSACTION_HELP,
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::tests::{ids, lint_sql};
+
+    #[test]
+    fn concurrently_in_a_transactional_migration_is_an_error() {
+        assert_eq!(
+            ids(&lint_sql(
+                "CREATE INDEX CONCURRENTLY IF NOT EXISTS i ON t (a);\n"
+            )),
+            ["requires-no-transaction"]
+        );
+    }
+
+    #[test]
+    fn concurrently_in_a_no_transaction_migration_is_clean() {
+        assert!(
+            lint_sql(
+                "-- migrate:no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS i ON t (a);\n"
+            )
+            .is_empty()
+        );
+    }
+}
