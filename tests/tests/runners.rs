@@ -180,7 +180,7 @@ fn a_migration_behind_a_short_lock_succeeds_after_a_retry() {
     assert_eq!(p.run(&["apply"]).code, 0);
     p.migration(
         NEXT,
-        "-- migrate:no-transaction\nALTER TABLE busy ADD COLUMN c int;\n",
+        "-- migrate:no-transaction\nALTER TABLE busy ADD COLUMN IF NOT EXISTS c int;\n",
         None,
     );
     let holder = hold_table_lock(&db, "busy", Duration::from_millis(500));
