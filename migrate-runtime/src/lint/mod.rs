@@ -26,7 +26,7 @@ pub use config::{LintConfig, LintSettings};
 pub use rules::OWN_RULES;
 
 use crate::Version;
-use crate::model::{Migration, MigrationSet, line_column};
+use crate::model::{LineIndex, Migration, MigrationSet};
 use std::path::PathBuf;
 
 /// How bad a finding is: errors fail `lint` (exit 3) and stop `apply` (unless
@@ -92,21 +92,25 @@ pub fn lint(
         if !versions.contains(&m.version) {
             continue;
         }
+        let parse = squawk_syntax::SourceFile::parse(&m.up.sql);
+        let file = parse.tree();
         let cx = rules::Context {
             set,
             index,
             migration: m,
             sealed,
             config,
+            file: &file,
         };
-        let mut raw = squawk::lint(m, config);
+        let mut raw = squawk::lint(m, &parse, config);
         raw.extend(rules::run(&cx));
         let raw = suppress::apply(m, raw);
+        let lines = LineIndex::new(&m.up.sql);
         let mut findings: Vec<LintFinding> = raw
             .into_iter()
             .filter_map(|r| {
                 let severity = config.severity(&r.rule)?;
-                Some(locate(m, r, severity))
+                Some(locate(m, &lines, r, severity))
             })
             .collect();
         findings.sort_by_key(|f| (f.line, f.column));
@@ -115,10 +119,10 @@ pub fn lint(
     out
 }
 
-fn locate(m: &Migration, r: Raw, severity: Severity) -> LintFinding {
+fn locate(m: &Migration, lines: &LineIndex, r: Raw, severity: Severity) -> LintFinding {
     let sql = &m.up.sql;
-    let (line, column) = line_column(sql, r.start);
-    let (end_line, end_column) = line_column(sql, r.end.max(r.start));
+    let (line, column) = lines.line_column(sql, r.start);
+    let (end_line, end_column) = lines.line_column(sql, r.end.max(r.start));
     LintFinding {
         rule: r.rule,
         severity,
@@ -131,7 +135,7 @@ fn locate(m: &Migration, r: Raw, severity: Severity) -> LintFinding {
         column,
         end_line,
         end_column,
-        source_line: sql.lines().nth(line - 1).unwrap_or("").to_string(),
+        source_line: lines.line(sql, line).to_string(),
     }
 }
 

@@ -4,11 +4,10 @@
 use super::{LintConfig, Raw};
 use crate::model::Migration;
 use squawk_linter::{Linter, LinterSettings, Rule};
-use squawk_syntax::SourceFile;
+use squawk_syntax::{Parse, SourceFile};
 
-pub(crate) fn lint(m: &Migration, config: &LintConfig) -> Vec<Raw> {
+pub(crate) fn lint(m: &Migration, parse: &Parse<SourceFile>, config: &LintConfig) -> Vec<Raw> {
     let sql = &m.up.sql;
-    let parse = SourceFile::parse(sql);
     let mut raw = Vec::new();
     if let Some(e) = parse.errors().first() {
         let at: usize = e.range().start().into();
@@ -31,7 +30,7 @@ pub(crate) fn lint(m: &Migration, config: &LintConfig) -> Vec<Raw> {
         // A transactional migration is known to run in a transaction.
         assume_in_transaction: !m.directives.no_transaction,
     };
-    for v in linter.lint(&parse, sql) {
+    for v in linter.lint(parse, sql) {
         let rule = v.code.to_string();
         let help = match (help_for(&rule), v.help) {
             (Some(ours), _) => ours.to_string(),

@@ -7,6 +7,7 @@
 use super::Raw;
 use super::config::is_rule;
 use crate::model::Migration;
+use std::collections::HashMap;
 
 struct Allow {
     /// Byte offset of the comment.
@@ -82,21 +83,28 @@ fn parse(sql: &str) -> (Vec<Allow>, Vec<Raw>) {
 pub(crate) fn apply(m: &Migration, raw: Vec<Raw>) -> Vec<Raw> {
     let sql = &m.up.sql;
     let (allows, mut problems) = parse(sql);
-    let starts: Vec<(usize, usize)> =
+    let ranges: Vec<(usize, usize)> =
         m.up.statements()
             .map(|s| s.iter().map(|s| (s.start, s.end)).collect())
             .unwrap_or_default();
-    // The statement a byte offset belongs to: the first one that ends after it.
-    let statement_of = |offset: usize| starts.iter().position(|(_, end)| offset < *end);
-    // The statement a suppression precedes: the first one that starts after it.
-    let target_of = |at: usize| starts.iter().position(|(start, _)| *start > at);
+    // Each suppression covers the first statement that starts after it.
+    let mut covered: HashMap<usize, Vec<&str>> = HashMap::new();
+    for a in &allows {
+        let target = ranges.partition_point(|(start, _)| *start <= a.at);
+        covered
+            .entry(target)
+            .or_default()
+            .extend(a.rules.iter().map(String::as_str));
+    }
+    // A finding belongs to the first statement that ends after its start.
     let mut kept: Vec<Raw> = raw
         .into_iter()
         .filter(|r| {
-            let stmt = statement_of(r.start);
-            !allows
-                .iter()
-                .any(|a| a.rules.contains(&r.rule) && target_of(a.at) == stmt && stmt.is_some())
+            let stmt = ranges.partition_point(|(_, end)| *end <= r.start);
+            stmt >= ranges.len()
+                || !covered
+                    .get(&stmt)
+                    .is_some_and(|rules| rules.contains(&r.rule.as_str()))
         })
         .collect();
     kept.append(&mut problems);

@@ -15,8 +15,10 @@ pub use directives::{Directives, KNOWN_DIRECTIVES};
 pub use error::{Problem, ReadError, ReadErrors};
 pub use name::{parse_folder_name, validate_new_name};
 pub use read::{DOWN_FILE, LOCK_FILE, PRISMA_LOCK_FILE, UP_FILE};
-pub use statements::{SplitError, Statement, line_column, split_statements};
-pub use transaction::{NO_TRANSACTION_HELP, NeedsNoTransaction, needs_no_transaction};
+pub use statements::{LineIndex, SplitError, Statement, line_column, split_statements};
+pub use transaction::{
+    NO_TRANSACTION_HELP, NeedsNoTransaction, needs_no_transaction, needs_no_transaction_in,
+};
 
 use crate::{Checksum, Version};
 use std::path::{Path, PathBuf};

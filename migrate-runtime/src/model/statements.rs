@@ -65,13 +65,14 @@ pub fn split_statements(sql: &str) -> Result<Vec<Statement>, SplitError> {
             message: error.message().to_string(),
         });
     }
+    let lines = LineIndex::new(sql);
     Ok(parse
         .tree()
         .stmts()
         .map(|stmt| {
             let range = stmt.syntax().text_range();
             let (start, end) = (range.start().into(), range.end().into());
-            let (line, column) = line_column(sql, start);
+            let (line, column) = lines.line_column(sql, start);
             Statement {
                 start,
                 end,
@@ -80,6 +81,45 @@ pub fn split_statements(sql: &str) -> Result<Vec<Statement>, SplitError> {
             }
         })
         .collect())
+}
+
+/// Line starts of a text, for locating many offsets quickly (binary search instead of a scan
+/// from the start for each).
+///
+/// ```
+/// use migrate_runtime::model::LineIndex;
+/// let text = "ab\ncé d\n";
+/// let index = LineIndex::new(text);
+/// assert_eq!(index.line_column(text, 7), (2, 4));
+/// assert_eq!(index.line(text, 2), "cé d");
+/// ```
+#[derive(Debug, Clone)]
+pub struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    /// Indexes the line starts of `text`.
+    pub fn new(text: &str) -> LineIndex {
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        LineIndex { starts }
+    }
+
+    /// The 1-based line and column (characters) of a byte offset of the indexed `text`.
+    pub fn line_column(&self, text: &str, offset: usize) -> (usize, usize) {
+        let offset = offset.min(text.len());
+        let line = self.starts.partition_point(|s| *s <= offset);
+        let start = self.starts[line - 1];
+        (line, text[start..offset].chars().count() + 1)
+    }
+
+    /// The text of 1-based line `line`, without its line break.
+    pub fn line<'a>(&self, text: &'a str, line: usize) -> &'a str {
+        let start = self.starts.get(line - 1).copied().unwrap_or(text.len());
+        let end = self.starts.get(line).map_or(text.len(), |e| e - 1);
+        text[start..end.max(start)].trim_end_matches('\r')
+    }
 }
 
 /// The 1-based line and column (in characters) of a byte offset.

@@ -30,9 +30,13 @@ pub struct NeedsNoTransaction {
 /// assert_eq!(what, ["CREATE INDEX CONCURRENTLY", "VACUUM"]);
 /// ```
 pub fn needs_no_transaction(sql: &str) -> Vec<NeedsNoTransaction> {
-    let parse = SourceFile::parse(sql);
+    needs_no_transaction_in(&SourceFile::parse(sql).tree())
+}
+
+/// [`needs_no_transaction`] on a file already parsed.
+pub fn needs_no_transaction_in(file: &SourceFile) -> Vec<NeedsNoTransaction> {
     let mut found = Vec::new();
-    for stmt in parse.tree().stmts() {
+    for stmt in file.stmts() {
         let concurrently = || {
             stmt.syntax()
                 .descendants_with_tokens()

@@ -7,6 +7,7 @@ use super::{Context, OwnRule, normalize_name, raw};
 use crate::lint::{Raw, Severity};
 use squawk_syntax::SourceFile;
 use squawk_syntax::ast::{self, AstNode};
+use std::collections::HashSet;
 
 pub(super) const RULE: OwnRule = OwnRule {
     id: "contract-too-soon",
@@ -15,16 +16,16 @@ pub(super) const RULE: OwnRule = OwnRule {
     check,
 };
 
-#[derive(PartialEq)]
+#[derive(PartialEq, Eq, Hash)]
 enum Thing {
     Table(String),
     Column(String, String),
 }
 
 /// Tables and columns a migration creates.
-fn created(sql: &str) -> Vec<Thing> {
-    let mut out = Vec::new();
-    for stmt in SourceFile::parse(sql).tree().stmts() {
+fn created(file: &SourceFile) -> HashSet<Thing> {
+    let mut out = HashSet::new();
+    for stmt in file.stmts() {
         match stmt {
             ast::Stmt::CreateTable(t) => {
                 let Some(table) = t
@@ -37,13 +38,13 @@ fn created(sql: &str) -> Vec<Thing> {
                     if let ast::TableArg::Column(c) = arg
                         && let Some(name) = c.name()
                     {
-                        out.push(Thing::Column(
+                        out.insert(Thing::Column(
                             table.clone(),
                             normalize_name(&name.syntax().text().to_string()),
                         ));
                     }
                 }
-                out.push(Thing::Table(table));
+                out.insert(Thing::Table(table));
             }
             ast::Stmt::AlterTable(t) => {
                 let Some(table) = t
@@ -56,7 +57,7 @@ fn created(sql: &str) -> Vec<Thing> {
                     if let ast::AlterTableAction::AddColumn(c) = action
                         && let Some(name) = c.column_name()
                     {
-                        out.push(Thing::Column(
+                        out.insert(Thing::Column(
                             table.clone(),
                             normalize_name(&name.syntax().text().to_string()),
                         ));
@@ -70,23 +71,33 @@ fn created(sql: &str) -> Vec<Thing> {
 }
 
 fn check(cx: &Context<'_>) -> Vec<Raw> {
-    let sql = &cx.migration.up.sql;
     let mut findings = Vec::new();
     // The earliest migration (at or before this one) that is "too recent" to contract.
     let window_start = cx
         .index
         .saturating_sub(cx.config.contract_after.saturating_sub(1));
+    // What each migration up to this one creates, parsed once (newest first) and only when
+    // something is dropped.
+    let created_by: std::cell::OnceCell<Vec<(usize, HashSet<Thing>)>> = std::cell::OnceCell::new();
     let recent = |thing: &Thing| -> Option<String> {
-        for m in cx.set.migrations[..=cx.index].iter().rev() {
-            if !created(&m.up.sql).contains(thing) {
+        let created_by = created_by.get_or_init(|| {
+            (0..=cx.index)
+                .rev()
+                .map(|i| {
+                    let things = if i == cx.index {
+                        created(cx.file)
+                    } else {
+                        created(&SourceFile::parse(&cx.set.migrations[i].up.sql).tree())
+                    };
+                    (i, things)
+                })
+                .collect()
+        });
+        for (position, things) in created_by {
+            if !things.contains(thing) {
                 continue;
             }
-            let position = cx
-                .set
-                .migrations
-                .iter()
-                .position(|x| x.version == m.version)
-                .unwrap_or(0);
+            let (position, m) = (*position, &cx.set.migrations[*position]);
             if m.version == cx.migration.version {
                 return Some("in this same migration".into());
             }
@@ -108,7 +119,7 @@ fn check(cx: &Context<'_>) -> Vec<Raw> {
         }
         None
     };
-    for stmt in SourceFile::parse(sql).tree().stmts() {
+    for stmt in cx.file.stmts() {
         match &stmt {
             ast::Stmt::DropTable(d) => {
                 for name in d.table_name_refs() {

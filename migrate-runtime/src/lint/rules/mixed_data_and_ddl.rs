@@ -4,7 +4,7 @@
 
 use super::{Context, OwnRule, raw};
 use crate::lint::{Raw, Severity};
-use squawk_syntax::SourceFile;
+
 use squawk_syntax::ast::{self, AstNode};
 
 pub(super) const RULE: OwnRule = OwnRule {
@@ -40,8 +40,7 @@ fn unbounded_data_change(stmt: &ast::Stmt) -> Option<&'static str> {
 }
 
 fn check(cx: &Context<'_>) -> Vec<Raw> {
-    let parse = SourceFile::parse(&cx.migration.up.sql);
-    let stmts: Vec<ast::Stmt> = parse.tree().stmts().collect();
+    let stmts: Vec<ast::Stmt> = cx.file.stmts().collect();
     if !stmts.iter().any(is_ddl) {
         return Vec::new();
     }

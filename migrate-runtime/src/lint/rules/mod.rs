@@ -24,6 +24,8 @@ pub(crate) struct Context<'a> {
     pub sealed: &'a [Version],
     /// The configuration.
     pub config: &'a LintConfig,
+    /// The linted migration's `migration.sql`, parsed once for every rule.
+    pub file: &'a squawk_syntax::SourceFile,
 }
 
 /// One of our rules.

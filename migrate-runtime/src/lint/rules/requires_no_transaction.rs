@@ -3,7 +3,7 @@
 
 use super::{Context, OwnRule, raw};
 use crate::lint::{Raw, Severity};
-use crate::model::{NO_TRANSACTION_HELP, needs_no_transaction};
+use crate::model::{NO_TRANSACTION_HELP, needs_no_transaction_in};
 
 pub(super) const RULE: OwnRule = OwnRule {
     id: "requires-no-transaction",
@@ -16,7 +16,7 @@ fn check(cx: &Context<'_>) -> Vec<Raw> {
     if cx.migration.directives.no_transaction {
         return Vec::new();
     }
-    needs_no_transaction(&cx.migration.up.sql)
+    needs_no_transaction_in(cx.file)
         .into_iter()
         .map(|f| {
             raw(
