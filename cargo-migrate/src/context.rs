@@ -4,6 +4,7 @@
 use crate::cli::{FormatArg, Global};
 use crate::report::Error;
 use migrate_runtime::project::{Project, Settings};
+use migrate_runtime::{LockState, MigrationSet, lockfile};
 use std::path::{Path, PathBuf};
 
 /// How a command prints: text for people or one JSON document for machines.
@@ -64,6 +65,25 @@ impl Context {
             settings: project.settings,
             database_url: global.database_url.clone().filter(|u| !u.is_empty()),
         })
+    }
+}
+
+impl Context {
+    /// Reads the migrations directory and its lock file. On error, `note` says what was left
+    /// undone ("nothing was run").
+    pub fn read(&self, note: Option<&str>) -> Result<(MigrationSet, LockState), Error> {
+        let with_note = |e: Error| match note {
+            Some(n) => e.note(n),
+            None => e,
+        };
+        let set = MigrationSet::read(&self.dir).map_err(|e| with_note(Error::read(e)))?;
+        let state = LockState::load(&self.dir).map_err(|e| {
+            with_note(Error::new(format!(
+                "cannot read {}: {e}",
+                lockfile::path(&self.dir).display()
+            )))
+        })?;
+        Ok((set, state))
     }
 }
 

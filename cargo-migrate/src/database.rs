@@ -80,13 +80,7 @@ pub fn preflight(
     locked: bool,
     allow_out_of_order: bool,
 ) -> Result<(MigrationSet, LockState), Error> {
-    let set = MigrationSet::read(&cx.dir).map_err(|e| Error::read(e).note("nothing was run"))?;
-    let state = LockState::load(&cx.dir).map_err(|e| {
-        Error::new(format!(
-            "cannot read {}: {e}",
-            lockfile::path(&cx.dir).display()
-        ))
-    })?;
+    let (set, state) = cx.read(Some("nothing was run"))?;
     let blocking: Vec<Finding> = verify(&set, &state)
         .into_iter()
         .filter(|f| match f {

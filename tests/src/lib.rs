@@ -11,5 +11,5 @@ mod fixture;
 mod project;
 
 pub use db::{TestDb, admin_url, with_dbname};
-pub use fixture::{Build, Fixture};
+pub use fixture::{Build, Fixture, copy_dir};
 pub use project::{Project, Run, binary};

@@ -97,15 +97,23 @@ impl Project {
         self
     }
 
-    /// Spawns `cargo-migrate migrate <args>` without waiting.
-    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
-        Command::new(binary())
+    /// `cargo-migrate migrate <args>` in the project root, with only this project's
+    /// environment for the database (never the caller's `DATABASE_URL`).
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(binary());
+        command
             .arg("migrate")
             .args(args)
             .current_dir(self.path())
             .env_remove("DATABASE_URL")
             .env("NO_COLOR", "1")
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
+        command
+    }
+
+    /// Spawns `cargo-migrate migrate <args>` without waiting.
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        self.command(args)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
@@ -146,15 +154,7 @@ impl Project {
 
     /// Runs `cargo-migrate migrate <args>` in the project root, as cargo would.
     pub fn run(&self, args: &[&str]) -> Run {
-        let out = Command::new(binary())
-            .arg("migrate")
-            .args(args)
-            .current_dir(self.path())
-            .env_remove("DATABASE_URL")
-            .env("NO_COLOR", "1")
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .output()
-            .expect("run cargo-migrate");
+        let out = self.command(args).output().expect("run cargo-migrate");
         Run::from_output(out)
     }
 }

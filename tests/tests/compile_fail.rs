@@ -5,20 +5,8 @@
 //! `CARGO_MANIFEST_DIR`; the fixture directories are copied there so the cases use relative
 //! paths exactly as users write them.
 
+use migrate_tests::copy_dir;
 use std::path::{Path, PathBuf};
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("create the fixture copy");
-    for entry in std::fs::read_dir(from).expect("read the fixtures") {
-        let entry = entry.expect("fixture entry");
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).expect("copy a fixture file");
-        }
-    }
-}
 
 fn trybuild_project_dir() -> PathBuf {
     // This test binary lives in <target>/<profile>/deps/.

@@ -7,18 +7,12 @@ use crate::context::Format;
 use crate::exit::Exit;
 use crate::lint_report::{self, counts, finding_json};
 use crate::report::{Error, print_json};
+use migrate_runtime::Version;
 use migrate_runtime::lint::lint;
-use migrate_runtime::{LockState, MigrationSet, Version, lockfile};
 use serde_json::json;
 
 pub fn run(cx: &Context, args: LintArgs) -> Result<Exit, Error> {
-    let set = MigrationSet::read(&cx.dir).map_err(Error::read)?;
-    let state = LockState::load(&cx.dir).map_err(|e| {
-        Error::new(format!(
-            "cannot read {}: {e}",
-            lockfile::path(&cx.dir).display()
-        ))
-    })?;
+    let (set, state) = cx.read(None)?;
     let config = lint_report::config(cx)?;
     let sealed = lint_report::sealed(&state);
     let (targets, what): (Vec<Version>, &str) = if args.all {

@@ -11,11 +11,8 @@ use migrate_runtime::{LockState, MigrationSet, SealOptions, lockfile, seal, veri
 use serde_json::json;
 
 pub fn run(cx: &Context, args: SealArgs) -> Result<Exit, Error> {
-    let set =
-        MigrationSet::read(&cx.dir).map_err(|e| Error::read(e).note("nothing was written"))?;
+    let (set, state) = cx.read(Some("nothing was written"))?;
     let lock_path = lockfile::path(&cx.dir);
-    let state = LockState::load(&cx.dir)
-        .map_err(|e| Error::new(format!("cannot read {}: {e}", lock_path.display())))?;
     if args.check {
         return check(cx, &set, &state);
     }

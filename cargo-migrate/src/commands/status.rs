@@ -10,18 +10,12 @@ use crate::exit::Exit;
 use crate::report::{Error, engine_error, finding_json, print_json};
 use migrate_runtime::engine::State;
 use migrate_runtime::engine::status::compute;
-use migrate_runtime::{Finding, LockState, MigrationSet, lockfile, verify};
+use migrate_runtime::{Finding, verify};
 use serde_json::json;
 use time::format_description::well_known::Rfc3339;
 
 pub fn run(cx: &Context, args: StatusArgs) -> Result<Exit, Error> {
-    let set = MigrationSet::read(&cx.dir).map_err(Error::read)?;
-    let state = LockState::load(&cx.dir).map_err(|e| {
-        Error::new(format!(
-            "cannot read {}: {e}",
-            lockfile::path(&cx.dir).display()
-        ))
-    })?;
+    let (set, state) = cx.read(None)?;
     let findings = verify(&set, &state);
     let lock_problems: Vec<&Finding> = findings
         .iter()

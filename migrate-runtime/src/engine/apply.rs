@@ -3,9 +3,7 @@
 //! progress recorded (and resumed after a failure).
 
 use super::error::{Applied, EngineError, Failure, Refusal};
-use super::execute::{
-    RunError, Script, backoff, is_lock_timeout, set_lock_timeout, transaction_prefix,
-};
+use super::execute::{RunError, Script, set_lock_timeout, transaction_prefix};
 use super::history::{self, Action, NewRow, Row, RowState};
 use super::status::{self, State, statement_checksums};
 use super::{Engine, Event, advisory};
@@ -357,16 +355,7 @@ impl Engine {
                     failed
                 }
             };
-            if is_lock_timeout(&failed.error) && attempt < self.config.lock_retries {
-                let delay = backoff(self.config.retry_backoff, attempt);
-                attempt += 1;
-                events(Event::Retrying {
-                    version: m.version,
-                    attempt,
-                    delay,
-                    error: failed.error.to_string(),
-                });
-                std::thread::sleep(delay);
+            if self.retry_lock_timeout(&failed.error, &mut attempt, m.version, events) {
                 continue;
             }
             let failure = step.script.failure(m.version, &m.name, &failed);
@@ -399,16 +388,7 @@ impl Engine {
                 });
                 if let Err(failed) = step.script.run(&mut tx, 0, "", &mut |_, _| Ok(())) {
                     drop(tx);
-                    if is_lock_timeout(&failed.error) && attempt < self.config.lock_retries {
-                        let delay = backoff(self.config.retry_backoff, attempt);
-                        attempt += 1;
-                        events(Event::Retrying {
-                            version: m.version,
-                            attempt,
-                            delay,
-                            error: failed.error.to_string(),
-                        });
-                        std::thread::sleep(delay);
+                    if self.retry_lock_timeout(&failed.error, &mut attempt, m.version, events) {
                         continue 'retry;
                     }
                     let failure = step.script.failure(m.version, &m.name, &failed);
@@ -481,19 +461,12 @@ impl Engine {
             match result {
                 Err(failed)
                     if failed.index.is_some()
-                        && is_lock_timeout(&failed.error)
-                        && attempt < self.config.lock_retries =>
-                {
-                    let delay = backoff(self.config.retry_backoff, attempt);
-                    attempt += 1;
-                    events(Event::Retrying {
-                        version: m.version,
-                        attempt,
-                        delay,
-                        error: failed.error.to_string(),
-                    });
-                    std::thread::sleep(delay);
-                }
+                        && self.retry_lock_timeout(
+                            &failed.error,
+                            &mut attempt,
+                            m.version,
+                            events,
+                        ) => {}
                 other => break other,
             }
         };

@@ -2,7 +2,7 @@
 //! recorded when it was applied), each atomically with its history row.
 
 use super::error::{EngineError, Refusal};
-use super::execute::{RunError, Script, backoff, is_lock_timeout, set_lock_timeout};
+use super::execute::{RunError, Script, set_lock_timeout};
 use super::history::{self, Action, NewRow, Row, RowState};
 use super::{Engine, Event};
 use crate::model::{Directives, MigrationSet, SqlFile};
@@ -93,18 +93,12 @@ impl Engine {
                 match self.revert_once(client, t, &script, no_transaction, started)? {
                     Ok(()) => break,
                     Err(failed)
-                        if is_lock_timeout(&failed.error) && attempt < self.config.lock_retries =>
-                    {
-                        let delay = backoff(self.config.retry_backoff, attempt);
-                        attempt += 1;
-                        events(Event::Retrying {
-                            version: r.version,
-                            attempt,
-                            delay,
-                            error: failed.error.to_string(),
-                        });
-                        std::thread::sleep(delay);
-                    }
+                        if self.retry_lock_timeout(
+                            &failed.error,
+                            &mut attempt,
+                            r.version,
+                            events,
+                        ) => {}
                     Err(failed) => {
                         let mut failure = script.failure(r.version, &r.name, &failed);
                         failure.transactional = !no_transaction;

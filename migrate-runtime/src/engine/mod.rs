@@ -115,6 +115,30 @@ impl Engine {
         Engine { config }
     }
 
+    /// After a `lock_timeout` error: waits (exponential backoff with jitter), reports the retry
+    /// and returns `true` while retries remain; `false` for any other error or when they ran out.
+    pub(crate) fn retry_lock_timeout(
+        &self,
+        error: &postgres::Error,
+        attempt: &mut u32,
+        version: Version,
+        events: &mut dyn FnMut(Event<'_>),
+    ) -> bool {
+        if !execute::is_lock_timeout(error) || *attempt >= self.config.lock_retries {
+            return false;
+        }
+        let delay = execute::backoff(self.config.retry_backoff, *attempt);
+        *attempt += 1;
+        events(Event::Retrying {
+            version,
+            attempt: *attempt,
+            delay,
+            error: error.to_string(),
+        });
+        std::thread::sleep(delay);
+        true
+    }
+
     /// The newest history row of every version (no lock taken, nothing created). Combine with
     /// [`status::compute`] for the state of every migration.
     pub fn history(&self, client: &mut postgres::Client) -> Result<Vec<history::Row>, EngineError> {
