@@ -85,14 +85,7 @@ pub fn run(cx: &Context, args: StatusArgs) -> Result<Exit, Error> {
                 println!("  lock-file    {f}");
             }
             let mut summary = Vec::new();
-            for s in [
-                State::Applied,
-                State::Pending,
-                State::Edited,
-                State::Missing,
-                State::Failed,
-                State::OutOfOrder,
-            ] {
+            for s in State::ALL {
                 let n = count(s);
                 if n > 0 {
                     summary.push(format!("{n} {}", s.as_str()));
@@ -138,17 +131,10 @@ pub fn run(cx: &Context, args: StatusArgs) -> Result<Exit, Error> {
                     })
                 })
                 .collect();
-            let summary: serde_json::Map<String, serde_json::Value> = [
-                State::Applied,
-                State::Pending,
-                State::Edited,
-                State::Missing,
-                State::Failed,
-                State::OutOfOrder,
-            ]
-            .iter()
-            .map(|s| (s.as_str().to_string(), json!(count(*s))))
-            .collect();
+            let summary: serde_json::Map<String, serde_json::Value> = State::ALL
+                .iter()
+                .map(|s| (s.as_str().to_string(), json!(count(*s))))
+                .collect();
             print_json(&json!({
                 "ok": exit == Exit::Success,
                 "exit_code": exit as u8,

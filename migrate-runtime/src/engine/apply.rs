@@ -85,8 +85,7 @@ impl Engine {
         events: &mut dyn FnMut(Event<'_>),
     ) -> Result<ApplyReport, EngineError> {
         if options.dry_run {
-            let rows = history::latest(client, &self.config.history)
-                .map_err(EngineError::db("cannot read the migration history"))?;
+            let rows = self.history(client)?;
             let steps = self.plan(set, &rows, options)?;
             return Ok(ApplyReport {
                 plan: steps.iter().map(planned).collect(),
@@ -130,8 +129,7 @@ impl Engine {
         options: &ApplyOptions,
         events: &mut dyn FnMut(Event<'_>),
     ) -> Result<ApplyReport, EngineError> {
-        let rows = history::latest(client, &self.config.history)
-            .map_err(EngineError::db("cannot read the migration history"))?;
+        let rows = self.history(client)?;
         let steps = self.plan(set, &rows, options)?;
         let plan = steps.iter().map(planned).collect();
         let applied = if options.single_transaction {

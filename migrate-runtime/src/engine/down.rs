@@ -61,8 +61,7 @@ impl Engine {
         events: &mut dyn FnMut(Event<'_>),
     ) -> Result<DownReport, EngineError> {
         if dry_run {
-            let rows = history::latest(client, &self.config.history)
-                .map_err(EngineError::db("cannot read the migration history"))?;
+            let rows = self.history(client)?;
             let targets = self.down_targets(set, &rows, target)?;
             return Ok(DownReport {
                 plan: plan(&targets),
@@ -72,8 +71,7 @@ impl Engine {
         }
         let mut guard = self.lock(client, events)?;
         let client: &mut Client = &mut guard;
-        let rows = history::latest(client, &self.config.history)
-            .map_err(EngineError::db("cannot read the migration history"))?;
+        let rows = self.history(client)?;
         let targets = self.down_targets(set, &rows, target)?;
         let mut reverted = Vec::new();
         for t in &targets {

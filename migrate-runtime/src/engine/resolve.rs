@@ -31,8 +31,7 @@ impl Engine {
     ) -> Result<(), EngineError> {
         let mut guard = self.lock(client, events)?;
         let client: &mut Client = &mut guard;
-        let rows = history::latest(client, &self.config.history)
-            .map_err(EngineError::db("cannot read the migration history"))?;
+        let rows = self.history(client)?;
         let row = rows.iter().find(|r| r.version == version);
         let state = row.map(|r| r.state);
         let label = |s: Option<RowState>| match s {

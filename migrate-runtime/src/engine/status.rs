@@ -26,6 +26,16 @@ pub enum State {
 }
 
 impl State {
+    /// Every state, in the order reports list them.
+    pub const ALL: [State; 6] = [
+        State::Applied,
+        State::Pending,
+        State::Edited,
+        State::Missing,
+        State::Failed,
+        State::OutOfOrder,
+    ];
+
     /// The name used in text and JSON.
     ///
     /// ```

@@ -22,6 +22,12 @@ enum Thing {
     Column(String, String),
 }
 
+/// The table an `ALTER TABLE` changes, normalised.
+fn altered_table(t: &ast::AlterTable) -> Option<String> {
+    t.table_relation_name()
+        .map(|n| normalize_name(&n.syntax().text().to_string()))
+}
+
 /// Tables and columns a migration creates.
 fn created(file: &SourceFile) -> HashSet<Thing> {
     let mut out = HashSet::new();
@@ -47,10 +53,7 @@ fn created(file: &SourceFile) -> HashSet<Thing> {
                 out.insert(Thing::Table(table));
             }
             ast::Stmt::AlterTable(t) => {
-                let Some(table) = t
-                    .table_relation_name()
-                    .map(|n| normalize_name(&n.syntax().text().to_string()))
-                else {
+                let Some(table) = altered_table(&t) else {
                     continue;
                 };
                 for action in t.actions() {
@@ -136,10 +139,7 @@ fn check(cx: &Context<'_>) -> Vec<Raw> {
                 }
             }
             ast::Stmt::AlterTable(t) => {
-                let Some(table) = t
-                    .table_relation_name()
-                    .map(|n| normalize_name(&n.syntax().text().to_string()))
-                else {
+                let Some(table) = altered_table(t) else {
                     continue;
                 };
                 for action in t.actions() {
