@@ -41,6 +41,26 @@ pub struct Global {
         value_name = "URL"
     )]
     pub database_url: Option<String>,
+    /// Print only results and errors
+    #[arg(long, short, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print more detail (settings, connection, each migration as it starts)
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
+    /// When to use colour [default: auto: on a terminal, unless NO_COLOR is set]
+    #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto, hide_default_value = true)]
+    pub color: ColorArg,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorArg {
+    /// On a terminal, unless NO_COLOR is set
+    Auto,
+    /// Always (also when piped)
+    Always,
+    /// Never
+    Never,
 }
 
 /// How results are printed (`--format`).
@@ -80,6 +100,31 @@ pub enum Command {
 findings; 1 error (e.g. unreadable directory)."
     )]
     Lint(LintArgs),
+    /// Manage the project's dev database (used when no database is configured)
+    #[command(subcommand, name = "dev-db")]
+    DevDb(DevDbCommand),
+    /// Print a shell completion script (e.g. `cargo migrate completions bash > ~/.local/share/bash-completion/completions/cargo-migrate`)
+    Completions(CompletionsArgs),
+}
+
+/// `cargo migrate dev-db <action>`.
+#[derive(Debug, Subcommand)]
+pub enum DevDbCommand {
+    /// Show whether it exists and runs, its URL and where its data lives
+    Status,
+    /// Print its URL (creating and starting it if needed), e.g. `export DATABASE_URL=$(cargo migrate dev-db url)`
+    Url,
+    /// Stop the server (the data stays; the next command that needs it starts it again)
+    Stop,
+    /// Stop the server and delete the cluster with all its data
+    Destroy,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

@@ -29,6 +29,13 @@ pub struct Context {
     pub settings: Settings,
     /// The database URL (`--database-url`, `DATABASE_URL`, `.env`).
     pub database_url: Option<String>,
+    /// The package name (names the dev database's database).
+    pub package: Option<String>,
+    /// Cargo's target directory (holds the dev database).
+    pub target_dir: PathBuf,
+    /// The connection string in use, once a command has resolved it (the dev database's URL
+    /// when nothing else is configured).
+    pub resolved_url: std::cell::OnceCell<String>,
 }
 
 impl Context {
@@ -41,12 +48,8 @@ impl Context {
             // With an explicit --dir the manifest only supplies settings: say what is wrong
             // with it and go on with the defaults.
             Err(e) if global.dir.is_some() && global.manifest_path.is_none() => {
-                eprintln!("warning: ignoring the package settings: {e}");
-                Project {
-                    root: cwd.clone(),
-                    manifest: None,
-                    settings: Settings::default(),
-                }
+                crate::output::warning(&format!("ignoring the package settings: {e}"));
+                Project::outside_cargo(&cwd)
             }
             Err(e) => return Err(Error::new(e.to_string())),
         };
@@ -64,6 +67,9 @@ impl Context {
             github: global.format == FormatArg::Github,
             settings: project.settings,
             database_url: global.database_url.clone().filter(|u| !u.is_empty()),
+            package: project.name,
+            target_dir: project.target_dir,
+            resolved_url: std::cell::OnceCell::new(),
         })
     }
 }

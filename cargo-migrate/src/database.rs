@@ -4,6 +4,7 @@
 
 use crate::cli::DbArgs;
 use crate::context::Context;
+use crate::dev_db;
 use crate::report::{Error, finding_json};
 use migrate_runtime::engine::connection::{self, redact};
 use migrate_runtime::engine::{Engine, EngineConfig, parse_duration};
@@ -20,24 +21,36 @@ pub struct Db {
     pub label: String,
 }
 
-fn url(cx: &Context) -> Result<&str, Error> {
-    cx.database_url.as_deref().ok_or_else(|| {
-        Error::new("no database configured").help(
-            "pass --database-url <url>, set DATABASE_URL, or put DATABASE_URL=... in a .env file",
-        )
-    })
+/// The connection string: `--database-url` or `DATABASE_URL` (environment or `.env`), else
+/// `database_url` in `[package.metadata.migrate]`, else the project's dev database, created
+/// and started on demand (saying so in one line).
+pub fn url(cx: &Context) -> Result<&str, Error> {
+    if let Some(url) = cx.resolved_url.get() {
+        return Ok(url);
+    }
+    let url = match cx
+        .database_url
+        .as_ref()
+        .or(cx.settings.database_url.as_ref())
+    {
+        Some(url) => url.clone(),
+        None => dev_db::use_for_command(cx)?,
+    };
+    Ok(cx.resolved_url.get_or_init(|| url))
 }
 
 /// Parses the configured connection string without connecting.
 pub fn parse(cx: &Context) -> Result<postgres::Config, Error> {
     let url = url(cx)?;
-    url.parse::<postgres::Config>().map_err(|e| {
-        Error::new(format!(
-            "invalid database URL `{}`: {}",
-            redact(url),
-            connection::scrub(&e.to_string(), url)
-        ))
-    })
+    connection::parse(url)
+        .map(|(config, _)| config)
+        .map_err(|e| {
+            Error::new(format!(
+                "invalid database URL `{}`: {}",
+                redact(url),
+                connection::scrub(&e, url)
+            ))
+        })
 }
 
 /// Connects to the configured database.
@@ -46,7 +59,26 @@ pub fn connect(cx: &Context) -> Result<Db, Error> {
     let (client, config) =
         connection::connect(url).map_err(|e| Error::new(e.message).help(e.hint))?;
     let label = connection::describe(&config);
-    Ok(Db { client, label })
+    let mut db = Db { client, label };
+    if crate::output::verbose() {
+        describe_server(&mut db);
+    }
+    Ok(db)
+}
+
+/// `--verbose`: which server, and whether the connection is encrypted.
+fn describe_server(db: &mut Db) {
+    let sql = "SELECT current_setting('server_version'), \
+               coalesce((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false)";
+    if let Ok(row) = db.client.query_one(sql, &[]) {
+        let version: String = row.get(0);
+        let tls: bool = row.get(1);
+        crate::detail!(
+            "Connected to {}: PostgreSQL {version}, TLS {}",
+            db.label,
+            if tls { "on" } else { "off" }
+        );
+    }
 }
 
 /// The engine with settings from the flags, then `[package.metadata.migrate]`, then defaults.
@@ -69,6 +101,14 @@ pub fn engine(cx: &Context, args: &DbArgs) -> Result<Engine, Error> {
     if let Some(schemas) = &s.schemas {
         config.schemas = schemas.clone();
     }
+    crate::detail!(
+        "Settings: history {}, lock_timeout {:?}, {} retries, lock wait {:?}, schemas {}",
+        config.history,
+        config.lock_timeout,
+        config.lock_retries,
+        config.lock_wait,
+        config.schemas.join(", ")
+    );
     Ok(Engine::new(config))
 }
 
@@ -157,5 +197,8 @@ pub fn seal_applied(
 
 /// The connection string for messages.
 pub fn redacted(cx: &Context) -> Option<String> {
-    cx.database_url.as_deref().map(redact)
+    cx.resolved_url
+        .get()
+        .or(cx.database_url.as_ref())
+        .map(|u| redact(u))
 }

@@ -8,9 +8,11 @@ mod cli;
 mod commands;
 mod context;
 mod database;
+mod dev_db;
 mod events;
 mod exit;
 mod lint_report;
+mod output;
 mod report;
 
 use clap::Parser;
@@ -29,8 +31,9 @@ fn main() -> ExitCode {
         _ => None,
     };
     let cli = cli::Cli::parse_from(args);
+    output::init(cli.global.quiet, cli.global.verbose, cli.global.color);
     if let Some(problem) = dotenv_problem {
-        eprintln!("warning: ignoring .env: {problem}");
+        output::warning(&format!("ignoring .env: {problem}"));
     }
     let format = if cli.global.format == cli::FormatArg::Json {
         context::Format::Json

@@ -24,6 +24,8 @@
 //! ```
 
 mod checksum;
+#[cfg(all(unix, feature = "dev-db"))]
+pub mod devdb;
 pub mod embedded;
 #[cfg(feature = "postgres")]
 pub mod engine;

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 /// lock_retries = 3                         # retries after a lock timeout, with backoff
 /// lock_wait = "60s"                        # waiting for another runner
 /// schemas = ["public"]                     # what `reset` drops and recreates
+/// database_url = "postgres://localhost/app_dev" # else DATABASE_URL, else the dev database
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -32,6 +33,9 @@ pub struct Settings {
     pub lock_wait: Option<String>,
     /// Schemas `reset` drops.
     pub schemas: Option<Vec<String>>,
+    /// The database to use when neither `--database-url` nor `DATABASE_URL` is given (before
+    /// falling back to the dev database). Keep passwords out of Cargo.toml.
+    pub database_url: Option<String>,
     /// `[package.metadata.migrate.lint]`.
     pub lint: Option<LintSettings>,
 }
@@ -74,6 +78,10 @@ pub struct Project {
     pub manifest: Option<PathBuf>,
     /// The settings read from the manifest.
     pub settings: Settings,
+    /// The package name (`None` outside a package, or at a virtual workspace's root).
+    pub name: Option<String>,
+    /// Cargo's target directory (where the dev database lives).
+    pub target_dir: PathBuf,
 }
 
 /// Why the project could not be located.
@@ -120,11 +128,7 @@ impl Project {
                 .find(|m| m.is_file()),
         };
         let Some(manifest) = manifest else {
-            return Ok(Project {
-                root: cwd.to_path_buf(),
-                manifest: None,
-                settings: Settings::default(),
-            });
+            return Ok(Project::outside_cargo(cwd));
         };
         let metadata = MetadataCommand::new()
             .manifest_path(&manifest)
@@ -139,17 +143,19 @@ impl Project {
             p.manifest_path.as_std_path().canonicalize().ok().as_deref()
                 == Some(canonical.as_path())
         });
-        let (root, value) = match package {
+        let (root, value, name) = match package {
             Some(p) => (
                 p.manifest_path
                     .parent()
                     .map(|d| d.as_std_path().to_path_buf())
                     .unwrap_or_default(),
                 p.metadata.get("migrate").cloned(),
+                Some(p.name.to_string()),
             ),
             None => (
                 metadata.workspace_root.as_std_path().to_path_buf(),
                 metadata.workspace_metadata.get("migrate").cloned(),
+                None,
             ),
         };
         let settings = match value {
@@ -163,6 +169,8 @@ impl Project {
             root,
             manifest: Some(manifest),
             settings,
+            name,
+            target_dir: metadata.target_directory.into_std_path_buf(),
         })
     }
 
@@ -201,11 +209,36 @@ impl Project {
                 .map_err(|e: toml::de::Error| settings_error(e.to_string()))?,
             None => Settings::default(),
         };
+        let name = value
+            .get("package")
+            .and_then(|p| p.get("name"))
+            .and_then(|n| n.as_str())
+            .map(String::from);
         Ok(Project {
             root: root.to_path_buf(),
             manifest: Some(manifest),
             settings,
+            name,
+            target_dir: std::env::var_os("CARGO_TARGET_DIR")
+                .map_or_else(|| root.join("target"), PathBuf::from),
         })
+    }
+
+    /// A directory that is not in a Cargo package: default settings, `target/` below it.
+    ///
+    /// ```
+    /// use migrate_runtime::project::Project;
+    /// let p = Project::outside_cargo("/srv/app".as_ref());
+    /// assert_eq!(p.target_dir, std::path::Path::new("/srv/app/target"));
+    /// ```
+    pub fn outside_cargo(dir: &Path) -> Project {
+        Project {
+            root: dir.to_path_buf(),
+            manifest: None,
+            settings: Settings::default(),
+            name: None,
+            target_dir: dir.join("target"),
+        }
     }
 
     /// The migrations directory: `dir` from the settings (relative to the package root), else
@@ -214,7 +247,7 @@ impl Project {
     /// ```
     /// use migrate_runtime::project::{Project, Settings};
     /// let settings = Settings { dir: Some("db".into()), ..Settings::default() };
-    /// let p = Project { root: "/app".into(), manifest: None, settings };
+    /// let p = Project { settings, ..Project::outside_cargo("/app".as_ref()) };
     /// assert_eq!(p.migrations_dir(), std::path::Path::new("/app/db"));
     /// ```
     pub fn migrations_dir(&self) -> PathBuf {

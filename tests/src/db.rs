@@ -1,20 +1,51 @@
 //! A fresh database per test, so tests run in parallel without seeing each other.
 
+use migrate_runtime::devdb::DevDb;
 use postgres::{Client, NoTls};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 const LOCAL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
-/// The server to create test databases on: `DATABASE_URL`, else the local server.
+/// The server to create test databases on: `DATABASE_URL`, else the local server on port
+/// 5432, else (no server answers there) a private cluster under `target/migrate-test-db`,
+/// started with the same mechanism as the dev database (so `cargo test` passes on a machine
+/// that has the PostgreSQL programs but no running server).
 ///
 /// ```
 /// assert!(!migrate_tests::admin_url().is_empty());
 /// ```
 pub fn admin_url() -> String {
-    std::env::var("DATABASE_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| LOCAL.into())
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| {
+        if let Some(url) = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+            return url;
+        }
+        if Client::connect(LOCAL, NoTls).is_ok() {
+            return LOCAL.into();
+        }
+        let dir = target_dir().join("migrate-test-db");
+        match DevDb::at(&dir, "postgres").ensure() {
+            Ok(running) => running.url,
+            Err(e) => panic!(
+                "\n\nThe tests need a PostgreSQL server: none answered at {LOCAL}, and a private one \
+                 could not be started in {}: {}\n{}\n{}\n",
+                dir.display(),
+                e.message,
+                e.detail.unwrap_or_default(),
+                e.help
+            ),
+        }
+    })
+    .clone()
+}
+
+/// Cargo's target directory of this workspace.
+pub fn target_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
+        std::path::PathBuf::from,
+    )
 }
 
 /// The same connection string with another database name (URL or key=value form).

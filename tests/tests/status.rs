@@ -119,18 +119,6 @@ fn lock_file_problems_show_in_status() {
 }
 
 #[test]
-fn no_database_configured_says_how() {
-    let p = Project::new();
-    p.migration(A, "SELECT 1;\n", None);
-    let run = p.run(&["status"]);
-    assert_eq!(run.code, 1);
-    assert_eq!(
-        run.stderr,
-        "error: no database configured\n  help: pass --database-url <url>, set DATABASE_URL, or put DATABASE_URL=... in a .env file\n"
-    );
-}
-
-#[test]
 fn dotenv_provides_the_database_url() {
     let db = TestDb::new();
     let p = Project::new();

@@ -1,6 +1,8 @@
 //! One module per command, each a thin call into migrate-runtime.
 
 mod apply;
+mod completions;
+mod dev_db;
 mod down;
 mod lint;
 mod new;
@@ -16,6 +18,10 @@ use crate::report::Error;
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<Exit, Error> {
+    // Completions need no project.
+    if let Command::Completions(args) = cli.command {
+        return completions::run(args);
+    }
     let cx = Context::resolve(&cli.global)?;
     if cx.github && !matches!(cli.command, Command::Lint(_)) {
         return Err(Error::new(
@@ -31,5 +37,7 @@ pub fn run(cli: Cli) -> Result<Exit, Error> {
         Command::Resolve(args) => resolve::run(&cx, args),
         Command::Reset(args) => reset::run(&cx, args),
         Command::Lint(args) => lint::run(&cx, args),
+        Command::DevDb(action) => dev_db::run(&cx, action),
+        Command::Completions(args) => completions::run(args),
     }
 }

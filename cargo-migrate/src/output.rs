@@ -1,0 +1,78 @@
+//! How much the CLI says and in which colours: `--quiet` / `--verbose`, and `--color` (colour
+//! only on a terminal, never with `NO_COLOR` set, unless `--color always`). Printing goes
+//! through anstream, which strips the styles wherever colour is off.
+
+use anstyle::{AnsiColor, Style};
+use std::sync::atomic::{AtomicU8, Ordering};
+
+/// `error:` labels.
+pub const ERROR: Style = AnsiColor::Red.on_default().bold();
+/// `warning:` labels.
+pub const WARNING: Style = AnsiColor::Yellow.on_default().bold();
+/// `help:` and `note:` labels.
+pub const HELP: Style = AnsiColor::Cyan.on_default().bold();
+/// Success words (`Applied`, `up to date`).
+pub const GOOD: Style = AnsiColor::Green.on_default().bold();
+/// Secondary text (durations, paths).
+pub const DIM: Style = Style::new().dimmed();
+
+const QUIET: u8 = 0;
+const NORMAL: u8 = 1;
+const VERBOSE: u8 = 2;
+
+static LEVEL: AtomicU8 = AtomicU8::new(NORMAL);
+
+/// Sets the verbosity and colour choice for the whole process.
+pub fn init(quiet: bool, verbose: bool, color: crate::cli::ColorArg) {
+    let level = if quiet {
+        QUIET
+    } else if verbose {
+        VERBOSE
+    } else {
+        NORMAL
+    };
+    LEVEL.store(level, Ordering::Relaxed);
+    let choice = match color {
+        crate::cli::ColorArg::Auto => anstream::ColorChoice::Auto,
+        crate::cli::ColorArg::Always => anstream::ColorChoice::Always,
+        crate::cli::ColorArg::Never => anstream::ColorChoice::Never,
+    };
+    choice.write_global();
+}
+
+/// `--quiet`: only results and errors.
+pub fn quiet() -> bool {
+    LEVEL.load(Ordering::Relaxed) == QUIET
+}
+
+/// `--verbose`: also each step's detail.
+pub fn verbose() -> bool {
+    LEVEL.load(Ordering::Relaxed) == VERBOSE
+}
+
+/// Prints a progress line on stderr unless `--quiet`.
+#[macro_export]
+macro_rules! info {
+    ($($arg:tt)*) => {
+        if !$crate::output::quiet() {
+            anstream::eprintln!($($arg)*);
+        }
+    };
+}
+
+/// Prints a detail line on stderr with `--verbose`.
+#[macro_export]
+macro_rules! detail {
+    ($($arg:tt)*) => {
+        if $crate::output::verbose() {
+            anstream::eprintln!($($arg)*);
+        }
+    };
+}
+
+/// Prints a warning on stderr unless `--quiet`.
+pub fn warning(message: &str) {
+    if !quiet() {
+        anstream::eprintln!("{WARNING}warning{WARNING:#}: {message}");
+    }
+}
