@@ -1,8 +1,9 @@
 //! Connection strings: parsing (URL or key=value), describing and redacting them so a password
 //! never reaches a message, a log or a JSON report, and telling whether a host is local.
 
+use super::tls::{self, TlsOptions, split_tls_options};
 use postgres::config::Host;
-use postgres::{Client, Config, NoTls};
+use postgres::{Client, Config};
 use std::str::FromStr;
 
 /// Replaces the password of a connection string (URL userinfo, `password=` in a URL query or a
@@ -98,8 +99,9 @@ fn redact_key_value(conn: &str) -> String {
 /// assert_eq!(scrub("failed: s3cret", "postgres://u:s3cret@h/db"), "failed: ***");
 /// ```
 pub fn scrub(message: &str, conn: &str) -> String {
-    match Config::from_str(conn)
+    match parse(conn)
         .ok()
+        .map(|(config, _)| config)
         .and_then(|c| c.get_password().map(<[u8]>::to_vec))
     {
         Some(pw) if !pw.is_empty() => message.replace(&*String::from_utf8_lossy(&pw), "***"),
@@ -187,17 +189,37 @@ pub struct ConnectError {
     pub hint: String,
 }
 
-/// Parses a connection string (URL or key=value) and connects, naming the session
-/// `cargo-migrate` so other sessions can see who holds the migration lock.
+/// Parses a connection string (URL or key=value, with libpq's `sslmode` and `sslrootcert`).
+///
+/// ```
+/// use migrate_runtime::engine::connection::parse;
+/// use migrate_runtime::engine::tls::SslMode;
+/// let (config, tls) = parse("postgres://app@db/shop?sslmode=verify-full").unwrap();
+/// assert_eq!(config.get_dbname(), Some("shop"));
+/// assert_eq!(tls.mode, SslMode::VerifyFull);
+/// ```
+pub fn parse(conn: &str) -> Result<(Config, TlsOptions), String> {
+    let (rest, tls) = split_tls_options(conn)?;
+    let config = Config::from_str(&rest).map_err(|e| e.to_string())?;
+    Ok((config, tls))
+}
+
+/// Parses a connection string (URL or key=value) and connects (with TLS as `sslmode` says),
+/// naming the session `cargo-migrate` so other sessions can see who holds the migration lock.
 pub fn connect(conn: &str) -> Result<(Client, Config), ConnectError> {
-    let mut config = Config::from_str(conn).map_err(|e| ConnectError {
+    let invalid = |e: String| ConnectError {
         message: format!(
             "invalid database URL `{}`: {}",
             redact(conn),
-            scrub(&e.to_string(), conn)
+            scrub(&e, conn)
         ),
         hint: "use postgres://user:password@host:port/dbname or `host=... user=... dbname=...`"
             .into(),
+    };
+    let (mut config, tls) = parse(conn).map_err(invalid)?;
+    let connector = tls::connector(&tls).map_err(|e| ConnectError {
+        message: format!("cannot set up TLS for {}: {e}", describe(&config)),
+        hint: "check sslrootcert (a PEM file with the server's CA certificate)".into(),
     })?;
     if config.get_application_name().is_none() {
         config.application_name("cargo-migrate");
@@ -205,23 +227,52 @@ pub fn connect(conn: &str) -> Result<(Client, Config), ConnectError> {
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(std::time::Duration::from_secs(10));
     }
-    match config.connect(NoTls) {
+    match config.connect(connector) {
         Ok(client) => Ok((client, config)),
         Err(e) => {
-            let detail = scrub(&error_text(&e), conn);
-            let hint = if detail.contains("password") {
-                "check the user and password"
-            } else if detail.contains("does not exist") {
-                "check the database name (create it with `createdb`)"
-            } else if detail.contains("TLS") || detail.contains("SSL") || detail.contains("ssl") {
-                "the server requires TLS, which this build does not support yet: use sslmode=disable on a trusted network"
-            } else {
-                "is the server running and reachable? (pg_isready -h <host> -p <port>)"
-            };
+            let detail = scrub(&error_text(&e), conn).replace('\n', " ");
             Err(ConnectError {
                 message: format!("cannot connect to {}: {detail}", describe(&config)),
-                hint: hint.into(),
+                hint: hint(&detail, &config),
             })
         }
+    }
+}
+
+/// What to check, from the text of a connection error.
+fn hint(detail: &str, config: &Config) -> String {
+    let host = config
+        .get_hosts()
+        .first()
+        .map_or("<host>".to_string(), |h| match h {
+            Host::Tcp(h) => h.clone(),
+            #[cfg(unix)]
+            Host::Unix(p) => p.display().to_string(),
+        });
+    if detail.contains("password") {
+        "check the user and password".into()
+    } else if detail.contains("no encryption") {
+        "the server accepts only TLS connections: add sslmode=require (or verify-full with \
+         sslrootcert=<CA file>)"
+            .into()
+    } else if detail.contains("server does not support TLS") {
+        "the server does not offer TLS: use sslmode=prefer, or enable ssl on the server".into()
+    } else if detail.contains("not valid for name") {
+        format!(
+            "the server's certificate is not issued for `{host}`: connect with a host name the \
+             certificate names, or use sslmode=verify-ca"
+        )
+    } else if detail.contains("certificate") {
+        "the server's certificate is not trusted: set sslrootcert to the CA certificate (PEM) \
+         that signed it, or use sslmode=require to encrypt without checking it"
+            .into()
+    } else if detail.contains("does not exist") {
+        "check the database name (create it with `createdb`)".into()
+    } else {
+        let port = config.get_ports().first().copied().unwrap_or(5432);
+        format!(
+            "is the server running and reachable? (`pg_isready -h {host} -p {port}`); does it \
+             require TLS (sslmode=require)?"
+        )
     }
 }

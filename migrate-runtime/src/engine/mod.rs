@@ -30,6 +30,7 @@ pub mod history;
 mod reset;
 mod resolve;
 pub mod status;
+pub mod tls;
 
 pub use advisory::LockHolder;
 pub use apply::{ApplyOptions, ApplyReport, Planned, PlannedStatement};

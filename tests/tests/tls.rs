@@ -1,0 +1,223 @@
+//! TLS: `sslmode` and `sslrootcert` against a private cluster started with `ssl = on` and a
+//! certificate made here (a CA of the test's own, and a server certificate it signs for
+//! `localhost` only). The cluster accepts TCP connections with TLS only.
+
+use migrate_runtime::devdb::{ClusterOptions, DevDb};
+use migrate_tests::{Project, Run};
+use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+
+/// A private cluster, stopped and deleted when dropped.
+struct Cluster {
+    db: DevDb,
+    port: u16,
+    _dir: tempfile::TempDir,
+    ca: std::path::PathBuf,
+    other_ca: std::path::PathBuf,
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = self.db.destroy();
+    }
+}
+
+fn ca(name: &str) -> (CertificateParams, KeyPair, String) {
+    let mut params = CertificateParams::new(Vec::<String>::new()).expect("test setup");
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, name);
+    let key = KeyPair::generate().expect("test setup");
+    let pem = params.self_signed(&key).expect("test setup").pem();
+    (params, key, pem)
+}
+
+/// A directory the server's user can enter (tempfile makes them 0700).
+fn open_tempdir() -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("test setup");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
+        .expect("test setup");
+    dir
+}
+
+fn cluster(ssl: bool) -> Cluster {
+    let dir = open_tempdir();
+    let (ca_params, ca_key, ca_pem) = ca("cargo-migrate test CA");
+    let (_, _, other_pem) = ca("someone else's CA");
+    let issuer = Issuer::new(ca_params, ca_key);
+    let server_key = KeyPair::generate().expect("test setup");
+    let server = CertificateParams::new(vec!["localhost".to_string()])
+        .expect("test setup")
+        .signed_by(&server_key, &issuer)
+        .expect("test setup");
+    let ca = dir.path().join("ca.pem");
+    let other_ca = dir.path().join("other-ca.pem");
+    std::fs::write(&ca, &ca_pem).expect("test setup");
+    std::fs::write(&other_ca, &other_pem).expect("test setup");
+    let mut options = ClusterOptions::default();
+    if ssl {
+        options = options
+            .setting("ssl", "on")
+            .setting("ssl_cert_file", "server.crt")
+            .setting("ssl_key_file", "server.key")
+            .file("server.crt", server.pem().into_bytes())
+            .file("server.key", server_key.serialize_pem().into_bytes())
+            .hba("local all all trust\nhostssl all all 127.0.0.1/32 trust\n");
+    }
+    let db = DevDb::at(&dir.path().join("cluster"), "postgres").with_options(options);
+    let running = db
+        .ensure()
+        .unwrap_or_else(|e| panic!("{e}: {:?}", e.detail));
+    Cluster {
+        db,
+        port: running.port,
+        _dir: dir,
+        ca,
+        other_ca,
+    }
+}
+
+/// `cargo migrate status` against `url` in a project with one pending migration.
+fn status(url: &str) -> Run {
+    let p = Project::new();
+    p.migration(
+        "20260101000000_a",
+        "CREATE TABLE a (id int);",
+        Some("DROP TABLE a;"),
+    );
+    p.run(&["--database-url", url, "status"])
+}
+
+#[test]
+fn require_and_verify_full_connect_over_tls() {
+    let c = cluster(true);
+    let port = c.port;
+    let ca = c.ca.display();
+    for url in [
+        format!("postgres://postgres@127.0.0.1:{port}/postgres?sslmode=require"),
+        format!(
+            "postgres://postgres@localhost:{port}/postgres?sslmode=verify-full&sslrootcert={ca}"
+        ),
+        format!("host=localhost port={port} user=postgres sslmode=verify-full sslrootcert='{ca}'"),
+        // verify-ca checks the chain, not the name: 127.0.0.1 is not in the certificate.
+        format!("postgres://postgres@127.0.0.1:{port}/postgres?sslmode=verify-ca&sslrootcert={ca}"),
+        // The default (prefer) uses TLS when the server offers it; this server insists.
+        format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+    ] {
+        let run = status(&url);
+        assert_eq!(run.code, 4, "{url}: {run:?}");
+        assert!(run.stdout.contains("1 pending"), "{url}: {}", run.stdout);
+    }
+}
+
+#[test]
+fn verification_failures_are_one_line_with_a_hint() {
+    let c = cluster(true);
+    let port = c.port;
+    let cases = [
+        (
+            format!(
+                "postgres://postgres@127.0.0.1:{port}/postgres?sslmode=verify-full&sslrootcert={}",
+                c.ca.display()
+            ),
+            "certificate not valid for name \"127.0.0.1\"",
+            "help: the server's certificate is not issued for `127.0.0.1`",
+        ),
+        (
+            format!(
+                "postgres://postgres:hunter2@localhost:{port}/postgres?sslmode=verify-full&sslrootcert={}",
+                c.other_ca.display()
+            ),
+            "invalid peer certificate: UnknownIssuer",
+            "help: the server's certificate is not trusted: set sslrootcert",
+        ),
+        (
+            format!("host=127.0.0.1 port={port} user=postgres password=hunter2 sslmode=disable"),
+            "no encryption",
+            "help: the server accepts only TLS connections: add sslmode=require",
+        ),
+        (
+            // require with sslrootcert checks the chain, as libpq does.
+            format!(
+                "postgres://postgres@localhost:{port}/postgres?sslmode=require&sslrootcert={}",
+                c.other_ca.display()
+            ),
+            "UnknownIssuer",
+            "help: the server's certificate is not trusted",
+        ),
+    ];
+    for (url, error, hint) in cases {
+        let run = status(&url);
+        assert_eq!(run.code, 1, "{url}: {run:?}");
+        let first = run.stderr.lines().next().unwrap_or_default();
+        assert!(
+            first.starts_with("error: cannot connect to postgres@") && first.contains(error),
+            "{url}:\n{}",
+            run.stderr
+        );
+        assert!(run.stderr.contains(hint), "{url}:\n{}", run.stderr);
+        assert!(!run.stderr.contains("hunter2"), "{}", run.stderr);
+        assert!(!run.stdout.contains("hunter2"), "{}", run.stdout);
+    }
+}
+
+#[test]
+fn require_fails_when_the_server_offers_no_tls() {
+    let c = cluster(false);
+    let url = format!(
+        "postgres://postgres:hunter2@127.0.0.1:{}/postgres?sslmode=require",
+        c.port
+    );
+    let run = status(&url);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.starts_with(&format!(
+            "error: cannot connect to postgres@127.0.0.1:{}/postgres: ",
+            c.port
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("server does not support TLS"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("help: the server does not offer TLS: use sslmode=prefer"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("hunter2"));
+    // prefer falls back to a plain connection.
+    let url = format!(
+        "postgres://postgres@127.0.0.1:{}/postgres?sslmode=prefer",
+        c.port
+    );
+    assert_eq!(status(&url).code, 4);
+}
+
+#[test]
+fn unknown_sslmode_and_client_certificates_are_clear_errors() {
+    let run = status("postgres://u:hunter2@db.invalid/app?sslmode=verify");
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.starts_with(
+            "error: invalid database URL `postgres://u:***@db.invalid/app?sslmode=verify`: invalid sslmode `verify` \
+             (use disable, allow, prefer, require, verify-ca or verify-full)"
+        ),
+        "{}",
+        run.stderr
+    );
+    let run = status("host=db.invalid user=u password=hunter2 sslcert=/c.pem");
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr
+            .contains("`sslcert`: client certificates are not supported"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("hunter2"));
+}
