@@ -3,6 +3,8 @@
 //! concerns, and what to do.
 
 use crate::context::Format;
+use crate::output::{ERROR, HELP};
+use anstream::{eprintln, println};
 use migrate_runtime::Finding;
 use migrate_runtime::model::ReadErrors;
 use serde_json::{Value, json};
@@ -84,8 +86,9 @@ pub fn print_findings(findings: &[Finding]) {
         } else {
             "error"
         };
-        eprintln!("{label}: {f}");
-        eprintln!("  help: {}", f.help());
+        let style = if label == "note" { HELP } else { ERROR };
+        eprintln!("{style}{label}{style:#}: {f}");
+        eprintln!("  {HELP}help{HELP:#}: {}", f.help());
     }
 }
 
@@ -93,20 +96,20 @@ pub fn print_findings(findings: &[Finding]) {
 pub fn print_error(format: Format, e: &Error) {
     match format {
         Format::Text => {
-            eprintln!("error: {}", e.message);
+            eprintln!("{ERROR}error{ERROR:#}: {}", e.message);
             for (place, help) in &e.problems {
                 if !place.is_empty() {
                     eprintln!("  --> {place}");
                 }
                 if let Some(help) = help {
-                    eprintln!("  help: {help}");
+                    eprintln!("  {HELP}help{HELP:#}: {help}");
                 }
             }
             for line in &e.body {
                 eprintln!("{line}");
             }
             if let Some(note) = &e.note {
-                eprintln!("  note: {note}");
+                eprintln!("  {HELP}note{HELP:#}: {note}");
             }
         }
         Format::Json => {

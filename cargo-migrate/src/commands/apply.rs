@@ -7,6 +7,7 @@ use crate::database::{self, redacted};
 use crate::events::{ms, printer};
 use crate::exit::Exit;
 use crate::lint_report::{self, counts};
+use crate::output::WARNING;
 use crate::report::{Error, engine_error, print_json};
 use migrate_runtime::engine::{ApplyOptions, ApplyReport, EngineError};
 use migrate_runtime::lint::Severity;
@@ -26,7 +27,7 @@ pub fn run(cx: &Context, args: ApplyArgs) -> Result<Exit, Error> {
         allow_out_of_order: args.allow_out_of_order,
     };
     if cx.format == Format::Text && !args.dry_run {
-        eprintln!(
+        crate::info!(
             "Applying migrations from {} to {} (history {})",
             cx.dir.display(),
             db.label,
@@ -71,12 +72,12 @@ pub fn run(cx: &Context, args: ApplyArgs) -> Result<Exit, Error> {
     match cx.format {
         Format::Text => {
             for s in &sealed {
-                eprintln!("  Sealed {s}");
+                crate::info!("  Sealed {s}");
             }
             let at = at.map_or("no migration".to_string(), |v| v.to_string());
             match report.applied.len() {
-                0 => eprintln!("Nothing to apply; the database is at {at}."),
-                n => eprintln!(
+                0 => crate::info!("Nothing to apply; the database is at {at}."),
+                n => crate::info!(
                     "Applied {n} migration{} in {}; the database is at {at}.",
                     if n == 1 { "" } else { "s" },
                     ms(total_ms)
@@ -123,8 +124,8 @@ fn lint_gate(
         .map(|f| format!("{} at {}:{}", f.rule, f.path.display(), f.line))
         .collect();
     if args.allow_unsafe {
-        eprintln!(
-            "warning: applying despite {errors} lint error(s) (--allow-unsafe): {}",
+        anstream::eprintln!(
+            "{WARNING}warning{WARNING:#}: applying despite {errors} lint error(s) (--allow-unsafe): {}",
             rules.join(", ")
         );
         return Ok(());
@@ -143,7 +144,7 @@ fn print_plan(cx: &Context, report: &ApplyReport, label: &str) {
     match cx.format {
         Format::Text => {
             if report.plan.is_empty() {
-                eprintln!("Dry run: nothing to apply to {label}.");
+                crate::info!("Dry run: nothing to apply to {label}.");
                 return;
             }
             println!(

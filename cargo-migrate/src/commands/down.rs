@@ -35,7 +35,7 @@ pub fn run(cx: &Context, args: DownArgs) -> Result<Exit, Error> {
     match cx.format {
         Format::Text if report.dry_run => {
             if report.plan.is_empty() {
-                eprintln!("Dry run: nothing to revert.");
+                crate::info!("Dry run: nothing to revert.");
             }
             for (v, name, sql) in &report.plan {
                 println!("Would revert {v}_{name} with:");
@@ -45,8 +45,8 @@ pub fn run(cx: &Context, args: DownArgs) -> Result<Exit, Error> {
             }
         }
         Format::Text => match report.reverted.len() {
-            0 => eprintln!("Nothing to revert."),
-            n => eprintln!("Reverted {n} migration{}.", if n == 1 { "" } else { "s" }),
+            0 => crate::info!("Nothing to revert."),
+            n => crate::info!("Reverted {n} migration{}.", if n == 1 { "" } else { "s" }),
         },
         Format::Json => print_json(&json!({
             "ok": true,

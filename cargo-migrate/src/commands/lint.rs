@@ -51,9 +51,9 @@ pub fn run(cx: &Context, args: LintArgs) -> Result<Exit, Error> {
             lint_report::print(cx.github, &findings);
             if !cx.github {
                 if findings.is_empty() {
-                    eprintln!("No problems in {}.", plural(targets.len(), what));
+                    crate::info!("No problems in {}.", plural(targets.len(), what));
                 } else {
-                    eprintln!(
+                    crate::info!(
                         "{}, {} in {}.",
                         plural(errors, "error"),
                         plural(warnings, "warning"),

@@ -28,7 +28,7 @@ pub fn run(cx: &Context, args: NewArgs) -> Result<Exit, Error> {
     match cx.format {
         Format::Text => {
             println!("{}", folder.display());
-            eprintln!(
+            crate::info!(
                 "Created {}: write the SQL, then seal it with `cargo migrate seal`.",
                 files
                     .iter()

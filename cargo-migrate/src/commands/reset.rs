@@ -38,7 +38,7 @@ pub fn run(cx: &Context, args: ResetArgs) -> Result<Exit, Error> {
     }
     let mut db = database::connect(cx)?;
     if cx.format == Format::Text {
-        eprintln!(
+        crate::info!(
             "Resetting {}: dropping schema(s) {} and applying every migration",
             db.label,
             engine.config.schemas.join(", ")
@@ -52,9 +52,9 @@ pub fn run(cx: &Context, args: ResetArgs) -> Result<Exit, Error> {
     match cx.format {
         Format::Text => {
             for s in &sealed {
-                eprintln!("  Sealed {s}");
+                crate::info!("  Sealed {s}");
             }
-            eprintln!("Reset done: {} migration(s) applied.", report.applied.len());
+            crate::info!("Reset done: {} migration(s) applied.", report.applied.len());
         }
         Format::Json => print_json(&json!({
             "ok": true,

@@ -42,9 +42,9 @@ pub fn run(cx: &Context, args: ResolveArgs) -> Result<Exit, Error> {
     };
     match cx.format {
         Format::Text => {
-            eprintln!("Marked {version} as {what} (recorded in the history; nothing was run).");
+            crate::info!("Marked {version} as {what} (recorded in the history; nothing was run).");
             for s in &sealed {
-                eprintln!("  Sealed {s}");
+                crate::info!("  Sealed {s}");
             }
         }
         Format::Json => print_json(&json!({

@@ -71,22 +71,22 @@ pub fn run(cx: &Context, args: SealArgs) -> Result<Exit, Error> {
     match cx.format {
         Format::Text => {
             if outcome.repaired {
-                eprintln!(
+                crate::info!(
                     "Rewrote {} (it was corrupt, e.g. after a merge conflict)",
                     lock_path.display()
                 );
             }
             for v in &outcome.sealed {
-                eprintln!("Sealed {}", folder(*v));
+                crate::info!("Sealed {}", folder(*v));
             }
             for v in &outcome.resealed {
-                eprintln!("Re-sealed {} (--force)", folder(*v));
+                crate::info!("Re-sealed {} (--force)", folder(*v));
             }
             for v in &outcome.dropped {
-                eprintln!("Removed {v} from the lock file (--force; its folder is gone)");
+                crate::info!("Removed {v} from the lock file (--force; its folder is gone)");
             }
             if !written {
-                eprintln!(
+                crate::info!(
                     "Nothing to seal: {} migrations sealed and intact",
                     outcome.lock.entries().len()
                 );
@@ -110,7 +110,7 @@ fn check(cx: &Context, set: &MigrationSet, state: &LockState) -> Result<Exit, Er
     let findings = verify(set, state);
     match cx.format {
         Format::Text if findings.is_empty() => {
-            eprintln!("All {} migrations sealed and intact", set.migrations.len());
+            crate::info!("All {} migrations sealed and intact", set.migrations.len());
         }
         Format::Text => {
             print_findings(&findings);

@@ -7,7 +7,9 @@ use crate::context::Format;
 use crate::database::{self, redacted};
 use crate::events::ms;
 use crate::exit::Exit;
+use crate::output::{DIM, ERROR, GOOD, WARNING};
 use crate::report::{Error, engine_error, finding_json, print_json};
+use anstream::println;
 use migrate_runtime::engine::State;
 use migrate_runtime::engine::status::compute;
 use migrate_runtime::{Finding, verify};
@@ -79,7 +81,15 @@ pub fn run(cx: &Context, args: StatusArgs) -> Result<Exit, Error> {
                         " (draft)"
                     });
                 }
-                println!("  {:<12} {folder:<width$}  {detail}", e.state.as_str());
+                let style = match e.state {
+                    State::Applied => GOOD,
+                    State::Pending => WARNING,
+                    _ => ERROR,
+                };
+                println!(
+                    "  {style}{:<12}{style:#} {folder:<width$}  {DIM}{detail}{DIM:#}",
+                    e.state.as_str()
+                );
             }
             for f in &lock_problems {
                 println!("  lock-file    {f}");
@@ -100,9 +110,11 @@ pub fn run(cx: &Context, args: StatusArgs) -> Result<Exit, Error> {
             println!("{}", summary.join(", "));
             match exit {
                 Exit::Problems => {
-                    eprintln!("Problems found: `cargo migrate apply` explains each and what to do.")
+                    crate::info!(
+                        "Problems found: `cargo migrate apply` explains each and what to do."
+                    )
                 }
-                Exit::Pending => eprintln!("Pending migrations: run `cargo migrate apply`."),
+                Exit::Pending => crate::info!("Pending migrations: run `cargo migrate apply`."),
                 _ => {}
             }
         }
