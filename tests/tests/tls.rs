@@ -41,22 +41,38 @@ fn open_tempdir() -> tempfile::TempDir {
     dir
 }
 
-fn cluster(ssl: bool) -> Cluster {
+/// How the test server's certificate is made.
+#[derive(PartialEq)]
+enum Cert {
+    /// No TLS at all.
+    None,
+    /// Signed by a CA made here (`ca` is the CA).
+    CaSigned,
+    /// Self-signed with CA:TRUE, as `openssl req -x509` makes them (`ca` is the certificate).
+    SelfSigned,
+}
+
+fn cluster(cert: Cert) -> Cluster {
     let dir = open_tempdir();
-    let (ca_params, ca_key, ca_pem) = ca("cargo-migrate test CA");
+    let (ca_params, ca_key, mut ca_pem) = ca("cargo-migrate test CA");
     let (_, _, other_pem) = ca("someone else's CA");
     let issuer = Issuer::new(ca_params, ca_key);
     let server_key = KeyPair::generate().expect("test setup");
-    let server = CertificateParams::new(vec!["localhost".to_string()])
-        .expect("test setup")
-        .signed_by(&server_key, &issuer)
-        .expect("test setup");
+    let mut params = CertificateParams::new(vec!["localhost".to_string()]).expect("test setup");
+    let server = if cert == Cert::SelfSigned {
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let server = params.self_signed(&server_key).expect("test setup");
+        ca_pem = server.pem();
+        server
+    } else {
+        params.signed_by(&server_key, &issuer).expect("test setup")
+    };
     let ca = dir.path().join("ca.pem");
     let other_ca = dir.path().join("other-ca.pem");
     std::fs::write(&ca, &ca_pem).expect("test setup");
     std::fs::write(&other_ca, &other_pem).expect("test setup");
     let mut options = ClusterOptions::default();
-    if ssl {
+    if cert != Cert::None {
         options = options
             .setting("ssl", "on")
             .setting("ssl_cert_file", "server.crt")
@@ -91,7 +107,7 @@ fn status(url: &str) -> Run {
 
 #[test]
 fn require_and_verify_full_connect_over_tls() {
-    let c = cluster(true);
+    let c = cluster(Cert::CaSigned);
     let port = c.port;
     let ca = c.ca.display();
     for url in [
@@ -113,7 +129,7 @@ fn require_and_verify_full_connect_over_tls() {
 
 #[test]
 fn verification_failures_are_one_line_with_a_hint() {
-    let c = cluster(true);
+    let c = cluster(Cert::CaSigned);
     let port = c.port;
     let cases = [
         (
@@ -164,7 +180,7 @@ fn verification_failures_are_one_line_with_a_hint() {
 
 #[test]
 fn require_fails_when_the_server_offers_no_tls() {
-    let c = cluster(false);
+    let c = cluster(Cert::None);
     let url = format!(
         "postgres://postgres:hunter2@127.0.0.1:{}/postgres?sslmode=require",
         c.port
@@ -220,4 +236,26 @@ fn unknown_sslmode_and_client_certificates_are_clear_errors() {
         run.stderr
     );
     assert!(!run.stderr.contains("hunter2"));
+}
+
+#[test]
+fn a_self_signed_server_certificate_in_sslrootcert_is_trusted_as_itself() {
+    let c = cluster(Cert::SelfSigned);
+    let (port, cert) = (c.port, c.ca.display());
+    let url = format!(
+        "postgres://postgres@localhost:{port}/postgres?sslmode=verify-full&sslrootcert={cert}"
+    );
+    let run = status(&url);
+    assert_eq!(run.code, 4, "{run:?}");
+    // The name is still checked.
+    let url = format!(
+        "postgres://postgres@127.0.0.1:{port}/postgres?sslmode=verify-full&sslrootcert={cert}"
+    );
+    let run = status(&url);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains("is not issued for `127.0.0.1`"),
+        "{}",
+        run.stderr
+    );
 }

@@ -257,7 +257,7 @@ fn hint(detail: &str, config: &Config) -> String {
             .into()
     } else if detail.contains("server does not support TLS") {
         "the server does not offer TLS: use sslmode=prefer, or enable ssl on the server".into()
-    } else if detail.contains("not valid for name") {
+    } else if detail.contains("not valid for name") || detail.contains("NotValidForName") {
         format!(
             "the server's certificate is not issued for `{host}`: connect with a host name the \
              certificate names, or use sslmode=verify-ca"
