@@ -3,7 +3,7 @@
 //! machine has one (the distribution packages create it), else `nobody`.
 
 use super::DevDbError;
-use nix::unistd::{Gid, Uid, User, geteuid};
+use nix::unistd::{User, geteuid};
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -58,11 +58,6 @@ impl ServerUser {
         ))
     }
 
-    /// Whether the server runs as another user than this process (we are root).
-    pub fn switches(&self) -> bool {
-        self.switch
-    }
-
     /// Makes `cmd` run as this user.
     pub fn run_as(&self, cmd: &mut Command) {
         if self.switch {
@@ -114,10 +109,5 @@ impl ServerUser {
              DATABASE_URL to a server you already have",
             blocked.display()
         ))
-    }
-
-    /// Whether `uid` is this user (for tests).
-    pub fn is(&self, uid: Uid, gid: Gid) -> bool {
-        self.uid == uid.as_raw() && self.gid == gid.as_raw()
     }
 }
