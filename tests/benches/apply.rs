@@ -36,10 +36,11 @@ fn main() {
     let psql_dir = tempfile::tempdir().expect("temp dir");
     let mut psql_script = String::from("\\set ON_ERROR_STOP 1\n");
     for i in 0..n {
+                // With down.sql, as the apply gate's lint requires of drafts.
         ours.migration(
             &format!("{}_m{i}", 20260101000000u64 + i as u64),
             &sql(i),
-            None,
+            Some(&format!("DROP TABLE t_{i};")),
         );
         std::fs::write(
             refinery_dir.path().join(format!("V{}__m{i}.sql", i + 1)),
