@@ -108,6 +108,9 @@ fn print_event(event: Event<'_>) {
                 r.name,
                 ms(r.duration_ms)
             ),
+            Event::DroppedInvalidIndex { version, index } => crate::info!(
+                "  {version}: dropped the invalid index {index} left by an earlier failed build; building it again"
+            ),
             Event::Dropped { schemas } => {
                 crate::info!("  Dropped and recreated schema(s) {}", schemas.join(", "))
             }

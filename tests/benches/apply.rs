@@ -36,7 +36,7 @@ fn main() {
     let psql_dir = tempfile::tempdir().expect("temp dir");
     let mut psql_script = String::from("\\set ON_ERROR_STOP 1\n");
     for i in 0..n {
-                // With down.sql, as the apply gate's lint requires of drafts.
+        // With down.sql, as the apply gate's lint requires of drafts.
         ours.migration(
             &format!("{}_m{i}", 20260101000000u64 + i as u64),
             &sql(i),

@@ -313,6 +313,45 @@ fn several_concurrent_indexes_in_one_no_transaction_migration() {
 }
 
 #[test]
+fn resume_rebuilds_the_invalid_index_a_failed_concurrent_build_left_behind() {
+    let db = TestDb::new();
+    let p = Project::with_db(&db);
+    p.migration(USERS, "CREATE TABLE app_users (email text);\nINSERT INTO app_users VALUES ('a@x'), ('a@x');\n", None)
+        .migration(
+            EMAIL,
+            "-- migrate:no-transaction\nCREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS app_users_email_key ON public.app_users (email);\n",
+            None,
+        );
+    let valid = "SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = to_regclass('public.app_users_email_key')";
+    let run = p.run(&["apply"]);
+    assert_eq!(run.code, 1, "the duplicate fails the unique build: {run:?}");
+    // PostgreSQL leaves the half-built index behind, INVALID.
+    let left: bool = db
+        .client()
+        .query_one(valid, &[])
+        .expect("index exists")
+        .get(0);
+    assert!(!left, "the failed build left an INVALID index");
+
+    db.client()
+        .batch_execute("DELETE FROM app_users WHERE ctid <> (SELECT min(ctid) FROM app_users)")
+        .expect("fix the data");
+    let run = p.run(&["apply"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr.contains("  20261121090100: dropped the invalid index public.app_users_email_key left by an earlier failed build; building it again"),
+        "{}",
+        run.stderr
+    );
+    let rebuilt: bool = db
+        .client()
+        .query_one(valid, &[])
+        .expect("index exists")
+        .get(0);
+    assert!(rebuilt, "IF NOT EXISTS must not keep the invalid index");
+}
+
+#[test]
 fn concurrently_in_a_transactional_migration_is_refused_before_anything_runs() {
     let db = TestDb::new();
     let p = Project::with_db(&db);

@@ -9,7 +9,8 @@ use super::status::{self, State, statement_checksums};
 use super::{Engine, Event, advisory};
 use crate::Version;
 use crate::model::{
-    Migration, MigrationSet, NO_TRANSACTION_HELP, line_column, needs_no_transaction,
+    Migration, MigrationSet, NO_TRANSACTION_HELP, concurrent_index, line_column,
+    needs_no_transaction,
 };
 use postgres::Client;
 use std::time::Instant;
@@ -449,6 +450,7 @@ impl Engine {
         let id = history::insert(client, table, &new)
             .map_err(db("cannot record the migration in the history"))?;
         set_lock_timeout(client, self.config.lock_timeout, false).map_err(Fail::Other)?;
+        drop_invalid_indexes(client, step, events)?;
         let mut done = step.resume_from;
         let mut attempt = 0;
         let result = loop {
@@ -529,6 +531,39 @@ impl Engine {
 }
 
 /// Ends a transaction the engine began by hand (`BEGIN` sent with the first statement).
+/// Drops the INVALID indexes that the `CREATE INDEX CONCURRENTLY` statements still to run
+/// would build: a failed or interrupted concurrent build leaves one behind, which `IF NOT
+/// EXISTS` would silently keep (and without it the statement would fail).
+fn drop_invalid_indexes(
+    client: &mut Client,
+    step: &Step<'_>,
+    events: &mut dyn FnMut(Event<'_>),
+) -> Result<(), Fail> {
+    let Some(statements) = step.script.statements else {
+        return Ok(());
+    };
+    let sql = "SELECT NOT i.indisvalid FROM pg_index i WHERE i.indexrelid = to_regclass($1)";
+    for s in statements.iter().skip(step.resume_from) {
+        let Some(index) = concurrent_index(s.text(step.script.sql)) else {
+            continue;
+        };
+        let invalid = client
+            .query_opt(sql, &[&index])
+            .map_err(db("cannot check for an invalid index"))?
+            .is_some_and(|r| r.get::<_, bool>(0));
+        if invalid {
+            client
+                .batch_execute(&format!("DROP INDEX CONCURRENTLY IF EXISTS {index}"))
+                .map_err(db("cannot drop the invalid index left by an earlier run"))?;
+            events(Event::DroppedInvalidIndex {
+                version: step.migration.version,
+                index: &index,
+            });
+        }
+    }
+    Ok(())
+}
+
 fn rollback(client: &mut Client) {
     let _ = client.batch_execute("ROLLBACK");
 }

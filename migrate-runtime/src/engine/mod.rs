@@ -90,6 +90,15 @@ pub enum Event<'a> {
     },
     /// A migration was reverted.
     RolledBack(&'a Reverted),
+    /// Before (re)building an index concurrently, an INVALID index of that name (left by an
+    /// interrupted or failed `CREATE INDEX CONCURRENTLY`) was dropped, so the build runs again
+    /// instead of being skipped by `IF NOT EXISTS`.
+    DroppedInvalidIndex {
+        /// The migration.
+        version: Version,
+        /// The index, as the statement names it.
+        index: &'a str,
+    },
     /// `reset` dropped and recreated these schemas.
     Dropped {
         /// The schemas.

@@ -17,7 +17,8 @@ pub use name::{parse_folder_name, validate_new_name};
 pub use read::{DOWN_FILE, LOCK_FILE, PRISMA_LOCK_FILE, UP_FILE};
 pub use statements::{LineIndex, SplitError, Statement, line_column, split_statements};
 pub use transaction::{
-    NO_TRANSACTION_HELP, NeedsNoTransaction, needs_no_transaction, needs_no_transaction_in,
+    NO_TRANSACTION_HELP, NeedsNoTransaction, concurrent_index, needs_no_transaction,
+    needs_no_transaction_in,
 };
 
 use crate::{Checksum, Version};

@@ -80,6 +80,42 @@ pub fn needs_no_transaction_in(file: &SourceFile) -> Vec<NeedsNoTransaction> {
     found
 }
 
+/// The index a `CREATE INDEX CONCURRENTLY` statement builds, as SQL text: its name as written,
+/// qualified with the table's schema when the table's name is qualified (an index always lives
+/// in its table's schema). `None` for any other statement, or an unnamed index.
+///
+/// A failed concurrent build leaves an INVALID index behind; `apply` uses this to find and drop
+/// it before the statement runs again, since `IF NOT EXISTS` would otherwise skip the rebuild.
+///
+/// ```
+/// use migrate_runtime::model::concurrent_index;
+/// assert_eq!(concurrent_index("CREATE INDEX CONCURRENTLY IF NOT EXISTS i ON app.t (a);").as_deref(), Some("app.i"));
+/// assert_eq!(concurrent_index("CREATE UNIQUE INDEX CONCURRENTLY \"Users_Key\" ON users (email)").as_deref(), Some("\"Users_Key\""));
+/// assert_eq!(concurrent_index("CREATE INDEX i ON t (a)"), None);
+/// ```
+pub fn concurrent_index(statement: &str) -> Option<String> {
+    let file = SourceFile::parse(statement).tree();
+    let index = file.stmts().find_map(|s| match s {
+        ast::Stmt::CreateIndex(i) if i.concurrently_token().is_some() => Some(i),
+        _ => None,
+    })?;
+    let name = index.index()?.syntax().text().to_string();
+    let schema = index
+        .table_relation_name()
+        .and_then(|t| t.table_name_ref())
+        .and_then(|t| t.path_ref())
+        .and_then(|p| {
+            p.syntax()
+                .children()
+                .find(|c| c.kind() == SyntaxKind::PATH_REF)
+        })
+        .map(|q| q.text().to_string());
+    Some(match schema {
+        Some(schema) => format!("{schema}.{name}"),
+        None => name,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
