@@ -41,7 +41,7 @@ pub struct Global {
         value_name = "URL"
     )]
     pub database_url: Option<String>,
-    /// Print only results and errors
+    /// Print only results, warnings and errors
     #[arg(long, short, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
     /// Print more detail (settings, connection, each migration as it starts)

@@ -40,7 +40,7 @@ pub fn init(quiet: bool, verbose: bool, color: crate::cli::ColorArg) {
     choice.write_global();
 }
 
-/// `--quiet`: only results and errors.
+/// `--quiet`: only results, warnings and errors.
 pub fn quiet() -> bool {
     LEVEL.load(Ordering::Relaxed) == QUIET
 }
@@ -70,9 +70,7 @@ macro_rules! detail {
     };
 }
 
-/// Prints a warning on stderr unless `--quiet`.
+/// Prints a warning on stderr (also with `--quiet`: a warning is never progress).
 pub fn warning(message: &str) {
-    if !quiet() {
-        anstream::eprintln!("{WARNING}warning{WARNING:#}: {message}");
-    }
+    anstream::eprintln!("{WARNING}warning{WARNING:#}: {message}");
 }

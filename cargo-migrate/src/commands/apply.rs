@@ -7,7 +7,7 @@ use crate::database::{self, redacted};
 use crate::events::{ms, printer};
 use crate::exit::Exit;
 use crate::lint_report::{self, counts};
-use crate::output::WARNING;
+
 use crate::report::{Error, engine_error, print_json};
 use migrate_runtime::engine::{ApplyOptions, ApplyReport, EngineError};
 use migrate_runtime::lint::Severity;
@@ -124,10 +124,10 @@ fn lint_gate(
         .map(|f| format!("{} at {}:{}", f.rule, f.path.display(), f.line))
         .collect();
     if args.allow_unsafe {
-        anstream::eprintln!(
-            "{WARNING}warning{WARNING:#}: applying despite {errors} lint error(s) (--allow-unsafe): {}",
+        crate::output::warning(&format!(
+            "applying despite {errors} lint error(s) (--allow-unsafe): {}",
             rules.join(", ")
-        );
+        ));
         return Ok(());
     }
     let mut e = Error::new(format!("refusing to apply: lint found {errors} error(s) in the draft migrations"))
