@@ -220,19 +220,23 @@ fn key_values(conn: &str) -> Result<Vec<(String, String, String)>, String> {
 /// The rustls connector for these options.
 pub fn connector(tls: &TlsOptions) -> Result<MakeRustlsConnect, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let verifier: Arc<dyn ServerCertVerifier> = if tls.mode.verifies(tls.root_cert.is_some()) {
+    let check = if tls.mode.verifies(tls.root_cert.is_some()) {
         let (roots, pinned) = trusted(tls.root_cert.as_deref())?;
         let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
             .build()
             .map_err(|e| format!("cannot use the trusted certificates: {e}"))?;
-        Arc::new(Verifier {
+        Some(Check {
             webpki,
             pinned,
             check_name: tls.mode == SslMode::VerifyFull,
         })
     } else {
-        Arc::new(EncryptOnly(provider.clone()))
+        None
     };
+    let verifier = Arc::new(Verifier {
+        provider: provider.clone(),
+        check,
+    });
     let config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("cannot set up TLS: {e}"))?
@@ -281,17 +285,26 @@ fn trusted(
     Ok((roots, pinned))
 }
 
+/// How the server's certificate is judged. Without a [`Check`] (`prefer`, `require` without
+/// `sslrootcert`) the connection is encrypted and the certificate not checked, as libpq does;
+/// the handshake signatures are verified either way.
+#[derive(Debug)]
+struct Verifier {
+    provider: Arc<CryptoProvider>,
+    check: Option<Check>,
+}
+
 /// `verify-ca` / `verify-full`: the chain must lead to a trusted certificate (or the server's
 /// certificate must be one of the trusted ones); `verify-full` also checks the host name.
 #[derive(Debug)]
-struct Verifier {
+struct Check {
     webpki: Arc<WebPkiServerVerifier>,
     pinned: Vec<CertificateDer<'static>>,
     check_name: bool,
 }
 
-impl ServerCertVerifier for Verifier {
-    fn verify_server_cert(
+impl Check {
+    fn verify(
         &self,
         end_entity: &CertificateDer<'_>,
         intermediates: &[CertificateDer<'_>],
@@ -326,45 +339,21 @@ impl ServerCertVerifier for Verifier {
             Err(e) => Err(e),
         }
     }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.webpki.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.webpki.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.webpki.supported_verify_schemes()
-    }
 }
 
-/// `prefer` / `require` without `sslrootcert`: encrypted, the certificate not checked (libpq's
-/// behaviour); the handshake signatures are still verified.
-#[derive(Debug)]
-struct EncryptOnly(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for EncryptOnly {
+impl ServerCertVerifier for Verifier {
     fn verify_server_cert(
         &self,
-        _: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: &[u8],
-        _: UnixTime,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
+        match &self.check {
+            Some(check) => check.verify(end_entity, intermediates, server_name, ocsp, now),
+            None => Ok(ServerCertVerified::assertion()),
+        }
     }
 
     fn verify_tls12_signature(
@@ -373,12 +362,8 @@ impl ServerCertVerifier for EncryptOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
+        let algorithms = &self.provider.signature_verification_algorithms;
+        rustls::crypto::verify_tls12_signature(message, cert, dss, algorithms)
     }
 
     fn verify_tls13_signature(
@@ -387,15 +372,13 @@ impl ServerCertVerifier for EncryptOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
+        let algorithms = &self.provider.signature_verification_algorithms;
+        rustls::crypto::verify_tls13_signature(message, cert, dss, algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
