@@ -139,11 +139,7 @@ pub fn describe(config: &Config) -> String {
     let host = config
         .get_hosts()
         .iter()
-        .map(|h| match h {
-            Host::Tcp(h) => h.clone(),
-            #[cfg(unix)]
-            Host::Unix(p) => p.display().to_string(),
-        })
+        .map(host_text)
         .collect::<Vec<_>>()
         .join(",");
     let host = if host.is_empty() {
@@ -239,16 +235,21 @@ pub fn connect(conn: &str) -> Result<(Client, Config), ConnectError> {
     }
 }
 
+/// A host name, address or socket directory as text.
+fn host_text(host: &Host) -> String {
+    match host {
+        Host::Tcp(h) => h.clone(),
+        #[cfg(unix)]
+        Host::Unix(p) => p.display().to_string(),
+    }
+}
+
 /// What to check, from the text of a connection error.
 fn hint(detail: &str, config: &Config) -> String {
     let host = config
         .get_hosts()
         .first()
-        .map_or("<host>".to_string(), |h| match h {
-            Host::Tcp(h) => h.clone(),
-            #[cfg(unix)]
-            Host::Unix(p) => p.display().to_string(),
-        });
+        .map_or("<host>".to_string(), host_text);
     if detail.contains("password") {
         "check the user and password".into()
     } else if detail.contains("no encryption") {
