@@ -5,11 +5,14 @@
 //! - [`Project`]: a temporary project directory, and [`Project::run`] to run the real
 //!   `cargo-migrate` binary in it.
 //! - [`Fixture`]: a downstream fixture crate, copied and built with cargo.
+//! - [`PrivateCluster`]: a PostgreSQL cluster of one test's own (TLS, authentication).
 
+mod cluster;
 mod db;
 mod fixture;
 mod project;
 
+pub use cluster::{PrivateCluster, open_tempdir, open_up};
 pub use db::{TestDb, admin_url, with_dbname};
 pub use fixture::{Build, Fixture, copy_dir};
 pub use project::{Project, Run, binary};

@@ -1,28 +1,15 @@
 //! Connection errors are one line naming user@host:port/db (never the password) with a hint
 //! for the likely cause.
 
-use migrate_runtime::devdb::{ClusterOptions, DevDb};
-use migrate_tests::Project;
-use std::os::unix::fs::PermissionsExt;
-
-/// Deletes the cluster however the test ends.
-struct Destroy<'a>(&'a DevDb);
-
-impl Drop for Destroy<'_> {
-    fn drop(&mut self) {
-        let _ = self.0.destroy();
-    }
-}
+use migrate_runtime::devdb::ClusterOptions;
+use migrate_tests::{PrivateCluster, Project};
 
 #[test]
 fn wrong_password_unknown_database_and_no_server_each_get_their_hint() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
     let options = ClusterOptions::default()
         .hba("local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n");
-    let cluster = DevDb::at(&dir.path().join("cluster"), "postgres").with_options(options);
-    let running = cluster.ensure().expect("start a private cluster");
-    let _guard = Destroy(&cluster);
+    let cluster = PrivateCluster::start(options);
+    let running = &cluster.running;
     let socket = running.socket_dir.clone().expect("socket");
     let mut admin = postgres::Config::new()
         .host_path(&socket)
@@ -64,7 +51,7 @@ fn wrong_password_unknown_database_and_no_server_each_get_their_hint() {
         assert!(!run.stderr.contains("hunter2") && !run.stderr.contains("right-one"));
     }
 
-    cluster.destroy().expect("destroy");
+    cluster.db.destroy().expect("destroy");
     let url = format!("host=127.0.0.1 port={port} user=postgres password=hunter2 dbname=postgres");
     let run = p.run(&["--database-url", &url, "status"]);
     assert_eq!(run.code, 1, "{run:?}");

@@ -21,7 +21,7 @@ impl DevProject {
             "CREATE TABLE items (id bigint PRIMARY KEY);",
             Some("DROP TABLE items;"),
         );
-        std::fs::set_permissions(p.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        migrate_tests::open_up(p.path());
         DevProject(p)
     }
 

@@ -2,23 +2,17 @@
 //! certificate made here (a CA of the test's own, and a server certificate it signs for
 //! `localhost` only). The cluster accepts TCP connections with TLS only.
 
-use migrate_runtime::devdb::{ClusterOptions, DevDb};
-use migrate_tests::{Project, Run};
+use migrate_runtime::devdb::ClusterOptions;
+use migrate_tests::{PrivateCluster, Project, Run};
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
 
-/// A private cluster, stopped and deleted when dropped.
+/// A private cluster and the certificates a client may trust.
 struct Cluster {
-    db: DevDb,
+    /// Held so the cluster lives as long as the test uses it.
+    _server: PrivateCluster,
     port: u16,
-    _dir: tempfile::TempDir,
     ca: std::path::PathBuf,
     other_ca: std::path::PathBuf,
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let _ = self.db.destroy();
-    }
 }
 
 fn ca(name: &str) -> (CertificateParams, KeyPair, String) {
@@ -30,15 +24,6 @@ fn ca(name: &str) -> (CertificateParams, KeyPair, String) {
     let key = KeyPair::generate().expect("test setup");
     let pem = params.self_signed(&key).expect("test setup").pem();
     (params, key, pem)
-}
-
-/// A directory the server's user can enter (tempfile makes them 0700).
-fn open_tempdir() -> tempfile::TempDir {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::tempdir().expect("test setup");
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
-        .expect("test setup");
-    dir
 }
 
 /// How the test server's certificate is made.
@@ -53,7 +38,6 @@ enum Cert {
 }
 
 fn cluster(cert: Cert) -> Cluster {
-    let dir = open_tempdir();
     let (ca_params, ca_key, mut ca_pem) = ca("cargo-migrate test CA");
     let (_, _, other_pem) = ca("someone else's CA");
     let issuer = Issuer::new(ca_params, ca_key);
@@ -67,10 +51,6 @@ fn cluster(cert: Cert) -> Cluster {
     } else {
         params.signed_by(&server_key, &issuer).expect("test setup")
     };
-    let ca = dir.path().join("ca.pem");
-    let other_ca = dir.path().join("other-ca.pem");
-    std::fs::write(&ca, &ca_pem).expect("test setup");
-    std::fs::write(&other_ca, &other_pem).expect("test setup");
     let mut options = ClusterOptions::default();
     if cert != Cert::None {
         options = options
@@ -81,14 +61,14 @@ fn cluster(cert: Cert) -> Cluster {
             .file("server.key", server_key.serialize_pem().into_bytes())
             .hba("local all all trust\nhostssl all all 127.0.0.1/32 trust\n");
     }
-    let db = DevDb::at(&dir.path().join("cluster"), "postgres").with_options(options);
-    let running = db
-        .ensure()
-        .unwrap_or_else(|e| panic!("{e}: {:?}", e.detail));
+    let server = PrivateCluster::start(options);
+    let ca = server.path().join("ca.pem");
+    let other_ca = server.path().join("other-ca.pem");
+    std::fs::write(&ca, &ca_pem).expect("test setup");
+    std::fs::write(&other_ca, &other_pem).expect("test setup");
     Cluster {
-        db,
-        port: running.port,
-        _dir: dir,
+        port: server.port(),
+        _server: server,
         ca,
         other_ca,
     }

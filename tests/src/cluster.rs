@@ -1,0 +1,57 @@
+//! A private PostgreSQL cluster for one test (TLS and connection-error tests need a server
+//! configured their way), started with the dev database's mechanism and deleted when dropped.
+
+use migrate_runtime::devdb::{ClusterOptions, DevDb, Running};
+use std::path::Path;
+
+/// A running private cluster in a temporary directory; stopped and deleted when dropped.
+pub struct PrivateCluster {
+    /// The cluster.
+    pub db: DevDb,
+    /// Its port and socket directory.
+    pub running: Running,
+    dir: tempfile::TempDir,
+}
+
+impl PrivateCluster {
+    /// Creates and starts a cluster with these options. Panics with the server's output when
+    /// it cannot start.
+    pub fn start(options: ClusterOptions) -> PrivateCluster {
+        let dir = open_tempdir();
+        let db = DevDb::at(&dir.path().join("cluster"), "postgres").with_options(options);
+        let running = db
+            .ensure()
+            .unwrap_or_else(|e| panic!("cannot start a private cluster: {e}: {:?}", e.detail));
+        PrivateCluster { db, running, dir }
+    }
+
+    /// Its loopback port.
+    pub fn port(&self) -> u16 {
+        self.running.port
+    }
+
+    /// A directory beside the cluster for the test's own files (certificates, ...).
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for PrivateCluster {
+    fn drop(&mut self) {
+        let _ = self.db.destroy();
+    }
+}
+
+/// A temporary directory other users can enter (tempfile makes them 0700), so a server that
+/// runs as an unprivileged user (the tests run as root in CI) can reach what is inside.
+pub fn open_tempdir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    open_up(dir.path());
+    dir
+}
+
+/// Lets other users enter `dir` (mode 755).
+pub fn open_up(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+}
