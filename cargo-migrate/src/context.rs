@@ -3,6 +3,7 @@
 
 use crate::cli::{FormatArg, Global};
 use crate::report::Error;
+use migrate_runtime::engine::connection::ConnInfo;
 use migrate_runtime::project::{Project, Settings};
 use migrate_runtime::{LockState, MigrationSet, lockfile};
 use std::path::{Path, PathBuf};
@@ -29,13 +30,15 @@ pub struct Context {
     pub settings: Settings,
     /// The database URL (`--database-url`, `DATABASE_URL`, `.env`).
     pub database_url: Option<String>,
+    /// Where `database_url` came from, for messages.
+    pub database_url_source: String,
     /// The package name (names the dev database's database).
     pub package: Option<String>,
     /// Cargo's target directory (holds the dev database).
     pub target_dir: PathBuf,
-    /// The connection string in use, once a command has resolved it (the dev database's URL
-    /// when nothing else is configured).
-    pub resolved_url: std::cell::OnceCell<String>,
+    /// The connection in use, once a command has resolved it (the dev database when nothing
+    /// else is configured).
+    pub conninfo: std::cell::OnceCell<ConnInfo>,
 }
 
 impl Context {
@@ -67,9 +70,10 @@ impl Context {
             github: global.format == FormatArg::Github,
             settings: project.settings,
             database_url: global.database_url.clone().filter(|u| !u.is_empty()),
+            database_url_source: database_url_source(global),
             package: project.name,
             target_dir: project.target_dir,
-            resolved_url: std::cell::OnceCell::new(),
+            conninfo: std::cell::OnceCell::new(),
         })
     }
 }
@@ -98,5 +102,18 @@ fn shorten(path: &Path, cwd: &Path) -> PathBuf {
         Ok(rel) if rel.as_os_str().is_empty() => PathBuf::from("."),
         Ok(rel) => rel.to_path_buf(),
         Err(_) => path.to_path_buf(),
+    }
+}
+
+/// Where `--database-url` / `DATABASE_URL` came from: the flag, the environment, or a `.env`
+/// file (recorded by `main` before it loads `.env`).
+fn database_url_source(global: &Global) -> String {
+    let from_env = std::env::var("DATABASE_URL").ok();
+    match (&global.database_url, from_env) {
+        (Some(flag), Some(env)) if *flag == env => match crate::DOTENV_FILE.get() {
+            Some(Some(path)) => format!("DATABASE_URL in {}", path.display()),
+            _ => "DATABASE_URL".into(),
+        },
+        _ => "--database-url".into(),
     }
 }

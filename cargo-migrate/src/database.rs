@@ -6,13 +6,14 @@ use crate::cli::DbArgs;
 use crate::context::Context;
 use crate::dev_db;
 use crate::report::{Error, finding_json};
-use migrate_runtime::engine::connection::{self, redact};
+use migrate_runtime::engine::connection::ConnInfo;
 use migrate_runtime::engine::{Engine, EngineConfig, parse_duration};
 use migrate_runtime::model::Migration;
 use migrate_runtime::{
     Finding, LockEntry, LockFile, LockState, MigrationSet, Version, lockfile, verify,
 };
 use serde_json::json;
+use std::time::Duration;
 
 /// A connected database.
 pub struct Db {
@@ -21,45 +22,41 @@ pub struct Db {
     pub label: String,
 }
 
-/// The connection string: `--database-url` or `DATABASE_URL` (environment or `.env`), else
+/// The connection: `--database-url` or `DATABASE_URL` (environment or `.env`), else
 /// `database_url` in `[package.metadata.migrate]`, else the project's dev database, created
-/// and started on demand (saying so in one line).
-pub fn url(cx: &Context) -> Result<&str, Error> {
-    if let Some(url) = cx.resolved_url.get() {
-        return Ok(url);
+/// and started on demand (saying so in one line). Parsed once; a string that does not parse is
+/// reported without any of its text (it may hold a password).
+pub fn conninfo(cx: &Context) -> Result<&ConnInfo, Error> {
+    if let Some(info) = cx.conninfo.get() {
+        return Ok(info);
     }
-    let url = match cx
-        .database_url
-        .as_ref()
-        .or(cx.settings.database_url.as_ref())
-    {
-        Some(url) => url.clone(),
-        None => dev_db::use_for_command(cx)?,
+    let (text, source) = match (&cx.database_url, &cx.settings.database_url) {
+        (Some(url), _) => (url.clone(), cx.database_url_source.as_str()),
+        (None, Some(url)) => (url.clone(), "`database_url` in [package.metadata.migrate]"),
+        (None, None) => (dev_db::use_for_command(cx)?, "the dev database"),
     };
-    Ok(cx.resolved_url.get_or_init(|| url))
-}
-
-/// Parses the configured connection string without connecting.
-pub fn parse(cx: &Context) -> Result<postgres::Config, Error> {
-    let url = url(cx)?;
-    connection::parse(url)
-        .map(|(config, _)| config)
-        .map_err(|e| {
-            Error::new(format!(
-                "invalid database URL `{}`: {}",
-                redact(url),
-                connection::scrub(&e, url)
-            ))
-        })
+    let info = ConnInfo::parse(&text).map_err(|e| {
+        Error::new(format!("invalid database URL (from {source}): {e}"))
+            .help(
+                "use postgres://user:password@host:port/dbname (percent-encode special characters) \
+                 or `host=... user=... password=... dbname=...`; the URL is not shown since it may \
+                 hold a password",
+            )
+            .note("nothing was changed")
+    })?;
+    Ok(cx.conninfo.get_or_init(|| info))
 }
 
 /// Connects to the configured database.
-pub fn connect(cx: &Context) -> Result<Db, Error> {
-    let url = url(cx)?;
-    let (client, config) =
-        connection::connect(url).map_err(|e| Error::new(e.message).help(e.hint))?;
-    let label = connection::describe(&config);
-    let mut db = Db { client, label };
+pub fn connect(cx: &Context, timeout: Option<Duration>) -> Result<Db, Error> {
+    let info = conninfo(cx)?;
+    let client = info
+        .connect(timeout)
+        .map_err(|e| Error::new(e.message).help(e.hint))?;
+    let mut db = Db {
+        client,
+        label: info.label(),
+    };
     if crate::output::verbose() {
         describe_server(&mut db);
     }
@@ -195,10 +192,7 @@ pub fn seal_applied(
     Ok(drafts.iter().map(|m| m.folder()).collect())
 }
 
-/// The connection string for messages.
+/// The connection for messages and JSON reports (password replaced by `***`), once resolved.
 pub fn redacted(cx: &Context) -> Option<String> {
-    cx.resolved_url
-        .get()
-        .or(cx.database_url.as_ref())
-        .map(|u| redact(u))
+    cx.conninfo.get().map(ConnInfo::redacted)
 }

@@ -18,6 +18,10 @@ mod report;
 use clap::Parser;
 use std::process::ExitCode;
 
+/// The `.env` file that supplied `DATABASE_URL`, if one did.
+pub static DOTENV_FILE: std::sync::OnceLock<Option<std::path::PathBuf>> =
+    std::sync::OnceLock::new();
+
 fn main() -> ExitCode {
     // Installed as `cargo-migrate`, cargo runs it as `cargo-migrate migrate <args>`; run
     // directly, it gets `<args>`. Accept both.
@@ -25,8 +29,14 @@ fn main() -> ExitCode {
     if args.get(1).is_some_and(|a| a == "migrate") {
         args.remove(1);
     }
-    // `.env` (in this directory or above) fills in DATABASE_URL when it is not set.
+    // `.env` (in this directory or above) fills in DATABASE_URL when it is not set; remember
+    // whether it did, so messages can say where a URL came from.
+    let env_had_url = std::env::var_os("DATABASE_URL").is_some();
     let dotenv_problem = match dotenvy::dotenv() {
+        Ok(path) => {
+            let _ = DOTENV_FILE.set((!env_had_url).then_some(path));
+            None
+        }
         Err(e) if !e.not_found() => Some(e.to_string()),
         _ => None,
     };

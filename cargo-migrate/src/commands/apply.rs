@@ -19,7 +19,7 @@ pub fn run(cx: &Context, args: ApplyArgs) -> Result<Exit, Error> {
     let (set, state) = database::preflight(cx, args.locked, args.allow_out_of_order)?;
     lint_gate(cx, &set, &state, &args)?;
     let engine = database::engine(cx, &args.db)?;
-    let mut db = database::connect(cx)?;
+    let mut db = database::connect(cx, None)?;
     let options = ApplyOptions {
         to: args.to,
         dry_run: args.dry_run,

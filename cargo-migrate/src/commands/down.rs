@@ -14,7 +14,7 @@ use serde_json::json;
 pub fn run(cx: &Context, args: DownArgs) -> Result<Exit, Error> {
     let set = MigrationSet::read(&cx.dir).map_err(|e| Error::read(e).note("nothing was run"))?;
     let engine = database::engine(cx, &args.db)?;
-    let mut db = database::connect(cx)?;
+    let mut db = database::connect(cx, None)?;
     let target = match (args.to, args.steps) {
         (Some(v), _) => DownTarget::To(v),
         (None, n) => DownTarget::Steps(n.unwrap_or(1)),

@@ -7,24 +7,24 @@ use crate::database::{self, redacted};
 use crate::events::printer;
 use crate::exit::Exit;
 use crate::report::{Error, engine_error, print_json};
-use migrate_runtime::engine::connection::{describe, is_local};
 use serde_json::json;
 
 pub fn run(cx: &Context, args: ResetArgs) -> Result<Exit, Error> {
     let (set, state) = database::preflight(cx, false, false)?;
     let engine = database::engine(cx, &args.db)?;
-    // Decided from the URL alone, before any connection is made.
-    let config = database::parse(cx)?;
-    let label = describe(&config);
-    let dbname = config
-        .get_dbname()
-        .or(config.get_user())
-        .unwrap_or("")
-        .to_string();
-    if !is_local(&config) {
+    // Decided from everything the driver would connect to (every host and hostaddr), before
+    // any connection is made.
+    let info = database::conninfo(cx)?;
+    let label = info.label();
+    let dbname = info.dbname().to_string();
+    if !info.is_local() {
+        let address = info
+            .first_remote()
+            .map_or_else(|| "no host".to_string(), |t| t.address());
         if !args.force {
             return Err(Error::new(format!(
-                "refusing to reset {label}: it is not on this machine, and reset drops every table"
+                "refusing to reset {label}: it connects to {address}, which is not on this \
+                 machine, and reset drops every table"
             ))
             .help(format!("if you really mean it: --force --confirm {dbname}"))
             .note("nothing was changed"));
@@ -36,7 +36,7 @@ pub fn run(cx: &Context, args: ResetArgs) -> Result<Exit, Error> {
             .note("nothing was changed"));
         }
     }
-    let mut db = database::connect(cx)?;
+    let mut db = database::connect(cx, None)?;
     if cx.format == Format::Text {
         crate::info!(
             "Resetting {}: dropping schema(s) {} and applying every migration",

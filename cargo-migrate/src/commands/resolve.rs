@@ -22,7 +22,7 @@ pub fn run(cx: &Context, args: ResolveArgs) -> Result<Exit, Error> {
     };
     let (set, state) = database::preflight(cx, false, true)?;
     let engine = database::engine(cx, &args.db)?;
-    let mut db = database::connect(cx)?;
+    let mut db = database::connect(cx, None)?;
     engine
         .resolve(
             &mut db.client,

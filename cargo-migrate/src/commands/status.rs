@@ -25,7 +25,7 @@ pub fn run(cx: &Context, args: StatusArgs) -> Result<Exit, Error> {
         .collect();
     let sealed = state.sealed().cloned().unwrap_or_default();
     let engine = database::engine(cx, &args.db)?;
-    let mut db = database::connect(cx)?;
+    let mut db = database::connect(cx, None)?;
     let rows = engine
         .history(&mut db.client)
         .map_err(|e| engine_error(e, "read the status"))?;

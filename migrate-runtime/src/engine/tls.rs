@@ -13,7 +13,7 @@
 //! server certificate listed in `sslrootcert` is trusted as itself (as libpq does).
 //!
 //! The `postgres` crate knows only `disable`, `prefer` and `require`, so the TLS options are
-//! taken out of the connection string here and the rest is parsed by the crate.
+//! read by [`ConnInfo`](super::connection::ConnInfo) and the rest is parsed by the crate.
 
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -46,24 +46,39 @@ pub enum SslMode {
 }
 
 impl SslMode {
-    fn parse(value: &str) -> Result<SslMode, String> {
-        Ok(match value {
+    /// Parses libpq's name of a mode.
+    ///
+    /// ```
+    /// use migrate_runtime::engine::tls::SslMode;
+    /// assert_eq!(SslMode::parse("verify-full"), Some(SslMode::VerifyFull));
+    /// assert_eq!(SslMode::parse("verify"), None);
+    /// ```
+    pub fn parse(value: &str) -> Option<SslMode> {
+        Some(match value {
             "disable" => SslMode::Disable,
             "allow" => SslMode::Allow,
             "prefer" => SslMode::Prefer,
             "require" => SslMode::Require,
             "verify-ca" => SslMode::VerifyCa,
             "verify-full" => SslMode::VerifyFull,
-            other => {
-                return Err(format!(
-                    "invalid sslmode `{other}` (use disable, allow, prefer, require, verify-ca or verify-full)"
-                ));
-            }
+            _ => return None,
         })
     }
 
+    /// libpq's name of the mode.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SslMode::Disable => "disable",
+            SslMode::Allow => "allow",
+            SslMode::Prefer => "prefer",
+            SslMode::Require => "require",
+            SslMode::VerifyCa => "verify-ca",
+            SslMode::VerifyFull => "verify-full",
+        }
+    }
+
     /// The mode the `postgres` crate is given.
-    fn for_driver(self) -> &'static str {
+    pub(crate) fn for_driver(self) -> &'static str {
         match self {
             SslMode::Disable => "disable",
             SslMode::Allow | SslMode::Prefer => "prefer",
@@ -85,136 +100,6 @@ pub struct TlsOptions {
     pub mode: SslMode,
     /// `sslrootcert`.
     pub root_cert: Option<PathBuf>,
-}
-
-/// Splits the TLS options off a connection string (URL or key=value). Returns the string the
-/// `postgres` crate can parse (with `sslmode` mapped to what it knows) and the options.
-///
-/// ```
-/// use migrate_runtime::engine::tls::{split_tls_options, SslMode};
-/// let (rest, tls) = split_tls_options("postgres://u@db/app?sslmode=verify-full&sslrootcert=%2Fca.pem").unwrap();
-/// assert_eq!(rest, "postgres://u@db/app?sslmode=require");
-/// assert_eq!(tls.mode, SslMode::VerifyFull);
-/// assert_eq!(tls.root_cert.unwrap(), std::path::Path::new("/ca.pem"));
-/// let (rest, tls) = split_tls_options("host=db sslmode='verify-ca' sslrootcert=/ca.pem user=u").unwrap();
-/// assert_eq!(rest, "host=db user=u sslmode=require");
-/// assert_eq!(tls.mode, SslMode::VerifyCa);
-/// ```
-pub fn split_tls_options(conn: &str) -> Result<(String, TlsOptions), String> {
-    let mut tls = TlsOptions::default();
-    let mut mode_given = false;
-    let mut take = |key: &str, value: &str| -> Result<bool, String> {
-        match key {
-            "sslmode" => {
-                tls.mode = SslMode::parse(value)?;
-                mode_given = true;
-            }
-            "sslrootcert" => tls.root_cert = Some(PathBuf::from(value)),
-            "sslcert" | "sslkey" | "sslpassword" => {
-                return Err(format!(
-                    "`{key}`: client certificates are not supported; authenticate with a password"
-                ));
-            }
-            _ => return Ok(false),
-        }
-        Ok(true)
-    };
-    let rest = if conn.starts_with("postgres://") || conn.starts_with("postgresql://") {
-        match conn.split_once('?') {
-            Some((base, query)) => {
-                let mut kept = Vec::new();
-                for pair in query.split('&').filter(|p| !p.is_empty()) {
-                    let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-                    let value = percent_encoding::percent_decode_str(v).decode_utf8_lossy();
-                    if !take(k, &value)? {
-                        kept.push(pair.to_string());
-                    }
-                }
-                let mut out = base.to_string();
-                let mut sep = '?';
-                for pair in &kept {
-                    out.push(sep);
-                    out.push_str(pair);
-                    sep = '&';
-                }
-                if mode_given {
-                    out.push(sep);
-                    out.push_str("sslmode=");
-                    out.push_str(tls.mode.for_driver());
-                }
-                out
-            }
-            None => conn.to_string(),
-        }
-    } else {
-        let mut kept = Vec::new();
-        for (key, value, raw) in key_values(conn)? {
-            if !take(&key, &value)? {
-                kept.push(raw);
-            }
-        }
-        if mode_given {
-            kept.push(format!("sslmode={}", tls.mode.for_driver()));
-        }
-        kept.join(" ")
-    };
-    Ok((rest, tls))
-}
-
-/// The `key=value` pairs of a libpq key=value string: key, unquoted value, and the pair as
-/// written.
-fn key_values(conn: &str) -> Result<Vec<(String, String, String)>, String> {
-    let mut out = Vec::new();
-    let mut chars = conn.char_indices().peekable();
-    loop {
-        while chars.next_if(|(_, c)| c.is_whitespace()).is_some() {}
-        let Some(&(start, _)) = chars.peek() else {
-            break;
-        };
-        let mut key = String::new();
-        while let Some((_, c)) = chars.next_if(|(_, c)| *c != '=' && !c.is_whitespace()) {
-            key.push(c);
-        }
-        while chars.next_if(|(_, c)| c.is_whitespace()).is_some() {}
-        if chars.next_if(|(_, c)| *c == '=').is_none() {
-            return Err(format!("missing `=` after `{key}`"));
-        }
-        while chars.next_if(|(_, c)| c.is_whitespace()).is_some() {}
-        let mut value = String::new();
-        if chars.next_if(|(_, c)| *c == '\'').is_some() {
-            let mut closed = false;
-            while let Some((_, c)) = chars.next() {
-                match c {
-                    '\\' => {
-                        if let Some((_, e)) = chars.next() {
-                            value.push(e);
-                        }
-                    }
-                    '\'' => {
-                        closed = true;
-                        break;
-                    }
-                    c => value.push(c),
-                }
-            }
-            if !closed {
-                return Err(format!("unterminated quoted value for `{key}`"));
-            }
-        } else {
-            while let Some((_, c)) = chars.next_if(|(_, c)| !c.is_whitespace()) {
-                if c == '\\' {
-                    if let Some((_, e)) = chars.next() {
-                        value.push(e);
-                    }
-                } else {
-                    value.push(c);
-                }
-            }
-        }
-        let end = chars.peek().map_or(conn.len(), |(i, _)| *i);
-        out.push((key, value, conn[start..end].trim_end().to_string()));
-    }
-    Ok(out)
 }
 
 /// The rustls connector for these options.
