@@ -143,15 +143,26 @@ pub struct DbArgs {
     /// The history table, `schema.table` [default: public._migrate_history]
     #[arg(long, value_name = "TABLE")]
     pub history_table: Option<String>,
-    /// lock_timeout for each migration statement, e.g. 5s, 500ms; 0 leaves the server's [default: 5s]
+    /// lock_timeout of each migration statement: the longest any query of the application
+    /// waits behind it, e.g. 200ms, 1s; 0 leaves the server's [default: 200ms]
     #[arg(long, value_name = "DURATION")]
     pub lock_timeout: Option<String>,
-    /// Retries (with backoff) after a lock timeout [default: 3]
+    /// How long a migration keeps retrying after lock timeouts [default: 3m]
+    #[arg(long, value_name = "DURATION")]
+    pub lock_retry_budget: Option<String>,
+    /// At most this many retries after lock timeouts [default: as many as the budget allows]
     #[arg(long, value_name = "N")]
     pub lock_retries: Option<u32>,
     /// How long to wait for another runner's migration lock [default: 60s]
     #[arg(long, value_name = "DURATION")]
     pub lock_wait: Option<String>,
+    /// How long connecting may take (TCP, TLS, authentication) [default: 10s, or the
+    /// connection string's connect_timeout]
+    #[arg(long, value_name = "DURATION")]
+    pub connect_timeout: Option<String>,
+    /// Flush the WAL at every migration's commit instead of once at the end of the run
+    #[arg(long)]
+    pub no_group_commit: bool,
 }
 
 #[derive(Debug, Args)]

@@ -1,11 +1,14 @@
-//! Printing the engine's progress on stderr (text mode only; JSON prints one report at the end):
-//! a line per migration, and a spinner with the running migration and its elapsed time while
-//! one runs (on a terminal only, and not with `--quiet`).
+//! Printing the engine's progress on stderr: in text, a line per migration and a spinner with
+//! the running migration and its elapsed time (on a terminal only, not with `--quiet`); with
+//! `--format json`, one JSON object per line (`{"event": ...}`), so the single JSON report on
+//! stdout stays one document.
 
 use crate::context::Format;
-use crate::output::{DIM, GOOD};
+use crate::output::{DIM, GOOD, WARNING};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use migrate_runtime::engine::Event;
+use migrate_runtime::engine::{Direction, Event, NextAttempt};
+use migrate_runtime::format_duration;
+use serde_json::{Value, json};
 use std::time::Duration;
 
 /// The spinner shown while a migration runs. Hidden unless stderr is a terminal.
@@ -49,11 +52,24 @@ impl Drop for Spinner {
 pub fn printer(format: Format) -> impl FnMut(Event<'_>) {
     let mut spinner = Spinner(None);
     move |event| {
-        if format != Format::Text {
+        if format == Format::Json {
+            if let Some(v) = event_json(&event) {
+                anstream::eprintln!("{v}");
+            }
             return;
         }
-        if let Event::Starting { version, name, .. } = &event {
-            spinner.start(format!("Applying {version}_{name}"));
+        if let Event::Starting {
+            version,
+            name,
+            direction,
+            ..
+        } = &event
+        {
+            let verb = match direction {
+                Direction::Up => "Applying",
+                Direction::Down => "Reverting",
+            };
+            spinner.start(format!("{verb} {version}_{name}"));
             crate::detail!("  Starting {version}_{name}");
             return;
         }
@@ -61,61 +77,140 @@ pub fn printer(format: Format) -> impl FnMut(Event<'_>) {
     }
 }
 
-fn print_event(event: Event<'_>) {
-    {
-        match event {
-            Event::WaitingForLock(holder) => match holder {
-                Some(h) => crate::info!("Waiting for the migration lock, held by {h}"),
-                None => crate::info!("Waiting for the migration lock"),
-            },
-            Event::Starting { .. } => {}
-            Event::Resuming { version, at, total } => {
-                crate::info!("  Resuming {version} at statement {at} of {total}")
-            }
-            Event::Retrying {
-                version,
-                attempt,
-                delay,
-                ..
-            } => crate::info!(
-                "  Lock timeout in {version}; retry {attempt} in {:.1}s",
-                delay.as_secs_f64()
-            ),
-            Event::Applied(a) => {
-                let mode = if a.no_transaction {
-                    ", no transaction"
-                } else {
-                    ""
-                };
-                let stmts = match a.statements {
-                    Some(1) => ", 1 statement".to_string(),
-                    Some(n) => format!(", {n} statements"),
-                    None => String::new(),
-                };
-                crate::info!(
-                    "  {GOOD}Applied{GOOD:#} {}_{} {DIM}({}{mode}{stmts}){DIM:#}",
-                    a.version,
-                    a.name,
-                    ms(a.duration_ms)
-                );
-            }
-            Event::UsingRecordedDown { version, name } => crate::info!(
-                "  {version}_{name}: its folder is gone; using the down.sql recorded when it was applied"
-            ),
-            Event::RolledBack(r) => crate::info!(
-                "  {GOOD}Reverted{GOOD:#} {}_{} {DIM}({}){DIM:#}",
-                r.version,
-                r.name,
-                ms(r.duration_ms)
-            ),
-            Event::DroppedInvalidIndex { version, index } => crate::info!(
-                "  {version}: dropped the invalid index {index} left by an earlier failed build; building it again"
-            ),
-            Event::Dropped { schemas } => {
-                crate::info!("  Dropped and recreated schema(s) {}", schemas.join(", "))
-            }
-            _ => {}
+fn direction(d: Direction) -> &'static str {
+    match d {
+        Direction::Up => "up",
+        Direction::Down => "down",
+    }
+}
+
+/// An event as one JSON object (`None` for events only a terminal needs).
+fn event_json(event: &Event<'_>) -> Option<Value> {
+    Some(match event {
+        Event::WaitingForLock(holder) => json!({ "event": "waiting_for_lock", "holder": holder }),
+        Event::Starting {
+            version,
+            name,
+            no_transaction,
+            direction: d,
+        } => json!({
+            "event": "starting", "version": version, "name": name,
+            "no_transaction": no_transaction, "direction": direction(*d),
+        }),
+        Event::RetryingFailed {
+            version,
+            name,
+            error,
+        } => {
+            json!({ "event": "retrying_failed", "version": version, "name": name, "error": error })
         }
+        Event::Resuming {
+            version,
+            direction: d,
+            at,
+            total,
+        } => json!({
+            "event": "resuming", "version": version, "direction": direction(*d),
+            "at": at, "total": total,
+        }),
+        Event::LockTimeout {
+            version,
+            attempt,
+            elapsed,
+            blocked_by,
+            next,
+        } => json!({
+            "event": "lock_timeout", "version": version, "attempt": attempt,
+            "elapsed_ms": elapsed.as_millis() as u64, "blocked_by": blocked_by, "next": next,
+        }),
+        Event::Applied(a) => json!({ "event": "applied", "migration": a }),
+        Event::RolledBack(r) => json!({ "event": "reverted", "migration": r }),
+        Event::UsingRecordedDown { version, name } => {
+            json!({ "event": "using_recorded_down", "version": version, "name": name })
+        }
+        Event::DroppedInvalidIndex { version, index } => {
+            json!({ "event": "dropped_invalid_index", "version": version, "index": index })
+        }
+        Event::Dropped { schemas } => json!({ "event": "dropped_schemas", "schemas": schemas }),
+        _ => return None,
+    })
+}
+
+fn print_event(event: Event<'_>) {
+    match event {
+        Event::WaitingForLock(holder) => match holder {
+            Some(h) => crate::info!("Waiting for the migration lock, held by {h}"),
+            None => crate::info!("Waiting for the migration lock"),
+        },
+        Event::Starting { .. } => {}
+        Event::RetryingFailed {
+            version,
+            name,
+            error,
+        } => crate::info!(
+            "  Retrying {version}_{name}: it failed before and was rolled back ({error})"
+        ),
+        Event::Resuming {
+            version, at, total, ..
+        } => {
+            crate::info!("  Resuming {version} at statement {at} of {total}")
+        }
+        Event::LockTimeout {
+            version,
+            attempt,
+            elapsed,
+            blocked_by,
+            next,
+        } => {
+            let who = blocked_by.map_or_else(
+                || "the blocking session is not known yet".to_string(),
+                |b| b.to_string(),
+            );
+            let when = match next {
+                NextAttempt::WhenBlockersFinish => "retrying as soon as it ends".to_string(),
+                NextAttempt::After(ms) => {
+                    format!("retrying in {}", format_duration(Duration::from_millis(ms)))
+                }
+            };
+            crate::info!(
+                "  {WARNING}Lock timeout{WARNING:#} in {version} (retry {attempt}, {} so far): {who}; {when}",
+                format_duration(Duration::from_millis(elapsed.as_millis() as u64))
+            );
+        }
+        Event::Applied(a) => {
+            let mode = if a.no_transaction {
+                ", no transaction"
+            } else {
+                ""
+            };
+            let stmts = match a.statements {
+                Some(1) => ", 1 statement".to_string(),
+                Some(n) => format!(", {n} statements"),
+                None => String::new(),
+            };
+            crate::info!(
+                "  {GOOD}Applied{GOOD:#} {}_{} {DIM}({}{mode}{stmts}){DIM:#}",
+                a.version,
+                a.name,
+                ms(a.duration_ms)
+            );
+        }
+        Event::UsingRecordedDown { version, name } => crate::info!(
+            "  {version}_{name}: its folder is gone; using the down.sql recorded when it was applied"
+        ),
+        Event::RolledBack(r) => crate::info!(
+            "  {GOOD}Reverted{GOOD:#} {}_{} {DIM}({}){DIM:#}",
+            r.version,
+            r.name,
+            ms(r.duration_ms)
+        ),
+        Event::DroppedInvalidIndex { version, index } => crate::info!(
+            "  {version}: dropped the invalid index {index} left by an earlier failed build; building it again"
+        ),
+        Event::Dropped { schemas } => {
+            crate::info!("  Dropped and recreated schema(s) {}", schemas.join(", "))
+        }
+        _ => {}
     }
 }
 

@@ -64,6 +64,64 @@ pub fn text(f: &LintFinding) -> Vec<String> {
     out
 }
 
+/// How many findings are printed in full before they are summarised.
+const SHOWN_IN_FULL: usize = 10;
+
+/// Prints findings in full when there are few; else a summary per rule.
+pub fn print_text_or_summary(findings: &[LintFinding]) {
+    if findings.len() <= SHOWN_IN_FULL {
+        print_text(findings);
+    } else {
+        for line in summary(findings) {
+            eprintln!("{line}");
+        }
+    }
+}
+
+/// One line per rule: how many findings, the first few locations, and the command that shows
+/// them all.
+///
+/// ```ignore
+/// "  ban-drop-column (error): 120, at m/a.sql:3, m/b.sql:5, m/c.sql:1 and 117 more"
+/// ```
+pub fn summary(findings: &[LintFinding]) -> Vec<String> {
+    let mut rules: Vec<(&str, Severity, Vec<&LintFinding>)> = Vec::new();
+    for f in findings {
+        match rules
+            .iter_mut()
+            .find(|(r, s, _)| *r == f.rule && *s == f.severity)
+        {
+            Some((_, _, list)) => list.push(f),
+            None => rules.push((&f.rule, f.severity, vec![f])),
+        }
+    }
+    let mut lines: Vec<String> = rules
+        .iter()
+        .map(|(rule, severity, list)| {
+            let level = match severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+            };
+            let first: Vec<String> = list
+                .iter()
+                .take(3)
+                .map(|f| format!("{}:{}", f.path.display(), f.line))
+                .collect();
+            let more = match list.len().saturating_sub(3) {
+                0 => String::new(),
+                n => format!(" and {n} more"),
+            };
+            format!(
+                "  {rule} ({level}): {}, at {}{more}",
+                list.len(),
+                first.join(", ")
+            )
+        })
+        .collect();
+    lines.push("  `cargo migrate lint` shows each one with its help".into());
+    lines
+}
+
 /// Prints findings as text on stderr.
 pub fn print_text(findings: &[LintFinding]) {
     for f in findings {

@@ -74,3 +74,14 @@ macro_rules! detail {
 pub fn warning(message: &str) {
     anstream::eprintln!("{WARNING}warning{WARNING:#}: {message}");
 }
+
+/// Prints `<verb> <item>` for each item, or for the first `max` and a line saying how many
+/// more there are and how to see them.
+pub fn summarised(verb: &str, items: &[String], max: usize, see_all: &str) {
+    for item in items.iter().take(max) {
+        crate::info!("  {verb} {item}");
+    }
+    if items.len() > max {
+        crate::info!("  {verb} {} more ({see_all})", items.len() - max);
+    }
+}

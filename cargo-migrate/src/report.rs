@@ -18,8 +18,8 @@ pub struct Error {
     pub problems: Vec<(String, Option<String>)>,
     /// Lines printed as they are after the problems (a SQL snippet, a diff).
     pub body: Vec<String>,
-    /// What happened to the files (e.g. "nothing was written").
-    pub note: Option<String>,
+    /// What happened (e.g. "nothing was written"), in order.
+    pub notes: Vec<String>,
     /// Extra fields for the JSON report.
     pub json: Value,
 }
@@ -31,7 +31,7 @@ impl Error {
             message: message.into(),
             problems: Vec::new(),
             body: Vec::new(),
-            note: None,
+            notes: Vec::new(),
             json: json!({}),
         }
     }
@@ -42,9 +42,9 @@ impl Error {
         self
     }
 
-    /// Adds the closing note.
+    /// Adds a closing note.
     pub fn note(mut self, note: impl Into<String>) -> Error {
-        self.note = Some(note.into());
+        self.notes.push(note.into());
         self
     }
 
@@ -108,12 +108,13 @@ pub fn print_error(format: Format, e: &Error) {
             for line in &e.body {
                 eprintln!("{line}");
             }
-            if let Some(note) = &e.note {
+            for note in &e.notes {
                 eprintln!("  {HELP}note{HELP:#}: {note}");
             }
         }
         Format::Json => {
-            let mut v = json!({ "ok": false, "error": e.message, "note": e.note });
+            let note = (!e.notes.is_empty()).then(|| e.notes.join("; "));
+            let mut v = json!({ "ok": false, "error": e.message, "note": note });
             if let (Value::Object(map), Value::Object(extra)) = (&mut v, &e.json) {
                 map.extend(extra.clone());
             }
@@ -158,11 +159,29 @@ pub fn snippet(
 }
 
 /// An engine error as a CLI error: rustc-style for a failed migration (file:line:col, the SQL
-/// line with a caret, the PostgreSQL error, what remains in the database, what to do).
+/// line with a caret, the PostgreSQL error, what remains in the database, what to do), and for
+/// a run that stopped part-way, exactly what committed before it.
 pub fn engine_error(e: migrate_runtime::engine::EngineError, what: &str) -> Error {
-    use migrate_runtime::engine::EngineError as E;
+    use migrate_runtime::engine::{Direction, EngineError as E};
+    let done_key = |d: Direction| match d {
+        Direction::Up => "applied",
+        Direction::Down => "reverted",
+    };
+    let done_note = |err: &mut Error, done: &[migrate_runtime::engine::Completed], d: Direction| {
+        if !done.is_empty() {
+            err.notes.push(format!(
+                "{} migration(s) before it were {}: {}",
+                done.len(),
+                done_key(d),
+                done.iter()
+                    .map(|a| format!("{}_{}", a.version, a.name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+    };
     match e {
-        E::Db { .. } | E::Invalid { .. } => {
+        E::Db { .. } | E::Invalid { .. } | E::History(_) => {
             let (message, help) = match &e {
                 E::Invalid { message, help } => (message.clone(), help.clone()),
                 _ => (e.to_string(), None),
@@ -191,8 +210,16 @@ pub fn engine_error(e: migrate_runtime::engine::EngineError, what: &str) -> Erro
         }
         E::Refused(refusals) => {
             let n = refusals.len();
+            let in_files = refusals.iter().filter(|r| r.in_files).count();
+            let place = if in_files == n {
+                "in the migration files"
+            } else if in_files == 0 {
+                "in the database history"
+            } else {
+                "in the migration files and the database history"
+            };
             let mut err = Error::new(format!(
-                "refusing to {what}: {n} problem{} in the database history",
+                "refusing to {what}: {n} problem{} {place}",
                 if n == 1 { "" } else { "s" }
             ))
             .note("nothing was run");
@@ -208,10 +235,14 @@ pub fn engine_error(e: migrate_runtime::engine::EngineError, what: &str) -> Erro
             err.json = json!({ "refusals": refusals });
             err
         }
-        E::Failed { failure, applied } => {
+        E::Failed { failure, completed } => {
             let f = &failure;
+            let verb = match f.direction {
+                Direction::Up => "migration",
+                Direction::Down => "reverting migration",
+            };
             let mut err = Error::new(format!(
-                "migration {}_{} failed: {}",
+                "{verb} {}_{} failed: {}",
                 f.version,
                 f.name,
                 f.error_text()
@@ -229,40 +260,34 @@ pub fn engine_error(e: migrate_runtime::engine::EngineError, what: &str) -> Erro
             if let Some(h) = &f.hint {
                 err.body.push(format!("  = hint: {h}"));
             }
-            let v = f.version;
-            let remedy = if f.transactional {
-                format!(
-                    "its transaction was rolled back: nothing of it is in the database. It is \
-                     recorded as failed; fix it, then `cargo migrate resolve --rolled-back {v}` and apply again"
-                )
-            } else {
-                let next = f.statement.unwrap_or(f.statements_applied + 1);
-                format!(
-                    "it ran outside a transaction: statements 1 to {} stay applied. Fix the cause, then \
-                     `cargo migrate apply` resumes at statement {next} (the statements before it must not change)",
-                    f.statements_applied
-                )
-            };
-            err.body.push(format!("  help: {remedy}"));
-            if f.code.as_deref() == Some("55P03") {
-                err.body.push(
-                    "  help: 55P03 is lock_timeout: another session held a conflicting lock for too long; \
-                     retry later or raise --lock-timeout / --lock-retries"
-                        .to_string(),
-                );
-            }
-            if !applied.is_empty() {
-                err.note = Some(format!(
-                    "{} migration(s) before it were applied: {}",
-                    applied.len(),
-                    applied
-                        .iter()
-                        .map(|a| format!("{}_{}", a.version, a.name))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+            err.body.push(format!("  help: {}", f.remedy()));
+            done_note(&mut err, &completed, f.direction);
+            if let Some(why) = &f.not_recorded {
+                err.notes.push(format!(
+                    "the failure could not be recorded in the history: {why}"
                 ));
             }
-            err.json = json!({ "failure": *failure, "applied": applied });
+            err.json = json!({ "failure": *failure, done_key(f.direction): completed });
+            err
+        }
+        E::Stopped(stopped) => {
+            let direction = stopped
+                .during
+                .as_ref()
+                .map_or(Direction::Up, |d| d.direction);
+            let mut err = Error::new(format!("{}: {}", stopped.context, stopped.error));
+            err.body.push(format!("  help: {}", stopped.remedy()));
+            done_note(&mut err, &stopped.completed, direction);
+            if stopped.completed.is_empty() && stopped.during.is_none() {
+                err.notes.push("nothing was changed".into());
+            }
+            if let Some(also) = &stopped.also {
+                err.notes.push(format!("also: {also}"));
+            }
+            err.json = json!({
+                "stopped": *stopped,
+                done_key(direction): stopped.completed,
+            });
             err
         }
         other => Error::new(other.to_string()),

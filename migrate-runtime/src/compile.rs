@@ -283,6 +283,7 @@ fn entry(m: &Migration, display_dir: &str) -> TokenStream {
     };
     let no_transaction = m.directives.no_transaction;
     let irreversible = m.directives.irreversible;
+    let down_no_transaction = m.down_no_transaction;
     quote! {
         ::migrate_runtime::embedded::EmbeddedMigration {
             version: ::migrate_runtime::Version::new_const(#raw),
@@ -296,6 +297,7 @@ fn entry(m: &Migration, display_dir: &str) -> TokenStream {
             down_statements: #down_statements,
             no_transaction: #no_transaction,
             irreversible: #irreversible,
+            down_no_transaction: #down_no_transaction,
         }
     }
 }

@@ -33,6 +33,8 @@ pub struct EmbeddedMigration {
     pub no_transaction: bool,
     /// `-- migrate:irreversible`.
     pub irreversible: bool,
+    /// `down.sql` runs outside a transaction.
+    pub down_no_transaction: bool,
 }
 
 impl EmbeddedMigration {
@@ -72,7 +74,9 @@ impl EmbeddedMigration {
             directives: Directives {
                 no_transaction: self.no_transaction,
                 irreversible: self.irreversible,
+                transaction: false,
             },
+            down_no_transaction: self.down_no_transaction,
         }
     }
 }
@@ -235,7 +239,7 @@ mod with_engine {
         /// use migrate_runtime::engine::{ApplyOptions, Engine, EngineConfig};
         /// # static MIGRATOR: Migrator = Migrator::new("migrations", &[]);
         /// # let mut client = postgres::Client::connect("postgres://postgres@localhost/app", postgres::NoTls)?;
-        /// let engine = Engine::new(EngineConfig { lock_retries: 5, ..EngineConfig::default() });
+        /// let engine = Engine::new(EngineConfig { lock_retries: Some(5), ..EngineConfig::default() });
         /// MIGRATOR.apply_with(&mut client, &engine, &ApplyOptions::default())?;
         /// # Ok::<(), Box<dyn std::error::Error>>(())
         /// ```

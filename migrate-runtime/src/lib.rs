@@ -26,9 +26,11 @@
 mod checksum;
 #[cfg(all(unix, feature = "dev-db"))]
 pub mod devdb;
+mod duration;
 pub mod embedded;
 #[cfg(feature = "postgres")]
 pub mod engine;
+mod ident;
 #[cfg(feature = "lint")]
 pub mod lint;
 pub mod lockfile;
@@ -46,4 +48,6 @@ pub use model::{Migration, MigrationSet, SqlFile};
 pub mod build;
 #[cfg(feature = "codegen")]
 pub mod compile;
+pub use duration::{DurationError, format_duration, parse_duration};
+pub use ident::{Ident, IdentError, MAX_IDENT_BYTES, QualifiedName, quote_ident};
 pub use version::{ParseVersionError, Version};

@@ -12,9 +12,12 @@ use std::path::{Path, PathBuf};
 /// [package.metadata.migrate]
 /// dir = "db/migrations"                    # relative to the package root; default "migrations"
 /// history_table = "public._migrate_history"
-/// lock_timeout = "5s"                      # per statement; "0" leaves the server's setting
-/// lock_retries = 3                         # retries after a lock timeout, with backoff
+/// lock_timeout = "200ms"                   # per statement; "0" leaves the server's setting
+/// lock_retry_budget = "3m"                 # how long to keep retrying after lock timeouts
+/// lock_retries = 100                       # at most this many retries (default: the budget decides)
 /// lock_wait = "60s"                        # waiting for another runner
+/// connect_timeout = "10s"                  # the whole connection handshake
+/// group_commit = true                      # one WAL flush per run instead of per migration
 /// schemas = ["public"]                     # what `reset` drops and recreates
 /// database_url = "postgres://localhost/app_dev" # else DATABASE_URL, else the dev database
 /// ```
@@ -29,6 +32,12 @@ pub struct Settings {
     pub lock_timeout: Option<String>,
     /// Retries after a lock timeout.
     pub lock_retries: Option<u32>,
+    /// How long to keep retrying after lock timeouts, e.g. `"3m"`.
+    pub lock_retry_budget: Option<String>,
+    /// How long connecting may take, e.g. `"10s"`.
+    pub connect_timeout: Option<String>,
+    /// Group commit (default on).
+    pub group_commit: Option<bool>,
     /// How long to wait for another runner.
     pub lock_wait: Option<String>,
     /// Schemas `reset` drops.

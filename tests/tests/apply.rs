@@ -107,7 +107,8 @@ fn failing_transactional_migration_leaves_nothing_and_reports_file_line_column()
         "error: migration {EMAIL} failed: 42P01: relation \"nowhere\" does not exist\n  \
          --> migrations/{EMAIL}/migration.sql:3:13\n    |\n  3 | INSERT INTO nowhere VALUES (1);\n    |             ^\n  \
          = statement 2 of 2\n  help: its transaction was rolled back: nothing of it is in the database. \
-         It is recorded as failed; fix it, then `cargo migrate resolve --rolled-back 20261121090100` and apply again\n  \
+         Fix it and run `cargo migrate apply`, which retries it (a draft can be edited freely; if 20261121090100 \
+         is sealed, fix what it depends on instead)\n  \
          note: 1 migration(s) before it were applied: {USERS}\n"
     );
     assert!(run.stderr.ends_with(&expected), "{}", run.stderr);
@@ -127,32 +128,32 @@ fn failing_transactional_migration_leaves_nothing_and_reports_file_line_column()
         lock.contains("create_users") && !lock.contains("add_email"),
         "{lock}"
     );
-    // Next apply refuses until resolved, naming the command.
-    let refused = p.run(&["apply"]);
-    assert_eq!(refused.code, 1);
+    // status shows the failure until the next apply.
+    let status = p.run(&["status"]);
+    assert_eq!(status.code, 3, "{status:?}");
     assert!(
-        refused.stderr.contains(&format!(
-            "--> migrations/{EMAIL}: failed: 42P01: relation \"nowhere\" does not exist"
-        )),
+        status.stdout.contains(&format!("  failed       {EMAIL}  "))
+            && status
+                .stdout
+                .contains("42P01: relation \"nowhere\" does not exist"),
         "{}",
-        refused.stderr
+        status.stdout
     );
-    assert!(
-        refused
-            .stderr
-            .contains("cargo migrate resolve --rolled-back 20261121090100"),
-        "{}",
-        refused.stderr
-    );
-    // Fix, resolve, apply.
+    // Fix it; the next apply retries it directly (nothing of it remained), no `resolve`.
     p.migration(
         EMAIL,
         "CREATE TABLE audit (id int);\nALTER TABLE users ADD COLUMN email text;\n",
         None,
     );
-    assert_eq!(p.run(&["resolve", "--rolled-back", &EMAIL[..14]]).code, 0);
     let run = p.run(&["apply"]);
     assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr.contains(&format!(
+            "  Retrying {EMAIL}: it failed before and was rolled back (42P01: relation \"nowhere\" does not exist)\n"
+        )),
+        "{}",
+        run.stderr
+    );
     assert!(db.has_table("audit"));
     let states: Vec<String> = db
         .history()
@@ -161,14 +162,28 @@ fn failing_transactional_migration_leaves_nothing_and_reports_file_line_column()
         .collect();
     assert_eq!(
         states,
-        [
-            "apply applied",
-            "apply failed",
-            "resolve rolled_back",
-            "apply applied"
-        ],
+        ["apply applied", "apply failed", "apply applied"],
         "audit trail"
     );
+    assert_eq!(p.run(&["status"]).code, 0);
+}
+
+#[test]
+fn a_failed_no_transaction_migration_still_needs_its_resume_not_a_retry() {
+    // Something of it may remain, so the failure blocks until it resumes or is resolved.
+    let db = TestDb::new();
+    let p = Project::with_db(&db);
+    p.migration(
+        USERS,
+        "-- migrate:no-transaction\nCREATE TABLE IF NOT EXISTS a (n int);\nINSERT INTO nowhere VALUES (1);\n",
+        None,
+    );
+    assert_eq!(p.run(&["apply"]).code, 1);
+    assert!(db.has_table("a"), "statement 1 stays applied");
+    let status = p.run(&["status", "--format", "json"]);
+    assert_eq!(status.code, 3);
+    assert_eq!(status.json()["migrations"][0]["state"], "failed");
+    assert_eq!(status.json()["migrations"][0]["statements_applied"], 1);
 }
 
 #[test]
@@ -376,7 +391,21 @@ fn concurrently_in_a_transactional_migration_is_refused_before_anything_runs() {
     // ...and, overridden, the engine itself: nothing runs either way.
     let run = p.run(&["apply", "--allow-unsafe"]);
     assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("warning: applying despite 1 lint error(s) (--allow-unsafe): requires-no-transaction at migrations/20261121090000_create_users/migration.sql:2"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "warning: applying despite 1 lint error(s) (--allow-unsafe):\n  \
+             requires-no-transaction (error): 1, at migrations/20261121090000_create_users/migration.sql:2\n  \
+             `cargo migrate lint` shows each one with its help\n"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("error: refusing to apply: 1 problem in the migration files\n"),
+        "the cause is named: {}",
+        run.stderr
+    );
     assert!(run.stderr.contains(
         "--> migrations/20261121090000_create_users/migration.sql:2:1: `CREATE INDEX CONCURRENTLY` cannot run inside a transaction, and this migration runs in one"
     ), "{}", run.stderr);

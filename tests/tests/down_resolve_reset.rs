@@ -59,7 +59,8 @@ fn down_to_and_steps() {
     assert_eq!(
         dry.stdout,
         format!(
-            "Would revert {C} with:\n  | DROP TABLE legacy;\nWould revert {B} with:\n  | ALTER TABLE users DROP COLUMN email;\n"
+            "Would revert {C} (in a transaction) with:\n  | DROP TABLE legacy;\n\
+             Would revert {B} (in a transaction) with:\n  | ALTER TABLE users DROP COLUMN email;\n"
         )
     );
     assert!(db.has_table("legacy"), "dry run changes nothing");
@@ -233,7 +234,8 @@ fn reset_refuses_remote_hosts_unless_forced_and_confirmed_without_connecting() {
     assert_eq!(run.code, 1);
     assert_eq!(
         run.stderr,
-        "error: refusing to reset app@db.example.invalid:5432/shop: it is not on this machine, and reset drops every table\n  \
+        "error: refusing to reset app@db.example.invalid:5432/shop: it connects to db.example.invalid, which is not \
+         on this machine, and reset drops every table\n  \
          help: if you really mean it: --force --confirm shop\n  note: nothing was changed\n"
     );
     let wrong = p.run(&[
@@ -258,4 +260,61 @@ fn reset_refuses_remote_hosts_unless_forced_and_confirmed_without_connecting() {
         2,
         "--confirm needs --force"
     );
+}
+
+/// Runs the CLI in an empty network namespace: whatever it tries, no packet leaves the machine.
+fn run_offline(p: &Project, args: &[&str]) -> migrate_tests::Run {
+    let out = std::process::Command::new("unshare")
+        .arg("-n")
+        .arg(migrate_tests::binary())
+        .arg("migrate")
+        .args(args)
+        .current_dir(p.path())
+        .env_remove("DATABASE_URL")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run cargo-migrate under unshare -n");
+    migrate_tests::Run::from_output(out)
+}
+
+#[test]
+fn reset_decides_locality_from_every_host_and_hostaddr() {
+    let p = Project::new();
+    p.migration(A, "SELECT 1;\n", None);
+    for (url, label, address) in [
+        (
+            "host=localhost hostaddr=192.0.2.5 user=app dbname=shop",
+            "app@localhost (192.0.2.5):5432/shop",
+            "192.0.2.5",
+        ),
+        (
+            "postgres://app@localhost/shop?hostaddr=192.0.2.5",
+            "app@localhost (192.0.2.5):5432/shop",
+            "192.0.2.5",
+        ),
+        (
+            "host=/var/run/postgresql hostaddr=192.0.2.5 user=app dbname=shop",
+            "app@/var/run/postgresql (192.0.2.5):5432/shop",
+            "192.0.2.5",
+        ),
+        (
+            "host=localhost,db.example.invalid user=app dbname=shop",
+            "app@localhost:5432,db.example.invalid:5432/shop",
+            "db.example.invalid",
+        ),
+    ] {
+        let run = run_offline(&p, &["--database-url", url, "reset"]);
+        assert_eq!(run.code, 1, "{url}: {run:?}");
+        assert_eq!(
+            run.stderr.lines().next(),
+            Some(
+                format!(
+                    "error: refusing to reset {label}: it connects to {address}, which is not on \
+                     this machine, and reset drops every table"
+                )
+                .as_str()
+            ),
+            "{url}"
+        );
+    }
 }

@@ -223,9 +223,14 @@ fn apply_refuses_unsafe_drafts_then_accepts_them_with_allow_unsafe() {
     );
     let run = p.run(&["apply", "--allow-unsafe"]);
     assert_eq!(run.code, 0, "{run:?}");
-    assert!(run.stderr.contains(&format!(
-        "warning: applying despite 1 lint error(s) (--allow-unsafe): ban-drop-column at migrations/{DRAFT}/migration.sql:2"
-    )), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "warning: applying despite 1 lint error(s) (--allow-unsafe):\n  \
+             ban-drop-column (error): 1, at migrations/{DRAFT}/migration.sql:2\n"
+        )),
+        "{}",
+        run.stderr
+    );
     assert_eq!(
         db.count("SELECT count(*) FROM information_schema.columns WHERE table_name = 'users'"),
         1

@@ -9,17 +9,30 @@ use crate::exit::Exit;
 use crate::lint_report::{self, counts};
 
 use crate::report::{Error, engine_error, print_json};
-use migrate_runtime::engine::{ApplyOptions, ApplyReport, EngineError};
+use migrate_runtime::engine::status::newest_applied;
+use migrate_runtime::engine::{ApplyOptions, ApplyReport};
 use migrate_runtime::lint::Severity;
 use migrate_runtime::{LockState, MigrationSet};
 use serde_json::json;
 use std::time::Instant;
 
 pub fn run(cx: &Context, args: ApplyArgs) -> Result<Exit, Error> {
-    let (set, state) = database::preflight(cx, args.locked, args.allow_out_of_order)?;
+    let (set, state) = database::preflight(cx)?;
     lint_gate(cx, &set, &state, &args)?;
-    let engine = database::engine(cx, &args.db)?;
-    let mut db = database::connect(cx, None)?;
+    let settings = database::settings(cx, &args.db)?;
+    let mut db = database::connect(cx, &settings)?;
+    let engine = database::watching(cx, &settings)?;
+    // Drafts an interrupted run applied are sealed first, so they are not refused as drafts.
+    let rows = engine
+        .history(&mut db.client)
+        .map_err(|e| engine_error(e, "apply"))?;
+    let (state, recovered) = database::seal_recorded(cx, &set, &state, &rows)?;
+    for s in &recovered {
+        crate::info!(
+            "  Sealed {s} (applied by an earlier run that was interrupted before sealing it)"
+        );
+    }
+    database::check_drafts(&set, &state, args.locked, args.allow_out_of_order)?;
     let options = ApplyOptions {
         to: args.to,
         dry_run: args.dry_run,
@@ -36,44 +49,35 @@ pub fn run(cx: &Context, args: ApplyArgs) -> Result<Exit, Error> {
     }
     let started = Instant::now();
     let result = engine.apply(&mut db.client, &set, &options, &mut printer(cx.format));
-    let (report, failure) = match result {
-        Ok(report) => (Some(report), None),
-        Err(EngineError::Failed { failure, applied }) => {
-            let versions: Vec<_> = applied.iter().map(|a| a.version).collect();
-            let sealed = database::seal_applied(cx, &set, &state, &versions)?;
-            let mut e = engine_error(EngineError::Failed { failure, applied }, "apply");
+    let report = match result {
+        Ok(report) => report,
+        Err(e) => {
+            // What committed before the failure is sealed and reported.
+            let versions: Vec<_> = e.completed().iter().map(|a| a.version).collect();
+            let (_, sealed) = database::seal_applied(cx, &set, &state, &versions)?;
+            let mut e = engine_error(e, "apply");
+            let sealed: Vec<String> = recovered.iter().cloned().chain(sealed).collect();
             if !sealed.is_empty() {
                 e.json["sealed"] = json!(sealed);
             }
             e.json["database"] = json!(redacted(cx));
             return Err(e);
         }
-        Err(e) => (None, Some(e)),
     };
-    if let Some(e) = failure {
-        let mut e = engine_error(e, "apply");
-        e.json["database"] = json!(redacted(cx));
-        return Err(e);
-    }
-    let report: ApplyReport = report.expect("report");
     if report.dry_run {
         print_plan(cx, &report, &db.label);
         return Ok(Exit::Success);
     }
     let versions: Vec<_> = report.applied.iter().map(|a| a.version).collect();
-    let sealed = database::seal_applied(cx, &set, &state, &versions)?;
+    let (_, sealed) = database::seal_applied(cx, &set, &state, &versions)?;
     let total_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let at = engine.history(&mut db.client).ok().and_then(|rows| {
-        rows.iter()
-            .filter(|r| r.state == migrate_runtime::engine::history::RowState::Applied)
-            .map(|r| r.version)
-            .max()
-    });
+    let at = engine
+        .history(&mut db.client)
+        .ok()
+        .and_then(|rows| newest_applied(&rows));
     match cx.format {
         Format::Text => {
-            for s in &sealed {
-                crate::info!("  Sealed {s}");
-            }
+            crate::output::summarised("Sealed", &sealed, 10, "`cargo migrate status` lists them");
             let at = at.map_or("no migration".to_string(), |v| v.to_string());
             match report.applied.len() {
                 0 => crate::info!("Nothing to apply; the database is at {at}."),
@@ -91,7 +95,7 @@ pub fn run(cx: &Context, args: ApplyArgs) -> Result<Exit, Error> {
             "history_table": engine.config.history.to_string(),
             "single_transaction": report.single_transaction,
             "applied": report.applied,
-            "sealed": sealed,
+            "sealed": recovered.iter().chain(&sealed).collect::<Vec<_>>(),
             "duration_ms": total_ms,
             "version": at,
         })),
@@ -113,20 +117,20 @@ fn lint_gate(
         .collect();
     let (errors, _) = counts(&findings);
     if cx.format == Format::Text {
-        lint_report::print_text(&findings);
+        lint_report::print_text_or_summary(&findings);
     }
     if errors == 0 {
         return Ok(());
     }
-    let rules: Vec<String> = findings
-        .iter()
-        .filter(|f| f.severity == Severity::Error)
-        .map(|f| format!("{} at {}:{}", f.rule, f.path.display(), f.line))
-        .collect();
     if args.allow_unsafe {
+        let errors_only: Vec<_> = findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .cloned()
+            .collect();
         crate::output::warning(&format!(
-            "applying despite {errors} lint error(s) (--allow-unsafe): {}",
-            rules.join(", ")
+            "applying despite {errors} lint error(s) (--allow-unsafe):\n{}",
+            lint_report::summary(&errors_only).join("\n")
         ));
         return Ok(());
     }

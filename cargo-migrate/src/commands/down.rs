@@ -13,8 +13,9 @@ use serde_json::json;
 
 pub fn run(cx: &Context, args: DownArgs) -> Result<Exit, Error> {
     let set = MigrationSet::read(&cx.dir).map_err(|e| Error::read(e).note("nothing was run"))?;
-    let engine = database::engine(cx, &args.db)?;
-    let mut db = database::connect(cx, None)?;
+    let settings = database::settings(cx, &args.db)?;
+    let mut db = database::connect(cx, &settings)?;
+    let engine = database::watching(cx, &settings)?;
     let target = match (args.to, args.steps) {
         (Some(v), _) => DownTarget::To(v),
         (None, n) => DownTarget::Steps(n.unwrap_or(1)),
@@ -37,9 +38,20 @@ pub fn run(cx: &Context, args: DownArgs) -> Result<Exit, Error> {
             if report.plan.is_empty() {
                 crate::info!("Dry run: nothing to revert.");
             }
-            for (v, name, sql) in &report.plan {
-                println!("Would revert {v}_{name} with:");
-                for line in sql.lines() {
+            for p in &report.plan {
+                let mode = if p.no_transaction {
+                    "no transaction, statement by statement"
+                } else {
+                    "in a transaction"
+                };
+                let resume = p
+                    .resume_at
+                    .map_or_else(String::new, |at| format!(", resuming at statement {at}"));
+                println!(
+                    "Would revert {}_{} ({mode}{resume}) with:",
+                    p.version, p.name
+                );
+                for line in p.down_sql.lines() {
                     println!("  | {line}");
                 }
             }
@@ -52,7 +64,7 @@ pub fn run(cx: &Context, args: DownArgs) -> Result<Exit, Error> {
             "ok": true,
             "dry_run": report.dry_run,
             "database": redacted(cx),
-            "plan": report.plan.iter().map(|(v, n, sql)| json!({"version": v, "name": n, "down_sql": sql})).collect::<Vec<_>>(),
+            "plan": report.plan,
             "reverted": report.reverted,
         })),
     }

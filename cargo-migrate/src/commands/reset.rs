@@ -10,8 +10,9 @@ use crate::report::{Error, engine_error, print_json};
 use serde_json::json;
 
 pub fn run(cx: &Context, args: ResetArgs) -> Result<Exit, Error> {
-    let (set, state) = database::preflight(cx, false, false)?;
-    let engine = database::engine(cx, &args.db)?;
+    let (set, state) = database::preflight(cx)?;
+    database::check_drafts(&set, &state, false, false)?;
+    let settings = database::settings(cx, &args.db)?;
     // Decided from everything the driver would connect to (every host and hostaddr), before
     // any connection is made.
     let info = database::conninfo(cx)?;
@@ -36,7 +37,8 @@ pub fn run(cx: &Context, args: ResetArgs) -> Result<Exit, Error> {
             .note("nothing was changed"));
         }
     }
-    let mut db = database::connect(cx, None)?;
+    let mut db = database::connect(cx, &settings)?;
+    let engine = database::watching(cx, &settings)?;
     if cx.format == Format::Text {
         crate::info!(
             "Resetting {}: dropping schema(s) {} and applying every migration",
@@ -48,7 +50,7 @@ pub fn run(cx: &Context, args: ResetArgs) -> Result<Exit, Error> {
         .reset(&mut db.client, &set, &mut printer(cx.format))
         .map_err(|e| engine_error(e, "reset"))?;
     let versions: Vec<_> = report.applied.iter().map(|a| a.version).collect();
-    let sealed = database::seal_applied(cx, &set, &state, &versions)?;
+    let (_, sealed) = database::seal_applied(cx, &set, &state, &versions)?;
     match cx.format {
         Format::Text => {
             for s in &sealed {

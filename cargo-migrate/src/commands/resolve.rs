@@ -20,9 +20,10 @@ pub fn run(cx: &Context, args: ResolveArgs) -> Result<Exit, Error> {
             ));
         }
     };
-    let (set, state) = database::preflight(cx, false, true)?;
-    let engine = database::engine(cx, &args.db)?;
-    let mut db = database::connect(cx, None)?;
+    let (set, state) = database::preflight(cx)?;
+    let settings = database::settings(cx, &args.db)?;
+    let mut db = database::connect(cx, &settings)?;
+    let engine = settings.engine;
     engine
         .resolve(
             &mut db.client,
@@ -33,7 +34,7 @@ pub fn run(cx: &Context, args: ResolveArgs) -> Result<Exit, Error> {
         )
         .map_err(|e| engine_error(e, "resolve"))?;
     let sealed = match resolution {
-        Resolution::Applied => database::seal_applied(cx, &set, &state, &[version])?,
+        Resolution::Applied => database::seal_applied(cx, &set, &state, &[version])?.1,
         Resolution::RolledBack => Vec::new(),
     };
     let what = match resolution {

@@ -24,8 +24,9 @@ pub fn run(cx: &Context, args: StatusArgs) -> Result<Exit, Error> {
         .filter(|f| !matches!(f, Finding::Unsealed { .. }))
         .collect();
     let sealed = state.sealed().cloned().unwrap_or_default();
-    let engine = database::engine(cx, &args.db)?;
-    let mut db = database::connect(cx, None)?;
+    let settings = database::settings(cx, &args.db)?;
+    let mut db = database::connect(cx, &settings)?;
+    let engine = settings.engine;
     let rows = engine
         .history(&mut db.client)
         .map_err(|e| engine_error(e, "read the status"))?;
@@ -59,6 +60,22 @@ pub fn run(cx: &Context, args: StatusArgs) -> Result<Exit, Error> {
                         ));
                         if let Some(t) = row.execution_ms {
                             detail.push_str(&format!(", {}", ms(t)));
+                        }
+                    }
+                    if e.state == State::Applied && row.is_failed_down() {
+                        detail.push_str(&format!(
+                            ", its down.sql failed and was rolled back: {}",
+                            row.error.as_deref().unwrap_or_default()
+                        ));
+                    }
+                    if e.state == State::DownFailed {
+                        detail.push_str(&format!(
+                            ", down.sql: {} of {} statements done",
+                            row.statements_applied,
+                            row.statements_total.unwrap_or(0)
+                        ));
+                        if let Some(err) = &row.error {
+                            detail.push_str(&format!(": {err}"));
                         }
                     }
                     if e.state == State::Failed {
@@ -136,8 +153,9 @@ pub fn run(cx: &Context, args: StatusArgs) -> Result<Exit, Error> {
                         "applied_at": e.row.filter(|_| matches!(e.state, State::Applied | State::Edited | State::Missing)).and_then(|r| r.finished_at).and_then(rfc),
                         "duration_ms": e.row.and_then(|r| r.execution_ms),
                         "applied_by": e.row.map(|r| &r.applied_by),
-                        "error": e.row.filter(|_| e.state == State::Failed).and_then(|r| r.error.as_ref()),
-                        "statements_applied": e.row.filter(|r| r.no_transaction).map(|r| r.statements_applied),
+                        "error": e.row.filter(|_| matches!(e.state, State::Failed | State::DownFailed)).and_then(|r| r.error.as_ref()),
+                        "down_error": e.row.filter(|r| e.state == State::Applied && r.is_failed_down()).and_then(|r| r.error.as_ref()),
+                        "statements_applied": e.row.filter(|r| r.no_transaction || e.state == State::DownFailed).map(|r| r.statements_applied),
                         "statements_total": e.row.and_then(|r| r.statements_total),
                         "recorded_sql": e.row.filter(|_| e.state == State::Missing || e.state == State::Edited).map(|r| &r.sql),
                     })

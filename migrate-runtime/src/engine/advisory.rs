@@ -41,15 +41,25 @@ impl std::fmt::Display for LockHolder {
             write!(f, ", connected since {s}")?;
         }
         if let Some(q) = self.query.as_deref().filter(|q| !q.is_empty()) {
-            let q: String = q.split_whitespace().collect::<Vec<_>>().join(" ");
-            let q = if q.chars().count() > 80 {
-                format!("{}…", q.chars().take(80).collect::<String>())
-            } else {
-                q
-            };
-            write!(f, ", running `{q}`")?;
+            write!(f, ", running `{}`", one_line(q, 80))?;
         }
         Ok(())
+    }
+}
+
+/// A query on one line, white space folded, cut at `max` characters.
+///
+/// ```
+/// # use migrate_runtime::engine::one_line;
+/// assert_eq!(one_line("SELECT  1\nFROM t", 80), "SELECT 1 FROM t");
+/// assert_eq!(one_line("SELECT 123", 6), "SELECT…");
+/// ```
+pub fn one_line(query: &str, max: usize) -> String {
+    let q: String = query.split_whitespace().collect::<Vec<_>>().join(" ");
+    if q.chars().count() > max {
+        format!("{}…", q.chars().take(max).collect::<String>())
+    } else {
+        q
     }
 }
 

@@ -1,5 +1,8 @@
-//! How the engine behaves: where the history lives and how it waits for locks.
+//! How the engine behaves: where the history lives, how it waits for locks, and the ranges
+//! every setting must be in (checked before anything connects, so a bad setting is never
+//! blamed on a migration).
 
+use crate::{Ident, IdentError, QualifiedName, format_duration};
 use std::fmt;
 use std::time::Duration;
 
@@ -10,6 +13,7 @@ use std::time::Duration;
 /// let t: HistoryTable = "ops.migrations".parse().unwrap();
 /// assert_eq!(t.qualified(), "\"ops\".\"migrations\"");
 /// assert_eq!(HistoryTable::default().to_string(), "public._migrate_history");
+/// assert!("x;drop".parse::<HistoryTable>().is_err());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HistoryTable {
@@ -29,51 +33,99 @@ impl Default for HistoryTable {
 }
 
 impl std::str::FromStr for HistoryTable {
-    type Err = String;
+    type Err = IdentError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (schema, table) = s.split_once('.').unwrap_or(("public", s));
-        if schema.is_empty() || table.is_empty() || table.contains('.') {
-            return Err(format!(
-                "`{s}` is not a table name: expected `table` or `schema.table`"
-            ));
-        }
+        let q: QualifiedName = s.parse()?;
         Ok(HistoryTable {
-            schema: schema.into(),
-            table: table.into(),
+            schema: q
+                .schema
+                .map_or_else(|| "public".to_string(), |s| s.as_str().to_string()),
+            table: q.name.as_str().to_string(),
         })
     }
 }
 
 impl fmt::Display for HistoryTable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{}", self.schema, self.table)
+        match (
+            Ident::from_name(&self.schema),
+            Ident::from_name(&self.table),
+        ) {
+            (Ok(s), Ok(t)) => write!(f, "{s}.{t}"),
+            _ => write!(f, "{}.{}", self.schema, self.table),
+        }
     }
-}
-
-/// Quotes an SQL identifier.
-///
-/// ```
-/// assert_eq!(migrate_runtime::engine::quote_ident("a\"b"), "\"a\"\"b\"");
-/// ```
-pub fn quote_ident(ident: &str) -> String {
-    format!("\"{}\"", ident.replace('"', "\"\""))
 }
 
 impl HistoryTable {
     /// `"schema"."table"`, quoted.
     pub fn qualified(&self) -> String {
-        format!("{}.{}", quote_ident(&self.schema), quote_ident(&self.table))
+        format!(
+            "{}.{}",
+            crate::quote_ident(&self.schema),
+            crate::quote_ident(&self.table)
+        )
     }
 }
 
-/// Engine settings. The defaults suit production: a 5 s `lock_timeout` with 3 retries, and up
-/// to 60 s of waiting for another runner.
+/// PostgreSQL's largest `lock_timeout` (its unit is milliseconds, stored in an `int`).
+pub const MAX_LOCK_TIMEOUT: Duration = Duration::from_millis(i32::MAX as u64);
+
+/// The longest wait any duration setting may ask for (a week): longer is a typo.
+pub const MAX_WAIT: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// Checks a `lock_timeout`: zero (leave the server's setting), or 1 ms up to PostgreSQL's
+/// limit.
+///
+/// ```
+/// use migrate_runtime::engine::check_lock_timeout;
+/// use std::time::Duration;
+/// assert!(check_lock_timeout(Duration::from_millis(200)).is_ok());
+/// assert!(check_lock_timeout(Duration::from_secs(600 * 3600)).is_err());
+/// ```
+pub fn check_lock_timeout(d: Duration) -> Result<Duration, String> {
+    if d > MAX_LOCK_TIMEOUT {
+        return Err(format!(
+            "{} is longer than PostgreSQL's limit for lock_timeout ({}ms, about 24.8 days)",
+            format_duration(d),
+            MAX_LOCK_TIMEOUT.as_millis()
+        ));
+    }
+    if !d.is_zero() && d < Duration::from_millis(1) {
+        return Err("lock_timeout counts whole milliseconds: use at least 1ms, or 0".into());
+    }
+    Ok(d)
+}
+
+/// Checks a waiting time (lock wait, retry budget, connect timeout): at most [`MAX_WAIT`].
+///
+/// ```
+/// use migrate_runtime::engine::check_wait;
+/// use std::time::Duration;
+/// assert!(check_wait("lock_wait", Duration::from_secs(60)).is_ok());
+/// assert!(check_wait("lock_wait", Duration::from_secs(30 * 24 * 3600)).is_err());
+/// ```
+pub fn check_wait(what: &str, d: Duration) -> Result<Duration, String> {
+    if d > MAX_WAIT {
+        return Err(format!(
+            "{what} {} is longer than a week; that is surely a typo",
+            format_duration(d)
+        ));
+    }
+    Ok(d)
+}
+
+/// Engine settings. The defaults keep the application responsive while a migration waits for
+/// a lock: a short `lock_timeout`, so no query of the application queues behind a migration's
+/// lock request for longer than that, retried (after the blockers finish, or with growing,
+/// jittered pauses) for up to three minutes.
 ///
 /// ```
 /// use migrate_runtime::engine::EngineConfig;
 /// let config = EngineConfig::default();
-/// assert_eq!(config.lock_timeout.as_secs(), 5);
+/// assert_eq!(config.lock_timeout.as_millis(), 200);
+/// assert_eq!(config.lock_retry_budget.as_secs(), 180);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EngineConfig {
@@ -81,10 +133,15 @@ pub struct EngineConfig {
     pub history: HistoryTable,
     /// `lock_timeout` for every migration statement; zero leaves the server's setting alone.
     pub lock_timeout: Duration,
-    /// How often a migration that hit `lock_timeout` is retried (with backoff) before failing.
-    pub lock_retries: u32,
-    /// First backoff after a lock timeout; doubles on every retry (with jitter).
-    pub retry_backoff: Duration,
+    /// At most this many retries after a lock timeout (`None`: as many as the budget allows).
+    pub lock_retries: Option<u32>,
+    /// How long a migration may keep retrying after lock timeouts before it gives up.
+    pub lock_retry_budget: Duration,
+    /// First pause after a lock timeout when the blockers cannot be watched; grows 1.5x per
+    /// retry (with jitter) up to [`EngineConfig::retry_pause_max`].
+    pub retry_pause: Duration,
+    /// The longest pause between retries.
+    pub retry_pause_max: Duration,
     /// How long to wait for another runner's advisory lock before giving up.
     pub lock_wait: Duration,
     /// Schemas `reset` drops and recreates.
@@ -99,44 +156,14 @@ impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig {
             history: HistoryTable::default(),
-            lock_timeout: Duration::from_secs(5),
-            lock_retries: 3,
-            retry_backoff: Duration::from_secs(1),
+            lock_timeout: Duration::from_millis(200),
+            lock_retries: None,
+            lock_retry_budget: Duration::from_secs(180),
+            retry_pause: Duration::from_millis(100),
+            retry_pause_max: Duration::from_secs(2),
             lock_wait: Duration::from_secs(60),
             schemas: vec!["public".into()],
             group_commit: true,
         }
     }
-}
-
-/// Parses a duration such as `5s`, `250ms`, `2m` or `0`.
-///
-/// ```
-/// use migrate_runtime::engine::parse_duration;
-/// assert_eq!(parse_duration("250ms").unwrap().as_millis(), 250);
-/// assert_eq!(parse_duration("2m").unwrap().as_secs(), 120);
-/// assert!(parse_duration("soon").is_err());
-/// ```
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let split = s
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(s.len());
-    let (number, unit) = s.split_at(split);
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("`{s}` is not a duration (examples: 5s, 250ms, 2m, 0)"))?;
-    let seconds = match unit.trim() {
-        "ms" => value / 1000.0,
-        "" if value == 0.0 => 0.0,
-        "s" => value,
-        "m" | "min" => value * 60.0,
-        "h" => value * 3600.0,
-        _ => {
-            return Err(format!(
-                "`{s}` is not a duration (examples: 5s, 250ms, 2m, 0)"
-            ));
-        }
-    };
-    Ok(Duration::from_secs_f64(seconds))
 }

@@ -1,11 +1,18 @@
 //! `down`: revert the newest applied migrations with their down.sql (the file's, else the one
-//! recorded when it was applied), each atomically with its history row.
+//! recorded when it was applied). Every target is checked before any runs, exactly as `apply`
+//! checks: irreversible migrations, missing down.sql, statements that cannot run in the
+//! transaction down.sql runs in. A down.sql runs the way its migration.sql does (unless it says
+//! otherwise); a failed one is recorded and shown by `status`, and a no-transaction one that
+//! failed part-way resumes at the failed statement.
 
-use super::error::{EngineError, Refusal};
-use super::execute::{RunError, Script, set_lock_timeout};
-use super::history::{self, Action, NewRow, Row, RowState};
-use super::{Engine, Event};
-use crate::model::{Directives, MigrationSet, SqlFile};
+use super::error::{Completed, Direction, EngineError, Refusal};
+use super::execute::Script;
+use super::history::{Action, NewRow, Row, RowState};
+use super::runner::{Job, Runner, ms};
+use super::session::{self, Replay};
+use super::status::statement_checksums;
+use super::{Engine, Event, refusal};
+use crate::model::{Directives, MigrationSet, SqlFile, down_no_transaction, needs_no_transaction};
 use crate::{Checksum, Version};
 use postgres::Client;
 use std::time::Instant;
@@ -15,30 +22,35 @@ use std::time::Instant;
 pub enum DownTarget {
     /// The newest N applied migrations.
     Steps(usize),
-    /// Every applied migration newer than this version (which stays applied).
+    /// Every applied migration newer than this version (which stays applied); version 0
+    /// reverts them all.
     To(Version),
 }
 
-/// A migration that was reverted.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Reverted {
+/// One migration `down` will revert.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DownPlanned {
     /// Its version.
     pub version: Version,
     /// Its name.
     pub name: String,
-    /// Wall time.
-    pub duration_ms: f64,
-    /// down.sql came from the history because the file is gone.
-    pub recorded_down: bool,
+    /// The down.sql that reverts it.
+    pub down_sql: String,
+    /// down.sql runs outside a transaction.
+    pub no_transaction: bool,
+    /// down.sql comes from the history (the folder is gone).
+    pub recorded: bool,
+    /// For a partly reverted migration: the 1-based statement the down resumes at.
+    pub resume_at: Option<usize>,
 }
 
 /// What `down` did or, in a dry run, would do.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct DownReport {
-    /// The migrations to revert, newest first, with the SQL that reverts each.
-    pub plan: Vec<(Version, String, String)>,
+    /// The migrations to revert, newest first.
+    pub plan: Vec<DownPlanned>,
     /// What was reverted.
-    pub reverted: Vec<Reverted>,
+    pub reverted: Vec<Completed>,
     /// It was a dry run.
     pub dry_run: bool,
 }
@@ -47,11 +59,14 @@ struct Target<'a> {
     row: &'a Row,
     file: SqlFile,
     recorded: bool,
+    no_transaction: bool,
+    resume_from: usize,
+    replay: Vec<String>,
 }
 
 impl Engine {
-    /// Reverts applied migrations, newest first. Checks every target before running any:
-    /// irreversible migrations, or ones without any down.sql, are refused.
+    /// Reverts applied migrations, newest first, stopping at the first failure (the error
+    /// lists what was reverted before it). Checks every target before running any.
     pub fn down(
         &self,
         client: &mut Client,
@@ -62,7 +77,7 @@ impl Engine {
     ) -> Result<DownReport, EngineError> {
         if dry_run {
             let rows = self.history(client)?;
-            let targets = self.down_targets(set, &rows, target)?;
+            let targets = down_targets(set, &rows, target)?;
             return Ok(DownReport {
                 plan: plan(&targets),
                 reverted: Vec::new(),
@@ -72,7 +87,8 @@ impl Engine {
         let mut guard = self.lock(client, events)?;
         let client: &mut Client = &mut guard;
         let rows = self.history(client)?;
-        let targets = self.down_targets(set, &rows, target)?;
+        let targets = down_targets(set, &rows, target)?;
+        let mut runner = Runner::start(self, client)?;
         let mut reverted = Vec::new();
         for t in &targets {
             let r = t.row;
@@ -82,201 +98,313 @@ impl Engine {
                     name: &r.name,
                 });
             }
+            events(Event::Starting {
+                version: r.version,
+                name: &r.name,
+                no_transaction: t.no_transaction,
+                direction: Direction::Down,
+            });
             let started = Instant::now();
-            let script = Script::new(r.version, &t.file, false)
+            let script = Script::new(r.version, &t.file, t.no_transaction)
                 .map_err(|x| EngineError::Refused(vec![x]))?;
-            let no_transaction = Directives::parse(&t.file.sql).is_ok_and(|d| d.no_transaction);
-            let mut attempt = 0;
-            loop {
-                match self.revert_once(client, t, &script, no_transaction, started)? {
-                    Ok(()) => break,
-                    Err(failed)
-                        if self.retry_lock_timeout(
-                            &failed.error,
-                            &mut attempt,
-                            r.version,
-                            events,
-                        ) => {}
-                    Err(failed) => {
-                        let mut failure = script.failure(r.version, &r.name, &failed);
-                        failure.transactional = !no_transaction;
-                        return Err(EngineError::Failed {
-                            failure: Box::new(failure),
-                            applied: Vec::new(),
-                        });
-                    }
+            let job = job(t, &script);
+            match runner.run(&job, events) {
+                Ok(statements) => {
+                    let done = Completed {
+                        version: r.version,
+                        name: r.name.clone(),
+                        duration_ms: ms(started),
+                        statements,
+                        no_transaction: t.no_transaction,
+                        resumed_at: (t.resume_from > 0).then_some(t.resume_from + 1),
+                        recorded_down: t.recorded,
+                        retried: false,
+                    };
+                    events(Event::RolledBack(&done));
+                    reverted.push(done);
+                }
+                Err(e) => {
+                    runner.finish();
+                    return Err(e.into_engine(&job, reverted));
                 }
             }
-            let done = Reverted {
-                version: r.version,
-                name: r.name.clone(),
-                duration_ms: started.elapsed().as_secs_f64() * 1000.0,
-                recorded_down: t.recorded,
-            };
-            events(Event::RolledBack(&done));
-            reverted.push(done);
         }
+        runner.finish();
         Ok(DownReport {
             plan: plan(&targets),
             reverted,
             dry_run: false,
         })
     }
+}
 
-    /// Runs one down.sql and records the rollback: the outer error is the engine's own, the
-    /// inner one the SQL's (with the failing statement's index).
-    fn revert_once(
-        &self,
-        client: &mut Client,
-        t: &Target<'_>,
-        script: &Script<'_>,
-        no_transaction: bool,
-        started: Instant,
-    ) -> Result<Result<(), RunError>, EngineError> {
-        let record = "cannot record the rollback in the history";
-        if no_transaction {
-            set_lock_timeout(client, self.config.lock_timeout, false)?;
-            let result = script.run(client, 0, "", &mut |_, _| Ok(()));
-            if !self.config.lock_timeout.is_zero() {
-                let _ = client.batch_execute("RESET lock_timeout");
-            }
-            if result.is_ok() {
-                history::insert(
-                    client,
-                    &self.config.history,
-                    &down_row(t.row, &t.file.sql, started),
-                )
-                .map_err(EngineError::db(record))?;
-            }
-            return Ok(result);
-        }
-        let mut tx = client
-            .transaction()
-            .map_err(EngineError::db("cannot begin a transaction"))?;
-        set_lock_timeout(&mut tx, self.config.lock_timeout, true)?;
-        if let Err(e) = script.run(&mut tx, 0, "", &mut |_, _| Ok(())) {
-            return Ok(Err(e));
-        }
-        history::insert(
-            &mut tx,
-            &self.config.history,
-            &down_row(t.row, &t.file.sql, started),
-        )
-        .map_err(EngineError::db(record))?;
-        Ok(tx.commit().map_err(|error| RunError {
-            index: None,
-            error,
-            prefix_chars: 0,
-        }))
-    }
-
-    fn down_targets<'a>(
-        &self,
-        set: &MigrationSet,
-        rows: &'a [Row],
-        target: DownTarget,
-    ) -> Result<Vec<Target<'a>>, EngineError> {
-        let mut applied: Vec<&Row> = rows
-            .iter()
-            .filter(|r| r.state == RowState::Applied)
-            .collect();
-        applied.sort_by_key(|r| std::cmp::Reverse(r.version));
-        let chosen: Vec<&Row> = match target {
-            DownTarget::Steps(n) => applied.into_iter().take(n).collect(),
-            DownTarget::To(v) => {
-                if !rows
+/// The migrations to revert, newest first, with the down.sql for each; every problem refused
+/// up front.
+fn down_targets<'a>(
+    set: &MigrationSet,
+    rows: &'a [Row],
+    target: DownTarget,
+) -> Result<Vec<Target<'a>>, EngineError> {
+    let partly_reverted = |r: &Row| r.action == Action::Down && r.state == RowState::Failed;
+    let mut revertible: Vec<&Row> = rows
+        .iter()
+        .filter(|r| r.state == RowState::Applied || partly_reverted(r))
+        .collect();
+    revertible.sort_by_key(|r| std::cmp::Reverse(r.version));
+    let chosen: Vec<&Row> = match target {
+        DownTarget::Steps(n) => revertible.into_iter().take(n).collect(),
+        DownTarget::To(v) => {
+            // Version 0 means "before every migration": revert them all.
+            if v.get() != 0
+                && !rows
                     .iter()
                     .any(|r| r.version == v && r.state == RowState::Applied)
-                    && set.get(v).is_none()
-                {
-                    return Err(EngineError::invalid(
-                        format!("--to {v}: no migration {v} is applied or in the directory"),
-                        None,
-                    ));
-                }
-                applied.into_iter().take_while(|r| r.version > v).collect()
+                && set.get(v).is_none()
+            {
+                return Err(EngineError::invalid(
+                    format!("--to {v}: no migration {v} is applied or in the directory"),
+                    None,
+                ));
             }
-        };
-        if let Some(failed) = rows.iter().find(|r| r.state == RowState::Failed) {
-            return Err(EngineError::invalid(
-                format!(
-                    "migration {}_{} failed; resolve it before reverting anything",
-                    failed.version, failed.name
-                ),
-                Some(format!(
-                    "`cargo migrate resolve --rolled-back {}` (or `--applied`)",
-                    failed.version
-                )),
+            revertible
+                .into_iter()
+                .take_while(|r| r.version > v)
+                .collect()
+        }
+    };
+    // A migration applied part-way outside a transaction must be finished (or resolved) before
+    // anything under it is reverted.
+    if let Some(partial) = rows
+        .iter()
+        .find(|r| r.action == Action::Apply && r.state == RowState::Failed && r.no_transaction)
+    {
+        return Err(EngineError::invalid(
+            format!(
+                "migration {}_{} is partly applied (it failed outside a transaction); finish it \
+                 before reverting anything",
+                partial.version, partial.name
+            ),
+            Some(format!(
+                "`cargo migrate apply` resumes it; or, if you fixed it by hand, `cargo migrate \
+                 resolve --applied {v}` or `--rolled-back {v}`",
+                v = partial.version
+            )),
+        ));
+    }
+    let mut refusals = Vec::new();
+    let mut targets = Vec::new();
+    for r in chosen {
+        match target_for(set, r) {
+            Ok(t) => targets.push(t),
+            Err(mut found) => refusals.append(&mut found),
+        }
+    }
+    if !refusals.is_empty() {
+        return Err(EngineError::Refused(refusals));
+    }
+    Ok(targets)
+}
+
+fn target_for<'a>(set: &MigrationSet, r: &'a Row) -> Result<Target<'a>, Vec<Refusal>> {
+    let m = set.get(r.version);
+    let folder = m.map_or_else(
+        || set.dir.join(format!("{}_{}", r.version, r.name)),
+        |m| m.dir.clone(),
+    );
+    let refuse = |message: String, help: &str| {
+        vec![Refusal {
+            version: Some(r.version),
+            message,
+            help: help.into(),
+            diff: None,
+            in_files: true,
+        }]
+    };
+    if m.map_or(r.irreversible, |m| m.directives.irreversible) {
+        return Err(refuse(
+            format!(
+                "{}: irreversible (`-- migrate:irreversible`), it has no down.sql",
+                folder.display()
+            ),
+            "it cannot be reverted by a migration: restore the database from the backup taken \
+             before it, or write a new forward migration that undoes what you need",
+        ));
+    }
+    let (file, recorded, no_transaction) = match (m, &r.down_sql) {
+        (Some(m), _) if m.down.is_some() => (
+            m.down
+                .clone()
+                .unwrap_or_else(|| SqlFile::new(folder.clone(), String::new())),
+            false,
+            m.down_no_transaction,
+        ),
+        (None, Some(sql)) => {
+            let up = Directives {
+                no_transaction: r.no_transaction,
+                ..Directives::default()
+            };
+            let down = Directives::for_down(sql).unwrap_or_default();
+            (
+                SqlFile::new(folder.join("down.sql (recorded)"), sql.clone()),
+                true,
+                down_no_transaction(&up, &down),
+            )
+        }
+        _ => {
+            return Err(refuse(
+                format!("{}: has no down.sql", folder.display()),
+                "write its down.sql (and seal it with --force if it is sealed and never shared), \
+                 or mark it `-- migrate:irreversible`",
             ));
         }
-        let mut refusals = Vec::new();
-        let mut targets = Vec::new();
-        for r in chosen {
-            let file = set.get(r.version);
-            let irreversible = file.map_or(r.irreversible, |m| m.directives.irreversible);
-            let folder = file.map_or_else(
-                || set.dir.join(format!("{}_{}", r.version, r.name)),
-                |m| m.dir.clone(),
-            );
-            if irreversible {
-                refusals.push(Refusal {
-                    version: Some(r.version),
-                    message: format!("{}: irreversible (`-- migrate:irreversible`), it has no down.sql", folder.display()),
-                    help: "it cannot be reverted by a migration: restore the database from the backup taken \
-                           before it, or write a new forward migration that undoes what you need"
-                        .into(),
-                    diff: None,
-                });
-                continue;
-            }
-            match (file.and_then(|m| m.down.as_ref()), &r.down_sql) {
-                (Some(d), _) => targets.push(Target { row: r, file: d.clone(), recorded: false }),
-                (None, Some(sql)) if file.is_none() => targets.push(Target { row: r, file: SqlFile::new(folder.join("down.sql (recorded)"), sql.clone()), recorded: true }),
-                _ => refusals.push(Refusal {
-                    version: Some(r.version),
-                    message: format!("{}: has no down.sql", folder.display()),
-                    help: "write its down.sql (and seal it with --force if it is sealed and never shared), \
-                           or mark it `-- migrate:irreversible`"
-                        .into(),
-                    diff: None,
-                }),
-            }
+    };
+    if let Err(r) = Script::new(r.version, &file, no_transaction) {
+        return Err(vec![r]);
+    }
+    if !no_transaction {
+        let found = needs_no_transaction(&file.sql);
+        if !found.is_empty() {
+            return Err(found
+                .iter()
+                .map(|f| refusal::needs_no_transaction(r.version, &file, f, true))
+                .collect());
         }
-        if !refusals.is_empty() {
-            return Err(EngineError::Refused(refusals));
+    }
+    let (resume_from, replay) = if r.action == Action::Down && r.state == RowState::Failed {
+        resume_point(r, &file, no_transaction)?
+    } else {
+        (0, Vec::new())
+    };
+    Ok(Target {
+        row: r,
+        file,
+        recorded,
+        no_transaction,
+        resume_from,
+        replay,
+    })
+}
+
+/// Where a partly reverted migration's down resumes: after the statements that ran, provided
+/// they are unchanged and their session state can be replayed.
+fn resume_point(
+    r: &Row,
+    file: &SqlFile,
+    no_transaction: bool,
+) -> Result<(usize, Vec<String>), Vec<Refusal>> {
+    let v = r.version;
+    let done = r.statements_applied.max(0) as usize;
+    let refuse = |message: String, help: String| {
+        vec![Refusal {
+            version: Some(v),
+            message: format!("{}: {message}", file.path.display()),
+            help,
+            diff: None,
+            in_files: false,
+        }]
+    };
+    let by_hand = format!(
+        "if you finished it by hand, `cargo migrate resolve --rolled-back {v}`; if you restored \
+         it, `cargo migrate resolve --applied {v}`"
+    );
+    if !no_transaction {
+        return Err(refuse(
+            format!(
+                "its down.sql failed after {done} statements outside a transaction, but now runs in one"
+            ),
+            format!(
+                "restore its `-- migrate:no-transaction` so `cargo migrate down` resumes it; {by_hand}"
+            ),
+        ));
+    }
+    let Ok(statements) = file.statements() else {
+        return Err(refuse(
+            "cannot be split into statements to resume it".into(),
+            by_hand,
+        ));
+    };
+    let current = statement_checksums(&file.sql, statements);
+    for i in 0..done {
+        if current.get(i) != r.statement_checksums.get(i) {
+            return Err(refuse(
+                format!(
+                    "statement {} already ran before the failure, but has changed since",
+                    i + 1
+                ),
+                format!(
+                    "restore statements 1 to {done} as they were (only the failed statement and \
+                     the ones after it may change); {by_hand}"
+                ),
+            ));
         }
-        Ok(targets)
+    }
+    match session::replay(&file.sql, statements, done) {
+        Replay::Statements(s) => Ok((done, s)),
+        Replay::Impossible { index, what } => Err(refuse(
+            format!(
+                "statement {index}, which already ran, {what}: a resumed down starts a new \
+                 session, where that is gone"
+            ),
+            format!("finish it by hand; {by_hand}"),
+        )),
     }
 }
 
-fn plan(targets: &[Target<'_>]) -> Vec<(Version, String, String)> {
-    targets
-        .iter()
-        .map(|t| (t.row.version, t.row.name.clone(), t.file.sql.clone()))
-        .collect()
-}
-
-fn down_row<'a>(r: &'a Row, down_sql: &'a str, started: Instant) -> NewRow<'a> {
-    NewRow {
+/// The runner's job for a target: its down.sql with a `down` row.
+fn job<'a>(t: &'a Target<'a>, script: &'a Script<'a>) -> Job<'a> {
+    let r = t.row;
+    Job {
         version: r.version,
         name: &r.name,
-        action: Action::Down,
-        state: RowState::RolledBack,
-        checksum: r
-            .checksum
-            .parse()
-            .unwrap_or(Checksum::of_sql(r.sql.as_bytes())),
-        down_checksum: Some(Checksum::of_sql(down_sql.as_bytes())),
-        sql: &r.sql,
-        down_sql: Some(down_sql),
-        no_transaction: r.no_transaction,
-        irreversible: r.irreversible,
-        statements_total: None,
-        statements_applied: 0,
-        statement_checksums: Vec::new(),
-        execution_ms: Some(started.elapsed().as_secs_f64() * 1000.0),
-        error: None,
-        error_statement: None,
-        note: None,
+        direction: Direction::Down,
+        script,
+        no_transaction: t.no_transaction,
+        resume_from: t.resume_from,
+        replay: &t.replay,
+        row: NewRow {
+            version: r.version,
+            name: &r.name,
+            action: Action::Down,
+            state: RowState::RolledBack,
+            checksum: r.checksum,
+            down_checksum: Some(Checksum::of_sql(t.file.sql.as_bytes())),
+            sql: &r.sql,
+            down_sql: Some(&t.file.sql),
+            no_transaction: r.no_transaction,
+            irreversible: r.irreversible,
+            statements_total: script.len().map(|n| n as i32),
+            statements_applied: 0,
+            statement_checksums: script
+                .statements
+                .map(|s| statement_checksums(&t.file.sql, s))
+                .unwrap_or_default(),
+            execution_ms: None,
+            error: None,
+            error_statement: None,
+            note: None,
+            in_progress: false,
+        },
+        // A transactional down.sql that fails is rolled back: the migration stays applied. One
+        // that ran outside a transaction leaves it partly reverted.
+        failed_state: if t.no_transaction {
+            RowState::Failed
+        } else {
+            RowState::Applied
+        },
+        async_commit: false,
     }
+}
+
+fn plan(targets: &[Target<'_>]) -> Vec<DownPlanned> {
+    targets
+        .iter()
+        .map(|t| DownPlanned {
+            version: t.row.version,
+            name: t.row.name.clone(),
+            down_sql: t.file.sql.clone(),
+            no_transaction: t.no_transaction,
+            recorded: t.recorded,
+            resume_at: (t.resume_from > 0).then_some(t.resume_from + 1),
+        })
+        .collect()
 }

@@ -1,7 +1,8 @@
 //! Running SQL: statement by statement (so a failure names its statement), PostgreSQL error
-//! positions mapped back to the file's line and column, and lock-timeout detection.
+//! positions mapped back to the file's line and column, and telling a failure of the SQL from
+//! a run that was cut off (connection lost, session ended by an administrator).
 
-use super::error::{EngineError, Failure, Refusal};
+use super::error::{Direction, Failure, Refusal};
 use crate::Version;
 use crate::model::{SqlFile, Statement, line_column};
 use postgres::GenericClient;
@@ -42,17 +43,18 @@ impl<'a> Script<'a> {
             Err(e) => Err(Refusal {
                 version: Some(version),
                 message: format!(
-                    "{}:{}:{}: cannot split this no-transaction migration into statements: {}",
+                    "{}:{}:{}: cannot split this no-transaction file into statements: {}",
                     path.display(),
                     e.line,
                     e.column,
                     e.message
                 ),
-                help: "fix the syntax error; a no-transaction migration runs statement by \
-                       statement, so it must parse (if it is valid PostgreSQL the parser does \
-                       not know yet, move that statement into a migration of its own)"
+                help: "fix the syntax error; a no-transaction file runs statement by statement, \
+                       so it must parse (if it is valid PostgreSQL the parser does not know yet, \
+                       move that statement into a migration of its own)"
                     .into(),
                 diff: None,
+                in_files: true,
             }),
         }
     }
@@ -62,55 +64,65 @@ impl<'a> Script<'a> {
         self.statements.map(<[Statement]>::len)
     }
 
-    /// Runs statements `from..` (all of them for an unsplit script), calling `after` with the
-    /// count done after each. `prefix` (e.g. `BEGIN; SET LOCAL ...;`) is sent in the same round
-    /// trip as the first statement; alone if there is none.
-    pub fn run<C: GenericClient>(
-        &self,
-        client: &mut C,
-        from: usize,
-        prefix: &str,
-        after: &mut dyn FnMut(&mut C, usize) -> Result<(), postgres::Error>,
-    ) -> Result<(), RunError> {
+    /// The text of statement `i` (0-based).
+    pub fn statement(&self, i: usize) -> &'a str {
+        match self.statements {
+            Some(s) => s[i].text(self.sql),
+            None => self.sql,
+        }
+    }
+
+    /// Runs every statement (the whole text for an unsplit script). `prefix` (e.g.
+    /// `BEGIN; SET LOCAL ...;`) is sent in the same round trip as the first statement.
+    pub fn run<C: GenericClient>(&self, client: &mut C, prefix: &str) -> Result<(), RunError> {
         let fail = |index, error, prefix: &str| RunError {
             index,
             error,
             prefix_chars: prefix.chars().count(),
         };
-        let statements = match self.statements {
-            None => {
-                let sql = format!("{prefix}{}", self.sql);
-                return client
-                    .batch_execute(&sql)
-                    .map_err(|e| fail(None, e, prefix));
-            }
-            Some(statements) => statements,
+        let Some(statements) = self.statements else {
+            return client
+                .batch_execute(&format!("{prefix}{}", self.sql))
+                .map_err(|e| fail(None, e, prefix));
         };
-        if from >= statements.len() {
-            if !prefix.is_empty() {
-                client
-                    .batch_execute(prefix)
-                    .map_err(|e| fail(None, e, ""))?;
-            }
-            return Ok(());
+        if statements.is_empty() && !prefix.is_empty() {
+            return client.batch_execute(prefix).map_err(|e| fail(None, e, ""));
         }
-        for (i, s) in statements.iter().enumerate().skip(from) {
-            let p = if i == from { prefix } else { "" };
-            let sql = if p.is_empty() {
-                s.text(self.sql).to_string()
-            } else {
-                format!("{p}{}", s.text(self.sql))
-            };
-            client
-                .batch_execute(&sql)
-                .map_err(|e| fail(Some(i), e, p))?;
-            after(client, i + 1).map_err(|e| fail(Some(i), e, ""))?;
+        for i in 0..statements.len() {
+            let p = if i == 0 { prefix } else { "" };
+            self.run_one(client, i, p)?;
         }
         Ok(())
     }
 
+    /// Runs statement `i` (0-based), with `prefix` in the same round trip.
+    pub fn run_one<C: GenericClient>(
+        &self,
+        client: &mut C,
+        i: usize,
+        prefix: &str,
+    ) -> Result<(), RunError> {
+        let text = self.statement(i);
+        let sql = if prefix.is_empty() {
+            text.to_string()
+        } else {
+            format!("{prefix}{text}")
+        };
+        client.batch_execute(&sql).map_err(|error| RunError {
+            index: Some(i),
+            error,
+            prefix_chars: prefix.chars().count(),
+        })
+    }
+
     /// Describes a failure with the file's line and column.
-    pub fn failure(&self, version: Version, name: &str, run: &RunError) -> Failure {
+    pub fn failure(
+        &self,
+        version: Version,
+        name: &str,
+        direction: Direction,
+        run: &RunError,
+    ) -> Failure {
         let (index, error) = (run.index, &run.error);
         let db = error.as_db_error();
         // Byte offset in the file of what was sent (after the prefix), and of the error in it.
@@ -147,6 +159,7 @@ impl<'a> Script<'a> {
         Failure {
             version,
             name: name.to_string(),
+            direction,
             file: self.path.to_path_buf(),
             statement,
             statements_total: self.len(),
@@ -156,11 +169,16 @@ impl<'a> Script<'a> {
                 .and_then(|l| self.sql.lines().nth(l - 1))
                 .map(str::to_string),
             code: error.code().map(|c| c.code().to_string()),
-            message: db.map_or_else(|| error.to_string(), |d| d.message().to_string()),
+            message: db.map_or_else(
+                || super::connection::error_text(error),
+                |d| d.message().to_string(),
+            ),
             detail: db.and_then(|d| d.detail()).map(str::to_string),
             hint: db.and_then(|d| d.hint()).map(str::to_string),
             transactional: true,
             statements_applied: 0,
+            blocked_by: None,
+            not_recorded: None,
         }
     }
 }
@@ -177,20 +195,21 @@ pub struct RunError {
     pub prefix_chars: usize,
 }
 
-/// The `SET LOCAL` prefix of a migration transaction: `lock_timeout` (unless zero) and, for
-/// group commit, `synchronous_commit = off`.
-pub fn transaction_prefix(timeout: Duration, async_commit: bool) -> String {
-    let mut prefix = String::from("BEGIN; ");
+/// `SET [LOCAL] lock_timeout` (nothing when zero: the server's setting stands) and, for group
+/// commit, `SET LOCAL synchronous_commit = off`.
+pub(crate) fn session_settings(timeout: Duration, local: bool, async_commit: bool) -> String {
+    let scope = if local { "LOCAL " } else { "" };
+    let mut sql = String::new();
     if !timeout.is_zero() {
-        prefix.push_str(&format!(
-            "SET LOCAL lock_timeout = '{}ms'; ",
+        sql.push_str(&format!(
+            "SET {scope}lock_timeout = '{}ms'; ",
             timeout.as_millis().max(1)
         ));
     }
     if async_commit {
-        prefix.push_str("SET LOCAL synchronous_commit = off; ");
+        sql.push_str("SET LOCAL synchronous_commit = off; ");
     }
-    prefix
+    sql
 }
 
 /// Whether the error is a `lock_timeout` (SQLSTATE 55P03), which is retried.
@@ -198,44 +217,21 @@ pub fn is_lock_timeout(e: &postgres::Error) -> bool {
     e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE)
 }
 
-/// `SET [LOCAL] lock_timeout`, or nothing when it is zero (the server's setting stands).
-pub fn set_lock_timeout(
-    client: &mut impl GenericClient,
-    timeout: Duration,
-    local: bool,
-) -> Result<(), EngineError> {
-    if timeout.is_zero() {
-        return Ok(());
-    }
-    let scope = if local { "LOCAL " } else { "" };
-    client
-        .batch_execute(&format!(
-            "SET {scope}lock_timeout = '{}ms'",
-            timeout.as_millis().max(1)
-        ))
-        .map_err(EngineError::db("cannot set lock_timeout"))
-}
-
-/// The wait before retry `attempt` (0-based): `base * 2^attempt`, ±25 % jitter so that several
-/// runners do not retry in step.
-pub fn backoff(base: Duration, attempt: u32) -> Duration {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let jitter = 0.75 + (nanos % 1000) as f64 / 2000.0;
-    base.mul_f64(2f64.powi(attempt.min(16) as i32) * jitter)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_with_bounded_jitter() {
-        for attempt in 0..4 {
-            let d = backoff(Duration::from_secs(1), attempt).as_secs_f64();
-            let nominal = 2f64.powi(attempt as i32);
-            assert!(d >= nominal * 0.75 && d <= nominal * 1.25, "{attempt}: {d}");
+/// Whether the error cut the run off rather than coming from the SQL: the connection broke,
+/// or the server ended the session (an administrator's `pg_terminate_backend`, a shutdown).
+pub fn cut_off(e: &postgres::Error) -> bool {
+    match e.code() {
+        None => true,
+        Some(code) => {
+            let code = code.code();
+            code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03")
         }
     }
+}
+
+/// Whether an error of `INSERT ...; COMMIT` belongs to the migration (a deferred constraint or
+/// a serialization failure at commit) rather than to the history table.
+pub(crate) fn fails_at_commit(e: &postgres::Error) -> bool {
+    e.code()
+        .is_some_and(|c| c.code().starts_with("23") || c.code().starts_with("40"))
 }

@@ -1,10 +1,16 @@
-//! The history table: the only module that knows its SQL. Append-only: every apply, down and
-//! resolve adds a row, so nothing that happened is erased; the newest row of a version is its
-//! state. A no-transaction migration updates its own row as its statements succeed.
+//! The history table: the only module that knows its SQL, with its columns declared once.
+//! Append-only: every apply, down and resolve adds a row, so nothing that happened is erased;
+//! the newest row of a version is its state. A no-transaction migration (or down) updates its
+//! own row as its statements succeed.
+//!
+//! Reading never guesses: a row this tool did not write (an unknown state or action, a
+//! malformed version or checksum), or a table that is not a history table, is an error naming
+//! the table and the row.
 
 use super::HistoryTable;
 use crate::{Checksum, Version};
 use postgres::GenericClient;
+use std::fmt;
 use time::OffsetDateTime;
 
 /// What a history row records.
@@ -13,14 +19,16 @@ use time::OffsetDateTime;
 pub enum RowState {
     /// The migration is in the database.
     Applied,
-    /// It failed (or was interrupted); a no-transaction one may be partly applied.
+    /// It failed (or was interrupted); a no-transaction one may be partly applied. With the
+    /// `down` action: its down.sql failed part-way, outside a transaction.
     Failed,
     /// It was reverted (`down`) or marked so (`resolve --rolled-back`).
     RolledBack,
 }
 
 impl RowState {
-    fn as_str(self) -> &'static str {
+    /// The text stored in the table.
+    pub fn as_str(self) -> &'static str {
         match self {
             RowState::Applied => "applied",
             RowState::Failed => "failed",
@@ -28,18 +36,20 @@ impl RowState {
         }
     }
 
-    fn parse(s: &str) -> RowState {
-        match s {
+    fn parse(s: &str) -> Option<RowState> {
+        Some(match s {
             "applied" => RowState::Applied,
+            "failed" => RowState::Failed,
             "rolled_back" => RowState::RolledBack,
-            _ => RowState::Failed,
-        }
+            _ => return None,
+        })
     }
 }
 
 /// What added a row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Action {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
     /// `apply`.
     Apply,
     /// `down`.
@@ -49,12 +59,22 @@ pub(crate) enum Action {
 }
 
 impl Action {
-    fn as_str(self) -> &'static str {
+    /// The text stored in the table.
+    pub fn as_str(self) -> &'static str {
         match self {
             Action::Apply => "apply",
             Action::Down => "down",
             Action::Resolve => "resolve",
         }
+    }
+
+    fn parse(s: &str) -> Option<Action> {
+        Some(match s {
+            "apply" => Action::Apply,
+            "down" => Action::Down,
+            "resolve" => Action::Resolve,
+            _ => return None,
+        })
     }
 }
 
@@ -67,25 +87,25 @@ pub struct Row {
     pub version: Version,
     /// Its name.
     pub name: String,
-    /// `apply`, `down` or `resolve`.
-    pub action: String,
+    /// What added the row.
+    pub action: Action,
     /// The state this row leaves the migration in.
     pub state: RowState,
     /// Checksum of migration.sql when recorded.
-    pub checksum: String,
+    pub checksum: Checksum,
     /// Checksum of down.sql when recorded.
-    pub down_checksum: Option<String>,
+    pub down_checksum: Option<Checksum>,
     /// The SQL of migration.sql.
     pub sql: String,
     /// The SQL of down.sql.
     pub down_sql: Option<String>,
-    /// Run outside a transaction.
+    /// Run outside a transaction (for a `down` row: the down.sql was).
     pub no_transaction: bool,
     /// Marked irreversible.
     pub irreversible: bool,
-    /// Statement count (no-transaction migrations).
+    /// Statement count (of the file this row ran).
     pub statements_total: Option<i32>,
-    /// Statements that succeeded (no-transaction migrations).
+    /// Statements that succeeded (no-transaction files).
     pub statements_applied: i32,
     /// Checksums of the statements as run (for safe resume).
     pub statement_checksums: Vec<String>,
@@ -99,12 +119,22 @@ pub struct Row {
     pub error: Option<String>,
     /// 1-based index of the failing statement.
     pub error_statement: Option<i32>,
+    /// A remark (`resumed at statement 3`, `resolve --applied`, ...).
+    pub note: Option<String>,
     /// Database user.
     pub applied_by: String,
     /// Client host name.
     pub client_host: Option<String>,
     /// cargo-migrate version.
     pub tool_version: String,
+}
+
+impl Row {
+    /// A `down` whose down.sql failed and was rolled back: the migration stays applied, and
+    /// the row keeps the error.
+    pub fn is_failed_down(&self) -> bool {
+        self.action == Action::Down && self.error.is_some()
+    }
 }
 
 /// A row to insert.
@@ -126,12 +156,95 @@ pub(crate) struct NewRow<'a> {
     pub(crate) execution_ms: Option<f64>,
     pub(crate) error: Option<String>,
     pub(crate) error_statement: Option<i32>,
-    pub(crate) note: Option<&'a str>,
+    pub(crate) note: Option<String>,
+    /// Still running (a no-transaction file): `finished_at` stays empty until it ends.
+    pub(crate) in_progress: bool,
 }
 
-const COLUMNS: &str = "id, version, name, action, state, checksum, down_checksum, sql, down_sql, \
-    no_transaction, irreversible, statements_total, statements_applied, statement_checksums, \
-    started_at, finished_at, execution_ms, error, error_statement, applied_by, client_host, tool_version";
+/// A column of the table: its name and its definition in `CREATE TABLE`.
+struct Column {
+    name: &'static str,
+    definition: &'static str,
+    /// Written by `INSERT` (the others have defaults filled in by the server).
+    inserted: bool,
+}
+
+const fn col(name: &'static str, definition: &'static str, inserted: bool) -> Column {
+    Column {
+        name,
+        definition,
+        inserted,
+    }
+}
+
+/// The table's columns, in order: the one place they are spelled.
+const COLUMNS: &[Column] = &[
+    col(
+        "id",
+        "bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+        false,
+    ),
+    col("version", "bigint NOT NULL", true),
+    col("name", "text NOT NULL", true),
+    col(
+        "action",
+        "text NOT NULL CHECK (action IN ('apply', 'down', 'resolve'))",
+        true,
+    ),
+    col(
+        "state",
+        "text NOT NULL CHECK (state IN ('applied', 'failed', 'rolled_back'))",
+        true,
+    ),
+    col("checksum", "text NOT NULL", true),
+    col("down_checksum", "text", true),
+    col("sql", "text NOT NULL", true),
+    col("down_sql", "text", true),
+    col("no_transaction", "boolean NOT NULL DEFAULT false", true),
+    col("irreversible", "boolean NOT NULL DEFAULT false", true),
+    col("statements_total", "integer", true),
+    col("statements_applied", "integer NOT NULL DEFAULT 0", true),
+    col("statement_checksums", "text[] NOT NULL DEFAULT '{}'", true),
+    col(
+        "started_at",
+        "timestamptz NOT NULL DEFAULT clock_timestamp()",
+        false,
+    ),
+    col("finished_at", "timestamptz", true),
+    col("execution_ms", "double precision", true),
+    col("error", "text", true),
+    col("error_statement", "integer", true),
+    col("note", "text", true),
+    col("applied_by", "text NOT NULL DEFAULT current_user", false),
+    col("client_host", "text", true),
+    col("client_addr", "inet DEFAULT inet_client_addr()", false),
+    col("tool_version", "text NOT NULL", true),
+];
+
+/// Why the history could not be read or written as a history.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{table}: {message}")]
+pub struct HistoryError {
+    /// The table.
+    pub table: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Reading or writing the history failed.
+#[derive(Debug)]
+pub enum ReadError {
+    /// The database failed.
+    Db(postgres::Error),
+    /// The table or a row is not what this tool writes.
+    Bad(HistoryError),
+}
+
+impl From<postgres::Error> for ReadError {
+    fn from(e: postgres::Error) -> Self {
+        ReadError::Db(e)
+    }
+}
 
 /// Creates the schema and table if missing. Call with the advisory lock held.
 pub(crate) fn ensure(
@@ -139,114 +252,164 @@ pub(crate) fn ensure(
     t: &HistoryTable,
 ) -> Result<(), postgres::Error> {
     let q = t.qualified();
-    let index = super::quote_ident(&format!("{}_version_idx", t.table));
+    let index = crate::quote_ident(&format!("{}_version_idx", t.table));
+    let columns = COLUMNS
+        .iter()
+        .map(|c| format!("{} {}", c.name, c.definition))
+        .collect::<Vec<_>>()
+        .join(",\n    ");
     client.batch_execute(&format!(
         "CREATE SCHEMA IF NOT EXISTS {schema};
-         CREATE TABLE IF NOT EXISTS {q} (
-             id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-             version bigint NOT NULL,
-             name text NOT NULL,
-             action text NOT NULL CHECK (action IN ('apply', 'down', 'resolve')),
-             state text NOT NULL CHECK (state IN ('applied', 'failed', 'rolled_back')),
-             checksum text NOT NULL,
-             down_checksum text,
-             sql text NOT NULL,
-             down_sql text,
-             no_transaction boolean NOT NULL DEFAULT false,
-             irreversible boolean NOT NULL DEFAULT false,
-             statements_total integer,
-             statements_applied integer NOT NULL DEFAULT 0,
-             statement_checksums text[] NOT NULL DEFAULT '{{}}',
-             started_at timestamptz NOT NULL DEFAULT clock_timestamp(),
-             finished_at timestamptz,
-             execution_ms double precision,
-             error text,
-             error_statement integer,
-             note text,
-             applied_by text NOT NULL DEFAULT current_user,
-             client_host text,
-             client_addr inet DEFAULT inet_client_addr(),
-             tool_version text NOT NULL
-         );
+         CREATE TABLE IF NOT EXISTS {q} (\n    {columns}\n);
          CREATE INDEX IF NOT EXISTS {index} ON {q} (version, id);",
-        schema = super::quote_ident(&t.schema),
+        schema = crate::quote_ident(&t.schema),
     ))
 }
 
-/// Whether the table exists (status and dry runs never create it).
-pub fn exists(client: &mut impl GenericClient, t: &HistoryTable) -> Result<bool, postgres::Error> {
-    let row = client.query_one(
-        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = $1 AND tablename = $2)",
+/// Whether the table exists (status and dry runs never create it). Something else of that
+/// name (a view, a sequence), or a table without the history's columns, is an error.
+pub fn exists(client: &mut impl GenericClient, t: &HistoryTable) -> Result<bool, ReadError> {
+    let row = client.query_opt(
+        "SELECT c.relkind::text, ARRAY(SELECT a.attname::text FROM pg_catalog.pg_attribute a
+                 WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)
+         FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = $1 AND c.relname = $2",
         &[&t.schema, &t.table],
     )?;
-    Ok(row.get(0))
+    let Some(row) = row else {
+        return Ok(false);
+    };
+    let bad = |message: String| {
+        ReadError::Bad(HistoryError {
+            table: t.to_string(),
+            message,
+        })
+    };
+    let kind: String = row.get(0);
+    if kind != "r" && kind != "p" {
+        return Err(bad(format!(
+            "it is not a table (relkind `{kind}`): point --history-table at the cargo-migrate \
+             history, or at a name that does not exist yet"
+        )));
+    }
+    let present: Vec<String> = row.get(1);
+    let missing: Vec<&str> = COLUMNS
+        .iter()
+        .map(|c| c.name)
+        .filter(|name| !present.iter().any(|p| p == name))
+        .collect();
+    if !missing.is_empty() {
+        return Err(bad(format!(
+            "this table is not a cargo-migrate history (it has no column {}): point \
+             --history-table at the history, or at a name that does not exist yet",
+            missing
+                .iter()
+                .map(|m| format!("`{m}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    Ok(true)
 }
 
 /// The newest row of every version, in version order; empty when the table does not exist.
-pub fn latest(
-    client: &mut impl GenericClient,
-    t: &HistoryTable,
-) -> Result<Vec<Row>, postgres::Error> {
+pub fn latest(client: &mut impl GenericClient, t: &HistoryTable) -> Result<Vec<Row>, ReadError> {
     if !exists(client, t)? {
         return Ok(Vec::new());
     }
+    let select = COLUMNS
+        .iter()
+        .map(|c| c.name)
+        .filter(|n| *n != "client_addr")
+        .collect::<Vec<_>>()
+        .join(", ");
     let rows = client.query(
         &format!(
-            "SELECT DISTINCT ON (version) {COLUMNS} FROM {} ORDER BY version, id DESC",
+            "SELECT DISTINCT ON (version) {select} FROM {} ORDER BY version, id DESC",
             t.qualified()
         ),
         &[],
     )?;
-    Ok(rows.iter().map(from_row).collect())
+    rows.iter()
+        .map(|r| {
+            from_row(r).map_err(|message| {
+                ReadError::Bad(HistoryError {
+                    table: t.to_string(),
+                    message,
+                })
+            })
+        })
+        .collect()
 }
 
-fn from_row(r: &postgres::Row) -> Row {
-    let version: i64 = r.get("version");
-    Row {
-        id: r.get("id"),
-        version: Version::new(version).unwrap_or(Version::new(0).expect("zero")),
-        name: r.get("name"),
-        action: r.get("action"),
-        state: RowState::parse(r.get("state")),
-        checksum: r.get("checksum"),
-        down_checksum: r.get("down_checksum"),
-        sql: r.get("sql"),
-        down_sql: r.get("down_sql"),
-        no_transaction: r.get("no_transaction"),
-        irreversible: r.get("irreversible"),
-        statements_total: r.get("statements_total"),
-        statements_applied: r.get("statements_applied"),
-        statement_checksums: r.get("statement_checksums"),
-        started_at: r.get("started_at"),
-        finished_at: r.get("finished_at"),
-        execution_ms: r.get("execution_ms"),
-        error: r.get("error"),
-        error_statement: r.get("error_statement"),
-        applied_by: r.get("applied_by"),
-        client_host: r.get("client_host"),
-        tool_version: r.get("tool_version"),
-    }
+fn from_row(r: &postgres::Row) -> Result<Row, String> {
+    let id: i64 = get(r, "id", None)?;
+    let at = Some(id);
+    let raw_version: i64 = get(r, "version", at)?;
+    let version = Version::new(raw_version)
+        .ok_or_else(|| format!("row {id}: `{raw_version}` is not a migration version"))?;
+    let action: String = get(r, "action", at)?;
+    let state: String = get(r, "state", at)?;
+    let checksum = |column: &str, text: Option<String>| -> Result<Option<Checksum>, String> {
+        text.map(|t| {
+            t.parse::<Checksum>()
+                .map_err(|_| format!("row {id}: `{column}` is not a SHA-256 checksum"))
+        })
+        .transpose()
+    };
+    Ok(Row {
+        id,
+        version,
+        name: get(r, "name", at)?,
+        action: Action::parse(&action)
+            .ok_or_else(|| format!("row {id}: unknown action `{action}`"))?,
+        state: RowState::parse(&state)
+            .ok_or_else(|| format!("row {id}: unknown state `{state}`"))?,
+        checksum: checksum("checksum", Some(get(r, "checksum", at)?))?
+            .ok_or_else(|| format!("row {id}: no checksum"))?,
+        down_checksum: checksum("down_checksum", get(r, "down_checksum", at)?)?,
+        sql: get(r, "sql", at)?,
+        down_sql: get(r, "down_sql", at)?,
+        no_transaction: get(r, "no_transaction", at)?,
+        irreversible: get(r, "irreversible", at)?,
+        statements_total: get(r, "statements_total", at)?,
+        statements_applied: get(r, "statements_applied", at)?,
+        statement_checksums: get(r, "statement_checksums", at)?,
+        started_at: get(r, "started_at", at)?,
+        finished_at: get(r, "finished_at", at)?,
+        execution_ms: get(r, "execution_ms", at)?,
+        error: get(r, "error", at)?,
+        error_statement: get(r, "error_statement", at)?,
+        note: get(r, "note", at)?,
+        applied_by: get(r, "applied_by", at)?,
+        client_host: get(r, "client_host", at)?,
+        tool_version: get(r, "tool_version", at)?,
+    })
+}
+
+fn get<'a, T: postgres::types::FromSql<'a>>(
+    r: &'a postgres::Row,
+    column: &str,
+    id: Option<i64>,
+) -> Result<T, String> {
+    r.try_get(column).map_err(|e| {
+        let row = id.map_or_else(String::new, |id| format!("row {id}: "));
+        format!("{row}column `{column}` cannot be read ({e}); was the table changed by hand?")
+    })
 }
 
 /// The `INSERT` of a row as SQL text with literal values (dollar-quoted strings), so it can be
-/// sent in one round trip with other statements (`...; COMMIT`). `finished_at` is set unless
-/// the row is a no-transaction migration still in progress (state failed, no error yet).
+/// sent in one round trip with other statements (`...; COMMIT`).
 pub(crate) fn insert_sql(t: &HistoryTable, row: &NewRow<'_>) -> String {
-    let in_progress = row.state == RowState::Failed && row.error.is_none();
-    let error = if in_progress {
+    let error = if row.in_progress {
         Some("did not finish: running now, or interrupted".to_string())
     } else {
         row.error.clone()
     };
     let opt = |v: Option<String>| v.unwrap_or_else(|| "NULL".into());
     let checksums: Vec<String> = row.statement_checksums.iter().map(|c| literal(c)).collect();
-    format!(
-        "INSERT INTO {} (version, name, action, state, checksum, down_checksum, sql, down_sql, \
-         no_transaction, irreversible, statements_total, statements_applied, statement_checksums, \
-         finished_at, execution_ms, error, error_statement, note, client_host, tool_version) VALUES \
-         ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, ARRAY[{}]::text[], {}, {}, {}, {}, {}, {}, {})",
-        t.qualified(),
-        row.version.get(),
+    let values: Vec<String> = vec![
+        row.version.get().to_string(),
         literal(row.name),
         literal(row.action.as_str()),
         literal(row.state.as_str()),
@@ -254,15 +417,15 @@ pub(crate) fn insert_sql(t: &HistoryTable, row: &NewRow<'_>) -> String {
         opt(row.down_checksum.map(|c| literal(&c.to_string()))),
         literal(row.sql),
         opt(row.down_sql.map(literal)),
-        row.no_transaction,
-        row.irreversible,
+        row.no_transaction.to_string(),
+        row.irreversible.to_string(),
         opt(row.statements_total.map(|n| n.to_string())),
-        row.statements_applied,
-        checksums.join(", "),
-        if in_progress {
-            "NULL"
+        row.statements_applied.to_string(),
+        format!("ARRAY[{}]::text[]", checksums.join(", ")),
+        if row.in_progress {
+            "NULL".into()
         } else {
-            "clock_timestamp()"
+            "clock_timestamp()".into()
         },
         opt(row
             .execution_ms
@@ -270,9 +433,21 @@ pub(crate) fn insert_sql(t: &HistoryTable, row: &NewRow<'_>) -> String {
             .map(|ms| format!("{ms}"))),
         opt(error.as_deref().map(literal)),
         opt(row.error_statement.map(|n| n.to_string())),
-        opt(row.note.map(literal)),
+        opt(row.note.as_deref().map(literal)),
         opt(client_host().as_deref().map(literal)),
         literal(env!("CARGO_PKG_VERSION")),
+    ];
+    let names: Vec<&str> = COLUMNS
+        .iter()
+        .filter(|c| c.inserted)
+        .map(|c| c.name)
+        .collect();
+    debug_assert_eq!(names.len(), values.len());
+    format!(
+        "INSERT INTO {} ({}) VALUES ({})",
+        t.qualified(),
+        names.join(", "),
+        values.join(", ")
     )
 }
 
@@ -293,18 +468,23 @@ pub(crate) fn insert(
     client: &mut impl GenericClient,
     t: &HistoryTable,
     row: &NewRow<'_>,
-) -> Result<i64, postgres::Error> {
+) -> Result<i64, ReadError> {
     let messages = client.simple_query(&format!("{} RETURNING id", insert_sql(t, row)))?;
-    Ok(messages
+    messages
         .iter()
         .find_map(|m| match m {
             postgres::SimpleQueryMessage::Row(r) => r.get(0).and_then(|id| id.parse().ok()),
             _ => None,
         })
-        .unwrap_or_default())
+        .ok_or_else(|| {
+            ReadError::Bad(HistoryError {
+                table: t.to_string(),
+                message: "inserting a row returned no id; was the table changed by hand?".into(),
+            })
+        })
 }
 
-/// Records progress of a no-transaction migration: statements done so far.
+/// Records progress of a no-transaction file: statements done so far.
 pub(crate) fn progress(
     client: &mut impl GenericClient,
     t: &HistoryTable,
@@ -321,15 +501,20 @@ pub(crate) fn progress(
     Ok(())
 }
 
-/// Finishes a no-transaction migration's row: applied, or failed with the error.
+/// How a no-transaction file's row ends.
+pub(crate) struct Finish<'a> {
+    pub(crate) state: RowState,
+    pub(crate) execution_ms: f64,
+    pub(crate) error: Option<&'a str>,
+    pub(crate) error_statement: Option<i32>,
+}
+
+/// Finishes a no-transaction file's row: its final state, time and error.
 pub(crate) fn finish(
     client: &mut impl GenericClient,
     t: &HistoryTable,
     id: i64,
-    state: RowState,
-    execution_ms: f64,
-    error: Option<&str>,
-    error_statement: Option<i32>,
+    end: &Finish<'_>,
 ) -> Result<(), postgres::Error> {
     client.execute(
         &format!(
@@ -339,10 +524,10 @@ pub(crate) fn finish(
         ),
         &[
             &id,
-            &state.as_str(),
-            &execution_ms,
-            &error,
-            &error_statement,
+            &end.state.as_str(),
+            &end.execution_ms,
+            &end.error,
+            &end.error_statement,
         ],
     )?;
     Ok(())
@@ -352,9 +537,18 @@ fn client_host() -> Option<String> {
     gethostname::gethostname().into_string().ok()
 }
 
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReadError::Db(e) => f.write_str(&super::connection::error_text(e)),
+            ReadError::Bad(e) => write!(f, "{e}"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::literal;
+    use super::*;
 
     #[test]
     fn literals_never_end_early() {
@@ -362,5 +556,39 @@ mod tests {
         assert_eq!(literal("a $cm$ b"), "$cm1$a $cm$ b$cm1$");
         assert_eq!(literal("ends with $cm"), "$cm1$ends with $cm$cm1$");
         assert_eq!(literal(""), "$cm$$cm$");
+    }
+
+    #[test]
+    fn every_inserted_column_gets_a_value() {
+        let row = NewRow {
+            version: Version::new(1).unwrap(),
+            name: "a",
+            action: Action::Apply,
+            state: RowState::Applied,
+            checksum: Checksum::of_sql(b""),
+            down_checksum: None,
+            sql: "",
+            down_sql: None,
+            no_transaction: false,
+            irreversible: false,
+            statements_total: None,
+            statements_applied: 0,
+            statement_checksums: vec![],
+            execution_ms: None,
+            error: None,
+            error_statement: None,
+            note: None,
+            in_progress: false,
+        };
+        let sql = insert_sql(&HistoryTable::default(), &row);
+        let (names, values) = sql.split_once(" VALUES ").unwrap();
+        assert_eq!(
+            names.matches(", ").count(),
+            COLUMNS.iter().filter(|c| c.inserted).count() - 1
+        );
+        assert!(
+            values.starts_with("(1, $cm$a$cm$, $cm$apply$cm$"),
+            "{values}"
+        );
     }
 }

@@ -6,7 +6,10 @@
 //! - [`status`]: the state of every migration, a pure function of files and history;
 //! - `execute`: running SQL statement by statement, errors mapped to file:line:column;
 //! - `apply`, `down`, `resolve`, `reset`: the operations;
-//! - [`connection`]: connecting, redacting credentials, telling local hosts.
+//! - [`connection`]: connection strings parsed once (display, redaction, locality), connecting;
+//! - `plan`, `refusal`: what `apply` will run, and why it refuses;
+//! - `runner`, `session`, `retry`: running one file with its history row, a clean session for
+//!   every migration, and lock-timeout retries that do not stall the application.
 //!
 //! ```no_run
 //! use migrate_runtime::MigrationSet;
@@ -27,30 +30,42 @@ mod down;
 mod error;
 mod execute;
 pub mod history;
+mod plan;
+mod refusal;
 mod reset;
 mod resolve;
+mod retry;
+mod runner;
+mod session;
 pub mod status;
 pub mod tls;
 
-pub use advisory::LockHolder;
+pub use advisory::{LockHolder, one_line};
 pub use apply::{ApplyOptions, ApplyReport, Planned, PlannedStatement};
-pub use config::{EngineConfig, HistoryTable, parse_duration, quote_ident};
+pub use config::{
+    EngineConfig, HistoryTable, MAX_LOCK_TIMEOUT, MAX_WAIT, check_lock_timeout, check_wait,
+};
 pub use diff::unified_diff;
-pub use down::{DownReport, DownTarget, Reverted};
-pub use error::{Applied, EngineError, Failure, Refusal};
+pub use down::{DownPlanned, DownReport, DownTarget};
+pub use error::{
+    Applied, Completed, Direction, EngineError, Failure, InFlight, Outcome, Refusal, Reverted,
+    Stopped,
+};
+pub use history::HistoryError;
 pub use resolve::Resolution;
+pub use retry::{Blockage, Blocker, NextAttempt, SessionOpener};
 pub use status::State;
 
 use crate::Version;
 use std::time::Duration;
 
-/// Progress the engine reports while it works (the CLI prints these).
+/// Progress the engine reports while it works (the CLI prints these, or emits them as JSON).
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Event<'a> {
     /// Another runner holds the lock; we wait.
     WaitingForLock(Option<&'a LockHolder>),
-    /// A migration starts.
+    /// A migration starts (its migration.sql, or its down.sql).
     Starting {
         /// Its version.
         version: Version,
@@ -58,29 +73,44 @@ pub enum Event<'a> {
         name: &'a str,
         /// Runs outside a transaction.
         no_transaction: bool,
+        /// Which file.
+        direction: Direction,
     },
-    /// A no-transaction migration resumes after an earlier failure.
+    /// A migration that failed before (and was rolled back) is tried again.
+    RetryingFailed {
+        /// Its version.
+        version: Version,
+        /// Its name.
+        name: &'a str,
+        /// The error it failed with.
+        error: &'a str,
+    },
+    /// A no-transaction file resumes after an earlier failure.
     Resuming {
         /// Its version.
         version: Version,
+        /// Which file.
+        direction: Direction,
         /// 1-based statement it resumes at.
         at: usize,
         /// Its statement count.
         total: usize,
     },
-    /// A statement hit `lock_timeout`; the migration is retried after `delay`.
-    Retrying {
-        /// Its version.
+    /// A statement hit `lock_timeout`; it is retried (once per attempt).
+    LockTimeout {
+        /// The migration.
         version: Version,
         /// Retry number (1-based).
         attempt: u32,
-        /// Wait before the retry.
-        delay: Duration,
-        /// The lock timeout error.
-        error: String,
+        /// Time spent on this migration's retries so far.
+        elapsed: Duration,
+        /// Who held the lock, when the attempt was watched.
+        blocked_by: Option<&'a Blockage>,
+        /// When the next attempt starts.
+        next: NextAttempt,
     },
     /// A migration was applied.
-    Applied(&'a Applied),
+    Applied(&'a Completed),
     /// `down` uses the down.sql recorded in the history (the file is gone).
     UsingRecordedDown {
         /// Its version.
@@ -89,7 +119,7 @@ pub enum Event<'a> {
         name: &'a str,
     },
     /// A migration was reverted.
-    RolledBack(&'a Reverted),
+    RolledBack(&'a Completed),
     /// Before (re)building an index concurrently, an INVALID index of that name (left by an
     /// interrupted or failed `CREATE INDEX CONCURRENTLY`) was dropped, so the build runs again
     /// instead of being skipped by `IF NOT EXISTS`.
@@ -110,49 +140,56 @@ pub enum Event<'a> {
 ///
 /// ```
 /// use migrate_runtime::engine::{Engine, EngineConfig};
-/// let engine = Engine::new(EngineConfig { lock_retries: 5, ..EngineConfig::default() });
-/// assert_eq!(engine.config.lock_retries, 5);
+/// let engine = Engine::new(EngineConfig { lock_retries: Some(5), ..EngineConfig::default() });
+/// assert_eq!(engine.config.lock_retries, Some(5));
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Engine {
     /// Settings.
     pub config: EngineConfig,
+    /// Opens a second session, used to see who blocks a migration that waits for a lock (and
+    /// to retry as soon as they finish). Without one, retries pause instead.
+    pub sessions: Option<SessionOpener>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("config", &self.config)
+            .field("sessions", &self.sessions.is_some())
+            .finish()
+    }
 }
 
 impl Engine {
     /// An engine with these settings.
     pub fn new(config: EngineConfig) -> Engine {
-        Engine { config }
+        Engine {
+            config,
+            sessions: None,
+        }
     }
 
-    /// After a `lock_timeout` error: waits (exponential backoff with jitter), reports the retry
-    /// and returns `true` while retries remain; `false` for any other error or when they ran out.
-    pub(crate) fn retry_lock_timeout(
-        &self,
-        error: &postgres::Error,
-        attempt: &mut u32,
-        version: Version,
-        events: &mut dyn FnMut(Event<'_>),
-    ) -> bool {
-        if !execute::is_lock_timeout(error) || *attempt >= self.config.lock_retries {
-            return false;
-        }
-        let delay = execute::backoff(self.config.retry_backoff, *attempt);
-        *attempt += 1;
-        events(Event::Retrying {
-            version,
-            attempt: *attempt,
-            delay,
-            error: error.to_string(),
-        });
-        std::thread::sleep(delay);
-        true
+    /// The same engine, able to open a second session to watch lock waits.
+    ///
+    /// ```no_run
+    /// use migrate_runtime::engine::Engine;
+    /// use migrate_runtime::engine::connection::ConnInfo;
+    /// let info = ConnInfo::parse("postgres://postgres@localhost/app")?;
+    /// let engine = Engine::default().with_sessions(std::sync::Arc::new(move || {
+    ///     info.connect(None).map_err(|e| e.to_string())
+    /// }));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_sessions(mut self, opener: SessionOpener) -> Engine {
+        self.sessions = Some(opener);
+        self
     }
 
     /// The newest history row of every version (no lock taken, nothing created). Combine with
     /// [`status::compute`] for the state of every migration.
     pub fn history(&self, client: &mut postgres::Client) -> Result<Vec<history::Row>, EngineError> {
         history::latest(client, &self.config.history)
-            .map_err(EngineError::db("cannot read the migration history"))
+            .map_err(EngineError::history("cannot read the migration history"))
     }
 }

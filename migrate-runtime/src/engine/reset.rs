@@ -3,8 +3,9 @@
 
 use super::apply::{ApplyOptions, ApplyReport};
 use super::error::EngineError;
-use super::{Engine, Event, quote_ident};
+use super::{Engine, Event};
 use crate::model::MigrationSet;
+use crate::quote_ident;
 use postgres::Client;
 
 impl Engine {

@@ -134,9 +134,10 @@ impl Engine {
             execution_ms: None,
             error: None,
             error_statement: None,
-            note: Some(note),
+            note: Some(note.to_string()),
+            in_progress: false,
         };
-        history::insert(client, &self.config.history, &row).map_err(EngineError::db(
+        history::insert(client, &self.config.history, &row).map_err(EngineError::history(
             "cannot record the resolution in the history",
         ))?;
         Ok(())

@@ -1,7 +1,7 @@
 //! The state of every migration: a pure function of the files and the history (newest row per
 //! version), tested without a database.
 
-use super::history::{Row, RowState};
+use super::history::{Action, Row, RowState};
 use crate::model::{Migration, MigrationSet};
 use crate::{Checksum, Version};
 use std::collections::BTreeMap;
@@ -23,17 +23,20 @@ pub enum State {
     Failed,
     /// Not applied, but older than an applied migration (typically from a merged branch).
     OutOfOrder,
+    /// Its `down.sql` ran outside a transaction and failed part-way: partly reverted.
+    DownFailed,
 }
 
 impl State {
     /// Every state, in the order reports list them.
-    pub const ALL: [State; 6] = [
+    pub const ALL: [State; 7] = [
         State::Applied,
         State::Pending,
         State::Edited,
         State::Missing,
         State::Failed,
         State::OutOfOrder,
+        State::DownFailed,
     ];
 
     /// The name used in text and JSON.
@@ -49,6 +52,7 @@ impl State {
             State::Missing => "missing",
             State::Failed => "failed",
             State::OutOfOrder => "out_of_order",
+            State::DownFailed => "down_failed",
         }
     }
 
@@ -89,13 +93,21 @@ impl Entry<'_> {
     }
 }
 
-/// Computes the state of every migration, in version order.
-pub fn compute<'a>(set: &'a MigrationSet, rows: &'a [Row]) -> Vec<Entry<'a>> {
-    let newest_applied = rows
-        .iter()
+/// The newest version the history records as applied.
+///
+/// ```
+/// assert_eq!(migrate_runtime::engine::status::newest_applied(&[]), None);
+/// ```
+pub fn newest_applied(rows: &[Row]) -> Option<crate::Version> {
+    rows.iter()
         .filter(|r| r.state == RowState::Applied)
         .map(|r| r.version)
-        .max();
+        .max()
+}
+
+/// Computes the state of every migration, in version order.
+pub fn compute<'a>(set: &'a MigrationSet, rows: &'a [Row]) -> Vec<Entry<'a>> {
+    let newest_applied = newest_applied(rows);
     let mut by_version: BTreeMap<Version, (Option<&Migration>, Option<&Row>)> = BTreeMap::new();
     for m in &set.migrations {
         by_version.entry(m.version).or_default().0 = Some(m);
@@ -109,21 +121,22 @@ pub fn compute<'a>(set: &'a MigrationSet, rows: &'a [Row]) -> Vec<Entry<'a>> {
             .map(|m| m.name.clone())
             .or_else(|| row.map(|r| r.name.clone()))
             .unwrap_or_default();
-        let state = match (migration, row.map(|r| r.state)) {
-            (Some(m), Some(RowState::Applied)) => {
-                if row.is_some_and(|r| r.checksum == m.up.checksum.to_string()) {
+        let state = match (migration, row.map(|r| (r.state, r.action))) {
+            (Some(m), Some((RowState::Applied, _))) => {
+                if row.is_some_and(|r| r.checksum == m.up.checksum) {
                     State::Applied
                 } else {
                     State::Edited
                 }
             }
-            (None, Some(RowState::Applied)) => State::Missing,
-            (_, Some(RowState::Failed)) => State::Failed,
-            (Some(_), None | Some(RowState::RolledBack)) => match newest_applied {
+            (None, Some((RowState::Applied, _))) => State::Missing,
+            (_, Some((RowState::Failed, Action::Down))) => State::DownFailed,
+            (_, Some((RowState::Failed, _))) => State::Failed,
+            (Some(_), None | Some((RowState::RolledBack, _))) => match newest_applied {
                 Some(newest) if version < newest => State::OutOfOrder,
                 _ => State::Pending,
             },
-            (None, None | Some(RowState::RolledBack)) => continue,
+            (None, None | Some((RowState::RolledBack, _))) => continue,
         };
         entries.push(Entry {
             version,
@@ -134,6 +147,28 @@ pub fn compute<'a>(set: &'a MigrationSet, rows: &'a [Row]) -> Vec<Entry<'a>> {
         });
     }
     entries
+}
+
+/// Drafts (migrations the lock file does not seal) that the history records as applied with
+/// the same SQL: an interrupted `apply` ran them but could not seal them. The next `apply`
+/// seals them first.
+///
+/// ```
+/// use migrate_runtime::engine::status::applied_drafts;
+/// # let set = migrate_runtime::MigrationSet { dir: "m".into(), migrations: vec![] };
+/// assert!(applied_drafts(&set, None, &[]).is_empty());
+/// ```
+pub fn applied_drafts(
+    set: &MigrationSet,
+    sealed: Option<&crate::LockFile>,
+    rows: &[Row],
+) -> Vec<crate::Version> {
+    compute(set, rows)
+        .iter()
+        .filter(|e| e.state == State::Applied)
+        .filter(|e| sealed.is_none_or(|l| l.get(e.version).is_none()))
+        .map(|e| e.version)
+        .collect()
 }
 
 /// Checksums of the statements of a SQL file (for resuming no-transaction migrations).
@@ -158,6 +193,7 @@ mod tests {
             up: SqlFile::new("migration.sql".into(), sql.into()),
             down: None,
             directives: Directives::default(),
+            down_no_transaction: false,
         }
     }
 
@@ -166,9 +202,9 @@ mod tests {
             id: v,
             version: Version::new(v).unwrap(),
             name: format!("m{v}"),
-            action: "apply".into(),
+            action: Action::Apply,
             state,
-            checksum: Checksum::of_sql(sql.as_bytes()).to_string(),
+            checksum: Checksum::of_sql(sql.as_bytes()),
             down_checksum: None,
             sql: sql.into(),
             down_sql: None,
@@ -182,6 +218,7 @@ mod tests {
             execution_ms: None,
             error: None,
             error_statement: None,
+            note: None,
             applied_by: "postgres".into(),
             client_host: None,
             tool_version: "0".into(),

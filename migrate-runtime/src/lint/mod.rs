@@ -26,7 +26,7 @@ pub use config::{LintConfig, LintSettings};
 pub use rules::OWN_RULES;
 
 use crate::Version;
-use crate::model::{LineIndex, Migration, MigrationSet};
+use crate::model::{LineIndex, Migration, MigrationSet, SqlFile};
 use std::path::PathBuf;
 
 /// How bad a finding is: errors fail `lint` (exit 3) and stop `apply` (unless
@@ -55,7 +55,7 @@ pub struct LintFinding {
     pub version: Version,
     /// Its name.
     pub name: String,
-    /// The file (`migration.sql`).
+    /// The file (`migration.sql` or `down.sql`).
     pub path: PathBuf,
     /// 1-based line of the start.
     pub line: usize,
@@ -80,7 +80,8 @@ pub(crate) struct Raw {
 }
 
 /// Lints the migrations with these versions (`sealed`: the versions sealed in the lock file,
-/// for rules about releases). Findings are in version, then file order.
+/// for rules about releases): each `migration.sql`, then its `down.sql`. Findings are in
+/// version, then file, then position order.
 pub fn lint(
     set: &MigrationSet,
     versions: &[Version],
@@ -102,25 +103,69 @@ pub fn lint(
             config,
             file: &file,
         };
-        let mut raw = squawk::lint(m, &parse, config);
+        let mut raw = squawk::lint(&m.up.sql, &parse, config, !m.directives.no_transaction);
         raw.extend(rules::run(&cx));
-        let raw = suppress::apply(m, raw);
-        let lines = LineIndex::new(&m.up.sql);
-        let mut findings: Vec<LintFinding> = raw
-            .into_iter()
-            .filter_map(|r| {
-                let severity = config.severity(&r.rule)?;
-                Some(locate(m, &lines, r, severity))
-            })
-            .collect();
-        findings.sort_by_key(|f| (f.line, f.column));
-        out.extend(findings);
+        out.extend(located(m, &m.up, suppress::apply(&m.up, raw), config));
+        if let Some(down) = &m.down {
+            out.extend(located(m, down, lint_down(m, down, config), config));
+        }
     }
     out
 }
 
-fn locate(m: &Migration, lines: &LineIndex, r: Raw, severity: Severity) -> LintFinding {
-    let sql = &m.up.sql;
+/// Whether a rule applies to a `down.sql`: reverting a migration drops what it created,
+/// renames back what it renamed and revokes what it granted, so squawk's `ban-drop-*`,
+/// `renaming-*` and `ban-revoke` rules do not; its locking rules (`DROP INDEX` without
+/// `CONCURRENTLY`, ...) do.
+fn applies_to_down(rule: &str) -> bool {
+    !(rule.starts_with("ban-drop-") || rule.starts_with("renaming-") || rule == "ban-revoke")
+}
+
+/// The findings of a `down.sql`: squawk's rules that apply to it (told how it runs), and
+/// statements that cannot run in the transaction it runs in.
+fn lint_down(m: &Migration, down: &SqlFile, config: &LintConfig) -> Vec<Raw> {
+    let parse = squawk_syntax::SourceFile::parse(&down.sql);
+    let mut raw: Vec<Raw> = squawk::lint(&down.sql, &parse, config, !m.down_no_transaction)
+        .into_iter()
+        .filter(|r| applies_to_down(&r.rule))
+        .collect();
+    if !m.down_no_transaction {
+        raw.extend(rules::requires_no_transaction_in(
+            &parse.tree(),
+            "this down.sql",
+            DOWN_HELP,
+        ));
+    }
+    suppress::apply(down, raw)
+}
+
+/// What to do about a statement that cannot run in the transaction a down.sql runs in.
+const DOWN_HELP: &str = "start down.sql with `-- migrate:no-transaction`: it then runs statement by \
+    statement outside a transaction (make each statement re-runnable with IF EXISTS, since a failed \
+    down resumes at the failed statement)";
+
+/// Findings located in `file`, in position order, with their configured severity.
+fn located(m: &Migration, file: &SqlFile, raw: Vec<Raw>, config: &LintConfig) -> Vec<LintFinding> {
+    let lines = LineIndex::new(&file.sql);
+    let mut findings: Vec<LintFinding> = raw
+        .into_iter()
+        .filter_map(|r| {
+            let severity = config.severity(&r.rule)?;
+            Some(locate(m, file, &lines, r, severity))
+        })
+        .collect();
+    findings.sort_by_key(|f| (f.line, f.column));
+    findings
+}
+
+fn locate(
+    m: &Migration,
+    file: &SqlFile,
+    lines: &LineIndex,
+    r: Raw,
+    severity: Severity,
+) -> LintFinding {
+    let sql = &file.sql;
     let (line, column) = lines.line_column(sql, r.start);
     let (end_line, end_column) = lines.line_column(sql, r.end.max(r.start));
     LintFinding {
@@ -130,7 +175,7 @@ fn locate(m: &Migration, lines: &LineIndex, r: Raw, severity: Severity) -> LintF
         help: r.help,
         version: m.version,
         name: m.name.clone(),
-        path: m.up.path.clone(),
+        path: file.path.clone(),
         line,
         column,
         end_line,

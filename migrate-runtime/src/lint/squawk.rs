@@ -2,12 +2,16 @@
 //! runs in a transaction (our directive) and the PostgreSQL version.
 
 use super::{LintConfig, Raw};
-use crate::model::Migration;
 use squawk_linter::{Linter, LinterSettings, Rule};
 use squawk_syntax::{Parse, SourceFile};
 
-pub(crate) fn lint(m: &Migration, parse: &Parse<SourceFile>, config: &LintConfig) -> Vec<Raw> {
-    let sql = &m.up.sql;
+/// squawk's findings for one file, told whether it runs in a transaction.
+pub(crate) fn lint(
+    sql: &str,
+    parse: &Parse<SourceFile>,
+    config: &LintConfig,
+    in_transaction: bool,
+) -> Vec<Raw> {
     let mut raw = Vec::new();
     if let Some(e) = parse.errors().first() {
         let at: usize = e.range().start().into();
@@ -27,8 +31,8 @@ pub(crate) fn lint(m: &Migration, parse: &Parse<SourceFile>, config: &LintConfig
             .as_deref()
             .and_then(|v| v.parse().ok())
             .unwrap_or_default(),
-        // A transactional migration is known to run in a transaction.
-        assume_in_transaction: !m.directives.no_transaction,
+        // A transactional file is known to run in a transaction.
+        assume_in_transaction: in_transaction,
     };
     for v in linter.lint(parse, sql) {
         let rule = v.code.to_string();

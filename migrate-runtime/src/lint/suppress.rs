@@ -6,7 +6,7 @@
 
 use super::Raw;
 use super::config::is_rule;
-use crate::model::Migration;
+use crate::model::SqlFile;
 use std::collections::HashMap;
 
 struct Allow {
@@ -80,13 +80,12 @@ fn parse(sql: &str) -> (Vec<Allow>, Vec<Raw>) {
 }
 
 /// Removes the findings a valid suppression covers, and adds findings for invalid ones.
-pub(crate) fn apply(m: &Migration, raw: Vec<Raw>) -> Vec<Raw> {
-    let sql = &m.up.sql;
-    let (allows, mut problems) = parse(sql);
-    let ranges: Vec<(usize, usize)> =
-        m.up.statements()
-            .map(|s| s.iter().map(|s| (s.start, s.end)).collect())
-            .unwrap_or_default();
+pub(crate) fn apply(file: &SqlFile, raw: Vec<Raw>) -> Vec<Raw> {
+    let (allows, mut problems) = parse(&file.sql);
+    let ranges: Vec<(usize, usize)> = file
+        .statements()
+        .map(|s| s.iter().map(|s| (s.start, s.end)).collect())
+        .unwrap_or_default();
     // Each suppression covers the first statement that starts after it.
     let mut covered: HashMap<usize, Vec<&str>> = HashMap::new();
     for a in &allows {

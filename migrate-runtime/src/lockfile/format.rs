@@ -40,6 +40,26 @@ pub struct LockEntry {
 }
 
 impl LockEntry {
+    /// The entry that seals a migration as it is now.
+    ///
+    /// ```
+    /// # use migrate_runtime::{LockEntry, MigrationSet};
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # std::fs::create_dir(dir.path().join("20261121093000_a")).unwrap();
+    /// # std::fs::write(dir.path().join("20261121093000_a/migration.sql"), "SELECT 1;").unwrap();
+    /// let set = MigrationSet::read(dir.path()).unwrap();
+    /// let entry = LockEntry::of(&set.migrations[0]);
+    /// assert_eq!((entry.name.as_str(), entry.down), ("a", None));
+    /// ```
+    pub fn of(m: &crate::Migration) -> LockEntry {
+        LockEntry {
+            version: m.version,
+            name: m.name.clone(),
+            up: m.up.checksum,
+            down: m.down.as_ref().map(|d| d.checksum),
+        }
+    }
+
     fn core(&self) -> String {
         let down = self.down.map_or_else(|| "-".to_string(), |d| d.to_string());
         format!("{} {} {} {}", self.version, self.name, self.up, down)

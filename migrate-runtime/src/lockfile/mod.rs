@@ -10,7 +10,7 @@ mod seal;
 mod verify;
 
 pub use format::{Corrupt, FORMAT, LockEntry, LockFile};
-pub use seal::{SealOptions, SealOutcome, SealRefused, seal};
+pub use seal::{SealOptions, SealOutcome, SealRefused, seal, seal_drafts};
 pub use verify::{Finding, SqlKind, verify};
 
 use crate::model::LOCK_FILE;

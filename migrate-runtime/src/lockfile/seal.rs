@@ -114,16 +114,41 @@ pub fn seal(
             useless_force,
         });
     }
-    outcome.lock = LockFile::new(
-        set.migrations
-            .iter()
-            .map(|m| LockEntry {
-                version: m.version,
-                name: m.name.clone(),
-                up: m.up.checksum,
-                down: m.down.as_ref().map(|d| d.checksum),
-            })
-            .collect(),
-    );
+    outcome.lock = LockFile::new(set.migrations.iter().map(LockEntry::of).collect());
     Ok(outcome)
+}
+
+/// Seals the drafts among `versions` (migrations that were applied), keeping every entry the
+/// lock already has; `None` when none of them is a draft. Used after `apply`, `resolve` and
+/// `reset`, and to seal drafts an interrupted run applied.
+///
+/// ```
+/// use migrate_runtime::{LockState, MigrationSet, lockfile::seal_drafts};
+/// let dir = tempfile::tempdir().unwrap();
+/// std::fs::create_dir(dir.path().join("20261121093000_a")).unwrap();
+/// std::fs::write(dir.path().join("20261121093000_a/migration.sql"), "SELECT 1;").unwrap();
+/// let set = MigrationSet::read(dir.path()).unwrap();
+/// let (lock, sealed) = seal_drafts(&set, &LockState::Absent, &[set.migrations[0].version]).unwrap();
+/// assert_eq!((lock.entries().len(), sealed.len()), (1, 1));
+/// ```
+pub fn seal_drafts(
+    set: &MigrationSet,
+    state: &LockState,
+    versions: &[Version],
+) -> Option<(LockFile, Vec<Version>)> {
+    let existing = state.sealed().cloned().unwrap_or_default();
+    let drafts: Vec<&crate::Migration> = versions
+        .iter()
+        .filter(|v| existing.get(**v).is_none())
+        .filter_map(|v| set.get(*v))
+        .collect();
+    if drafts.is_empty() {
+        return None;
+    }
+    let mut entries = existing.entries().to_vec();
+    entries.extend(drafts.iter().map(|m| LockEntry::of(m)));
+    Some((
+        LockFile::new(entries),
+        drafts.iter().map(|m| m.version).collect(),
+    ))
 }

@@ -159,9 +159,11 @@ impl Finding {
                 "a draft: run `cargo migrate seal` once it is ready (apply seals it too)".into()
             }
             Finding::OutOfOrder { newest_sealed, .. } => format!(
-                "it is older than the sealed {newest_sealed}, so it probably comes from another \
-                 branch: give its folder a newer timestamp if it was never applied anywhere \
-                 shared, or seal it where it is with `cargo migrate seal --allow-out-of-order`"
+                "it is older than the sealed {newest_sealed}: it probably comes from another \
+                 branch (check that it does not depend on newer migrations, then seal it where \
+                 it is with `cargo migrate seal --allow-out-of-order`), or an interrupted \
+                 `cargo migrate apply` applied it without sealing it (run `cargo migrate apply` \
+                 again: it seals the drafts the database records as applied)"
             ),
             Finding::Corrupt { .. } => {
                 "if git reported a conflict here, resolve the conflicts in the migration folders \

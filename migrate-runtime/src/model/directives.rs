@@ -7,7 +7,7 @@
 
 use super::Problem;
 
-/// What the header of a `migration.sql` asks for.
+/// What the header of a `migration.sql` (or `down.sql`) asks for.
 ///
 /// ```
 /// use migrate_runtime::model::Directives;
@@ -21,14 +21,21 @@ pub struct Directives {
     pub no_transaction: bool,
     /// `-- migrate:irreversible`: there is no `down.sql`, on purpose.
     pub irreversible: bool,
+    /// `-- migrate:transaction` (in `down.sql`): run in a transaction even though the
+    /// migration runs without one.
+    pub transaction: bool,
 }
 
 /// The directives cargo-migrate knows, for messages.
 pub const KNOWN_DIRECTIVES: &[&str] = &[
     "no-transaction",
     "irreversible",
+    "transaction",
     "allow(<rule>) reason: <why>",
 ];
+
+/// Each directive found, with its 1-based line.
+type Found = Vec<(usize, &'static str)>;
 
 impl Directives {
     /// Parses the directives of a `migration.sql`. Errors carry the 1-based line number.
@@ -40,8 +47,59 @@ impl Directives {
     /// assert!(problem.to_string().contains("unknown directive"));
     /// ```
     pub fn parse(sql: &str) -> Result<Directives, (usize, Problem)> {
+        Directives::parse_lines(sql).map(|(d, _)| d)
+    }
+
+    /// The directives of a `migration.sql`: `-- migrate:transaction` is refused there (it is
+    /// the default).
+    ///
+    /// ```
+    /// use migrate_runtime::model::Directives;
+    /// assert!(Directives::for_up("-- migrate:transaction\nSELECT 1;").is_err());
+    /// ```
+    pub fn for_up(sql: &str) -> Result<Directives, (usize, Problem)> {
+        Directives::checked(sql, "migration.sql", &["transaction"])
+    }
+
+    /// The directives of a `down.sql`: `-- migrate:no-transaction` or `-- migrate:transaction`
+    /// (`-- migrate:irreversible` belongs in migration.sql).
+    ///
+    /// ```
+    /// use migrate_runtime::model::Directives;
+    /// assert!(Directives::for_down("-- migrate:transaction\nDROP TABLE t;").unwrap().transaction);
+    /// assert!(Directives::for_down("-- migrate:irreversible\n").is_err());
+    /// ```
+    pub fn for_down(sql: &str) -> Result<Directives, (usize, Problem)> {
+        Directives::checked(sql, "down.sql", &["irreversible"])
+    }
+
+    fn checked(
+        sql: &str,
+        file: &'static str,
+        refused: &[&str],
+    ) -> Result<Directives, (usize, Problem)> {
+        let (directives, lines) = Directives::parse_lines(sql)?;
+        if let Some((line, word)) = lines.iter().find(|(_, w)| refused.contains(w)) {
+            return Err((
+                *line,
+                Problem::DirectiveNotForFile {
+                    directive: format!("-- migrate:{word}"),
+                    file,
+                },
+            ));
+        }
+        if directives.transaction && directives.no_transaction {
+            let line = lines.iter().map(|(l, _)| *l).max().unwrap_or(1);
+            return Err((line, Problem::ConflictingDirectives));
+        }
+        Ok(directives)
+    }
+
+    /// The directives and the line each was found on.
+    fn parse_lines(sql: &str) -> Result<(Directives, Found), (usize, Problem)> {
         let sql = sql.strip_prefix('\u{feff}').unwrap_or(sql);
         let mut directives = Directives::default();
+        let mut found = Vec::new();
         let mut in_header = true;
         for (index, line) in sql.lines().enumerate() {
             let line_no = index + 1;
@@ -63,9 +121,10 @@ impl Directives {
                 .next()
                 .unwrap_or("");
             let directive = format!("-- migrate:{word}");
-            let flag = match word {
-                "no-transaction" => &mut directives.no_transaction,
-                "irreversible" => &mut directives.irreversible,
+            let (flag, name) = match word {
+                "no-transaction" => (&mut directives.no_transaction, "no-transaction"),
+                "irreversible" => (&mut directives.irreversible, "irreversible"),
+                "transaction" => (&mut directives.transaction, "transaction"),
                 // Statement-level lint suppressions, read by the linter.
                 "allow" if rest[word.len()..].starts_with('(') => continue,
                 _ => return Err((line_no, Problem::UnknownDirective { directive })),
@@ -74,8 +133,9 @@ impl Directives {
                 return Err((line_no, Problem::DirectiveNotInHeader { directive }));
             }
             *flag = true;
+            found.push((line_no, name));
         }
-        Ok(directives)
+        Ok((directives, found))
     }
 }
 

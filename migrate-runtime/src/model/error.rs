@@ -56,6 +56,17 @@ pub enum Problem {
         /// The directive as written.
         directive: String,
     },
+    /// A directive that does not belong in this file.
+    #[error("directive `{directive}` does not belong in {file}")]
+    DirectiveNotForFile {
+        /// The directive as written.
+        directive: String,
+        /// `migration.sql` or `down.sql`.
+        file: &'static str,
+    },
+    /// `-- migrate:transaction` and `-- migrate:no-transaction` in one file.
+    #[error("both `-- migrate:transaction` and `-- migrate:no-transaction`")]
+    ConflictingDirectives,
     /// `-- migrate:irreversible` and a `down.sql` both present.
     #[error("migration.sql says `-- migrate:irreversible` but down.sql exists")]
     IrreversibleWithDown,
@@ -87,8 +98,9 @@ impl Problem {
                     .into()
             }
             Problem::DuplicateVersion { .. } => {
-                "every migration needs its own timestamp: rename one of the folders to a newer \
-                 timestamp (only if it was never applied anywhere shared)"
+                "every migration needs its own timestamp: give the one that was never applied \
+                 anywhere a newer one (`cargo migrate new` picks one); never rename a migration \
+                 that was applied, it would run again"
                     .into()
             }
             Problem::NotUtf8 { .. } => "save the file as UTF-8".into(),
@@ -112,10 +124,26 @@ impl Problem {
                 "known directives: {}",
                 super::KNOWN_DIRECTIVES
                     .iter()
-                    .map(|d| format!("`-- migrate:{d}`"))
+                    .map(|d| match *d {
+                        "transaction" => format!("`-- migrate:{d}` (in down.sql)"),
+                        _ => format!("`-- migrate:{d}`"),
+                    })
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
+            Problem::DirectiveNotForFile { file, .. } if *file == "down.sql" => {
+                "down.sql takes `-- migrate:no-transaction` or `-- migrate:transaction` (it runs \
+                 the way migration.sql does unless it says otherwise); `-- migrate:irreversible` \
+                 belongs in migration.sql, with no down.sql"
+                    .into()
+            }
+            Problem::DirectiveNotForFile { .. } => {
+                "migration.sql runs in a transaction unless it says `-- migrate:no-transaction`; \
+                 `-- migrate:transaction` is for a down.sql that must run in one although its \
+                 migration does not"
+                    .into()
+            }
+            Problem::ConflictingDirectives => "keep the one you mean".into(),
             Problem::DirectiveNotInHeader { .. } => {
                 "move it to the top of migration.sql, before the first statement".into()
             }

@@ -14,7 +14,7 @@ pub use create::{CreateError, NewMigration, create_migration};
 pub use directives::{Directives, KNOWN_DIRECTIVES};
 pub use error::{Problem, ReadError, ReadErrors};
 pub use name::{parse_folder_name, validate_new_name};
-pub use read::{DOWN_FILE, LOCK_FILE, PRISMA_LOCK_FILE, UP_FILE};
+pub use read::{DOWN_FILE, LOCK_FILE, PRISMA_LOCK_FILE, UP_FILE, down_no_transaction};
 pub use statements::{LineIndex, SplitError, Statement, line_column, split_statements};
 pub use transaction::{
     NO_TRANSACTION_HELP, NeedsNoTransaction, concurrent_index, needs_no_transaction,
@@ -114,6 +114,9 @@ pub struct Migration {
     pub down: Option<SqlFile>,
     /// The header directives of `migration.sql`.
     pub directives: Directives,
+    /// Whether `down.sql` runs outside a transaction: as `migration.sql` does, unless
+    /// `down.sql` says otherwise in its own header (see [`down_no_transaction`]).
+    pub down_no_transaction: bool,
 }
 
 impl Migration {

@@ -165,7 +165,7 @@ fn read_migration(dir: &Path, version: Version, name: &str) -> Result<Migration,
                 problem: Problem::EmptyMigration,
             });
         }
-        match Directives::parse(&up.sql) {
+        match Directives::for_up(&up.sql) {
             Ok(d) => directives = d,
             Err((line, problem)) => errors.push(ReadError {
                 path: up.path.clone(),
@@ -181,6 +181,17 @@ fn read_migration(dir: &Path, version: Version, name: &str) -> Result<Migration,
             });
         }
     }
+    let mut down_directives = Directives::default();
+    if let Some(down) = &down {
+        match Directives::for_down(&down.sql) {
+            Ok(d) => down_directives = d,
+            Err((line, problem)) => errors.push(ReadError {
+                path: down.path.clone(),
+                line: Some(line),
+                problem,
+            }),
+        }
+    }
     match up {
         Some(up) if errors.is_empty() => Ok(Migration {
             version,
@@ -189,6 +200,7 @@ fn read_migration(dir: &Path, version: Version, name: &str) -> Result<Migration,
             up,
             down,
             directives,
+            down_no_transaction: down_no_transaction(&directives, &down_directives),
         }),
         _ => Err(errors),
     }
@@ -236,4 +248,22 @@ pub(super) fn folder_name(dir: &Path) -> String {
     dir.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default()
+}
+
+/// How `down.sql` runs: as `migration.sql` does (one setting for both directions, as diesel's
+/// `run_in_transaction` and golang-migrate have it), unless `down.sql` says
+/// `-- migrate:no-transaction` or `-- migrate:transaction` itself.
+///
+/// ```
+/// use migrate_runtime::model::{Directives, down_no_transaction};
+/// let up = Directives { no_transaction: true, ..Directives::default() };
+/// assert!(down_no_transaction(&up, &Directives::default()));
+/// assert!(!down_no_transaction(&up, &Directives { transaction: true, ..Directives::default() }));
+/// ```
+pub fn down_no_transaction(up: &Directives, down: &Directives) -> bool {
+    if down.transaction {
+        false
+    } else {
+        down.no_transaction || up.no_transaction
+    }
 }

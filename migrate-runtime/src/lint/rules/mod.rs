@@ -49,6 +49,15 @@ pub const OWN_RULES: &[OwnRule] = &[
     contract_too_soon::RULE,
 ];
 
+/// `requires-no-transaction` for any file (a down.sql too).
+pub(crate) fn requires_no_transaction_in(
+    file: &squawk_syntax::SourceFile,
+    what: &str,
+    help: &str,
+) -> Vec<Raw> {
+    requires_no_transaction::findings(file, what, help)
+}
+
 pub(crate) fn run(cx: &Context<'_>) -> Vec<Raw> {
     OWN_RULES
         .iter()

@@ -4,6 +4,7 @@
 use super::{Context, OwnRule, raw};
 use crate::lint::{Raw, Severity};
 use crate::model::{NO_TRANSACTION_HELP, needs_no_transaction_in};
+use squawk_syntax::SourceFile;
 
 pub(super) const RULE: OwnRule = OwnRule {
     id: "requires-no-transaction",
@@ -16,7 +17,13 @@ fn check(cx: &Context<'_>) -> Vec<Raw> {
     if cx.migration.directives.no_transaction {
         return Vec::new();
     }
-    needs_no_transaction_in(cx.file)
+    findings(cx.file, "this migration", NO_TRANSACTION_HELP)
+}
+
+/// The findings for a file that runs in a transaction (`what`: "this migration", "this
+/// down.sql").
+pub(crate) fn findings(file: &SourceFile, what: &str, help: &str) -> Vec<Raw> {
+    needs_no_transaction_in(file)
         .into_iter()
         .map(|f| {
             raw(
@@ -24,10 +31,10 @@ fn check(cx: &Context<'_>) -> Vec<Raw> {
                 f.start,
                 f.end,
                 format!(
-                    "`{}` cannot run inside a transaction, and this migration runs in one",
+                    "`{}` cannot run inside a transaction, and {what} runs in one",
                     f.what
                 ),
-                NO_TRANSACTION_HELP,
+                help,
             )
         })
         .collect()

@@ -1,0 +1,230 @@
+//! What `apply` will run, decided before anything runs: every check against the history (a
+//! pure function of the files and the rows, apart from splitting SQL), and the ordered steps.
+
+use super::apply::{ApplyOptions, Planned, PlannedStatement};
+use super::error::{EngineError, Refusal};
+use super::execute::Script;
+use super::history::Row;
+use super::session::{self, Replay};
+use super::status::{self, State, newest_applied, statement_checksums};
+use super::{Engine, refusal};
+use crate::Version;
+use crate::model::{Migration, MigrationSet, needs_no_transaction};
+
+/// One migration the run will apply.
+pub(crate) struct Step<'a> {
+    pub(crate) migration: &'a Migration,
+    pub(crate) script: Script<'a>,
+    /// For a failed no-transaction migration: statements already done.
+    pub(crate) resume_from: usize,
+    /// Session statements to replay before resuming.
+    pub(crate) replay: Vec<String>,
+    /// It failed before (its transaction was rolled back) and is retried: the old error.
+    pub(crate) retried: Option<&'a str>,
+}
+
+impl Engine {
+    /// Every check, then the ordered steps.
+    pub(crate) fn plan<'a>(
+        &self,
+        set: &'a MigrationSet,
+        rows: &'a [Row],
+        options: &ApplyOptions,
+    ) -> Result<Vec<Step<'a>>, EngineError> {
+        if let Some(to) = options.to
+            && set.get(to).is_none()
+        {
+            return Err(EngineError::invalid(
+                format!(
+                    "--to {to}: there is no migration {to} in {}",
+                    set.dir.display()
+                ),
+                None,
+            ));
+        }
+        let newest = newest_applied(rows);
+        let mut refusals = Vec::new();
+        let mut steps = Vec::new();
+        for entry in status::compute(set, rows) {
+            let version = entry.version;
+            let in_range = options.to.is_none_or(|to| version <= to);
+            match (entry.state, entry.migration, entry.row) {
+                (State::Applied, _, _) => {}
+                (State::Edited, Some(m), Some(row)) => {
+                    refusals.push(refusal::edited(m, row, previous(rows, version)));
+                }
+                (State::Missing, _, _) => {
+                    refusals.push(refusal::missing(version, &entry.folder(set)));
+                }
+                (State::DownFailed, _, Some(row)) => {
+                    refusals.push(refusal::partly_reverted(version, &entry.folder(set), row));
+                }
+                (State::Failed, Some(m), Some(row)) if row.no_transaction && in_range => {
+                    match resumable(m, row) {
+                        Ok(step) => steps.push(step),
+                        Err(r) => refusals.push(r),
+                    }
+                }
+                (State::Failed, Some(_), Some(row)) if row.no_transaction => {}
+                // A failed transactional migration left nothing behind: retry it.
+                (State::Failed, Some(m), Some(row)) if in_range => {
+                    steps.push(step(m, row.error.as_deref().or(Some("")))?);
+                }
+                (State::Failed, None, _) => {
+                    refusals.push(refusal::missing(version, &entry.folder(set)));
+                }
+                (State::OutOfOrder, Some(m), _) if options.allow_out_of_order && in_range => {
+                    steps.push(step(m, None)?);
+                }
+                (State::OutOfOrder, Some(_), _) if options.allow_out_of_order => {}
+                (State::OutOfOrder, Some(m), _) => refusals.push(refusal::out_of_order(m, newest)),
+                (State::Pending, Some(m), _) if in_range => steps.push(step(m, None)?),
+                _ => {}
+            }
+        }
+        // Statements PostgreSQL refuses inside a transaction block would fail half-way: refuse
+        // them before anything runs.
+        for step in steps
+            .iter()
+            .filter(|s| !s.migration.directives.no_transaction)
+        {
+            let m = step.migration;
+            for found in needs_no_transaction(&m.up.sql) {
+                refusals.push(refusal::needs_no_transaction(
+                    m.version, &m.up, &found, false,
+                ));
+            }
+        }
+        if !refusals.is_empty() {
+            return Err(EngineError::Refused(refusals));
+        }
+        if options.single_transaction
+            && let Some(s) = steps.iter().find(|s| s.migration.directives.no_transaction)
+        {
+            return Err(EngineError::invalid(
+                format!(
+                    "--single-transaction: {} is a no-transaction migration",
+                    s.migration.folder()
+                ),
+                Some("apply without --single-transaction, or --to the version before it".into()),
+            ));
+        }
+        Ok(steps)
+    }
+}
+
+fn step<'a>(m: &'a Migration, retried: Option<&'a str>) -> Result<Step<'a>, EngineError> {
+    let script = Script::new(m.version, &m.up, m.directives.no_transaction)
+        .map_err(|r| EngineError::Refused(vec![r]))?;
+    Ok(Step {
+        migration: m,
+        script,
+        resume_from: 0,
+        replay: Vec::new(),
+        retried,
+    })
+}
+
+/// A failed no-transaction migration resumes at its failed statement, provided it still runs
+/// outside a transaction, the statements that already ran are unchanged, and the session state
+/// they made can be replayed.
+fn resumable<'a>(m: &'a Migration, row: &Row) -> Result<Step<'a>, Refusal> {
+    let v = m.version;
+    let done = row.statements_applied.max(0) as usize;
+    if !m.directives.no_transaction {
+        return Err(refusal::not_resumable(
+            m,
+            row,
+            "its `-- migrate:no-transaction` directive has been removed since".into(),
+            format!(
+                "statements 1 to {done} are still in the database: restore the directive so \
+                 `cargo migrate apply` resumes it, or finish it by hand and run `cargo migrate \
+                 resolve --applied {v}`"
+            ),
+        ));
+    }
+    let script = Script::new(v, &m.up, true)?;
+    let statements = script.statements.unwrap_or_default();
+    let current = statement_checksums(&m.up.sql, statements);
+    for i in 0..done {
+        if current.get(i) != row.statement_checksums.get(i) {
+            let line = statements
+                .get(i)
+                .map_or(String::new(), |s| format!(":{}", s.line));
+            return Err(Refusal {
+                version: Some(v),
+                message: format!(
+                    "{}{line}: statement {} already ran before the failure, but has changed since",
+                    m.up.path.display(),
+                    i + 1
+                ),
+                help: format!(
+                    "restore statements 1 to {done} as they were (only the failed statement and \
+                     the ones after it may change), or, if the database was fixed by hand, `cargo \
+                     migrate resolve --applied {v}`"
+                ),
+                diff: Some(super::unified_diff(&row.sql, &m.up.sql, &m.up.path)),
+                in_files: false,
+            });
+        }
+    }
+    let replay = match session::replay(&m.up.sql, statements, done) {
+        Replay::Statements(s) => s,
+        Replay::Impossible { index, what } => {
+            return Err(refusal::not_resumable(
+                m,
+                row,
+                format!(
+                    "statement {index}, which already ran, {what}: a resumed run starts a new \
+                     session, where that is gone"
+                ),
+                format!(
+                    "finish it by hand (statements {} to {} are left) and run `cargo migrate \
+                     resolve --applied {v}`, or move that statement into a migration of its own",
+                    done + 1,
+                    statements.len()
+                ),
+            ));
+        }
+    };
+    Ok(Step {
+        migration: m,
+        script,
+        resume_from: done,
+        replay,
+        retried: None,
+    })
+}
+
+/// What the plan shows of a step.
+pub(crate) fn planned(step: &Step<'_>) -> Planned {
+    let m = step.migration;
+    Planned {
+        version: m.version,
+        name: m.name.clone(),
+        no_transaction: m.directives.no_transaction,
+        resume_at: (step.resume_from > 0).then_some(step.resume_from + 1),
+        retried: step.retried.is_some(),
+        statements: step
+            .script
+            .statements
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+            .skip(step.resume_from)
+            .map(|(i, s)| PlannedStatement {
+                index: i + 1,
+                line: s.line,
+                sql: s.text(&m.up.sql).to_string(),
+            })
+            .collect(),
+    }
+}
+
+/// The newest applied version before `version`.
+pub(crate) fn previous(rows: &[Row], version: Version) -> Option<Version> {
+    rows.iter()
+        .filter(|r| r.state == super::history::RowState::Applied && r.version < version)
+        .map(|r| r.version)
+        .max()
+}

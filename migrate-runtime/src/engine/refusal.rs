@@ -1,0 +1,134 @@
+//! Why the engine refuses to start, one constructor per reason: the one place each message and
+//! its help are written. No help ever suggests renaming a migration that may have been
+//! applied (that would apply it twice).
+
+use super::error::Refusal;
+use super::history::Row;
+use crate::Version;
+use crate::model::{Migration, NO_TRANSACTION_HELP, NeedsNoTransaction, SqlFile, line_column};
+use std::path::Path;
+
+/// An applied migration whose `migration.sql` changed since.
+pub(crate) fn edited(m: &Migration, row: &Row, previous: Option<Version>) -> Refusal {
+    // Version 0 stands for "before every migration".
+    let down_to = previous.unwrap_or(Version::new_const(0));
+    Refusal {
+        version: Some(m.version),
+        message: format!(
+            "{}: applied, but edited since (diff below)",
+            m.up.path.display()
+        ),
+        help: format!(
+            "an applied migration must not change: restore the SQL recorded in the database (the \
+             `-` lines) and put the change in a new migration; if it was never shared, revert it \
+             first with `cargo migrate down --to {down_to}`, then apply the edited version"
+        ),
+        diff: Some(super::unified_diff(&row.sql, &m.up.sql, &m.up.path)),
+        in_files: false,
+    }
+}
+
+/// An applied migration whose folder is gone.
+pub(crate) fn missing(version: Version, folder: &Path) -> Refusal {
+    Refusal {
+        version: Some(version),
+        message: format!("{}: applied, but its folder is missing", folder.display()),
+        help: "restore the folder from git (every applied migration must stay in the \
+               directory); `cargo migrate status --verbose` shows the SQL recorded in the history"
+            .into(),
+        diff: None,
+        in_files: false,
+    }
+}
+
+/// A pending migration older than the newest applied one.
+pub(crate) fn out_of_order(m: &Migration, newest: Option<Version>) -> Refusal {
+    Refusal {
+        version: Some(m.version),
+        message: format!(
+            "{}: pending, but older than the applied migration {}",
+            m.dir.display(),
+            newest.map_or_else(String::new, |v| v.to_string())
+        ),
+        help: "it probably comes from a merged branch: check that it does not depend on newer \
+               migrations, then apply it where it is with --allow-out-of-order"
+            .into(),
+        diff: None,
+        in_files: false,
+    }
+}
+
+/// A failed no-transaction migration that cannot resume.
+pub(crate) fn not_resumable(m: &Migration, row: &Row, why: String, help: String) -> Refusal {
+    Refusal {
+        version: Some(m.version),
+        message: format!(
+            "{}: failed after {} of {} statements outside a transaction, and {why}",
+            m.up.path.display(),
+            row.statements_applied,
+            row.statements_total.unwrap_or(0)
+        ),
+        help,
+        diff: None,
+        in_files: false,
+    }
+}
+
+/// A migration whose `down.sql` failed part-way outside a transaction.
+pub(crate) fn partly_reverted(version: Version, folder: &Path, row: &Row) -> Refusal {
+    Refusal {
+        version: Some(version),
+        message: format!(
+            "{}: partly reverted: its down.sql failed after {} of {} statements{}",
+            folder.display(),
+            row.statements_applied,
+            row.statements_total.unwrap_or(0),
+            row.error
+                .as_deref()
+                .map(|e| format!(" ({e})"))
+                .unwrap_or_default()
+        ),
+        help: format!(
+            "finish reverting it with `cargo migrate down` (it resumes at statement {}), or, if \
+             you fixed it by hand, `cargo migrate resolve --rolled-back {version}` (reverted) or \
+             `cargo migrate resolve --applied {version}` (restored)",
+            row.statements_applied + 1
+        ),
+        diff: None,
+        in_files: false,
+    }
+}
+
+/// A statement PostgreSQL refuses inside a transaction block, in a file that runs in one.
+pub(crate) fn needs_no_transaction(
+    version: Version,
+    file: &SqlFile,
+    found: &NeedsNoTransaction,
+    is_down: bool,
+) -> Refusal {
+    let (line, column) = line_column(&file.sql, found.start);
+    let help = if is_down {
+        "start down.sql with `-- migrate:no-transaction`: it then runs statement by statement \
+         outside a transaction (make each statement re-runnable with IF EXISTS, since a failed \
+         down resumes at the failed statement)"
+            .to_string()
+    } else {
+        NO_TRANSACTION_HELP.to_string()
+    };
+    let what = if is_down {
+        "this down.sql"
+    } else {
+        "this migration"
+    };
+    Refusal {
+        version: Some(version),
+        message: format!(
+            "{}:{line}:{column}: `{}` cannot run inside a transaction, and {what} runs in one",
+            file.path.display(),
+            found.what
+        ),
+        help,
+        diff: None,
+        in_files: true,
+    }
+}
