@@ -105,10 +105,12 @@ fn schemas_are_listed_with_their_comments_and_grants() {
         text(&before, ObjectKind::Schema, "app"),
         "CREATE SCHEMA app;"
     );
-    // PostgreSQL 15 gives PUBLIC usage of `public` by default, beyond its owner's defaults.
+    // `initdb` comments `public`, and (from PostgreSQL 15 on) gives PUBLIC usage of it beyond
+    // its owner's defaults.
     assert_eq!(
         text(&before, ObjectKind::Schema, "public"),
-        "CREATE SCHEMA public;\nGRANT USAGE ON SCHEMA public TO PUBLIC;"
+        "CREATE SCHEMA public;\nCOMMENT ON SCHEMA public IS 'standard public schema';\n\
+         GRANT USAGE ON SCHEMA public TO PUBLIC;"
     );
     let c = only_change(&db, "COMMENT ON SCHEMA app IS 'the application''s';");
     assert_eq!(

@@ -6,16 +6,17 @@ use crate::schema::builder::Builder;
 use crate::schema::capture::{Reading, SnapshotError};
 use postgres::GenericClient;
 
-/// User objects have OIDs from `FirstNormalObjectId` (16384) on: the thousands of comments on
-/// built-in objects are not even read. Whether a comment's object is captured is decided by
-/// the builder, which knows every captured object's OID.
+/// User objects have OIDs from `FirstNormalObjectId` (16384) on, so the thousands of comments
+/// on built-in objects are not even read; schemas are the exception, `public` is made by
+/// `initdb` (and commented, from PostgreSQL 15 on). Whether a comment's object is captured is
+/// decided by the builder, which knows every captured object's OID.
 const SQL: &str = "
 SELECT d.classoid, d.objoid, quote_ident(a.attname), quote_literal(d.description)
 FROM pg_description d
 LEFT JOIN pg_attribute a
        ON d.objsubid > 0 AND d.classoid = 'pg_class'::regclass
       AND a.attrelid = d.objoid AND a.attnum = d.objsubid
-WHERE d.objoid >= 16384";
+WHERE d.objoid >= 16384 OR d.classoid = 'pg_namespace'::regclass";
 
 /// Adds `COMMENT ON ... IS '...';` lines to the objects read before.
 pub(super) fn read(
