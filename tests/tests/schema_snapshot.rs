@@ -243,6 +243,37 @@ fn partitioned_unlogged_and_inheriting_tables() {
 }
 
 #[test]
+fn column_storage_options_typed_tables_and_replica_identity() {
+    let (db, before) = built(
+        "CREATE TYPE pair AS (a int, b text);
+         CREATE TABLE typed OF pair;
+         CREATE TABLE logs (id int NOT NULL, body text);
+         CREATE UNIQUE INDEX logs_id ON logs (id);
+         ALTER TABLE logs REPLICA IDENTITY USING INDEX logs_id;
+         ALTER TABLE logs ALTER COLUMN body SET STORAGE EXTERNAL,
+             ALTER COLUMN body SET COMPRESSION pglz, ALTER COLUMN body SET STATISTICS 500;",
+    );
+    assert_eq!(
+        text(&before, ObjectKind::Table, "public.typed"),
+        "CREATE TABLE public.typed OF public.pair (\n    a integer,\n    b text\n);"
+    );
+    assert_eq!(
+        text(&before, ObjectKind::Table, "public.logs"),
+        "CREATE TABLE public.logs (\n    id integer NOT NULL,\n    \
+         body text STORAGE EXTERNAL COMPRESSION pglz STATISTICS 500\n);\n\
+         ALTER TABLE public.logs REPLICA IDENTITY USING INDEX logs_id;"
+    );
+    let c = only_change(&db, "ALTER TABLE logs REPLICA IDENTITY FULL;");
+    assert!(
+        changed(&c, ObjectKind::Table, "public.logs").ends_with(
+            "-ALTER TABLE public.logs REPLICA IDENTITY USING INDEX logs_id;\n\
+             +ALTER TABLE public.logs REPLICA IDENTITY FULL;\n"
+        ),
+        "{c:?}"
+    );
+}
+
+#[test]
 fn constraints_print_their_definition_and_whether_they_are_validated() {
     let (db, before) = built(
         "CREATE TABLE users (id int PRIMARY KEY, email text UNIQUE, age int CHECK (age >= 0));
@@ -890,6 +921,15 @@ fn the_history_table_is_left_out_with_its_sequence_and_index() {
         built("CREATE TABLE users (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY);");
     assert_eq!(applied.to_text(), plain.to_text());
     assert!(!applied.to_text().contains("_migrate_history"));
+    let everything = SnapshotOptions {
+        exclude_table: None,
+        schemas: None,
+    };
+    let all = Snapshot::capture(&mut db.client(), &everything).unwrap();
+    assert!(
+        all.get(ObjectKind::Table, "public._migrate_history")
+            .is_some()
+    );
 
     // Another history table, named in the options.
     run(
