@@ -125,7 +125,7 @@ impl Snapshot {
     /// Reads the schema of the connected database.
     ///
     /// Runs in a transaction of its own (a savepoint when `client` is already a transaction),
-    /// rolled back at the end: nothing is changed. About fifteen queries, whatever the number
+    /// rolled back at the end: nothing is changed. About twenty queries, whatever the number
     /// of objects.
     ///
     /// ```no_run
