@@ -37,6 +37,7 @@ pub mod lockfile;
 pub mod model;
 #[cfg(feature = "cargo")]
 pub mod project;
+pub mod schema;
 mod version;
 
 pub use checksum::{Checksum, ParseChecksumError};
