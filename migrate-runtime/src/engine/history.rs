@@ -56,6 +56,8 @@ pub enum Action {
     Down,
     /// `resolve`.
     Resolve,
+    /// `import`: adopted from another tool's history (the migration ran under that tool).
+    Import,
 }
 
 impl Action {
@@ -65,6 +67,7 @@ impl Action {
             Action::Apply => "apply",
             Action::Down => "down",
             Action::Resolve => "resolve",
+            Action::Import => "import",
         }
     }
 
@@ -73,6 +76,7 @@ impl Action {
             "apply" => Action::Apply,
             "down" => Action::Down,
             "resolve" => Action::Resolve,
+            "import" => Action::Import,
             _ => return None,
         })
     }
@@ -188,7 +192,7 @@ const COLUMNS: &[Column] = &[
     col("name", "text NOT NULL", true),
     col(
         "action",
-        "text NOT NULL CHECK (action IN ('apply', 'down', 'resolve'))",
+        "text NOT NULL CONSTRAINT action_known CHECK (action IN ('apply', 'down', 'resolve', 'import'))",
         true,
     ),
     col(
@@ -246,7 +250,31 @@ impl From<postgres::Error> for ReadError {
     }
 }
 
-/// Creates the schema and table if missing. Call with the advisory lock held.
+/// Brings a table made by an older version up to date (call with the advisory lock held):
+/// the `action` check of tables made before `import` existed is replaced.
+fn upgrade(client: &mut impl GenericClient, t: &HistoryTable) -> Result<(), postgres::Error> {
+    let old = client.query_opt(
+        "SELECT con.conname::text FROM pg_catalog.pg_constraint con
+         WHERE con.conrelid = to_regclass($1) AND con.contype = 'c'
+           AND pg_get_constraintdef(con.oid) LIKE '%action%'
+           AND pg_get_constraintdef(con.oid) NOT LIKE '%import%'",
+        &[&t.qualified()],
+    )?;
+    if let Some(row) = old {
+        let name: String = row.get(0);
+        client.batch_execute(&format!(
+            "ALTER TABLE {q} DROP CONSTRAINT {old};
+             ALTER TABLE {q} ADD CONSTRAINT action_known
+                 CHECK (action IN ('apply', 'down', 'resolve', 'import'))",
+            q = t.qualified(),
+            old = crate::quote_ident(&name),
+        ))?;
+    }
+    Ok(())
+}
+
+/// Creates the schema and table if missing, or brings an older one up to date. Call with the
+/// advisory lock held.
 pub(crate) fn ensure(
     client: &mut impl GenericClient,
     t: &HistoryTable,
@@ -263,7 +291,8 @@ pub(crate) fn ensure(
          CREATE TABLE IF NOT EXISTS {q} (\n    {columns}\n);
          CREATE INDEX IF NOT EXISTS {index} ON {q} (version, id);",
         schema = crate::quote_ident(&t.schema),
-    ))
+    ))?;
+    upgrade(client, t)
 }
 
 /// Whether the table exists (status and dry runs never create it). Something else of that
