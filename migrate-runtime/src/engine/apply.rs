@@ -248,7 +248,11 @@ impl Engine {
                             execution_ms: Some(ms(t)),
                             ..job(step, false).row
                         };
-                        match history::insert(client, &self.config.history, &row) {
+                        let recorded = client
+                            .batch_execute(baseline.identity_sql())
+                            .map_err(history::ReadError::from)
+                            .and_then(|()| history::insert(client, &self.config.history, &row));
+                        match recorded {
                             Ok(_) => {
                                 applied.push(Completed {
                                     version: m.version,

@@ -513,21 +513,19 @@ pub(crate) fn insert(
         })
 }
 
-/// Records progress of a no-transaction file: statements done so far.
+/// Records progress of a no-transaction file: statements done so far. `prefix` runs first in
+/// the same transaction (restoring the tool's own identity, see `session`).
 pub(crate) fn progress(
     client: &mut impl GenericClient,
     t: &HistoryTable,
     id: i64,
     applied: i32,
+    prefix: &str,
 ) -> Result<(), postgres::Error> {
-    client.execute(
-        &format!(
-            "UPDATE {} SET statements_applied = $2 WHERE id = $1",
-            t.qualified()
-        ),
-        &[&id, &applied],
-    )?;
-    Ok(())
+    client.batch_execute(&format!(
+        "BEGIN; {prefix}UPDATE {} SET statements_applied = {applied} WHERE id = {id}; COMMIT",
+        t.qualified()
+    ))
 }
 
 /// How a no-transaction file's row ends.
@@ -538,28 +536,29 @@ pub(crate) struct Finish<'a> {
     pub(crate) error_statement: Option<i32>,
 }
 
-/// Finishes a no-transaction file's row: its final state, time and error.
+/// Finishes a no-transaction file's row: its final state, time and error. `prefix` as for
+/// [`progress`].
 pub(crate) fn finish(
     client: &mut impl GenericClient,
     t: &HistoryTable,
     id: i64,
     end: &Finish<'_>,
+    prefix: &str,
 ) -> Result<(), postgres::Error> {
-    client.execute(
-        &format!(
-            "UPDATE {} SET state = $2, finished_at = clock_timestamp(), execution_ms = $3,
-                 error = $4, error_statement = $5 WHERE id = $1",
-            t.qualified()
-        ),
-        &[
-            &id,
-            &end.state.as_str(),
-            &end.execution_ms,
-            &end.error,
-            &end.error_statement,
-        ],
-    )?;
-    Ok(())
+    let ms = if end.execution_ms.is_finite() {
+        format!("{}", end.execution_ms)
+    } else {
+        "NULL".into()
+    };
+    client.batch_execute(&format!(
+        "BEGIN; {prefix}UPDATE {} SET state = {}, finished_at = clock_timestamp(), \
+         execution_ms = {ms}, error = {}, error_statement = {} WHERE id = {id}; COMMIT",
+        t.qualified(),
+        literal(end.state.as_str()),
+        end.error.map_or_else(|| "NULL".into(), literal),
+        end.error_statement
+            .map_or_else(|| "NULL".into(), |n| n.to_string()),
+    ))
 }
 
 fn client_host() -> Option<String> {

@@ -157,7 +157,11 @@ impl<'a> Runner<'a> {
                         ..job.row.clone()
                     };
                     let insert = history::insert_sql(&config.history, &row);
-                    match self.client.batch_execute(&format!("{insert}; COMMIT")) {
+                    let identity = self.baseline.identity_sql();
+                    match self
+                        .client
+                        .batch_execute(&format!("{identity}{insert}; COMMIT"))
+                    {
                         Ok(()) => return Ok(()),
                         Err(e) if cut_off(&e) => {
                             return Err(JobError::stopped(
@@ -322,13 +326,22 @@ impl<'a> Runner<'a> {
                     error: Some(&error),
                     error_statement: failure.statement.map(|s| s as i32),
                 };
-                if let Err(e) = history::finish(self.client, table, id, &end) {
+                if let Err(e) =
+                    history::finish(self.client, table, id, &end, self.baseline.identity_sql())
+                {
                     failure.not_recorded = Some(super::connection::error_text(&e));
                 }
                 return Err(JobError::Failed(Box::new(failure)));
             }
             done = i + 1;
-            history::progress(self.client, table, id, done as i32).map_err(|e| {
+            history::progress(
+                self.client,
+                table,
+                id,
+                done as i32,
+                self.baseline.identity_sql(),
+            )
+            .map_err(|e| {
                 JobError::stopped(
                     format!(
                         "statement {done} of {}_{} ran, but the history could not record it (a resumed run runs it again)",
@@ -345,16 +358,18 @@ impl<'a> Runner<'a> {
             error: None,
             error_statement: None,
         };
-        history::finish(self.client, table, id, &end).map_err(|e| {
-            JobError::stopped(
-                format!(
-                    "every statement of {}_{} ran, but the history could not record its end",
-                    job.version, job.name
-                ),
-                &e,
-                partial(done),
-            )
-        })?;
+        history::finish(self.client, table, id, &end, self.baseline.identity_sql()).map_err(
+            |e| {
+                JobError::stopped(
+                    format!(
+                        "every statement of {}_{} ran, but the history could not record its end",
+                        job.version, job.name
+                    ),
+                    &e,
+                    partial(done),
+                )
+            },
+        )?;
         Ok(total - job.resume_from)
     }
 }

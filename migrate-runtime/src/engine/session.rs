@@ -18,6 +18,7 @@ use squawk_syntax::{SourceFile, SyntaxKind};
 #[derive(Debug, Clone)]
 pub(crate) struct Baseline {
     reset: String,
+    identity: String,
 }
 
 impl Baseline {
@@ -63,7 +64,20 @@ impl Baseline {
         if no_cursors {
             reset.push_str("CLOSE ALL; ");
         }
-        Ok(Baseline { reset })
+        let identity = format!(
+            "SET LOCAL SESSION AUTHORIZATION {}; SET LOCAL ROLE {}; ",
+            crate::quote_ident(&session_user),
+            crate::quote_ident(&current_user)
+        );
+        Ok(Baseline { reset, identity })
+    }
+
+    /// SQL that, inside the transaction that writes the history, acts as the user the run
+    /// started as: a migration that ends with `SET ROLE` (to create objects owned by another
+    /// role) must not make the bookkeeping fail. `LOCAL`: the migration's own setting is back
+    /// after the commit (the next migration starts from the baseline anyway).
+    pub(crate) fn identity_sql(&self) -> &str {
+        &self.identity
     }
 
     /// SQL that brings the session back to the baseline (sent with a migration's first
