@@ -107,6 +107,8 @@ pub fn format_duration(d: Duration) -> String {
         "0".into()
     } else if ms < 1000 {
         format!("{ms}ms")
+    } else if ms.is_multiple_of(3_600_000) {
+        format!("{}h", ms / 3_600_000)
     } else if ms.is_multiple_of(60_000) {
         format!("{}m", ms / 60_000)
     } else if ms.is_multiple_of(1000) {
