@@ -13,7 +13,7 @@ fn schema_of(db: &TestDb, table: &str) -> Vec<String> {
             "SELECT table_schema::text FROM information_schema.tables WHERE table_name = $1",
             &[&table],
         )
-        .unwrap()
+        .expect("list the tables")
         .iter()
         .map(|r| r.get(0))
         .collect()
