@@ -195,8 +195,9 @@ pub struct RunError {
     pub prefix_chars: usize,
 }
 
-/// `SET [LOCAL] lock_timeout` (nothing when zero: the server's setting stands) and, for group
-/// commit, `SET LOCAL synchronous_commit = off`.
+/// `SET [LOCAL] lock_timeout` (nothing when zero: the server's setting stands) and, in a
+/// transaction, `SET LOCAL synchronous_commit`: `off` for group commit, else `on`, so the
+/// commit a run reports as done is durable whatever the server's default.
 pub(crate) fn session_settings(timeout: Duration, local: bool, async_commit: bool) -> String {
     let scope = if local { "LOCAL " } else { "" };
     let mut sql = String::new();
@@ -206,8 +207,9 @@ pub(crate) fn session_settings(timeout: Duration, local: bool, async_commit: boo
             timeout.as_millis().max(1)
         ));
     }
-    if async_commit {
-        sql.push_str("SET LOCAL synchronous_commit = off; ");
+    if local {
+        let mode = if async_commit { "off" } else { "on" };
+        sql.push_str(&format!("SET LOCAL synchronous_commit = {mode}; "));
     }
     sql
 }

@@ -550,8 +550,9 @@ pub(crate) fn finish(
     } else {
         "NULL".into()
     };
+    // The end of a file is durable when it is reported, whatever the server's default.
     client.batch_execute(&format!(
-        "BEGIN; {prefix}UPDATE {} SET state = {}, finished_at = clock_timestamp(), \
+        "BEGIN; SET LOCAL synchronous_commit = on; {prefix}UPDATE {} SET state = {}, finished_at = clock_timestamp(), \
          execution_ms = {ms}, error = {}, error_statement = {} WHERE id = {id}; COMMIT",
         t.qualified(),
         literal(end.state.as_str()),
