@@ -24,13 +24,15 @@ pub fn admin_url() -> String {
         if Client::connect(LOCAL, NoTls).is_ok() {
             return LOCAL.into();
         }
-        let dir = target_dir().join("migrate-test-db");
-        match DevDb::at(&dir, "postgres").ensure() {
+        // Under root, when the server's user cannot reach the target directory, the cluster
+        // lives elsewhere and `target/migrate-test-db` records where (`DevDb::record`).
+        let db = DevDb::at(&target_dir().join("migrate-test-db"), "postgres");
+        match db.ensure() {
             Ok(running) => running.url,
             Err(e) => panic!(
                 "\n\nThe tests need a PostgreSQL server: none answered at {LOCAL}, and a private one \
                  could not be started in {}: {}\n{}\n{}\n",
-                dir.display(),
+                db.dir().display(),
                 e.message,
                 e.detail.unwrap_or_default(),
                 e.help
