@@ -1,5 +1,6 @@
 //! A fresh database per test, so tests run in parallel without seeing each other.
 
+use crate::target_dir;
 use migrate_runtime::devdb::DevDb;
 use postgres::{Client, NoTls};
 use std::sync::OnceLock;
@@ -40,14 +41,6 @@ pub fn admin_url() -> String {
         }
     })
     .clone()
-}
-
-/// Cargo's target directory of this workspace.
-pub fn target_dir() -> std::path::PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map_or_else(
-        || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
-        std::path::PathBuf::from,
-    )
 }
 
 /// The same connection string with another database name (URL or key=value form).
