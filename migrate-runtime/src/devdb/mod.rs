@@ -8,8 +8,9 @@
 //! `cargo migrate dev-db stop`) or `cargo migrate dev-db destroy` removes it all.
 //!
 //! Under root the server runs as an unprivileged user (`server_user`); when that user cannot
-//! reach the project, the cluster lives in a directory of its own and the project keeps a
-//! record of where (`location`), which every operation here follows.
+//! reach the project, the cluster lives in a directory of that user's own and the project keeps
+//! a record of where (`location`), which every operation here follows. `destroy` deletes both;
+//! `cargo clean` deletes only the record, and the next command finds the cluster again.
 //!
 //! ```no_run
 //! use migrate_runtime::devdb::DevDb;
