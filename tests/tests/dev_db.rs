@@ -315,6 +315,13 @@ fn a_project_the_server_user_cannot_enter_keeps_its_cluster_where_that_user_can(
     assert_eq!(using_line(&run), (url.clone(), "started".to_string()));
     assert!(has_items(&url), "the data stayed");
 
+    // `cargo clean` deletes the record; the next command finds the cluster again.
+    std::fs::remove_dir_all(p.0.path().join("target")).expect("cargo clean");
+    let run = p.run(&["status"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(using_line(&run), (url.clone(), "running".to_string()));
+    assert!(p.record().exists(), "recorded again");
+
     // Destroyed: the cluster, its directory and the record are gone.
     let run = p.run(&["dev-db", "destroy"]);
     assert_eq!(
