@@ -42,8 +42,9 @@ impl Drop for PrivateCluster {
     }
 }
 
-/// A temporary directory other users can enter (tempfile makes them 0700), so a server that
-/// runs as an unprivileged user (the tests run as root in CI) can reach what is inside.
+/// A temporary directory other users can enter whatever the umask, so a server that runs as an
+/// unprivileged user (the tests run as root in CI) can reach files the test puts in it. (The
+/// cluster itself would be kept elsewhere when it could not: see `DevDb::record`.)
 pub fn open_tempdir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
     open_up(dir.path());

@@ -1,5 +1,6 @@
 //! A fresh database per test, so tests run in parallel without seeing each other.
 
+use crate::target_dir;
 use migrate_runtime::devdb::DevDb;
 use postgres::{Client, NoTls};
 use std::sync::OnceLock;
@@ -24,13 +25,15 @@ pub fn admin_url() -> String {
         if Client::connect(LOCAL, NoTls).is_ok() {
             return LOCAL.into();
         }
-        let dir = target_dir().join("migrate-test-db");
-        match DevDb::at(&dir, "postgres").ensure() {
+        // Under root, when the server's user cannot reach the target directory, the cluster
+        // lives elsewhere and `target/migrate-test-db` records where (`DevDb::record`).
+        let db = DevDb::at(&target_dir().join("migrate-test-db"), "postgres");
+        match db.ensure() {
             Ok(running) => running.url,
             Err(e) => panic!(
                 "\n\nThe tests need a PostgreSQL server: none answered at {LOCAL}, and a private one \
                  could not be started in {}: {}\n{}\n{}\n",
-                dir.display(),
+                db.dir().display(),
                 e.message,
                 e.detail.unwrap_or_default(),
                 e.help
@@ -38,14 +41,6 @@ pub fn admin_url() -> String {
         }
     })
     .clone()
-}
-
-/// Cargo's target directory of this workspace.
-pub fn target_dir() -> std::path::PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map_or_else(
-        || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
-        std::path::PathBuf::from,
-    )
 }
 
 /// The same connection string with another database name (URL or key=value form).

@@ -4,7 +4,8 @@
 //!   loudly, it never skips.
 //! - [`Project`]: a temporary project directory, and [`Project::run`] to run the real
 //!   `cargo-migrate` binary in it.
-//! - [`Fixture`]: a downstream fixture crate, copied and built with cargo.
+//! - [`Fixture`]: a downstream fixture crate, copied and built with cargo (with the
+//!   workspace's lock file, or none, as a user's new crate).
 //! - [`PrivateCluster`]: a PostgreSQL cluster of one test's own (TLS, authentication).
 
 mod cluster;
@@ -14,5 +15,5 @@ mod project;
 
 pub use cluster::{PrivateCluster, open_tempdir, open_up};
 pub use db::{TestDb, admin_url, with_dbname};
-pub use fixture::{Build, Fixture, copy_dir};
+pub use fixture::{Build, Fixture, cargo, copy_dir, target_dir, test_process_env};
 pub use project::{Project, Run, binary};

@@ -10,7 +10,12 @@ pub fn binary() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
-        escargot::CargoBuild::new()
+        let build = crate::test_process_env()
+            .into_iter()
+            .fold(escargot::CargoBuild::new(), |build, name| {
+                build.env_remove(name)
+            });
+        build
             .manifest_path(manifest)
             .package("cargo-migrate")
             .bin("cargo-migrate")

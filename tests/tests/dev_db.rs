@@ -1,9 +1,11 @@
 //! The dev database: with no database configured, commands create, start and reuse a cluster
-//! of the project's own under `target/migrate-dev-db`, and `dev-db status|url|stop|destroy`
-//! manage it.
+//! of the project's own under `target/migrate-dev-db` (or, under root, where the server's user
+//! can reach it, recorded in that directory), and `dev-db status|url|stop|destroy` manage it.
 
+use migrate_runtime::devdb::DevDb;
 use migrate_tests::{Project, Run, TestDb};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
 
 /// A project with one migration whose directory the server's user can enter, and whose dev
 /// database is deleted when the test ends.
@@ -11,7 +13,15 @@ struct DevProject(Project);
 
 impl DevProject {
     fn new(name: &str) -> DevProject {
+        let p = DevProject::private(name);
+        migrate_tests::open_up(p.0.path());
+        p
+    }
+
+    /// In a temporary directory of mode 700, as `mktemp -d` makes it.
+    fn private(name: &str) -> DevProject {
         let p = Project::new();
+        std::fs::set_permissions(p.path(), std::fs::Permissions::from_mode(0o700)).expect("chmod");
         p.file(
             "Cargo.toml",
             format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[workspace]\n"),
@@ -21,7 +31,6 @@ impl DevProject {
             "CREATE TABLE items (id bigint PRIMARY KEY);",
             Some("DROP TABLE items;"),
         );
-        migrate_tests::open_up(p.path());
         DevProject(p)
     }
 
@@ -29,8 +38,13 @@ impl DevProject {
         self.0.run(args)
     }
 
-    fn data_dir(&self) -> std::path::PathBuf {
+    fn data_dir(&self) -> PathBuf {
         self.0.path().join("target/migrate-dev-db/data")
+    }
+
+    /// The record of where the cluster lives when it cannot live in the project.
+    fn record(&self) -> PathBuf {
+        self.0.path().join("target/migrate-dev-db/location")
     }
 }
 
@@ -85,6 +99,10 @@ fn dev_db_is_created_on_first_use_then_reused_stopped_restarted_and_destroyed() 
         run.stderr
     );
     assert!(p.data_dir().join("PG_VERSION").is_file());
+    assert!(
+        !p.record().exists(),
+        "a reachable project keeps its cluster"
+    );
     assert!(has_items(&url));
 
     // Reused: same server, same URL.
@@ -106,7 +124,10 @@ fn dev_db_is_created_on_first_use_then_reused_stopped_restarted_and_destroyed() 
     assert!(connect(&url).is_err(), "the server still answers");
     let run = p.run(&["dev-db", "status"]);
     assert!(
-        run.stdout.starts_with("Dev database: stopped\n"),
+        run.stdout.starts_with(&format!(
+            "Dev database: stopped\n  data      {}/target/migrate-dev-db\n",
+            p.0.path().display()
+        )),
         "{}",
         run.stdout
     );
@@ -189,32 +210,168 @@ fn the_server_never_runs_as_root() {
     }
 }
 
-#[test]
-fn as_root_a_directory_the_server_user_cannot_enter_is_explained() {
-    let p = DevProject::new("locked");
-    std::fs::set_permissions(p.0.path(), std::fs::Permissions::from_mode(0o700)).expect("chmod");
-    let run = p.run(&["apply"]);
-    if nix::unistd::geteuid().is_root() {
-        let dir = p.0.path().display();
-        assert_eq!(run.code, 1, "{run:?}");
-        let first = run.stderr.lines().next().unwrap_or_default();
-        assert!(
-            first.starts_with(&format!(
-                "error: the dev database cannot live in {dir}/target/migrate-dev-db: PostgreSQL \
-                 refuses to run as root, so it runs as user `"
-            )) && first.ends_with(&format!("`, who cannot enter {dir}")),
-            "{}",
-            run.stderr
-        );
-        assert!(
-            run.stderr
-                .contains(&format!("help: let it in (`chmod o+x {dir}`)"))
-        );
-        assert!(!p.data_dir().exists(), "nothing is created");
+/// The server's user: `postgres`, else `nobody` under root; this user otherwise.
+fn server_user() -> (String, u32) {
+    let me = nix::unistd::geteuid();
+    let user = if me.is_root() {
+        ["postgres", "nobody"]
+            .iter()
+            .find_map(|n| nix::unistd::User::from_name(n).ok().flatten())
+            .expect("an unprivileged user")
     } else {
-        // Not root: the server runs as this user, who can enter its own directory.
-        assert_eq!(run.code, 0, "{run:?}");
+        nix::unistd::User::from_uid(me)
+            .ok()
+            .flatten()
+            .expect("this user")
+    };
+    (user.name, user.uid.as_raw())
+}
+
+/// A temporary directory of mode 700, as `mktemp -d` makes it.
+fn private_tempdir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .permissions(std::fs::Permissions::from_mode(0o700))
+        .tempdir()
+        .expect("tempdir")
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).expect("metadata").mode() & 0o7777
+}
+
+#[test]
+fn a_project_the_server_user_cannot_enter_keeps_its_cluster_where_that_user_can() {
+    let p = DevProject::private("locked");
+    let run = p.run(&["apply"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let (url, what) = using_line(&run);
+    assert!(what.starts_with("created with PostgreSQL "), "{what}");
+    assert!(has_items(&url));
+    assert_eq!(
+        mode(p.0.path()),
+        0o700,
+        "the project's directory is left as it was"
+    );
+    if !nix::unistd::geteuid().is_root() {
+        // The server runs as this user, who can enter its own directory: nothing moves.
+        assert!(p.data_dir().join("PG_VERSION").is_file());
+        assert!(!p.record().exists());
+        return;
     }
+    // Under root the server runs as an unprivileged user, who cannot enter the project: the
+    // cluster lives in a directory of that user's own, and the project records where.
+    let (user, uid) = server_user();
+    let record = std::fs::read_to_string(p.record()).expect("the record");
+    let dir = PathBuf::from(record.lines().next().expect("the location"));
+    assert!(
+        dir.starts_with(format!("/var/lib/cargo-migrate/dev-db-{user}/")),
+        "{}",
+        dir.display()
+    );
+    assert!(
+        record.contains(&format!("who cannot enter {}", p.0.path().display())),
+        "{record}"
+    );
+    assert!(dir.join("data/PG_VERSION").is_file());
+    assert!(!p.data_dir().exists());
+    let meta = std::fs::metadata(&dir).expect("the cluster's directory");
+    assert_eq!((meta.uid(), meta.mode() & 0o777), (uid, 0o700));
+    assert_eq!(
+        std::fs::metadata(dir.join("data")).expect("data").uid(),
+        uid
+    );
+
+    // Every command finds it.
+    let run = p.run(&["status"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(using_line(&run), (url.clone(), "running".to_string()));
+    let run = p.run(&["dev-db", "status"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.starts_with(&format!(
+            "Dev database: running\n  data      {}\n",
+            dir.display()
+        )),
+        "{}",
+        run.stdout
+    );
+    let json = p.run(&["--format", "json", "dev-db", "status"]).json();
+    assert_eq!(json["dir"], dir.display().to_string());
+    assert_eq!(json["url"], url.as_str());
+    let run = p.run(&["dev-db", "url"]);
+    assert_eq!(
+        (run.code, run.stdout.clone()),
+        (0, format!("{url}\n")),
+        "{run:?}"
+    );
+    let run = p.run(&["dev-db", "stop"]);
+    assert_eq!(
+        (run.code, run.stderr.as_str()),
+        (0, "Stopped the dev database.\n")
+    );
+    assert!(connect(&url).is_err(), "the server still answers");
+    let run = p.run(&["apply"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(using_line(&run), (url.clone(), "started".to_string()));
+    assert!(has_items(&url), "the data stayed");
+
+    // `cargo clean` deletes the record; the next command finds the cluster again.
+    std::fs::remove_dir_all(p.0.path().join("target")).expect("cargo clean");
+    let run = p.run(&["status"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(using_line(&run), (url.clone(), "running".to_string()));
+    assert!(p.record().exists(), "recorded again");
+
+    // Destroyed: the cluster, its directory and the record are gone.
+    let run = p.run(&["dev-db", "destroy"]);
+    assert_eq!(
+        (run.code, run.stderr.clone()),
+        (
+            0,
+            format!("Deleted the dev database ({}).\n", dir.display())
+        )
+    );
+    assert!(!dir.exists(), "{}", dir.display());
+    assert!(!p.record().exists());
+    assert!(!p.0.path().join("target/migrate-dev-db").exists());
+    assert!(connect(&url).is_err());
+    let run = p.run(&["dev-db", "status"]);
+    assert!(
+        run.stdout.starts_with("Dev database: not created\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(!dir.exists(), "status creates nothing");
+}
+
+#[test]
+fn the_library_and_the_test_harness_find_a_cluster_kept_elsewhere() {
+    // What the harness does when no server answers (`target/migrate-test-db`), from a private
+    // directory.
+    let project = private_tempdir();
+    let given = project.path().join("target/migrate-test-db");
+    let db = DevDb::at(&given, "postgres");
+    let running = db
+        .ensure()
+        .unwrap_or_else(|e| panic!("{e}: {:?}", e.detail));
+    assert!(connect(&running.url).is_ok());
+    if nix::unistd::geteuid().is_root() {
+        assert_ne!(db.dir(), given);
+        assert_eq!(db.record(), Some(given.join("location")));
+    } else {
+        assert_eq!((db.dir(), db.record()), (given.as_path(), None));
+    }
+    // A second handle (another command, another test process) finds the same server.
+    let again = DevDb::at(&given, "postgres");
+    assert_eq!(again.dir(), db.dir());
+    let status = again.status().expect("status");
+    assert_eq!(status.port, Some(running.port));
+    assert!(again.stop().expect("stop"));
+    assert!(connect(&running.url).is_err());
+    assert!(db.destroy().expect("destroy"));
+    assert!(!db.dir().exists());
+    assert!(!given.exists());
+    assert!(!DevDb::at(&given, "postgres").destroy().expect("destroy"));
 }
 
 #[test]
@@ -268,4 +425,91 @@ fn a_configured_database_never_starts_the_dev_database() {
     assert_eq!(run.code, 0, "{run:?}");
     assert!(!run.stderr.contains("dev database"), "{}", run.stderr);
     assert!(!q.path().join("target/migrate-dev-db").exists());
+}
+
+/// Chowns a tree to `uid:gid`.
+fn give_tree(path: &Path, uid: u32, gid: u32) {
+    std::os::unix::fs::chown(path, Some(uid), Some(gid)).expect("chown");
+    if path.is_dir() {
+        for entry in std::fs::read_dir(path).expect("read_dir") {
+            give_tree(&entry.expect("entry").path(), uid, gid);
+        }
+    }
+}
+
+#[test]
+fn a_non_root_user_runs_the_server_itself_in_its_own_private_project() {
+    // A project outside any Cargo package (so no `cargo metadata`, which the other user could
+    // not run from root's toolchain), in a private directory that user owns, with its own
+    // copy of the binary (the checkout may be somewhere that user cannot enter).
+    let project = private_tempdir();
+    let root = project.path();
+    let folder = root.join("migrations/20260101000000_create_items");
+    std::fs::create_dir_all(&folder).expect("mkdir");
+    std::fs::write(
+        folder.join("migration.sql"),
+        "CREATE TABLE items (id bigint PRIMARY KEY);",
+    )
+    .expect("write");
+    std::fs::write(folder.join("down.sql"), "DROP TABLE items;").expect("write");
+    let binary = root.join("cargo-migrate");
+    std::fs::copy(migrate_tests::binary(), &binary).expect("copy the binary");
+    let as_root = nix::unistd::geteuid().is_root();
+    let (user, uid) = server_user();
+    if as_root {
+        let gid = nix::unistd::User::from_uid(uid.into())
+            .ok()
+            .flatten()
+            .expect("the user")
+            .gid
+            .as_raw();
+        give_tree(root, uid, gid);
+    }
+    let run = |args: &[&str]| -> Run {
+        let mut command = if as_root {
+            let mut c = std::process::Command::new("runuser");
+            c.args(["-u", &user, "--"]).arg(&binary);
+            c
+        } else {
+            std::process::Command::new(&binary)
+        };
+        let out = command
+            .arg("migrate")
+            .args(args)
+            .current_dir(root)
+            .env_remove("DATABASE_URL")
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run cargo-migrate");
+        Run::from_output(out)
+    };
+    let run_apply = run(&["apply"]);
+    let destroy = || run(&["dev-db", "destroy"]);
+    struct Destroy<F: Fn() -> Run>(F);
+    impl<F: Fn() -> Run> Drop for Destroy<F> {
+        fn drop(&mut self) {
+            let _ = (self.0)();
+        }
+    }
+    let _cleanup = Destroy(destroy);
+    assert_eq!(run_apply.code, 0, "{run_apply:?}");
+    let (url, _) = using_line(&run_apply);
+    assert!(has_items(&url));
+    // The server runs as that user, in the project: no record, nothing elsewhere.
+    let data = root.join("target/migrate-dev-db/data");
+    assert_eq!(std::fs::metadata(&data).expect("data").uid(), uid);
+    assert!(!root.join("target/migrate-dev-db/location").exists());
+    assert_eq!(mode(root), 0o700);
+    let run_status = run(&["dev-db", "status"]);
+    assert!(
+        run_status.stdout.starts_with(&format!(
+            "Dev database: running\n  data      {}/target/migrate-dev-db\n",
+            root.display()
+        )),
+        "{run_status:?}"
+    );
+    let run_destroy = run(&["dev-db", "destroy"]);
+    assert_eq!(run_destroy.code, 0, "{run_destroy:?}");
+    assert!(!data.exists());
+    assert!(connect(&url).is_err());
 }

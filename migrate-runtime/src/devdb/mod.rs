@@ -7,6 +7,11 @@
 //! answers. Everything the server writes stays in that directory, so `cargo clean` (after
 //! `cargo migrate dev-db stop`) or `cargo migrate dev-db destroy` removes it all.
 //!
+//! Under root the server runs as an unprivileged user (`server_user`); when that user cannot
+//! reach the project, the cluster lives in a directory of that user's own and the project keeps
+//! a record of where (`location`), which every operation here follows. `destroy` deletes both;
+//! `cargo clean` deletes only the record, and the next command finds the cluster again.
+//!
 //! ```no_run
 //! use migrate_runtime::devdb::DevDb;
 //! let db = DevDb::new("target".as_ref(), "my_app");
@@ -15,6 +20,7 @@
 //! ```
 
 mod binaries;
+mod location;
 mod server_user;
 
 pub use binaries::{Binaries, Search};
@@ -101,10 +107,14 @@ impl ClusterOptions {
     }
 }
 
-/// A project's dev database: the cluster under `<target>/migrate-dev-db` and the database in it
-/// the project uses.
+/// A project's dev database: the cluster under `<target>/migrate-dev-db` (or where that
+/// directory's record says, see [`DevDb::record`]) and the database in it the project uses.
 #[derive(Debug, Clone)]
 pub struct DevDb {
+    /// The project's directory for it, `<target>/migrate-dev-db`: the lock is beside it, and
+    /// when the cluster lives elsewhere, the record of where is in it.
+    home: PathBuf,
+    /// The cluster's directory: `home`, or the place `location` chose.
     dir: PathBuf,
     database: String,
     search: Search,
@@ -156,10 +166,13 @@ impl DevDb {
         DevDb::at(&target_dir.join("migrate-dev-db"), database)
     }
 
-    /// A cluster in exactly `dir`.
+    /// A cluster in `dir` (or, when cargo-migrate runs as root and the server's user cannot
+    /// reach `dir`, in a directory of that user's own, recorded in `dir`).
     pub fn at(dir: &Path, database: &str) -> DevDb {
+        let home = absolute(dir);
         DevDb {
-            dir: absolute(dir),
+            dir: location::resolve(&home),
+            home,
             database: database_name(database),
             search: Search::from_env(),
             options: ClusterOptions::default(),
@@ -178,9 +191,29 @@ impl DevDb {
         self
     }
 
-    /// The cluster's directory.
+    /// The cluster's directory (its data, server log and socket): the one given to
+    /// [`DevDb::new`] or [`DevDb::at`], or the place its [`record`](DevDb::record) names.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// The file that records where the cluster lives, when that is not the directory given
+    /// (`<target>/migrate-dev-db/location`). It exists once the cluster was created there.
+    ///
+    /// ```
+    /// use migrate_runtime::devdb::DevDb;
+    /// let db = DevDb::new("target".as_ref(), "my_app");
+    /// match db.record() {
+    ///     Some(record) => println!("in {}, as {} says", db.dir().display(), record.display()),
+    ///     None => assert!(db.dir().ends_with("target/migrate-dev-db")),
+    /// }
+    /// ```
+    pub fn record(&self) -> Option<PathBuf> {
+        self.relocated().then(|| location::record(&self.home))
+    }
+
+    fn relocated(&self) -> bool {
+        self.dir != self.home
     }
 
     /// The database the project uses.
@@ -224,12 +257,19 @@ impl DevDb {
     /// tests in parallel) wait for each other.
     pub fn ensure(&self) -> Result<Running, DevDbError> {
         let user = ServerUser::pick()?;
+        std::fs::create_dir_all(&self.home)
+            .map_err(|e| DevDbError::io(format!("cannot create {}", self.home.display()), e))?;
+        let _lock = self.lock()?;
+        if self.relocated() {
+            location::prepare(&self.dir, &user)?;
+        }
+        // Only a cluster made in the project before it became unreachable can be blocked.
         if let Some(blocked) = user.blocked_ancestor(&self.dir) {
             return Err(user.blocked_error(&blocked, &self.dir));
         }
-        std::fs::create_dir_all(&self.dir)
-            .map_err(|e| DevDbError::io(format!("cannot create {}", self.dir.display()), e))?;
-        let _lock = self.lock()?;
+        if self.relocated() {
+            location::write_record(&self.home, &self.dir, &user)?;
+        }
         let existing = self.created_major();
         let bin = self.binaries(existing.as_deref())?;
         let created = existing.is_none();
@@ -273,17 +313,30 @@ impl DevDb {
         Ok(true)
     }
 
-    /// Stops the server and deletes the cluster with all its data. Returns whether it existed.
+    /// Stops the server and deletes the cluster with all its data, and the record of where it
+    /// lived. Returns whether it existed.
     pub fn destroy(&self) -> Result<bool, DevDbError> {
-        if !self.dir.exists() {
+        let record = self.record().filter(|r| r.exists());
+        if !self.dir.exists() && record.is_none() {
             return Ok(false);
         }
         if self.created_major().is_some() {
             self.stop()?;
         }
         let _lock = self.lock()?;
-        std::fs::remove_dir_all(&self.dir)
-            .map_err(|e| DevDbError::io(format!("cannot delete {}", self.dir.display()), e))?;
+        let delete = |dir: &Path| match std::fs::remove_dir_all(dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(DevDbError::io(
+                format!("cannot delete {}", dir.display()),
+                e,
+            )),
+            _ => Ok(()),
+        };
+        delete(&self.dir)?;
+        if self.relocated() {
+            // The project's directory held only the record.
+            delete(&self.home)?;
+            location::tidy(&self.dir);
+        }
         Ok(true)
     }
 
@@ -299,11 +352,12 @@ impl DevDb {
         self.search.find(major)
     }
 
-    /// Serialises everything that creates, starts, stops or deletes the cluster.
+    /// Serialises everything that creates, starts, stops or deletes the cluster. The lock
+    /// file is beside the project's directory, wherever the cluster lives.
     fn lock(&self) -> Result<File, DevDbError> {
-        let mut name = self.dir.file_name().unwrap_or_default().to_os_string();
+        let mut name = self.home.file_name().unwrap_or_default().to_os_string();
         name.push(".lock");
-        let path = self.dir.with_file_name(name);
+        let path = self.home.with_file_name(name);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)
                 .map_err(|e| DevDbError::io(format!("cannot create {}", parent.display()), e))?;

@@ -58,6 +58,11 @@ impl ServerUser {
         ))
     }
 
+    /// Its user id.
+    pub(crate) fn uid(&self) -> u32 {
+        self.uid
+    }
+
     /// Makes `cmd` run as this user.
     pub fn run_as(&self, cmd: &mut Command) {
         if self.switch {

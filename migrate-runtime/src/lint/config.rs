@@ -28,7 +28,7 @@ pub const OFF_BY_DEFAULT: &[(&str, &str)] = &[
     ("prefer-bigint-over-smallint", "a type preference (opt in)"),
     ("prefer-identity", "a type preference (opt in)"),
     ("prefer-text-field", "a type preference (opt in)"),
-    ("prefer-timestamptz", "a type preference (opt in)"),
+    ("prefer-timestamp-tz", "a type preference (opt in)"),
     ("ban-char-field", "a type preference (opt in)"),
 ];
 
@@ -65,18 +65,34 @@ impl Default for LintConfig {
     }
 }
 
-/// Whether `id` names a rule (ours or squawk's).
+/// Whether `id` names a rule (ours or squawk's), spelt as its findings carry it.
+///
+/// squawk also parses a few other spellings (`prefer-timestamptz` for `prefer-timestamp-tz`),
+/// but findings, settings and suppressions are matched by id, so another spelling would
+/// silently match nothing: only the id counts.
 pub fn is_rule(id: &str) -> bool {
-    OWN_RULES.iter().any(|r| r.id == id) || id.parse::<squawk_linter::Rule>().is_ok()
+    OWN_RULES.iter().any(|r| r.id == id) || squawk_rule(id).is_some()
 }
+
+/// squawk's rule with exactly this id.
+fn squawk_rule(id: &str) -> Option<squawk_linter::Rule> {
+    enum_iterator::all::<squawk_linter::Rule>().find(|r| r.to_string() == id)
+}
+
+/// Findings of the linter itself rather than of a rule: always errors, and not configurable.
+pub(crate) const LINTER_FINDINGS: &[&str] = &["syntax-error", "invalid-suppression"];
 
 impl LintConfig {
     /// Validates the settings: every rule id must exist; the version must parse.
     pub fn from_settings(s: &LintSettings) -> Result<LintConfig, String> {
         for id in s.allow.iter().chain(&s.warn).chain(&s.deny) {
             if !is_rule(id) {
+                let hint = match id.parse::<squawk_linter::Rule>() {
+                    Ok(rule) => format!(" (squawk's id for it is `{rule}`)"),
+                    Err(_) => String::new(),
+                };
                 return Err(format!(
-                    "[package.metadata.migrate.lint]: unknown rule `{id}`"
+                    "[package.metadata.migrate.lint]: unknown rule `{id}`{hint}"
                 ));
             }
         }
@@ -95,6 +111,9 @@ impl LintConfig {
 
     /// How a rule reports: `None` when it is off.
     pub fn severity(&self, id: &str) -> Option<Severity> {
+        if LINTER_FINDINGS.contains(&id) {
+            return Some(Severity::Error);
+        }
         if self.allow.contains(id) {
             return None;
         }
@@ -112,9 +131,8 @@ impl LintConfig {
         }
         match id.parse::<squawk_linter::Rule>() {
             Ok(rule) if rule.is_opt_in() => None,
-            Ok(_) => Some(Severity::Error),
-            // Findings of the linter itself (syntax errors, suppression problems).
-            Err(_) => Some(Severity::Error),
+            // squawk's default rules, and any finding we do not know: reported, never lost.
+            _ => Some(Severity::Error),
         }
     }
 

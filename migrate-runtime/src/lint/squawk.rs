@@ -96,7 +96,7 @@ fn help_for(rule: &str) -> Option<&'static str> {
             "use `DROP INDEX CONCURRENTLY IF EXISTS` in a migration that starts with \
             `-- migrate:no-transaction`"
         }
-        "disallow-unique-constraint" | "adding-serial-primary-key-field" => {
+        "disallowed-unique-constraint" | "adding-serial-primary-key-field" => {
             "build a unique index with `CREATE UNIQUE \
             INDEX CONCURRENTLY` in a `-- migrate:no-transaction` migration, then `ADD CONSTRAINT ... USING INDEX` in the next"
         }

@@ -1,7 +1,8 @@
 //! Helpers for the rule tests, and tests of squawk's rules through our adapter: the seeds'
 //! dangerous operations are flagged, the safe ones lint clean.
 
-use super::{LintConfig, LintFinding, Severity, lint};
+use super::config::{LINTER_FINDINGS, OFF_BY_DEFAULT, is_rule};
+use super::{LintConfig, LintFinding, LintSettings, OWN_RULES, Severity, lint};
 use crate::Version;
 use crate::model::MigrationSet;
 use std::fs;
@@ -13,6 +14,11 @@ pub(crate) fn lint_sql(sql: &str) -> Vec<LintFinding> {
 
 /// Lints one migration with this down.sql.
 pub(crate) fn lint_migration(sql: &str, down: Option<&str>) -> Vec<LintFinding> {
+    lint_with(sql, down, &LintConfig::default())
+}
+
+/// Lints one migration with this down.sql and configuration.
+pub(crate) fn lint_with(sql: &str, down: Option<&str>, config: &LintConfig) -> Vec<LintFinding> {
     let dir = tempfile::tempdir().unwrap();
     let folder = dir.path().join("20261121090000_m");
     fs::create_dir(&folder).unwrap();
@@ -21,12 +27,7 @@ pub(crate) fn lint_migration(sql: &str, down: Option<&str>) -> Vec<LintFinding> 
         fs::write(folder.join("down.sql"), down).unwrap();
     }
     let set = MigrationSet::read(dir.path()).unwrap();
-    lint(
-        &set,
-        &[set.migrations[0].version],
-        &[],
-        &LintConfig::default(),
-    )
+    lint(&set, &[set.migrations[0].version], &[], config)
 }
 
 /// Lints the last of several migrations (`sealed`: indexes of sealed ones).
@@ -163,4 +164,180 @@ fn a_no_transaction_migration_must_be_re_runnable() {
 #[test]
 fn timeouts_are_not_demanded_since_the_engine_sets_lock_timeout() {
     assert!(lint_sql("ALTER TABLE t ADD COLUMN c text;\n").is_empty());
+}
+
+/// Whether `id` is a rule id (ours, squawk's, or a finding of the linter itself).
+fn real(id: &str) -> bool {
+    is_rule(id) || LINTER_FINDINGS.contains(&id)
+}
+
+/// The kebab-case words in inline code (`...`) and in the quoted strings of code blocks.
+fn kebab_words(markdown: &str) -> Vec<String> {
+    let kebab = |w: &str| {
+        let mut parts = w.split('-');
+        w.contains('-')
+            && parts.all(|p| {
+                !p.is_empty()
+                    && p.chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+            })
+    };
+    let (mut prose, mut code) = (String::new(), String::new());
+    let mut in_block = false;
+    for line in markdown.lines() {
+        if line.trim_start().starts_with("```") {
+            in_block = !in_block;
+        } else if in_block {
+            code.push_str(line);
+            code.push('\n');
+        } else {
+            prose.push_str(line);
+            prose.push(' ');
+        }
+    }
+    let inline = prose.split('`').skip(1).step_by(2);
+    let quoted = code.split('"').skip(1).step_by(2);
+    inline
+        .chain(quoted)
+        .filter(|w| kebab(w))
+        .map(String::from)
+        .collect()
+}
+
+/// The string patterns of `help_for`'s match arms in squawk.rs.
+fn help_keys() -> Vec<String> {
+    let source = include_str!("squawk.rs");
+    let body = source
+        .split("fn help_for(")
+        .nth(1)
+        .and_then(|rest| rest.split("\n}\n").next())
+        .expect("help_for in squawk.rs");
+    body.lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with('"') && l.ends_with("=> {"))
+        .flat_map(|l| l.trim_end_matches("=> {").split('|'))
+        .map(|k| k.trim().trim_matches('"').to_string())
+        .collect()
+}
+
+#[test]
+fn every_rule_id_we_name_is_a_real_rule() {
+    let mut named: Vec<(String, &str)> = Vec::new();
+    named.extend(
+        OFF_BY_DEFAULT
+            .iter()
+            .map(|(id, _)| (id.to_string(), "OFF_BY_DEFAULT")),
+    );
+    named.extend(OWN_RULES.iter().map(|r| (r.id.to_string(), "OWN_RULES")));
+    let keys = help_keys();
+    assert!(keys.len() >= 15, "help_for's keys not found: {keys:?}");
+    named.extend(
+        keys.into_iter()
+            .map(|id| (id, "help_for in lint/squawk.rs")),
+    );
+    let readme = include_str!("../../../README.md");
+    let section = readme
+        .split("### `cargo migrate lint")
+        .nth(1)
+        .and_then(|rest| rest.split_once('\n'))
+        .and_then(|(_heading, rest)| rest.split("\n### ").next())
+        .expect("the README's lint section");
+    // The one kebab-case word in that section that is not a rule: the crate's name.
+    let words: Vec<String> = kebab_words(section)
+        .into_iter()
+        .filter(|w| w != "squawk-linter")
+        .collect();
+    for expected in [
+        "requires-no-transaction",
+        "prefer-text-field",
+        "ban-char-field",
+    ] {
+        assert!(
+            words.iter().any(|w| w == expected),
+            "{expected} not found in {words:?}"
+        );
+    }
+    named.extend(words.into_iter().map(|id| (id, "README, lint section")));
+    let unknown: Vec<String> = named
+        .iter()
+        .filter(|(id, _)| !real(id))
+        .map(|(id, place)| format!("{id} ({place})"))
+        .collect();
+    assert!(unknown.is_empty(), "not rule ids: {unknown:?}");
+}
+
+#[test]
+fn rules_off_by_default_are_silent_until_turned_on() {
+    let cases = [
+        (
+            "CREATE TABLE t (id bigint PRIMARY KEY, at timestamp);\n",
+            "prefer-timestamp-tz",
+        ),
+        (
+            "CREATE TABLE t (id bigint PRIMARY KEY, n int);\n",
+            "prefer-bigint-over-int",
+        ),
+        (
+            "CREATE TABLE t (id bigint PRIMARY KEY, n smallint);\n",
+            "prefer-bigint-over-smallint",
+        ),
+        (
+            "CREATE TABLE t (id bigint PRIMARY KEY, name varchar(10));\n",
+            "prefer-text-field",
+        ),
+        (
+            "CREATE TABLE t (id bigint PRIMARY KEY, code char(2));\n",
+            "ban-char-field",
+        ),
+        (
+            "CREATE TABLE t (id serial PRIMARY KEY);\n",
+            "prefer-identity",
+        ),
+        (
+            "ALTER TABLE t ADD COLUMN c text;\n",
+            "require-statement-timeout",
+        ),
+    ];
+    for (sql, rule) in cases {
+        let by_default = lint_sql(sql);
+        assert_eq!(by_default, vec![], "{sql}");
+        let settings = LintSettings {
+            warn: vec![rule.to_string()],
+            ..Default::default()
+        };
+        let config = LintConfig::from_settings(&settings).unwrap();
+        let findings = lint_with(sql, Some("SELECT 1;\n"), &config);
+        assert!(
+            findings
+                .iter()
+                .any(|f| f.rule == rule && f.severity == Severity::Warning),
+            "{sql} with warn = [{rule}]: {findings:#?}"
+        );
+    }
+}
+
+#[test]
+fn another_spelling_of_a_rule_is_refused_with_its_id() {
+    let settings = LintSettings {
+        warn: vec!["prefer-timestamptz".into()],
+        ..Default::default()
+    };
+    assert_eq!(
+        LintConfig::from_settings(&settings),
+        Err(
+            "[package.metadata.migrate.lint]: unknown rule `prefer-timestamptz` (squawk's id for \
+             it is `prefer-timestamp-tz`)"
+                .into()
+        )
+    );
+}
+
+#[test]
+fn a_unique_constraint_gets_the_expand_contract_help() {
+    let findings = lint_sql("ALTER TABLE users ADD CONSTRAINT users_email UNIQUE (email);\n");
+    let f = findings
+        .iter()
+        .find(|f| f.rule == "disallowed-unique-constraint")
+        .unwrap_or_else(|| panic!("{findings:#?}"));
+    assert!(f.help.contains("USING INDEX"), "{}", f.help);
 }
