@@ -348,7 +348,7 @@ fn a_server_crash_mid_run_loses_only_whole_migrations() {
             .expect("clean");
         drop(admin);
         let p = project(&url);
-        let mut child = p.spawn(&["apply"]);
+        let child = p.spawn(&["apply"]);
         std::thread::sleep(Duration::from_millis(50 + seed.next(300)));
         // Crash: an immediate shutdown (no checkpoint; the next start runs crash recovery),
         // as a power cut or an OOM kill of the server would leave it.

@@ -25,10 +25,14 @@ pub fn run(cx: &Context, action: DevDbCommand) -> Result<Exit, Error> {
                 Format::Json => print_json(&json!({
                     "ok": true, "state": state, "dir": dir, "url": s.url, "port": s.port,
                     "database": db.database(), "postgres_version": s.major,
+                    "record": db.record(),
                 })),
                 Format::Text => {
                     println!("Dev database: {state}");
                     println!("  data      {dir}");
+                    if let Some(record) = db.record() {
+                        println!("  record    {}", record.display());
+                    }
                     println!("  database  {}", db.database());
                     if let Some(major) = &s.major {
                         println!("  version   PostgreSQL {major}");

@@ -79,6 +79,15 @@ fn squawk_rule(id: &str) -> Option<squawk_linter::Rule> {
     enum_iterator::all::<squawk_linter::Rule>().find(|r| r.to_string() == id)
 }
 
+/// For another spelling squawk accepts for a rule, ` (squawk's id for it is `...`)`; else
+/// nothing.
+pub(crate) fn alias_hint(id: &str) -> String {
+    match id.parse::<squawk_linter::Rule>() {
+        Ok(rule) => format!(" (squawk's id for it is `{rule}`)"),
+        Err(_) => String::new(),
+    }
+}
+
 /// Findings of the linter itself rather than of a rule: always errors, and not configurable.
 pub(crate) const LINTER_FINDINGS: &[&str] = &["syntax-error", "invalid-suppression"];
 
@@ -87,12 +96,9 @@ impl LintConfig {
     pub fn from_settings(s: &LintSettings) -> Result<LintConfig, String> {
         for id in s.allow.iter().chain(&s.warn).chain(&s.deny) {
             if !is_rule(id) {
-                let hint = match id.parse::<squawk_linter::Rule>() {
-                    Ok(rule) => format!(" (squawk's id for it is `{rule}`)"),
-                    Err(_) => String::new(),
-                };
                 return Err(format!(
-                    "[package.metadata.migrate.lint]: unknown rule `{id}`{hint}"
+                    "[package.metadata.migrate.lint]: unknown rule `{id}`{}",
+                    alias_hint(id)
                 ));
             }
         }

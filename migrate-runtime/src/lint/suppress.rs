@@ -5,7 +5,7 @@
 //! silences nothing.
 
 use super::Raw;
-use super::config::is_rule;
+use super::config::{alias_hint, is_rule};
 use crate::model::SqlFile;
 use std::collections::HashMap;
 
@@ -59,7 +59,10 @@ fn parse(sql: &str) -> (Vec<Allow>, Vec<Raw>) {
             continue;
         }
         if let Some(unknown) = rules.iter().find(|r| !is_rule(r)) {
-            problems.push(invalid(format!("`{unknown}` is not a rule")));
+            problems.push(invalid(format!(
+                "`{unknown}` is not a rule{}",
+                alias_hint(unknown)
+            )));
             continue;
         }
         let reason = after
@@ -142,6 +145,14 @@ mod tests {
             DOWN,
         );
         assert_eq!(findings[0].message, "`ban-everything` is not a rule");
+        let findings = lint_migration(
+            "-- migrate:allow(prefer-timestamptz) reason: x\nSELECT 1;\n",
+            DOWN,
+        );
+        assert_eq!(
+            findings[0].message,
+            "`prefer-timestamptz` is not a rule (squawk's id for it is `prefer-timestamp-tz`)"
+        );
         let findings = lint_migration(
             "-- migrate:allow(ban-drop-column reason: x\nSELECT 1;\n",
             DOWN,
