@@ -211,7 +211,7 @@ impl Engine {
         let started = Instant::now();
         let baseline = Baseline::capture(client)
             .map_err(EngineError::db("cannot read the session's settings"))?;
-        let mut watch = Watch::new(self.sessions.clone());
+        let mut watch = Watch::new(self.sessions.clone(), baseline.pid);
         let first = steps
             .first()
             .map_or(Version::new_const(0), |s| s.migration.version);
@@ -292,7 +292,7 @@ impl Engine {
                         step,
                     ));
                 }
-                if is_lock_timeout(&failed.error) && retry.again(client, events) {
+                if is_lock_timeout(&failed.error) && retry.again(events) {
                     continue 'retry;
                 }
                 let mut failure = step

@@ -4,10 +4,10 @@
 //! short `lock_timeout`: no application query waits longer than that. After a timeout the
 //! migration is retried within a time budget:
 //!
-//! - with a second session (the CLI opens one on the first timeout), the retried attempt is
-//!   watched: `pg_locks`/`pg_blocking_pids` name the lock it waits for and who holds it, and the
-//!   next attempt starts as soon as those transactions end (no blind pauses, no queueing while
-//!   they last);
+//! - with a second session (the CLI gives the engine a way to open one; it is opened once a
+//!   statement has run for 50 ms), the attempt is watched: `pg_locks`/`pg_blocking_pids` name
+//!   the lock it waits for and who holds it, and the next attempt starts as soon as those
+//!   transactions end (no blind pauses, no queueing while they last);
 //! - without one (an application's own client), pauses grow 1.5x with jitter.
 //!
 //! Every retry is reported once, with who blocks when known.
@@ -99,38 +99,33 @@ pub enum NextAttempt {
     After(u64),
 }
 
-/// The second session of a run, opened on the first lock timeout and kept for the run.
+/// The second session of a run: opened once a statement has waited [`OPEN_AFTER`] (a lock
+/// wait is likely then), and kept for the run.
 pub(crate) struct Watch {
     opener: Option<SessionOpener>,
     client: Option<Client>,
     tried: bool,
-    pid: Option<i32>,
+    /// The backend pid of the session that runs the migrations.
+    pid: i32,
 }
 
+/// How long a statement runs before the second session is opened to watch it.
+const OPEN_AFTER: Duration = Duration::from_millis(50);
+
 impl Watch {
-    pub(crate) fn new(opener: Option<SessionOpener>) -> Watch {
+    pub(crate) fn new(opener: Option<SessionOpener>, pid: i32) -> Watch {
         Watch {
             opener,
             client: None,
             tried: false,
-            pid: None,
+            pid,
         }
     }
 
-    fn open(&mut self, main: &mut Client) {
-        if self.pid.is_none() {
-            self.pid = main
-                .query_one("SELECT pg_backend_pid()", &[])
-                .ok()
-                .map(|r| r.get(0));
-        }
-        if self.tried {
-            return;
-        }
-        self.tried = true;
-        if let Some(open) = &self.opener {
-            self.client = open().ok();
-        }
+    /// Whether an attempt can be watched: a session, or a way to open one that has not failed
+    /// yet.
+    fn can_watch(&self) -> bool {
+        self.client.is_some() || (self.opener.is_some() && !self.tried)
     }
 }
 
@@ -157,22 +152,38 @@ impl<'a> Retrier<'a> {
         }
     }
 
-    /// Runs one attempt; after a first lock timeout (when a second session is open) it is
-    /// watched, so a timeout can say who blocked it.
+    /// Runs one attempt. When it lasts longer than [`OPEN_AFTER`], a second session (opened
+    /// then, once per run) samples which lock it waits for and who holds it, so a timeout can
+    /// say who blocked it and the retry can wait for exactly them.
     pub(crate) fn attempt<T>(
         &mut self,
         client: &mut Client,
         run: impl FnOnce(&mut Client) -> T,
     ) -> T {
-        let (Some(watcher), Some(pid)) = (self.watch.client.as_mut(), self.watch.pid) else {
+        if self.engine.config.lock_timeout.is_zero() || !self.watch.can_watch() {
             return run(client);
-        };
+        }
+        let watch = &mut *self.watch;
         let stop = AtomicBool::new(false);
         let (result, seen) = std::thread::scope(|scope| {
             let stop = &stop;
-            let watching = scope.spawn(move || watch(watcher, pid, stop));
+            let watching = scope.spawn(move || {
+                if watch.client.is_none() {
+                    if pause(stop, OPEN_AFTER) {
+                        return None;
+                    }
+                    watch.tried = true;
+                    watch.client = watch.opener.as_ref().and_then(|open| open().ok());
+                }
+                let pid = watch.pid;
+                watch
+                    .client
+                    .as_mut()
+                    .and_then(|c| sample_until(c, pid, stop))
+            });
             let result = run(client);
-            stop.store(true, Ordering::Relaxed);
+            stop.store(true, Ordering::Release);
+            watching.thread().unpark();
             (result, watching.join().ok().flatten())
         });
         if seen.is_some() {
@@ -183,7 +194,7 @@ impl<'a> Retrier<'a> {
 
     /// After a lock timeout (the transaction rolled back): whether to try again. Reports the
     /// retry, then waits for the blockers to finish (or pauses) within the budget.
-    pub(crate) fn again(&mut self, client: &mut Client, events: &mut dyn FnMut(Event<'_>)) -> bool {
+    pub(crate) fn again(&mut self, events: &mut dyn FnMut(Event<'_>)) -> bool {
         let config = &self.engine.config;
         let elapsed = self.started.elapsed();
         if config.lock_retries.is_some_and(|max| self.retries >= max)
@@ -192,7 +203,6 @@ impl<'a> Retrier<'a> {
             return false;
         }
         self.retries += 1;
-        self.watch.open(client);
         let blockers: Vec<Blocker> = self
             .last
             .as_ref()
@@ -223,17 +233,33 @@ impl<'a> Retrier<'a> {
     }
 }
 
+/// Waits up to `d` or until `stop` (the watched attempt ended); true when stopped.
+fn pause(stop: &AtomicBool, d: Duration) -> bool {
+    let until = Instant::now() + d;
+    loop {
+        if stop.load(Ordering::Acquire) {
+            return true;
+        }
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        std::thread::park_timeout(left);
+    }
+}
+
 /// Samples, until `stop`, the lock `pid` waits for and who blocks it; returns the last
 /// non-empty sample.
-fn watch(watcher: &mut Client, pid: i32, stop: &AtomicBool) -> Option<Blockage> {
+fn sample_until(watcher: &mut Client, pid: i32, stop: &AtomicBool) -> Option<Blockage> {
     let mut seen = None;
-    while !stop.load(Ordering::Relaxed) {
+    loop {
         if let Ok(Some(b)) = sample(watcher, pid) {
             seen = Some(b);
         }
-        std::thread::sleep(SAMPLE);
+        if pause(stop, SAMPLE) {
+            return seen;
+        }
     }
-    seen
 }
 
 fn sample(watcher: &mut Client, pid: i32) -> Result<Option<Blockage>, postgres::Error> {

@@ -107,11 +107,12 @@ impl<'a> Runner<'a> {
     ) -> Result<Runner<'a>, EngineError> {
         let baseline = Baseline::capture(client)
             .map_err(EngineError::db("cannot read the session's settings"))?;
+        let watch = Watch::new(engine.sessions.clone(), baseline.pid);
         Ok(Runner {
             engine,
             client,
             baseline,
-            watch: Watch::new(engine.sessions.clone()),
+            watch,
         })
     }
 
@@ -202,7 +203,7 @@ impl<'a> Runner<'a> {
                     failed
                 }
             };
-            if is_lock_timeout(&failed.error) && retry.again(self.client, events) {
+            if is_lock_timeout(&failed.error) && retry.again(events) {
                 continue;
             }
             let mut failure = job
@@ -306,7 +307,7 @@ impl<'a> Runner<'a> {
                             partial(done),
                         ));
                     }
-                    Err(f) if is_lock_timeout(&f.error) && retry.again(self.client, events) => {
+                    Err(f) if is_lock_timeout(&f.error) && retry.again(events) => {
                         continue;
                     }
                     Err(f) => f,

@@ -19,6 +19,8 @@ use squawk_syntax::{SourceFile, SyntaxKind};
 pub(crate) struct Baseline {
     reset: String,
     identity: String,
+    /// The session's backend pid (to watch its lock waits from another session).
+    pub(crate) pid: i32,
 }
 
 impl Baseline {
@@ -31,7 +33,8 @@ impl Baseline {
                     session_user::text, current_user::text,
                     NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class WHERE relnamespace = pg_catalog.pg_my_temp_schema()),
                     NOT EXISTS (SELECT 1 FROM pg_catalog.pg_listening_channels()),
-                    NOT EXISTS (SELECT 1 FROM pg_catalog.pg_cursors)
+                    NOT EXISTS (SELECT 1 FROM pg_catalog.pg_cursors),
+                    pg_catalog.pg_backend_pid()
              FROM pg_catalog.pg_settings WHERE source = 'session'",
             &[],
         )?;
@@ -69,7 +72,11 @@ impl Baseline {
             crate::quote_ident(&session_user),
             crate::quote_ident(&current_user)
         );
-        Ok(Baseline { reset, identity })
+        Ok(Baseline {
+            reset,
+            identity,
+            pid: row.get(7),
+        })
     }
 
     /// SQL that, inside the transaction that writes the history, acts as the user the run

@@ -221,3 +221,69 @@ fn crlf_checkout_has_the_same_checksum() {
         crlf.read().unwrap().migrations[0].up.checksum
     );
 }
+
+/// Every parser of outside input: never a panic, always a value or a clear error.
+mod parsers_never_panic {
+    use crate::model::{Directives, parse_folder_name, split_statements, validate_new_name};
+    use crate::{LockState, Version};
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+
+        #[test]
+        fn folder_names(s in "\\PC{0,40}", digits in "[0-9]{14}", name in "[a-zA-Z0-9_]{0,20}") {
+            let _ = parse_folder_name(&s);
+            let folder = format!("{digits}_{name}");
+            match parse_folder_name(&folder) {
+                Some((version, parsed)) => {
+                    prop_assert_eq!(version.to_string(), digits);
+                    prop_assert_eq!(parsed, name.as_str());
+                }
+                None => prop_assert!(!name.chars().any(|c| c.is_ascii_alphanumeric())),
+            }
+        }
+
+        #[test]
+        fn new_names(s in "\\PC{0,40}") {
+            if let Err(message) = validate_new_name(&s) {
+                prop_assert!(!message.is_empty());
+            }
+        }
+
+        #[test]
+        fn directives(s in "(\\PC{0,20}\n){0,6}", word in "[a-z-]{0,16}") {
+            let _ = Directives::parse(&s);
+            let _ = Directives::for_up(&s);
+            let _ = Directives::for_down(&s);
+            let sql = format!("-- migrate:{word}\n{s}");
+            if let Err((line, problem)) = Directives::parse(&sql) {
+                prop_assert!(line >= 1 && line <= sql.lines().count().max(1));
+                prop_assert!(!problem.to_string().is_empty());
+            }
+        }
+
+        #[test]
+        fn versions(s in "\\PC{0,20}") {
+            let _ = s.parse::<Version>();
+        }
+
+        #[test]
+        fn lock_files(s in "(\\PC{0,60}\n){0,8}", bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let _ = LockState::from_bytes(s.as_bytes());
+            let _ = LockState::from_bytes(&bytes);
+            let lock = format!("format 1\nsum {}\n{s}", "0".repeat(64));
+            let _ = LockState::from_bytes(lock.as_bytes());
+        }
+
+        #[test]
+        fn statements(s in "\\PC{0,120}") {
+            if let Ok(statements) = split_statements(&s) {
+                for st in statements {
+                    prop_assert!(st.start <= st.end && st.end <= s.len());
+                    prop_assert!(s.is_char_boundary(st.start) && s.is_char_boundary(st.end));
+                }
+            }
+        }
+    }
+}
