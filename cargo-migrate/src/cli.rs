@@ -219,6 +219,13 @@ pub struct ResolveArgs {
     /// Mark this failed migration rolled back, so it can be retried
     #[arg(long, value_name = "VERSION", value_parser = parse_version_arg, group = "resolution")]
     pub rolled_back: Option<Version>,
+    /// Baseline: mark every migration up to and including this one applied without running
+    /// it (for a database that already has their schema)
+    #[arg(long, value_name = "VERSION", value_parser = parse_version_arg, group = "resolution")]
+    pub applied_through: Option<Version>,
+    /// With --applied-through: list what would be marked, change nothing
+    #[arg(long, requires = "applied_through")]
+    pub dry_run: bool,
     #[command(flatten)]
     pub db: DbArgs,
 }

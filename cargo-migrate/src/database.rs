@@ -11,6 +11,7 @@ use migrate_runtime::engine::connection::ConnInfo;
 use migrate_runtime::engine::history::Row;
 use migrate_runtime::engine::status::applied_drafts;
 use migrate_runtime::engine::{Engine, EngineConfig, check_lock_timeout, check_wait};
+use migrate_runtime::lockfile::SqlKind;
 use migrate_runtime::{
     Finding, Ident, LockState, MigrationSet, Version, format_duration, lockfile, parse_duration,
     verify,
@@ -216,21 +217,86 @@ pub fn watching(cx: &Context, settings: &DbSettings) -> Result<Engine, Error> {
 }
 
 /// The lock-file problems that stop anything from running, found before any connection is
-/// made: an edited, renamed or deleted sealed migration, or a corrupt lock file.
-pub fn preflight(cx: &Context) -> Result<(MigrationSet, LockState), Error> {
+/// made: an edited, renamed or deleted sealed migration, or a corrupt lock file. An edited
+/// `migration.sql` is shown as a diff against the SQL the database recorded, when a database
+/// is reachable without starting one (see [`edited_diffs`]).
+pub fn preflight(cx: &Context, args: &DbArgs) -> Result<(MigrationSet, LockState), Error> {
     let (set, state) = cx.read(Some("nothing was run"))?;
     let blocking: Vec<Finding> = verify(&set, &state)
         .into_iter()
         .filter(|f| !matches!(f, Finding::Unsealed { .. } | Finding::OutOfOrder { .. }))
         .collect();
     if !blocking.is_empty() {
-        return Err(lock_error(
+        let mut e = lock_error(
             "the migrations do not match migrations.lock",
             &blocking,
             false,
-        ));
+        );
+        e.body.extend(edited_diffs(cx, args, &set, &blocking));
+        return Err(e);
     }
     Ok((set, state))
+}
+
+/// For sealed `migration.sql` files that were edited: the unified diff against the SQL the
+/// database recorded when it applied them. Uses the configured database, or the dev database
+/// only if it already runs (nothing is started or created for this); when none is reachable,
+/// says how to see the change.
+pub fn edited_diffs(
+    cx: &Context,
+    args: &DbArgs,
+    set: &MigrationSet,
+    findings: &[Finding],
+) -> Vec<String> {
+    let edited: Vec<(Version, &std::path::Path)> = findings
+        .iter()
+        .filter_map(|f| match f {
+            Finding::Edited {
+                version,
+                file: SqlKind::Up,
+                path,
+                ..
+            } => Some((*version, path.as_path())),
+            _ => None,
+        })
+        .collect();
+    if edited.is_empty() {
+        return Vec::new();
+    }
+    let rows = recorded_history(cx, args);
+    let mut body = Vec::new();
+    for (version, path) in &edited {
+        let recorded = rows
+            .as_ref()
+            .and_then(|rows| rows.iter().find(|r| r.version == *version));
+        match (recorded, set.get(*version)) {
+            (Some(row), Some(m)) => {
+                let diff = migrate_runtime::engine::unified_diff(&row.sql, &m.up.sql, &m.up.path);
+                body.extend(diff.lines().map(|l| format!("    {l}")));
+            }
+            _ => body.push(format!(
+                "  = note: {} is not recorded in a reachable database; `git diff -- {}` shows \
+                 what changed since the last commit",
+                version,
+                path.display()
+            )),
+        }
+    }
+    body
+}
+
+/// The history of the configured database (or of the dev database when it already runs),
+/// read without creating or starting anything; `None` when there is none or it cannot be
+/// read.
+fn recorded_history(cx: &Context, args: &DbArgs) -> Option<Vec<Row>> {
+    let url = match (&cx.database_url, &cx.settings.database_url) {
+        (Some(url), _) | (None, Some(url)) => url.clone(),
+        (None, None) => dev_db::running_url(cx)?,
+    };
+    let settings = settings(cx, args).ok()?;
+    let info = ConnInfo::parse(&url).ok()?;
+    let mut client = info.connect(settings.connect_timeout).ok()?;
+    settings.engine.history(&mut client).ok()
 }
 
 /// The drafts checks, made once the history is known (so drafts an interrupted run applied

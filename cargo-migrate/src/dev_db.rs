@@ -54,3 +54,8 @@ pub fn error(e: DevDbError) -> Error {
     }
     err
 }
+
+/// The dev database's URL when it exists and runs (nothing is created or started).
+pub fn running_url(cx: &Context) -> Option<String> {
+    for_project(cx).status().ok()?.url
+}

@@ -75,13 +75,27 @@ pub fn warning(message: &str) {
     anstream::eprintln!("{WARNING}warning{WARNING:#}: {message}");
 }
 
-/// Prints `<verb> <item>` for each item, or for the first `max` and a line saying how many
+/// Prints `  <verb> <item>` for each item, or for the first `max` and a line saying how many
 /// more there are and how to see them.
 pub fn summarised(verb: &str, items: &[String], max: usize, see_all: &str) {
+    print_summarised("  ", verb, items, max, see_all);
+}
+
+/// [`summarised`], not indented (a command's own result lines).
+pub fn summarised_top(verb: &str, items: &[String], max: usize, see_all: &str) {
+    print_summarised("", verb, items, max, see_all);
+}
+
+fn print_summarised(indent: &str, verb: &str, items: &[String], max: usize, see_all: &str) {
+    let verb = if verb.is_empty() {
+        String::new()
+    } else {
+        format!("{verb} ")
+    };
     for item in items.iter().take(max) {
-        crate::info!("  {verb} {item}");
+        crate::info!("{indent}{verb}{item}");
     }
     if items.len() > max {
-        crate::info!("  {verb} {} more ({see_all})", items.len() - max);
+        crate::info!("{indent}{verb}{} more ({see_all})", items.len() - max);
     }
 }

@@ -17,7 +17,7 @@ use serde_json::json;
 use std::time::Instant;
 
 pub fn run(cx: &Context, args: ApplyArgs) -> Result<Exit, Error> {
-    let (set, state) = database::preflight(cx)?;
+    let (set, state) = database::preflight(cx, &args.db)?;
     lint_gate(cx, &set, &state, &args)?;
     let settings = database::settings(cx, &args.db)?;
     let mut db = database::connect(cx, &settings)?;

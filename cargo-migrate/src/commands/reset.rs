@@ -10,7 +10,7 @@ use crate::report::{Error, engine_error, print_json};
 use serde_json::json;
 
 pub fn run(cx: &Context, args: ResetArgs) -> Result<Exit, Error> {
-    let (set, state) = database::preflight(cx)?;
+    let (set, state) = database::preflight(cx, &args.db)?;
     database::check_drafts(&set, &state, false, false)?;
     let settings = database::settings(cx, &args.db)?;
     // Decided from everything the driver would connect to (every host and hostaddr), before

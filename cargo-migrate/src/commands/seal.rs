@@ -59,7 +59,7 @@ pub fn run(cx: &Context, args: SealArgs) -> Result<Exit, Error> {
     let findings =
         migrate_runtime::lint::lint(&set, &sealing, &sealed_before, &lint_report::config(cx)?);
     if cx.format == Format::Text {
-        lint_report::print_text(&findings);
+        lint_report::print_text_or_summary(&findings);
     }
     let written = lockfile::write(&cx.dir, &outcome.lock)
         .map_err(|e| Error::new(format!("cannot write {}: {e}", lock_path.display())))?;
@@ -76,9 +76,13 @@ pub fn run(cx: &Context, args: SealArgs) -> Result<Exit, Error> {
                     lock_path.display()
                 );
             }
-            for v in &outcome.sealed {
-                crate::info!("Sealed {}", folder(*v));
-            }
+            let sealed: Vec<String> = outcome.sealed.iter().map(|v| folder(*v)).collect();
+            crate::output::summarised_top(
+                "Sealed",
+                &sealed,
+                10,
+                "`cargo migrate status` lists them",
+            );
             for v in &outcome.resealed {
                 crate::info!("Re-sealed {} (--force)", folder(*v));
             }

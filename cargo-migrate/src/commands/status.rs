@@ -107,6 +107,16 @@ pub fn run(cx: &Context, args: StatusArgs) -> Result<Exit, Error> {
                     "  {style}{:<12}{style:#} {folder:<width$}  {DIM}{detail}{DIM:#}",
                     e.state.as_str()
                 );
+                // --verbose: what changed in an edited migration, against what was applied.
+                if let (true, State::Edited, Some(m), Some(row)) =
+                    (crate::output::verbose(), e.state, e.migration, e.row)
+                {
+                    let diff =
+                        migrate_runtime::engine::unified_diff(&row.sql, &m.up.sql, &m.up.path);
+                    for line in diff.lines() {
+                        println!("      {line}");
+                    }
+                }
             }
             for f in &lock_problems {
                 println!("  lock-file    {f}");

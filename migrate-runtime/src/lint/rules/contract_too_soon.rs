@@ -3,7 +3,7 @@
 //! Expand and contract must be separate deploys: old code keeps using what the expand added
 //! until the code that stops using it is deployed.
 
-use super::{Context, OwnRule, normalize_name, raw};
+use super::{Context, OwnRule, normalize_name, qualified_name, raw, search_path_schema};
 use crate::lint::{Raw, Severity};
 use squawk_syntax::SourceFile;
 use squawk_syntax::ast::{self, AstNode};
@@ -22,21 +22,41 @@ enum Thing {
     Column(String, String),
 }
 
-/// The table an `ALTER TABLE` changes, normalised.
-fn altered_table(t: &ast::AlterTable) -> Option<String> {
+/// The table an `ALTER TABLE` changes, qualified.
+fn altered_table(t: &ast::AlterTable, schema: &str) -> Option<String> {
     t.table_relation_name()
-        .map(|n| normalize_name(&n.syntax().text().to_string()))
+        .map(|n| qualified_name(&n.syntax().text().to_string(), schema))
+}
+
+/// The schema unqualified names land in: `public`, until a `SET search_path` of the
+/// migration says otherwise.
+struct SearchPath(String);
+
+impl SearchPath {
+    fn new() -> SearchPath {
+        SearchPath("public".into())
+    }
+
+    fn follow(&mut self, stmt: &ast::Stmt) {
+        if let ast::Stmt::Set(_) = stmt
+            && let Some(schema) = search_path_schema(&stmt.syntax().text().to_string())
+        {
+            self.0 = schema;
+        }
+    }
 }
 
 /// Tables and columns a migration creates.
 fn created(file: &SourceFile) -> HashSet<Thing> {
     let mut out = HashSet::new();
+    let mut path = SearchPath::new();
     for stmt in file.stmts() {
+        path.follow(&stmt);
         match stmt {
             ast::Stmt::CreateTable(t) => {
                 let Some(table) = t
                     .table_name()
-                    .map(|n| normalize_name(&n.syntax().text().to_string()))
+                    .map(|n| qualified_name(&n.syntax().text().to_string(), &path.0))
                 else {
                     continue;
                 };
@@ -53,7 +73,7 @@ fn created(file: &SourceFile) -> HashSet<Thing> {
                 out.insert(Thing::Table(table));
             }
             ast::Stmt::AlterTable(t) => {
-                let Some(table) = altered_table(&t) else {
+                let Some(table) = altered_table(&t, &path.0) else {
                     continue;
                 };
                 for action in t.actions() {
@@ -122,11 +142,13 @@ fn check(cx: &Context<'_>) -> Vec<Raw> {
         }
         None
     };
+    let mut path = SearchPath::new();
     for stmt in cx.file.stmts() {
+        path.follow(&stmt);
         match &stmt {
             ast::Stmt::DropTable(d) => {
                 for name in d.table_name_refs() {
-                    let table = normalize_name(&name.syntax().text().to_string());
+                    let table = qualified_name(&name.syntax().text().to_string(), &path.0);
                     if let Some(when) = recent(&Thing::Table(table.clone())) {
                         let r = d.syntax().text_range();
                         findings.push(report(
@@ -139,7 +161,7 @@ fn check(cx: &Context<'_>) -> Vec<Raw> {
                 }
             }
             ast::Stmt::AlterTable(t) => {
-                let Some(table) = altered_table(t) else {
+                let Some(table) = altered_table(t, &path.0) else {
                     continue;
                 };
                 for action in t.actions() {
@@ -195,6 +217,46 @@ mod tests {
         assert_eq!(
             ids_with_allow(&lint_set(&migrations, &[], 1)),
             ["contract-too-soon"]
+        );
+    }
+
+    #[test]
+    fn schema_qualified_names_match_their_table_and_only_it() {
+        let same = [
+            (
+                "create",
+                "CREATE TABLE app.\"Users\" (id bigint, nickname text);\n",
+            ),
+            (
+                "drop",
+                "-- migrate:allow(ban-drop-column) reason: test\nSET search_path = app;\nALTER TABLE \"Users\" DROP COLUMN nickname;\n",
+            ),
+        ];
+        assert_eq!(
+            ids_with_allow(&lint_set(&same, &[], 1)),
+            ["contract-too-soon"]
+        );
+        let qualified = [
+            ("create", "CREATE TABLE users (id bigint, nickname text);\n"),
+            (
+                "drop",
+                "-- migrate:allow(ban-drop-column) reason: test\nALTER TABLE PUBLIC.users DROP COLUMN nickname;\n",
+            ),
+        ];
+        assert_eq!(
+            ids_with_allow(&lint_set(&qualified, &[], 1)),
+            ["contract-too-soon"]
+        );
+        let other_schema = [
+            (
+                "create",
+                "CREATE TABLE app.users (id bigint, nickname text);\n",
+            ),
+            ("drop", DROP),
+        ];
+        assert!(
+            lint_set(&other_schema, &[], 1).is_empty(),
+            "public.users is another table"
         );
     }
 

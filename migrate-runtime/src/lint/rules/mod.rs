@@ -83,6 +83,48 @@ pub(crate) fn raw(
     }
 }
 
+/// A table name qualified with its schema (`default_schema` when it has none), each part
+/// unquoted and case-folded as PostgreSQL compares them: `App.Users` and `app."users"` are the
+/// same table, `app.users` and `public.users` are not.
+///
+/// ```ignore
+/// assert_eq!(qualified_name("Users", "public"), "public.users");
+/// ```
+pub(crate) fn qualified_name(name: &str, default_schema: &str) -> String {
+    match name.trim().parse::<crate::QualifiedName>() {
+        Ok(q) => format!(
+            "{}.{}",
+            q.schema.as_ref().map_or(default_schema, |s| s.as_str()),
+            q.name.as_str()
+        ),
+        Err(_) => format!("{default_schema}.{}", normalize_name(name)),
+    }
+}
+
+/// The schema unqualified names land in after `stmt`, when it is a `SET search_path`.
+pub(crate) fn search_path_schema(stmt: &str) -> Option<String> {
+    let text = stmt.trim().trim_end_matches(';');
+    let lower = text.to_ascii_lowercase();
+    let rest = lower
+        .strip_prefix("set ")?
+        .trim_start()
+        .strip_prefix("session ")
+        .map_or_else(|| lower["set ".len()..].trim_start(), str::trim_start);
+    let value = rest.strip_prefix("search_path")?.trim_start();
+    let value = value
+        .strip_prefix('=')
+        .or_else(|| value.strip_prefix("to "))?
+        .trim();
+    // Keep the original case of a quoted first entry.
+    let offset = text.len() - value.len();
+    let first = text[offset..].split(',').next()?.trim();
+    let first = first.trim_matches('\'');
+    first
+        .parse::<crate::Ident>()
+        .ok()
+        .map(|i| i.as_str().to_string())
+}
+
 /// The unquoted, case-folded last part of a (possibly schema-qualified) SQL name: how
 /// PostgreSQL compares names.
 pub(crate) fn normalize_name(name: &str) -> String {
