@@ -3,6 +3,7 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use migrate_runtime::Version;
+use migrate_runtime::ops::DbOptions;
 use std::path::PathBuf;
 
 /// PostgreSQL migrations for Rust teams: sealed, reversible, zero-downtime.
@@ -163,6 +164,21 @@ pub struct DbArgs {
     /// Flush the WAL at every migration's commit instead of once at the end of the run
     #[arg(long)]
     pub no_group_commit: bool,
+}
+
+impl DbArgs {
+    /// The runtime's options (parsed and checked there).
+    pub fn options(&self) -> DbOptions {
+        DbOptions {
+            history_table: self.history_table.clone(),
+            lock_timeout: self.lock_timeout.clone(),
+            lock_retry_budget: self.lock_retry_budget.clone(),
+            lock_retries: self.lock_retries,
+            lock_wait: self.lock_wait.clone(),
+            connect_timeout: self.connect_timeout.clone(),
+            no_group_commit: self.no_group_commit,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

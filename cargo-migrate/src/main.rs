@@ -6,14 +6,9 @@
 
 mod cli;
 mod commands;
-mod context;
-mod database;
-mod dev_db;
-mod events;
 mod exit;
-mod lint_report;
 mod output;
-mod report;
+mod render;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -46,14 +41,14 @@ fn main() -> ExitCode {
         output::warning(&format!("ignoring .env: {problem}"));
     }
     let format = if cli.global.format == cli::FormatArg::Json {
-        context::Format::Json
+        render::Format::Json
     } else {
-        context::Format::Text
+        render::Format::Text
     };
-    match commands::run(cli) {
+    match commands::run(cli, format) {
         Ok(exit) => exit.into(),
         Err(e) => {
-            report::print_error(format, &e);
+            e.print(format);
             exit::Exit::Error.into()
         }
     }

@@ -40,7 +40,7 @@ pub struct EmbeddedMigration {
 impl EmbeddedMigration {
     /// The folder name, `<version>_<name>`.
     pub fn folder(&self) -> String {
-        format!("{}_{}", self.version, self.name)
+        crate::model::folder_name(self.version, self.name)
     }
 
     fn to_model(&self) -> Migration {
@@ -306,7 +306,7 @@ mod with_engine {
                 .iter()
                 .filter(|e| e.version <= needed && e.migration.is_some())
                 .filter(|e| !matches!(e.state, State::Applied | State::Edited))
-                .map(|e| format!("{}_{}", e.version, e.name))
+                .map(|e| crate::model::folder_name(e.version, &e.name))
                 .collect();
             if missing.is_empty() {
                 Ok(())

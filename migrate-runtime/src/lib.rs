@@ -6,7 +6,10 @@
 //!   checksums, creating new migrations;
 //! - [`lockfile`]: `migrations.lock`, verification and sealing;
 //! - `project` (feature `cargo`): finding the package and its `[package.metadata.migrate]`;
-//! - `engine` (feature `postgres`, default): apply, status, down, resolve, reset.
+//! - `engine` (feature `postgres`, default): apply, status, down, resolve, reset on a client;
+//! - `schema` (feature `postgres`): a canonical snapshot of a database's schema, and diffs;
+//! - `ops` (feature `ops`): one operation per `cargo migrate` command, from a project to a
+//!   typed report (what the CLI renders as text or JSON).
 //!
 //! ```
 //! use migrate_runtime::{LockState, MigrationSet, verify};
@@ -35,6 +38,8 @@ mod ident;
 pub mod lint;
 pub mod lockfile;
 pub mod model;
+#[cfg(all(unix, feature = "ops"))]
+pub mod ops;
 #[cfg(feature = "cargo")]
 pub mod project;
 pub mod schema;

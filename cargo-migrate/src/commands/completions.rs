@@ -3,10 +3,10 @@
 
 use crate::cli::{Cli, CompletionsArgs};
 use crate::exit::Exit;
-use crate::report::Error;
+use crate::render::error::CliError;
 use clap::CommandFactory;
 
-pub fn run(args: CompletionsArgs) -> Result<Exit, Error> {
+pub fn run(args: CompletionsArgs) -> Result<Exit, CliError> {
     let mut cmd = Cli::command().bin_name("cargo-migrate");
     clap_complete::generate(
         args.shell,

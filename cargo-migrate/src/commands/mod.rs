@@ -1,4 +1,5 @@
-//! One module per command, each a thin call into migrate-runtime.
+//! One module per command, each a thin front end: arguments into a request, one operation of
+//! `migrate_runtime::ops`, the report rendered (`crate::render`).
 
 mod apply;
 mod completions;
@@ -11,33 +12,64 @@ mod resolve;
 mod seal;
 mod status;
 
-use crate::cli::{Cli, Command};
-use crate::context::Context;
+use crate::cli::{Cli, Command, FormatArg, Global};
 use crate::exit::Exit;
-use crate::report::Error;
+use crate::render::Format;
+use crate::render::error::CliError;
+use migrate_runtime::ops::{Workspace, WorkspaceOptions};
 
 /// Runs the parsed command line.
-pub fn run(cli: Cli) -> Result<Exit, Error> {
+pub fn run(cli: Cli, format: Format) -> Result<Exit, CliError> {
     // Completions need no project.
     if let Command::Completions(args) = cli.command {
         return completions::run(args);
     }
-    let cx = Context::resolve(&cli.global)?;
-    if cx.github && !matches!(cli.command, Command::Lint(_)) {
-        return Err(Error::new(
+    let ws = workspace(&cli.global)?;
+    for w in &ws.warnings {
+        crate::output::warning(w);
+    }
+    let github = cli.global.format == FormatArg::Github;
+    if github && !matches!(cli.command, Command::Lint(_)) {
+        return Err(CliError::new(
             "--format github is for `cargo migrate lint` only; use text or json",
         ));
     }
     match cli.command {
-        Command::New(args) => new::run(&cx, args),
-        Command::Seal(args) => seal::run(&cx, args),
-        Command::Apply(args) => apply::run(&cx, args),
-        Command::Status(args) => status::run(&cx, args),
-        Command::Down(args) => down::run(&cx, args),
-        Command::Resolve(args) => resolve::run(&cx, args),
-        Command::Reset(args) => reset::run(&cx, args),
-        Command::Lint(args) => lint::run(&cx, args),
-        Command::DevDb(action) => dev_db::run(&cx, action),
+        Command::New(args) => new::run(&ws, format, args),
+        Command::Seal(args) => seal::run(&ws, format, args),
+        Command::Apply(args) => apply::run(&ws, format, args),
+        Command::Status(args) => status::run(&ws, format, args),
+        Command::Down(args) => down::run(&ws, format, args),
+        Command::Resolve(args) => resolve::run(&ws, format, args),
+        Command::Reset(args) => reset::run(&ws, format, args),
+        Command::Lint(args) => lint::run(&ws, format, github, args),
+        Command::DevDb(action) => dev_db::run(&ws, format, action),
         Command::Completions(args) => completions::run(args),
+    }
+}
+
+/// The workspace the global options describe, from the current directory.
+fn workspace(global: &Global) -> Result<Workspace, CliError> {
+    let cwd = std::env::current_dir()
+        .map_err(|e| CliError::new(format!("cannot read the current directory: {e}")))?;
+    let options = WorkspaceOptions {
+        dir: global.dir.clone(),
+        manifest_path: global.manifest_path.clone(),
+        database_url: global.database_url.clone(),
+        database_url_source: database_url_source(global),
+    };
+    Ok(Workspace::locate(&options, &cwd)?)
+}
+
+/// Where `--database-url` / `DATABASE_URL` came from: the flag, the environment, or a `.env`
+/// file (recorded by `main` before it loads `.env`).
+fn database_url_source(global: &Global) -> String {
+    let from_env = std::env::var("DATABASE_URL").ok();
+    match (&global.database_url, from_env) {
+        (Some(flag), Some(env)) if *flag == env => match crate::DOTENV_FILE.get() {
+            Some(Some(path)) => format!("DATABASE_URL in {}", path.display()),
+            _ => "DATABASE_URL".into(),
+        },
+        _ => "--database-url".into(),
     }
 }

@@ -5,7 +5,8 @@
 use super::error::{Completed, Direction, EngineError, Stopped};
 use super::execute::{cut_off, is_lock_timeout, session_settings};
 use super::history::{self, Action, NewRow, RowState};
-use super::plan::{Step, planned};
+use super::plan::ApplyOptions;
+use super::plan::{Planned, Step, planned};
 use super::retry::{Retrier, Watch};
 use super::runner::{Job, Runner, ms, rollback};
 use super::session::Baseline;
@@ -15,47 +16,6 @@ use crate::Version;
 use crate::model::MigrationSet;
 use postgres::Client;
 use std::time::Instant;
-
-/// Options of `apply`.
-#[derive(Debug, Clone, Default)]
-pub struct ApplyOptions {
-    /// Stop after this version.
-    pub to: Option<Version>,
-    /// Print the plan, change nothing.
-    pub dry_run: bool,
-    /// All pending migrations in one transaction.
-    pub single_transaction: bool,
-    /// Apply pending migrations older than an applied one.
-    pub allow_out_of_order: bool,
-}
-
-/// One statement of the plan.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct PlannedStatement {
-    /// 1-based index.
-    pub index: usize,
-    /// 1-based line in migration.sql.
-    pub line: usize,
-    /// Its SQL.
-    pub sql: String,
-}
-
-/// One migration the plan will run.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Planned {
-    /// Its version.
-    pub version: Version,
-    /// Its name.
-    pub name: String,
-    /// Runs outside a transaction.
-    pub no_transaction: bool,
-    /// For a resumed no-transaction migration: the 1-based statement it resumes at.
-    pub resume_at: Option<usize>,
-    /// It failed before (its transaction was rolled back) and is retried.
-    pub retried: bool,
-    /// Its statements (empty when the file is run as one batch).
-    pub statements: Vec<PlannedStatement>,
-}
 
 /// What `apply` did (or, in a dry run, would do).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

@@ -180,9 +180,9 @@ fn down_targets<'a>(
     {
         return Err(EngineError::invalid(
             format!(
-                "migration {}_{} is partly applied (it failed outside a transaction); finish it \
+                "migration {} is partly applied (it failed outside a transaction); finish it \
                  before reverting anything",
-                partial.version, partial.name
+                partial.folder()
             ),
             Some(format!(
                 "`cargo migrate apply` resumes it; or, if you fixed it by hand, `cargo migrate \
@@ -207,10 +207,7 @@ fn down_targets<'a>(
 
 fn target_for<'a>(set: &MigrationSet, r: &'a Row) -> Result<Target<'a>, Vec<Refusal>> {
     let m = set.get(r.version);
-    let folder = m.map_or_else(
-        || set.dir.join(format!("{}_{}", r.version, r.name)),
-        |m| m.dir.clone(),
-    );
+    let folder = m.map_or_else(|| set.dir.join(r.folder()), |m| m.dir.clone());
     let refuse = |message: String, help: &str| {
         vec![Refusal {
             version: Some(r.version),

@@ -60,6 +60,11 @@ pub struct Failure {
 }
 
 impl Failure {
+    /// The migration's folder name.
+    pub fn folder(&self) -> String {
+        crate::model::folder_name(self.version, &self.name)
+    }
+
     /// `path:line:column`, as far as known.
     pub fn location(&self) -> String {
         let mut s = self.file.display().to_string();
@@ -183,6 +188,20 @@ pub struct Completed {
     pub retried: bool,
 }
 
+impl Completed {
+    /// The migration's folder name.
+    pub fn folder(&self) -> String {
+        crate::model::folder_name(self.version, &self.name)
+    }
+}
+
+impl InFlight {
+    /// The migration's folder name.
+    pub fn folder(&self) -> String {
+        crate::model::folder_name(self.version, &self.name)
+    }
+}
+
 /// A migration that was applied.
 pub type Applied = Completed;
 /// A migration that was reverted.
@@ -245,7 +264,7 @@ impl Stopped {
         match &self.during {
             None => format!("{next}."),
             Some(f) => {
-                let m = format!("{}_{}", f.version, f.name);
+                let m = f.folder();
                 match f.outcome {
                     Outcome::RolledBack => {
                         format!("{m} was rolled back: nothing of it remains; {next}")
@@ -378,9 +397,8 @@ impl fmt::Display for EngineError {
                 };
                 write!(
                     f,
-                    "{what} {}_{} failed at {}: {}",
-                    failure.version,
-                    failure.name,
+                    "{what} {} failed at {}: {}",
+                    failure.folder(),
                     failure.location(),
                     failure.error_text()
                 )

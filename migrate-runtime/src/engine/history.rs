@@ -134,6 +134,11 @@ pub struct Row {
 }
 
 impl Row {
+    /// The migration's folder name.
+    pub fn folder(&self) -> String {
+        crate::model::folder_name(self.version, &self.name)
+    }
+
     /// A `down` whose down.sql failed and was rolled back: the migration stays applied, and
     /// the row keeps the error.
     pub fn is_failed_down(&self) -> bool {

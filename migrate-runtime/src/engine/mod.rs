@@ -41,7 +41,7 @@ pub mod status;
 pub mod tls;
 
 pub use advisory::{LockHolder, one_line};
-pub use apply::{ApplyOptions, ApplyReport, Planned, PlannedStatement};
+pub use apply::ApplyReport;
 pub use config::{
     EngineConfig, HistoryTable, MAX_LOCK_TIMEOUT, MAX_WAIT, check_lock_timeout, check_wait,
 };
@@ -52,6 +52,7 @@ pub use error::{
     Stopped,
 };
 pub use history::HistoryError;
+pub use plan::{ApplyOptions, Planned, PlannedStatement};
 pub use resolve::Resolution;
 pub use retry::{Blockage, Blocker, NextAttempt, SessionOpener};
 pub use status::State;

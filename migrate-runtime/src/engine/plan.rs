@@ -1,7 +1,6 @@
 //! What `apply` will run, decided before anything runs: every check against the history (a
 //! pure function of the files and the rows, apart from splitting SQL), and the ordered steps.
 
-use super::apply::{ApplyOptions, Planned, PlannedStatement};
 use super::error::{EngineError, Refusal};
 use super::execute::Script;
 use super::history::Row;
@@ -10,6 +9,47 @@ use super::status::{self, State, newest_applied, statement_checksums};
 use super::{Engine, refusal};
 use crate::Version;
 use crate::model::{Migration, MigrationSet, needs_no_transaction};
+
+/// Options of `apply`.
+#[derive(Debug, Clone, Default)]
+pub struct ApplyOptions {
+    /// Stop after this version.
+    pub to: Option<Version>,
+    /// Print the plan, change nothing.
+    pub dry_run: bool,
+    /// All pending migrations in one transaction.
+    pub single_transaction: bool,
+    /// Apply pending migrations older than an applied one.
+    pub allow_out_of_order: bool,
+}
+
+/// One statement of the plan.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PlannedStatement {
+    /// 1-based index.
+    pub index: usize,
+    /// 1-based line in migration.sql.
+    pub line: usize,
+    /// Its SQL.
+    pub sql: String,
+}
+
+/// One migration the plan will run.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Planned {
+    /// Its version.
+    pub version: Version,
+    /// Its name.
+    pub name: String,
+    /// Runs outside a transaction.
+    pub no_transaction: bool,
+    /// For a resumed no-transaction migration: the 1-based statement it resumes at.
+    pub resume_at: Option<usize>,
+    /// It failed before (its transaction was rolled back) and is retried.
+    pub retried: bool,
+    /// Its statements (empty when the file is run as one batch).
+    pub statements: Vec<PlannedStatement>,
+}
 
 /// One migration the run will apply.
 pub(crate) struct Step<'a> {

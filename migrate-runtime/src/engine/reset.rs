@@ -1,8 +1,9 @@
 //! `reset`: drop the configured schemas (and the history's) and apply everything again. For
 //! development databases; the CLI refuses non-local hosts unless forced and confirmed.
 
-use super::apply::{ApplyOptions, ApplyReport};
+use super::apply::ApplyReport;
 use super::error::EngineError;
+use super::plan::ApplyOptions;
 use super::{Engine, Event};
 use crate::model::MigrationSet;
 use crate::quote_ident;

@@ -41,6 +41,12 @@ pub(crate) struct Job<'a> {
     pub(crate) async_commit: bool,
 }
 
+impl Job<'_> {
+    fn folder(&self) -> String {
+        crate::model::folder_name(self.version, self.name)
+    }
+}
+
 /// How a file did not complete.
 pub(crate) enum JobError {
     /// Its SQL failed.
@@ -176,8 +182,9 @@ impl<'a> Runner<'a> {
                             if !fails_at_commit(&e) {
                                 return Err(JobError::stopped(
                                     format!(
-                                        "cannot record {}_{} in the history table {}",
-                                        job.version, job.name, config.history
+                                        "cannot record {} in the history table {}",
+                                        job.folder(),
+                                        config.history
                                     ),
                                     &e,
                                     Outcome::RolledBack,
@@ -193,7 +200,7 @@ impl<'a> Runner<'a> {
                 }
                 Err(failed) if cut_off(&failed.error) => {
                     return Err(JobError::stopped(
-                        format!("the run was cut off while {}_{} ran", job.version, job.name),
+                        format!("the run was cut off while {} ran", job.folder()),
                         &failed.error,
                         Outcome::RolledBack,
                     ));
@@ -345,8 +352,8 @@ impl<'a> Runner<'a> {
             .map_err(|e| {
                 JobError::stopped(
                     format!(
-                        "statement {done} of {}_{} ran, but the history could not record it (a resumed run runs it again)",
-                        job.version, job.name
+                        "statement {done} of {} ran, but the history could not record it (a resumed run runs it again)",
+                        job.folder()
                     ),
                     &e,
                     partial(done),

@@ -88,7 +88,9 @@ impl Entry<'_> {
     pub fn folder(&self, set: &MigrationSet) -> PathBuf {
         match self.migration {
             Some(m) => m.dir.clone(),
-            None => set.dir.join(format!("{}_{}", self.version, self.name)),
+            None => set
+                .dir
+                .join(crate::model::folder_name(self.version, &self.name)),
         }
     }
 }

@@ -280,7 +280,9 @@ pub fn verify(set: &MigrationSet, state: &LockState) -> Vec<Finding> {
             versioned.push(Finding::Missing {
                 version: entry.version,
                 name: entry.name.clone(),
-                path: set.dir.join(format!("{}_{}", entry.version, entry.name)),
+                path: set
+                    .dir
+                    .join(crate::model::folder_name(entry.version, &entry.name)),
             });
             continue;
         };

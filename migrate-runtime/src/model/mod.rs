@@ -99,6 +99,16 @@ impl SqlFile {
     }
 }
 
+/// A migration's folder name, `<version>_<name>`: the one place it is spelled.
+///
+/// ```
+/// use migrate_runtime::model::folder_name;
+/// assert_eq!(folder_name("20261121093000".parse().unwrap(), "create_users"), "20261121093000_create_users");
+/// ```
+pub fn folder_name(version: Version, name: &str) -> String {
+    format!("{version}_{name}")
+}
+
 /// One migration folder: `<version>_<name>/migration.sql` and optionally `down.sql`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Migration {
@@ -131,7 +141,7 @@ impl Migration {
     /// assert_eq!(set.migrations[0].folder(), "20261121093000_create_users");
     /// ```
     pub fn folder(&self) -> String {
-        format!("{}_{}", self.version, self.name)
+        folder_name(self.version, &self.name)
     }
 }
 

@@ -30,9 +30,12 @@ mod builder;
 mod capture;
 mod catalog;
 mod diff;
+mod error;
 mod object;
+mod options;
 mod render;
 
-pub use capture::{SnapshotError, SnapshotOptions};
 pub use diff::{Change, ObjectChange, SchemaDiff, diff};
+pub use error::SnapshotError;
 pub use object::{Object, ObjectKind, Snapshot};
+pub use options::SnapshotOptions;

@@ -3,7 +3,7 @@
 
 use super::Scope;
 use crate::schema::builder::Builder;
-use crate::schema::capture::{Reading, SnapshotError};
+use crate::schema::error::{Reading, SnapshotError};
 use postgres::GenericClient;
 
 /// User objects have OIDs from `FirstNormalObjectId` (16384) on, so the thousands of comments

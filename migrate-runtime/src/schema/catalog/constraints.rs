@@ -6,7 +6,7 @@
 
 use super::Scope;
 use crate::schema::builder::{Builder, catalogs};
-use crate::schema::capture::{Reading, SnapshotError};
+use crate::schema::error::{Reading, SnapshotError};
 use crate::schema::object::ObjectKind;
 use postgres::GenericClient;
 

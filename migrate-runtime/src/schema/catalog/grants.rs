@@ -5,7 +5,7 @@
 
 use super::Scope;
 use crate::schema::builder::{Builder, Target};
-use crate::schema::capture::{Reading, SnapshotError};
+use crate::schema::error::{Reading, SnapshotError};
 use postgres::GenericClient;
 use std::collections::BTreeMap;
 

@@ -24,7 +24,8 @@ mod types;
 mod views;
 
 use super::builder::Builder;
-use super::capture::{Reading, SnapshotError, SnapshotOptions};
+use super::error::{Reading, SnapshotError};
+use super::options::SnapshotOptions;
 use postgres::GenericClient;
 
 /// What one capture reads: the server version and the schemas, and the table left out.

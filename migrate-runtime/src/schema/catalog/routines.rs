@@ -5,7 +5,7 @@
 
 use super::Scope;
 use crate::schema::builder::{Builder, catalogs};
-use crate::schema::capture::{Reading, SnapshotError};
+use crate::schema::error::{Reading, SnapshotError};
 use crate::schema::object::ObjectKind;
 use crate::schema::render::routine_definition;
 use postgres::GenericClient;

@@ -1,7 +1,7 @@
 //! Schemas: `CREATE SCHEMA`. System schemas and schemas an extension owns are left out.
 
 use crate::schema::builder::{Builder, catalogs};
-use crate::schema::capture::{Reading, SnapshotError};
+use crate::schema::error::{Reading, SnapshotError};
 use crate::schema::object::ObjectKind;
 use postgres::GenericClient;
 

@@ -1,13 +1,14 @@
-//! Printing the engine's progress on stderr: in text, a line per migration and a spinner with
-//! the running migration and its elapsed time (on a terminal only, not with `--quiet`); with
+//! Printing an operation's progress on stderr: in text, a line per step and a spinner with the
+//! running migration and its elapsed time (on a terminal only, not with `--quiet`); with
 //! `--format json`, one JSON object per line (`{"event": ...}`), so the single JSON report on
 //! stdout stays one document.
 
-use crate::context::Format;
+use super::{Format, ms};
 use crate::output::{DIM, GOOD, WARNING};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use migrate_runtime::engine::{Direction, Event, NextAttempt};
 use migrate_runtime::format_duration;
+use migrate_runtime::ops::OpEvent;
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -48,33 +49,134 @@ impl Drop for Spinner {
     }
 }
 
-/// A printer for engine events.
-pub fn printer(format: Format) -> impl FnMut(Event<'_>) {
+/// A printer for an operation's events.
+pub fn printer(format: Format) -> impl FnMut(OpEvent<'_>) {
     let mut spinner = Spinner(None);
-    move |event| {
-        if format == Format::Json {
-            if let Some(v) = event_json(&event) {
+    move |event| match event {
+        OpEvent::Engine(event) => engine_event(format, &mut spinner, event),
+        other if format == Format::Json => {
+            if let Some(v) = op_json(&other) {
                 anstream::eprintln!("{v}");
             }
-            return;
         }
-        if let Event::Starting {
-            version,
-            name,
-            direction,
-            ..
-        } = &event
-        {
-            let verb = match direction {
-                Direction::Up => "Applying",
-                Direction::Down => "Reverting",
-            };
-            spinner.start(format!("{verb} {version}_{name}"));
-            crate::detail!("  Starting {version}_{name}");
-            return;
-        }
-        spinner.print(|| print_event(event));
+        other => spinner.print(|| op_text(other)),
     }
+}
+
+fn engine_event(format: Format, spinner: &mut Spinner, event: Event<'_>) {
+    if format == Format::Json {
+        if let Some(v) = event_json(&event) {
+            anstream::eprintln!("{v}");
+        }
+        return;
+    }
+    if let Event::Starting {
+        version,
+        name,
+        direction,
+        ..
+    } = &event
+    {
+        let verb = match direction {
+            Direction::Up => "Applying",
+            Direction::Down => "Reverting",
+        };
+        spinner.start(format!("{verb} {version}_{name}"));
+        crate::detail!("  Starting {version}_{name}");
+        return;
+    }
+    spinner.print(|| print_event(event));
+}
+
+/// An operation's own step as text.
+fn op_text(event: OpEvent<'_>) {
+    match event {
+        OpEvent::UsingDevDb {
+            url,
+            what,
+            dir,
+            server_user,
+        } => {
+            crate::info!(
+                "Using the dev database {url} {DIM}({what}; `cargo migrate dev-db stop` stops it){DIM:#}"
+            );
+            crate::detail!(
+                "  data in {}, server running as `{server_user}`",
+                dir.display()
+            );
+        }
+        OpEvent::Settings(config) => crate::detail!(
+            "Settings: history {}, lock_timeout {}, lock retries {} within {}, lock wait {}, \
+             group commit {}, schemas {}",
+            config.history,
+            format_duration(config.lock_timeout),
+            config
+                .lock_retries
+                .map_or_else(|| "unlimited".to_string(), |n| n.to_string()),
+            format_duration(config.lock_retry_budget),
+            format_duration(config.lock_wait),
+            if config.group_commit { "on" } else { "off" },
+            config.schemas.join(", ")
+        ),
+        OpEvent::Connected {
+            label,
+            server_version,
+            tls,
+        } => crate::detail!(
+            "Connected to {label}: PostgreSQL {server_version}, TLS {}",
+            if tls { "on" } else { "off" }
+        ),
+        OpEvent::SealedRecovered(folders) => {
+            for s in folders {
+                crate::info!(
+                    "  Sealed {s} (applied by an earlier run that was interrupted before sealing it)"
+                );
+            }
+        }
+        OpEvent::Lint {
+            findings,
+            overridden,
+        } => {
+            super::lint::print_text_or_summary(findings);
+            if let Some(errors) = overridden {
+                let errors_only: Vec<_> = findings
+                    .iter()
+                    .filter(|f| f.severity == migrate_runtime::lint::Severity::Error)
+                    .cloned()
+                    .collect();
+                crate::output::warning(&format!(
+                    "applying despite {errors} lint error(s) (--allow-unsafe):\n{}",
+                    super::lint::summary(&errors_only).join("\n")
+                ));
+            }
+        }
+        OpEvent::Applying {
+            dir,
+            label,
+            history,
+        } => crate::info!(
+            "Applying migrations from {} to {label} (history {history})",
+            dir.display()
+        ),
+        OpEvent::Resetting { label, schemas } => crate::info!(
+            "Resetting {label}: dropping schema(s) {} and applying every migration",
+            schemas.join(", ")
+        ),
+        _ => {}
+    }
+}
+
+/// An operation's own step as one JSON object (`None`: only a terminal needs it).
+fn op_json(event: &OpEvent<'_>) -> Option<Value> {
+    Some(match event {
+        OpEvent::UsingDevDb { url, what, .. } => {
+            json!({ "event": "using_dev_db", "url": url, "what": what })
+        }
+        OpEvent::SealedRecovered(folders) => {
+            json!({ "event": "sealed_recovered", "sealed": folders })
+        }
+        _ => return None,
+    })
 }
 
 fn direction(d: Direction) -> &'static str {
@@ -189,9 +291,8 @@ fn print_event(event: Event<'_>) {
                 None => String::new(),
             };
             crate::info!(
-                "  {GOOD}Applied{GOOD:#} {}_{} {DIM}({}{mode}{stmts}){DIM:#}",
-                a.version,
-                a.name,
+                "  {GOOD}Applied{GOOD:#} {} {DIM}({}{mode}{stmts}){DIM:#}",
+                a.folder(),
                 ms(a.duration_ms)
             );
         }
@@ -199,9 +300,8 @@ fn print_event(event: Event<'_>) {
             "  {version}_{name}: its folder is gone; using the down.sql recorded when it was applied"
         ),
         Event::RolledBack(r) => crate::info!(
-            "  {GOOD}Reverted{GOOD:#} {}_{} {DIM}({}){DIM:#}",
-            r.version,
-            r.name,
+            "  {GOOD}Reverted{GOOD:#} {} {DIM}({}){DIM:#}",
+            r.folder(),
             ms(r.duration_ms)
         ),
         Event::DroppedInvalidIndex { version, index } => crate::info!(
@@ -211,16 +311,5 @@ fn print_event(event: Event<'_>) {
             crate::info!("  Dropped and recreated schema(s) {}", schemas.join(", "))
         }
         _ => {}
-    }
-}
-
-/// A duration in milliseconds, human-sized.
-pub fn ms(ms: f64) -> String {
-    if ms < 10.0 {
-        format!("{ms:.1} ms")
-    } else if ms < 10_000.0 {
-        format!("{ms:.0} ms")
-    } else {
-        format!("{:.1} s", ms / 1000.0)
     }
 }

@@ -1,52 +1,9 @@
-//! Printing lint findings: rustc-style text, JSON, or GitHub workflow annotations. Used by
-//! `lint`, by `apply` (its lint gate) and by `seal` (which prints what it seals).
+//! Lint findings: rustc-style text, a per-rule summary of many, JSON, or GitHub workflow
+//! annotations. Used by `lint`, and for the lint gate of `apply` and `seal`.
 
-use crate::context::Context;
-use crate::report::{Error, snippet};
-use migrate_runtime::lint::{LintConfig, LintFinding, Severity, lint};
-use migrate_runtime::{LockState, MigrationSet, Version};
+use super::snippet;
+use migrate_runtime::lint::{LintFinding, Severity};
 use serde_json::{Value, json};
-
-/// The lint configuration of the package.
-pub fn config(cx: &Context) -> Result<LintConfig, Error> {
-    LintConfig::from_settings(&cx.settings.lint.clone().unwrap_or_default()).map_err(Error::new)
-}
-
-/// The versions sealed in the lock file.
-pub fn sealed(state: &LockState) -> Vec<Version> {
-    state
-        .sealed()
-        .map(|l| l.entries().iter().map(|e| e.version).collect())
-        .unwrap_or_default()
-}
-
-/// The drafts: migrations not sealed yet.
-pub fn drafts(set: &MigrationSet, sealed: &[Version]) -> Vec<Version> {
-    set.migrations
-        .iter()
-        .map(|m| m.version)
-        .filter(|v| !sealed.contains(v))
-        .collect()
-}
-
-/// Lints the drafts of a directory (for `apply` and `seal`).
-pub fn lint_drafts(
-    cx: &Context,
-    set: &MigrationSet,
-    state: &LockState,
-) -> Result<Vec<LintFinding>, Error> {
-    let sealed = sealed(state);
-    Ok(lint(set, &drafts(set, &sealed), &sealed, &config(cx)?))
-}
-
-/// Counts errors and warnings.
-pub fn counts(findings: &[LintFinding]) -> (usize, usize) {
-    let errors = findings
-        .iter()
-        .filter(|f| f.severity == Severity::Error)
-        .count();
-    (errors, findings.len() - errors)
-}
 
 /// One finding as rustc-style text lines.
 pub fn text(f: &LintFinding) -> Vec<String> {
@@ -174,6 +131,50 @@ pub fn print(github_annotations: bool, findings: &[LintFinding]) {
     } else {
         print_text(findings);
     }
+}
+
+/// Prints `lint`'s report; returns the exit code (3 with error-level findings).
+pub fn print_report(
+    format: super::Format,
+    github_annotations: bool,
+    r: &migrate_runtime::ops::LintReport,
+) -> crate::exit::Exit {
+    use super::plural;
+    let exit = if r.errors > 0 {
+        crate::exit::Exit::Problems
+    } else {
+        crate::exit::Exit::Success
+    };
+    let what = if r.drafts {
+        "draft migration"
+    } else {
+        "migration"
+    };
+    match format {
+        super::Format::Json => super::print_json(&json!({
+            "ok": r.errors == 0,
+            "exit_code": exit as u8,
+            "linted": r.linted,
+            "findings": r.findings.iter().map(finding_json).collect::<Vec<_>>(),
+            "summary": { "errors": r.errors, "warnings": r.warnings },
+        })),
+        super::Format::Text => {
+            print(github_annotations, &r.findings);
+            if !github_annotations {
+                if r.findings.is_empty() {
+                    crate::info!("No problems in {}.", plural(r.linted.len(), what));
+                } else {
+                    crate::info!(
+                        "{}, {} in {}.",
+                        plural(r.errors, "error"),
+                        plural(r.warnings, "warning"),
+                        plural(r.linted.len(), what)
+                    );
+                }
+            }
+        }
+    }
+    exit
 }
 
 #[cfg(test)]

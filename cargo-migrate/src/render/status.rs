@@ -1,0 +1,170 @@
+//! `status`'s report: one line per migration with its state and the run that put it there.
+
+use super::{Format, ms, print_json};
+use crate::exit::Exit;
+use crate::output::{DIM, ERROR, GOOD, WARNING};
+use anstream::println;
+use migrate_runtime::engine::State;
+use migrate_runtime::model::folder_name;
+use migrate_runtime::ops::{StatusEntry, StatusReport, StatusVerdict};
+use serde_json::json;
+use time::format_description::well_known::Rfc3339;
+
+/// The exit code a report ends with.
+pub fn exit(report: &StatusReport) -> Exit {
+    match report.verdict {
+        StatusVerdict::UpToDate => Exit::Success,
+        StatusVerdict::Pending => Exit::Pending,
+        StatusVerdict::Problems => Exit::Problems,
+    }
+}
+
+/// Prints the report.
+pub fn print(format: Format, r: &StatusReport) {
+    match format {
+        Format::Text => text(r),
+        Format::Json => json(r),
+    }
+}
+
+/// What follows the state and folder on a line.
+fn detail(e: &StatusEntry) -> String {
+    let mut detail = String::new();
+    if let Some(at) = e.at {
+        detail.push_str(&format!(
+            "{} UTC",
+            at.format(&time::macros::format_description!(
+                "[year]-[month]-[day] [hour]:[minute]:[second]"
+            ))
+            .unwrap_or_default()
+        ));
+        if let Some(t) = e.duration_ms {
+            detail.push_str(&format!(", {}", ms(t)));
+        }
+    }
+    if let Some(err) = &e.down_error {
+        detail.push_str(&format!(", its down.sql failed and was rolled back: {err}"));
+    }
+    if e.state == State::DownFailed {
+        detail.push_str(&format!(
+            ", down.sql: {} of {} statements done",
+            e.statements_applied.unwrap_or(0),
+            e.statements_total.unwrap_or(0)
+        ));
+        if let Some(err) = &e.error {
+            detail.push_str(&format!(": {err}"));
+        }
+    }
+    if e.state == State::Failed {
+        if let Some(done) = e.statements_applied {
+            detail.push_str(&format!(
+                ", {done} of {} statements applied",
+                e.statements_total.unwrap_or(0)
+            ));
+        }
+        if let Some(err) = &e.error {
+            detail.push_str(&format!(": {err}"));
+        }
+    }
+    if e.draft {
+        detail.push_str(if detail.is_empty() {
+            "draft"
+        } else {
+            " (draft)"
+        });
+    }
+    detail
+}
+
+fn text(r: &StatusReport) {
+    println!("Database {} (history {})", r.label, r.history_table);
+    let width = r
+        .entries
+        .iter()
+        .map(|e| e.name.len() + 15)
+        .max()
+        .unwrap_or(0);
+    for e in &r.entries {
+        let folder = folder_name(e.version, &e.name);
+        let style = match e.state {
+            State::Applied => GOOD,
+            State::Pending => WARNING,
+            _ => ERROR,
+        };
+        println!(
+            "  {style}{:<12}{style:#} {folder:<width$}  {DIM}{}{DIM:#}",
+            e.state.as_str(),
+            detail(e)
+        );
+        // --verbose: what changed in an edited migration, against what was applied.
+        if let (true, Some(diff)) = (crate::output::verbose(), &e.diff) {
+            for line in diff.lines() {
+                println!("      {line}");
+            }
+        }
+    }
+    for f in &r.lock_findings {
+        println!("  lock-file    {f}");
+    }
+    let mut summary: Vec<String> = r
+        .summary
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(s, n)| format!("{n} {}", s.as_str()))
+        .collect();
+    if !r.lock_findings.is_empty() {
+        summary.push(format!("{} lock-file problem(s)", r.lock_findings.len()));
+    }
+    if summary.is_empty() {
+        summary.push("no migrations".into());
+    }
+    println!("{}", summary.join(", "));
+    match r.verdict {
+        StatusVerdict::Problems => {
+            crate::info!("Problems found: `cargo migrate apply` explains each and what to do.")
+        }
+        StatusVerdict::Pending => crate::info!("Pending migrations: run `cargo migrate apply`."),
+        StatusVerdict::UpToDate => {}
+    }
+}
+
+fn json(r: &StatusReport) {
+    let rfc = |t: time::OffsetDateTime| t.format(&Rfc3339).ok();
+    let migrations: Vec<_> = r
+        .entries
+        .iter()
+        .map(|e| {
+            json!({
+                "version": e.version,
+                "name": e.name,
+                "state": e.state.as_str(),
+                "sealed": e.sealed,
+                "path": e.path,
+                "no_transaction": e.no_transaction,
+                "applied_at": e.applied_at.and_then(rfc),
+                "duration_ms": e.duration_ms,
+                "applied_by": e.applied_by,
+                "error": e.error,
+                "down_error": e.down_error,
+                "statements_applied": e.statements_applied,
+                "statements_total": e.statements_total,
+                "recorded_sql": e.recorded_sql,
+            })
+        })
+        .collect();
+    let summary: serde_json::Map<String, serde_json::Value> = r
+        .summary
+        .iter()
+        .map(|(s, n)| (s.as_str().to_string(), json!(n)))
+        .collect();
+    let exit = exit(r);
+    print_json(&json!({
+        "ok": exit == Exit::Success,
+        "exit_code": exit as u8,
+        "database": r.database,
+        "history_table": r.history_table,
+        "migrations": migrations,
+        "lock_findings": r.lock_findings.iter().map(super::error::finding_json).collect::<Vec<_>>(),
+        "summary": summary,
+    }));
+}

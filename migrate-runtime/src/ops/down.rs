@@ -1,0 +1,52 @@
+//! `down`: revert the newest applied migrations with their down.sql.
+
+use super::database::{self, DbOptions};
+use super::error::{OpError, Untouched};
+use super::event::OpEvent;
+use super::workspace::Workspace;
+use crate::engine::{DownReport, DownTarget};
+
+/// What `down` was asked.
+#[derive(Debug, Clone)]
+pub struct DownRequest {
+    /// How far.
+    pub target: DownTarget,
+    /// Show what would be reverted, change nothing.
+    pub dry_run: bool,
+    /// Database options.
+    pub db: DbOptions,
+}
+
+/// What `down` did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DownOutcome {
+    /// The engine's report.
+    pub report: DownReport,
+    /// The connection, redacted.
+    pub database: Option<String>,
+}
+
+/// Reverts migrations.
+pub fn down(
+    ws: &Workspace,
+    request: &DownRequest,
+    events: &mut dyn FnMut(OpEvent<'_>),
+) -> Result<DownOutcome, OpError> {
+    let set = ws.read_set(Untouched::NothingRun)?;
+    let settings = database::db_settings(ws, &request.db, events)?;
+    let mut db = database::connect(ws, &settings, events)?;
+    let engine = database::watching(ws, &settings)?;
+    let report = engine
+        .down(
+            &mut db.client,
+            &set,
+            request.target,
+            request.dry_run,
+            &mut |e| events(OpEvent::Engine(e)),
+        )
+        .map_err(OpError::engine("revert", ws.redacted()))?;
+    Ok(DownOutcome {
+        report,
+        database: ws.redacted(),
+    })
+}

@@ -1,0 +1,48 @@
+//! One operation per `cargo migrate` command: a [`Workspace`] and a request in, a typed report
+//! (or an [`OpError`]) out, with progress as [`OpEvent`]s. The CLI is a thin front end over
+//! these: it turns arguments into a request, calls the operation, and renders the report as
+//! text or JSON. Everything the commands decide lives here, so another front end (a deploy
+//! tool, a test) gets the same behaviour.
+//!
+//! - [`workspace`]: the project (directory, settings, given database, dev database);
+//! - [`database`]: which database, its settings checked before connecting, connecting;
+//! - `preflight`: the lock-file checks before anything runs, and sealing what applied;
+//! - one module per command: `new`, `seal`, `lint`, `apply`, `status`, `down`, `resolve`,
+//!   `reset`, `dev_db`.
+//!
+//! ```no_run
+//! use migrate_runtime::ops::{self, ApplyRequest, Workspace, WorkspaceOptions};
+//! let ws = Workspace::locate(&WorkspaceOptions::default(), &std::env::current_dir()?)?;
+//! let outcome = ops::apply(&ws, &ApplyRequest::default(), &mut |_| {})?;
+//! println!("{} applied", outcome.report.applied.len());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod apply;
+pub mod database;
+pub mod dev_db;
+mod down;
+mod error;
+mod event;
+mod lint;
+mod new;
+mod preflight;
+mod reset;
+mod resolve;
+mod seal;
+mod status;
+pub mod workspace;
+
+pub use apply::{ApplyOutcome, ApplyRequest, apply};
+pub use database::{DbOptions, DbSettings, db_settings};
+pub use dev_db::DevDbReport;
+pub use down::{DownOutcome, DownRequest, down};
+pub use error::{EditedDiff, OpError, Untouched};
+pub use event::{OpEvent, quiet};
+pub use lint::{LintReport, LintRequest, counts as lint_counts, run as lint};
+pub use new::{NewReport, new_migration};
+pub use reset::{ResetOutcome, ResetRequest, reset};
+pub use resolve::{ResolveOutcome, ResolveRequest, resolve};
+pub use seal::{CheckReport, SealReport, check, seal_drafts};
+pub use status::{StatusEntry, StatusReport, StatusVerdict, status};
+pub use workspace::{Workspace, WorkspaceOptions};

@@ -1,0 +1,170 @@
+//! `status`: every migration known to the directory or the database with its state and the
+//! details of the run that put it there, plus lock-file problems. Takes no lock, creates
+//! nothing.
+
+use super::database::{self, DbOptions};
+use super::error::{OpError, Untouched};
+use super::event::OpEvent;
+use super::workspace::Workspace;
+use crate::engine::State;
+use crate::engine::status::compute;
+use crate::engine::unified_diff;
+use crate::{Finding, Version, verify};
+use std::path::PathBuf;
+use time::OffsetDateTime;
+
+/// One migration's line of `status`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StatusEntry {
+    /// Its version.
+    pub version: Version,
+    /// Its name.
+    pub name: String,
+    /// Its state.
+    pub state: State,
+    /// Sealed in the lock file.
+    pub sealed: bool,
+    /// In the directory but not sealed.
+    pub draft: bool,
+    /// Its folder (present or not).
+    pub path: PathBuf,
+    /// Runs outside a transaction (from the file, else the history).
+    pub no_transaction: Option<bool>,
+    /// When the run that put it in this state finished (or started, if it did not finish);
+    /// `None` for pending migrations.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub at: Option<OffsetDateTime>,
+    /// When it was applied (applied, edited and missing migrations).
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub applied_at: Option<OffsetDateTime>,
+    /// How long that run took.
+    pub duration_ms: Option<f64>,
+    /// The database user that ran it.
+    pub applied_by: Option<String>,
+    /// The error (failed migrations, failed downs part-way).
+    pub error: Option<String>,
+    /// The error of its last `down`, which failed and was rolled back (it is still applied).
+    pub down_error: Option<String>,
+    /// Statements done (no-transaction files, and a down that failed part-way).
+    pub statements_applied: Option<i32>,
+    /// Statements in the file that ran.
+    pub statements_total: Option<i32>,
+    /// The SQL the database recorded (edited and missing migrations).
+    pub recorded_sql: Option<String>,
+    /// For an edited migration: the diff from the recorded SQL to the file.
+    pub diff: Option<String>,
+}
+
+/// How `status` ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusVerdict {
+    /// Every migration is applied.
+    UpToDate,
+    /// Some are pending, nothing is wrong.
+    Pending,
+    /// Something needs attention: edited, missing, failed, out of order, partly reverted, or
+    /// lock-file problems.
+    Problems,
+}
+
+/// What `status` found.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StatusReport {
+    /// `user@host:port/db`.
+    pub label: String,
+    /// The connection, redacted.
+    pub database: Option<String>,
+    /// The history table.
+    pub history_table: String,
+    /// Every migration, in version order.
+    pub entries: Vec<StatusEntry>,
+    /// Lock-file problems (drafts are not problems).
+    pub lock_findings: Vec<Finding>,
+    /// How many migrations are in each state, in [`State::ALL`] order.
+    pub summary: Vec<(State, usize)>,
+    /// The verdict.
+    pub verdict: StatusVerdict,
+}
+
+/// The state of every migration.
+pub fn status(
+    ws: &Workspace,
+    options: &DbOptions,
+    events: &mut dyn FnMut(OpEvent<'_>),
+) -> Result<StatusReport, OpError> {
+    let (set, state) = ws.read(Untouched::NothingChanged)?;
+    let lock_findings: Vec<Finding> = verify(&set, &state)
+        .into_iter()
+        .filter(|f| !matches!(f, Finding::Unsealed { .. }))
+        .collect();
+    let sealed = state.sealed().cloned().unwrap_or_default();
+    let settings = database::db_settings(ws, options, events)?;
+    let mut db = database::connect(ws, &settings, events)?;
+    let rows = settings
+        .engine
+        .history(&mut db.client)
+        .map_err(OpError::engine("read the status", None))?;
+    let entries: Vec<StatusEntry> = compute(&set, &rows)
+        .iter()
+        .map(|e| {
+            // History details describe the state only when it came from a run.
+            let row = e
+                .row
+                .filter(|_| !matches!(e.state, State::Pending | State::OutOfOrder));
+            let recorded = matches!(e.state, State::Edited | State::Missing);
+            StatusEntry {
+                version: e.version,
+                name: e.name.clone(),
+                state: e.state,
+                sealed: sealed.get(e.version).is_some(),
+                draft: e.migration.is_some() && sealed.get(e.version).is_none(),
+                path: e.folder(&set),
+                no_transaction: e
+                    .migration
+                    .map(|m| m.directives.no_transaction)
+                    .or(e.row.map(|r| r.no_transaction)),
+                at: row.map(|r| r.finished_at.unwrap_or(r.started_at)),
+                applied_at: row
+                    .filter(|_| matches!(e.state, State::Applied | State::Edited | State::Missing))
+                    .and_then(|r| r.finished_at),
+                duration_ms: row.and_then(|r| r.execution_ms),
+                applied_by: row.map(|r| r.applied_by.clone()),
+                error: row
+                    .filter(|_| matches!(e.state, State::Failed | State::DownFailed))
+                    .and_then(|r| r.error.clone()),
+                down_error: row
+                    .filter(|r| e.state == State::Applied && r.is_failed_down())
+                    .and_then(|r| r.error.clone()),
+                statements_applied: row
+                    .filter(|r| r.no_transaction || e.state == State::DownFailed)
+                    .map(|r| r.statements_applied),
+                statements_total: row.and_then(|r| r.statements_total),
+                recorded_sql: row.filter(|_| recorded).map(|r| r.sql.clone()),
+                diff: match (e.state, e.migration, row) {
+                    (State::Edited, Some(m), Some(r)) => {
+                        Some(unified_diff(&r.sql, &m.up.sql, &m.up.path))
+                    }
+                    _ => None,
+                },
+            }
+        })
+        .collect();
+    let count = |s: State| entries.iter().filter(|e| e.state == s).count();
+    let verdict = if entries.iter().any(|e| e.state.is_problem()) || !lock_findings.is_empty() {
+        StatusVerdict::Problems
+    } else if count(State::Pending) > 0 {
+        StatusVerdict::Pending
+    } else {
+        StatusVerdict::UpToDate
+    };
+    Ok(StatusReport {
+        label: db.label,
+        database: ws.redacted(),
+        history_table: settings.engine.config.history.to_string(),
+        summary: State::ALL.iter().map(|s| (*s, count(*s))).collect(),
+        entries,
+        lock_findings,
+        verdict,
+    })
+}

@@ -1,0 +1,135 @@
+//! What every operation starts from: the migrations directory (`--dir`, else the package's
+//! `[package.metadata.migrate] dir`, else `<package root>/migrations`), the package's settings,
+//! the database it was given (if any), and its dev database.
+
+use super::error::{OpError, Untouched};
+use crate::devdb::DevDb;
+use crate::engine::connection::ConnInfo;
+use crate::lockfile;
+use crate::project::{Project, Settings};
+use crate::{LockState, MigrationSet};
+use std::cell::OnceCell;
+use std::path::{Path, PathBuf};
+
+/// How a front end was invoked: the global options.
+#[derive(Debug, Clone, Default)]
+pub struct WorkspaceOptions {
+    /// `--dir`.
+    pub dir: Option<PathBuf>,
+    /// `--manifest-path`.
+    pub manifest_path: Option<PathBuf>,
+    /// `--database-url` or `DATABASE_URL`.
+    pub database_url: Option<String>,
+    /// Where `database_url` came from, for messages (`--database-url`, `DATABASE_URL`,
+    /// `DATABASE_URL in /app/.env`).
+    pub database_url_source: String,
+}
+
+/// The project an operation works on.
+///
+/// ```
+/// use migrate_runtime::ops::{Workspace, WorkspaceOptions};
+/// let dir = tempfile::tempdir().unwrap();
+/// let ws = Workspace::locate(&WorkspaceOptions::default(), dir.path()).unwrap();
+/// assert_eq!(ws.dir, std::path::Path::new("migrations"));
+/// ```
+#[derive(Debug)]
+pub struct Workspace {
+    /// Where the migrations are (relative to the current directory when under it, so messages
+    /// show short paths).
+    pub dir: PathBuf,
+    /// `[package.metadata.migrate]`.
+    pub settings: Settings,
+    /// The database URL given (`--database-url`, `DATABASE_URL`, `.env`).
+    pub database_url: Option<String>,
+    /// Where it came from.
+    pub database_url_source: String,
+    /// The package name (names the dev database's database).
+    pub package: Option<String>,
+    /// Cargo's target directory (holds the dev database).
+    pub target_dir: PathBuf,
+    /// Problems that did not stop anything, for the front end to show.
+    pub warnings: Vec<String>,
+    /// The connection in use, once resolved.
+    pub(crate) conninfo: OnceCell<ConnInfo>,
+}
+
+impl Workspace {
+    /// Resolves the options against `cwd`.
+    pub fn locate(options: &WorkspaceOptions, cwd: &Path) -> Result<Workspace, OpError> {
+        let mut warnings = Vec::new();
+        let project = match Project::locate(options.manifest_path.as_deref(), cwd) {
+            Ok(project) => project,
+            // With an explicit --dir the manifest only supplies settings: say what is wrong
+            // with it and go on with the defaults.
+            Err(e) if options.dir.is_some() && options.manifest_path.is_none() => {
+                warnings.push(format!("ignoring the package settings: {e}"));
+                Project::outside_cargo(cwd)
+            }
+            Err(e) => return Err(OpError::Project(e.to_string())),
+        };
+        let dir = match &options.dir {
+            Some(dir) => cwd.join(dir),
+            None => project.migrations_dir(),
+        };
+        Ok(Workspace {
+            dir: shorten(&dir, cwd),
+            settings: project.settings,
+            database_url: options.database_url.clone().filter(|u| !u.is_empty()),
+            database_url_source: options.database_url_source.clone(),
+            package: project.name,
+            target_dir: project.target_dir,
+            warnings,
+            conninfo: OnceCell::new(),
+        })
+    }
+
+    /// Reads the migrations directory and its lock file.
+    pub fn read(&self, untouched: Untouched) -> Result<(MigrationSet, LockState), OpError> {
+        let set = MigrationSet::read(&self.dir).map_err(|errors| OpError::Read {
+            errors,
+            untouched: Some(untouched),
+        })?;
+        let state = LockState::load(&self.dir).map_err(|e| OpError::Io {
+            message: format!("cannot read {}: {e}", lockfile::path(&self.dir).display()),
+            help: None,
+            untouched: Some(untouched),
+        })?;
+        Ok((set, state))
+    }
+
+    /// Reads the migrations directory (without the lock file).
+    pub fn read_set(&self, untouched: Untouched) -> Result<MigrationSet, OpError> {
+        MigrationSet::read(&self.dir).map_err(|errors| OpError::Read {
+            errors,
+            untouched: Some(untouched),
+        })
+    }
+
+    /// The project's dev database: one cluster per target directory, one database per package
+    /// (outside a package, named after the folder holding the migrations directory:
+    /// `examples/quickstart/migrations` → `quickstart`).
+    pub fn dev_db(&self) -> DevDb {
+        let name = self.package.clone().or_else(|| {
+            std::path::absolute(&self.dir).ok().and_then(|d| {
+                d.parent()?
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+            })
+        });
+        DevDb::new(&self.target_dir, name.as_deref().unwrap_or("dev"))
+    }
+
+    /// The connection (redacted), once resolved.
+    pub fn redacted(&self) -> Option<String> {
+        self.conninfo.get().map(ConnInfo::redacted)
+    }
+}
+
+fn shorten(path: &Path, cwd: &Path) -> PathBuf {
+    match path.strip_prefix(cwd) {
+        Ok(rel) if rel.as_os_str().is_empty() => PathBuf::from("."),
+        Ok(rel) => rel.to_path_buf(),
+        Err(_) => path.to_path_buf(),
+    }
+}
