@@ -4,6 +4,7 @@ mod apply;
 mod completions;
 mod dev_db;
 mod down;
+mod import;
 mod lint;
 mod new;
 mod reset;
@@ -37,6 +38,7 @@ pub fn run(cli: Cli) -> Result<Exit, Error> {
         Command::Resolve(args) => resolve::run(&cx, args),
         Command::Reset(args) => reset::run(&cx, args),
         Command::Lint(args) => lint::run(&cx, args),
+        Command::Import(args) => import::run(&cx, args),
         Command::DevDb(action) => dev_db::run(&cx, action),
         Command::Completions(args) => completions::run(args),
     }
