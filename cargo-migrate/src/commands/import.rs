@@ -86,6 +86,12 @@ fn print_files(report: &ImportReport, files: &FilesReport) {
     for s in &files.skipped {
         println!("skipped {}: {}", s.path, s.reason);
     }
+    for n in &files.notes {
+        println!("note: {n}");
+    }
+    for w in &files.warnings {
+        crate::output::warning(w);
+    }
     let tool = report.tool;
     let source = report
         .source
@@ -103,7 +109,12 @@ fn print_files(report: &ImportReport, files: &FilesReport) {
     } else {
         String::new()
     };
-    if report.dry_run {
+    if new == 0 {
+        crate::info!(
+            "Nothing new to import: all {} {tool} migrations{source} are in {dir} already.",
+            files.migrations.len()
+        );
+    } else if report.dry_run {
         crate::info!(
             "Dry run: {new} {tool} migration{} would be imported{source} into {dir}{kept}; \
              nothing was written.",

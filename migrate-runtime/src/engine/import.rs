@@ -56,13 +56,16 @@ impl Engine {
                     set.dir.display()
                 ),
                 problems: vec![Problem::general(format!(
-                    "import the files first: `cargo migrate import --from {tool} <{tool}'s \
-                     migrations directory>` (add --history to adopt the history in the same run)"
+                    "import the files first, or both in one run: `cargo migrate import --from \
+                     {tool} <{tool}'s migrations directory> --history`"
                 ))],
             });
         }
+        // Decided first without the lock, so that a refusal leaves no trace (not even our
+        // history table); then again under the lock, against the history as it is then.
+        let checked = self.adoption(client, &imported, options)?;
         if options.dry_run {
-            return self.adoption(client, &imported, options);
+            return Ok(checked);
         }
         let mut guard = self.lock(client, events).map_err(ImportError::Engine)?;
         let client: &mut Client = &mut guard;

@@ -138,11 +138,8 @@ pub(crate) fn read(dir: &Path) -> Result<SourceSet, Vec<Problem>> {
         )),
         None => {}
     }
-    if problems.is_empty() {
-        Ok(set)
-    } else {
-        Err(problems)
-    }
+    set.problems = problems;
+    Ok(set)
 }
 
 /// Compares `atlas.sum` with the hashes of the files, as Atlas does before it applies anything.
@@ -215,7 +212,6 @@ pub(crate) fn key_of(origin: &str) -> Option<(String, Option<String>)> {
 /// Reads `atlas_schema_revisions`: a baseline revision stands for itself and every file before
 /// it; a revision whose statements did not all run, or that holds an error, failed unless it
 /// was marked resolved (`atlas migrate set`).
-#[cfg(feature = "postgres")]
 pub(crate) fn history(
     client: &mut impl postgres::GenericClient,
     table: &str,
@@ -246,8 +242,13 @@ pub(crate) fn history(
                     .find(|l| !l.trim().is_empty())
                     .map(|l| format!(": {}", l.trim()))
                     .unwrap_or_default();
+                let statements = if total == 1 {
+                    "statement"
+                } else {
+                    "statements"
+                };
                 RowStatus::Failed(format!(
-                    "Atlas applied {applied} of its {total} statements{error}"
+                    "Atlas ran {applied} of its {total} {statements}{error}"
                 ))
             } else {
                 RowStatus::Applied

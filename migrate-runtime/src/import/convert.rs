@@ -177,10 +177,7 @@ fn own_transaction(text: &str) -> OwnTransaction {
     let describe = |i: usize| {
         let (_, start, end) = statements[i];
         let line = lines.line_column(text, start).0;
-        (
-            line,
-            format!("`{}` at line {line}", one_line(&text[start..end])),
-        )
+        (line, format!("`{}`", one_line(&text[start..end])))
     };
     let last = statements.len() - 1;
     let plain_begin = |i: usize| {
@@ -431,28 +428,28 @@ mod tests {
             (
                 "BEGIN;\nSELECT 1;\nCOMMIT;\nSELECT 2;\n",
                 3,
-                "`COMMIT;` at line 3 comes before the end of the file",
+                "`COMMIT;` comes before the end of the file",
             ),
             (
                 "BEGIN;\nSELECT 1;\n",
                 1,
-                "`BEGIN;` at line 1 has no `COMMIT` at the end of the file",
+                "`BEGIN;` has no `COMMIT` at the end of the file",
             ),
             (
                 "SELECT 1;\nROLLBACK;\nSELECT 2;",
                 2,
-                "`ROLLBACK;` at line 2 is in the middle of the file",
+                "`ROLLBACK;` is in the middle of the file",
             ),
             (
                 "BEGIN ISOLATION LEVEL SERIALIZABLE;\nSELECT 1;\nCOMMIT;",
                 1,
-                "`BEGIN ISOLATION LEVEL SERIALIZABLE;` at line 1 sets options cargo-migrate's \
+                "`BEGIN ISOLATION LEVEL SERIALIZABLE;` sets options cargo-migrate's \
                  transaction cannot take",
             ),
             (
                 "SELECT 1;\nCOMMIT;",
                 2,
-                "`COMMIT;` at line 2 ends a transaction the file never began",
+                "`COMMIT;` ends a transaction the file never began",
             ),
         ];
         for (sql, line, what) in cases {

@@ -139,11 +139,8 @@ pub(crate) fn read(dir: &Path) -> Result<SourceSet, Vec<Problem>> {
             );
         }
     }
-    if problems.is_empty() {
-        Ok(set)
-    } else {
-        Err(problems)
-    }
+    set.problems = problems;
+    Ok(set)
 }
 
 /// `run_in_transaction` from a `metadata.toml` (its top-level key), and whether the file says
@@ -177,7 +174,6 @@ pub(crate) fn key_of(origin: &str) -> Option<(String, Option<String>)> {
 
 /// Reads `__diesel_schema_migrations`: a row is an applied migration (diesel records it in the
 /// migration's transaction, or after a non-transactional one succeeded).
-#[cfg(feature = "postgres")]
 pub(crate) fn history(
     client: &mut impl postgres::GenericClient,
     table: &str,

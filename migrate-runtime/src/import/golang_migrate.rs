@@ -127,11 +127,8 @@ pub(crate) fn read(dir: &Path) -> Result<SourceSet, Vec<Problem>> {
         }
     }
     set.migrations = ups.into_values().collect();
-    if problems.is_empty() {
-        Ok(set)
-    } else {
-        Err(problems)
-    }
+    set.problems = problems;
+    Ok(set)
 }
 
 fn script(origin: String, sql: String) -> SourceFile {
@@ -156,7 +153,6 @@ pub(crate) fn key_of(origin: &str) -> Option<(String, Option<String>)> {
 
 /// Reads `schema_migrations`: its row says every migration up to that version is applied, or,
 /// when dirty, that this one failed part-way.
-#[cfg(feature = "postgres")]
 pub(crate) fn history(
     client: &mut impl postgres::GenericClient,
     table: &str,

@@ -9,7 +9,7 @@
 //! - `plan`, `write`: what an import of files writes, checked before anything is written, then
 //!   written whole (folders, then the lock file sealing them) or not at all;
 //! - `adopt`: the tool's history against the imported migrations (pure), and
-//!   `Engine::import_history` (feature `postgres`), which records it in ours (action `import`);
+//!   `Engine::import_history`, which records it in ours (action `import`);
 //! - `report`: what an import did, for text and JSON.
 //!
 //! ```
@@ -27,6 +27,9 @@
 //! assert_eq!(files.migrations[0].folder, "20190101000000_create_users");
 //! assert_eq!(files.sealed.len(), 1);
 //! ```
+
+// The command line is its only user, and the history adoption needs the engine.
+#![cfg(feature = "postgres")]
 
 mod adopt;
 mod atlas;
@@ -128,6 +131,12 @@ impl Tool {
         }
     }
 
+    /// Whether the tool has down migrations (diesel, sqlx, golang-migrate); Prisma, refinery
+    /// and Atlas have none, so a missing one is not worth a note per migration.
+    fn keeps_downs(self) -> bool {
+        matches!(self, Tool::Diesel | Tool::Sqlx | Tool::GolangMigrate)
+    }
+
     /// What its migrations look like, for messages.
     fn layout(self) -> &'static str {
         match self {
@@ -176,7 +185,6 @@ impl Tool {
 
     /// The tables to look for when none is given: the default, then (Atlas) the name it uses
     /// in a connection bound to a schema. Unqualified names are looked up on the search path.
-    #[cfg(feature = "postgres")]
     pub(crate) fn table_candidates(self) -> Vec<crate::QualifiedName> {
         let mut names = vec![self.history_table()];
         if self == Tool::Atlas {
@@ -186,7 +194,6 @@ impl Tool {
     }
 
     /// The columns read from its table.
-    #[cfg(feature = "postgres")]
     pub(crate) fn columns(self) -> &'static [&'static str] {
         match self {
             Tool::Prisma => prisma::COLUMNS,
@@ -199,7 +206,6 @@ impl Tool {
     }
 
     /// Reads the tool's table (`table` quoted and qualified).
-    #[cfg(feature = "postgres")]
     pub(crate) fn history(
         self,
         client: &mut impl postgres::GenericClient,
@@ -338,7 +344,6 @@ pub enum ImportError {
         message: String,
     },
     /// The database or the engine failed (connection, lock, our history table).
-    #[cfg(feature = "postgres")]
     Engine(crate::engine::EngineError),
 }
 
@@ -375,7 +380,6 @@ impl fmt::Display for ImportError {
             }
             ImportError::SourceTable { message, .. } => f.write_str(message),
             ImportError::Write { message } => f.write_str(message),
-            #[cfg(feature = "postgres")]
             ImportError::Engine(e) => write!(f, "{e}"),
         }
     }
@@ -413,7 +417,6 @@ pub fn files(options: &ImportOptions) -> Result<ImportReport, ImportError> {
 }
 
 /// The database an import adopts the history of.
-#[cfg(feature = "postgres")]
 pub struct Database<'a> {
     /// The engine, with its settings (our history table, lock wait).
     pub engine: &'a crate::engine::Engine,
@@ -438,7 +441,6 @@ pub struct Database<'a> {
 /// println!("{} recorded", report.history.map_or(0, |h| h.recorded));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[cfg(feature = "postgres")]
 pub fn run(
     options: &ImportOptions,
     database: Option<Database<'_>>,
@@ -470,6 +472,18 @@ pub fn run(
     };
     let Some(source) = &options.source else {
         // The history of migrations imported before.
+        if !options.dir.exists() {
+            return Err(ImportError::Invalid {
+                message: format!(
+                    "there is no migrations directory {} to adopt {tool}'s history for",
+                    options.dir.display()
+                ),
+                problems: vec![Problem::general(format!(
+                    "import the files first, or both in one run: `cargo migrate import --from \
+                     {tool} <{tool}'s migrations directory> --history`"
+                ))],
+            });
+        }
         let set = MigrationSet::read(&options.dir).map_err(ImportError::Read)?;
         let state = LockState::load(&options.dir).map_err(|e| ImportError::Write {
             message: format!(

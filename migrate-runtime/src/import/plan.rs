@@ -65,14 +65,17 @@ pub(crate) fn plan(tool: Tool, source: &Path, dir: &Path) -> Result<FilesPlan, I
         dir: source.to_path_buf(),
         problems,
     };
-    if set.migrations.is_empty() {
-        return Err(source_error(vec![
-            Problem::general(format!("there is no {tool} migration here"))
-                .help(format!("{tool}'s migrations are {}", tool.layout())),
-        ]));
+    if set.migrations.is_empty() && set.problems.is_empty() {
+        return Err(ImportError::Invalid {
+            message: format!("there is no {tool} migration in {}", source.display()),
+            problems: vec![Problem::general(format!(
+                "{tool}'s migrations are {}",
+                tool.layout()
+            ))],
+        });
     }
     let versions = version::map(tool, &set.migrations).map_err(|p| source_error(vec![p]))?;
-    let mut problems = Vec::new();
+    let mut problems = set.problems.clone();
     let mut migrations = Vec::new();
     for (m, mapped) in set.migrations.iter().zip(versions) {
         let up = convert(tool, &m.up, UP_FILE);
@@ -118,7 +121,7 @@ pub(crate) fn plan(tool: Tool, source: &Path, dir: &Path) -> Result<FilesPlan, I
             _ => None,
         };
         let mut notes = m.notes.clone();
-        if down_text.is_none() {
+        if down_text.is_none() && tool.keeps_downs() {
             notes
                 .push("it has no down migration: `cargo migrate down` refuses to revert it".into());
         }
@@ -160,10 +163,28 @@ pub(crate) fn plan(tool: Tool, source: &Path, dir: &Path) -> Result<FilesPlan, I
     }
     let staged = MigrationSet::read(scratch.path())
         .map_err(|errors| source_error(read_back(&errors, &migrations, scratch.path())))?;
+    let mut general = Vec::new();
+    let without_down = migrations.iter().filter(|p| p.down.is_none()).count();
+    if without_down > 0 && !tool.keeps_downs() {
+        let which = if without_down == migrations.len() {
+            format!("none of the {without_down} migrations has a down.sql")
+        } else {
+            format!(
+                "{without_down} of the {} migrations have no down.sql",
+                migrations.len()
+            )
+        };
+        general.push(format!(
+            "{which} ({tool} keeps no down migrations): `cargo migrate down` refuses to revert \
+             them"
+        ));
+    }
     let mut plan = FilesPlan {
         report: FilesReport {
             migrations: Vec::new(),
             skipped: set.skipped,
+            notes: general,
+            warnings: set.warnings,
             sealed: Vec::new(),
             written: false,
         },
@@ -249,17 +270,18 @@ fn check_target(dir: &Path, plan: &mut FilesPlan) -> Result<(), ImportError> {
         if same {
             p.mapped.already_imported = true;
         } else {
-            problems.push(
-                Problem::at(
-                    p.mapped.folder.clone(),
-                    None,
-                    format!(
-                        "version {} is taken by {} (with other content)",
-                        p.mapped.version,
-                        e.folder()
-                    ),
+            let message = if e.folder() == p.mapped.folder {
+                "already exists, with other content".to_string()
+            } else {
+                format!(
+                    "its version {} is taken by {}",
+                    p.mapped.version,
+                    e.folder()
                 )
-                .help("an import never overwrites: import into an empty directory"),
+            };
+            problems.push(
+                Problem::at(p.mapped.folder.clone(), None, message)
+                    .help("an import never overwrites: import into an empty directory"),
             );
         }
     }

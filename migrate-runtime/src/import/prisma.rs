@@ -116,11 +116,8 @@ pub(crate) fn read(dir: &Path) -> Result<SourceSet, Vec<Problem>> {
             notes,
         });
     }
-    if problems.is_empty() {
-        Ok(set)
-    } else {
-        Err(problems)
-    }
+    set.problems = problems;
+    Ok(set)
 }
 
 /// The `provider = "..."` of `migration_lock.toml`.
@@ -161,7 +158,6 @@ pub(crate) fn checksums_of(sql: &str) -> Vec<String> {
 /// Reads `_prisma_migrations`: one row per attempt. A migration is applied when an attempt
 /// finished and was not rolled back; failed when its last attempt neither finished nor was
 /// rolled back (Prisma's P3009 state); attempts marked rolled back are history.
-#[cfg(feature = "postgres")]
 pub(crate) fn history(
     client: &mut impl postgres::GenericClient,
     table: &str,

@@ -47,11 +47,8 @@ pub(crate) fn read(dir: &Path) -> Result<SourceSet, Vec<Problem>> {
     let mut found: BTreeMap<i64, SourceMigration> = BTreeMap::new();
     walk(dir, "", &mut set, &mut found, &mut problems);
     set.migrations = found.into_values().collect();
-    if problems.is_empty() {
-        Ok(set)
-    } else {
-        Err(problems)
-    }
+    set.problems = problems;
+    Ok(set)
 }
 
 fn walk(
@@ -87,9 +84,12 @@ fn walk(
         if ext == "rs" {
             set.skipped.push(skip(
                 &path,
-                "not importable: a migration written in Rust (cargo-migrate imports SQL); \
-                 write what it does as SQL in a new migration (`cargo migrate new`), or run it \
-                 from your application",
+                "not importable: a migration written in Rust (cargo-migrate imports SQL)",
+            ));
+            set.warnings.push(format!(
+                "{path} is a refinery migration written in Rust, which cannot be imported: the \
+                 imported migrations lack what it does; write it as SQL in a new migration \
+                 (`cargo migrate new`), or run it from your application"
             ));
             continue;
         }
@@ -222,7 +222,6 @@ pub(crate) fn key_of(origin: &str) -> Option<(String, Option<String>)> {
 
 /// Reads `refinery_schema_history`: a row is an applied migration (refinery records it in the
 /// migration's transaction).
-#[cfg(feature = "postgres")]
 pub(crate) fn history(
     client: &mut impl postgres::GenericClient,
     table: &str,
@@ -240,11 +239,26 @@ pub(crate) fn history(
             key: r.get::<_, i64>(0).to_string(),
             name: r.get(1),
             checksum: r.get(3),
-            applied_at: r.get(2),
+            applied_at: r.get::<_, Option<String>>(2).map(|t| utc(&t)),
             status: RowStatus::Applied,
             through: false,
         })
         .collect())
+}
+
+/// refinery's `applied_on` (RFC 3339 text) as the other tools' times are shown.
+fn utc(text: &str) -> String {
+    use time::format_description::well_known::Rfc3339;
+    time::OffsetDateTime::parse(text, &Rfc3339)
+        .ok()
+        .and_then(|t| {
+            t.to_offset(time::UtcOffset::UTC)
+                .format(time::macros::format_description!(
+                    "[year]-[month]-[day] [hour]:[minute]:[second] UTC"
+                ))
+                .ok()
+        })
+        .unwrap_or_else(|| text.to_string())
 }
 
 #[cfg(test)]
@@ -264,6 +278,15 @@ mod tests {
             checksum("initial", &1i32.to_le_bytes(), "CREATE TABLE t (id int);\n"),
             1_459_393_547_224_997_786
         );
+    }
+
+    #[test]
+    fn applied_on_is_shown_in_utc() {
+        assert_eq!(
+            utc("2024-05-01T12:00:00.123456+02:00"),
+            "2024-05-01 10:00:00 UTC"
+        );
+        assert_eq!(utc("yesterday"), "yesterday");
     }
 
     #[test]

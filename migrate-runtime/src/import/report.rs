@@ -51,6 +51,10 @@ pub struct FilesReport {
     pub migrations: Vec<MappedMigration>,
     /// Files and folders that are not migrations, and why.
     pub skipped: Vec<Skipped>,
+    /// Remarks about the whole import.
+    pub notes: Vec<String>,
+    /// What makes the imported migrations incomplete (a refinery migration written in Rust).
+    pub warnings: Vec<String>,
     /// Migrations sealed into `migrations.lock` (none in a dry run).
     pub sealed: Vec<Version>,
     /// Whether anything was written.

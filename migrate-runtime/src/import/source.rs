@@ -62,6 +62,10 @@ pub(crate) struct SourceSet {
     pub(crate) migrations: Vec<SourceMigration>,
     /// Files and folders that are not migrations.
     pub(crate) skipped: Vec<Skipped>,
+    /// Migrations of the tool that cannot be imported.
+    pub(crate) warnings: Vec<String>,
+    /// What stops the import (every problem found, not just the first).
+    pub(crate) problems: Vec<Problem>,
 }
 
 /// One entry of a directory.

@@ -126,11 +126,8 @@ pub(crate) fn read(dir: &Path) -> Result<SourceSet, Vec<Problem>> {
         }
     }
     set.migrations = ups.into_values().collect();
-    if problems.is_empty() {
-        Ok(set)
-    } else {
-        Err(problems)
-    }
+    set.problems = problems;
+    Ok(set)
 }
 
 fn duplicate(name: &str, version: i64) -> Problem {
@@ -178,7 +175,6 @@ pub(crate) fn key_of(origin: &str) -> Option<(String, Option<String>)> {
 }
 
 /// Reads `_sqlx_migrations`: `success = false` is a migration that did not finish.
-#[cfg(feature = "postgres")]
 pub(crate) fn history(
     client: &mut impl postgres::GenericClient,
     table: &str,
