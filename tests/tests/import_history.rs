@@ -38,7 +38,7 @@ fn rows(c: &mut Client, table: &str) -> Vec<String> {
         &format!("SELECT to_jsonb(t)::text FROM {table} t ORDER BY 1"),
         &[],
     )
-    .unwrap()
+    .expect("test setup")
     .iter()
     .map(|r| r.get(0))
     .collect()
@@ -83,20 +83,24 @@ const DIESEL_TABLE: &str = "CREATE TABLE IF NOT EXISTS __diesel_schema_migration
 /// Runs these diesel migrations as diesel does (each in a transaction with its row, the one
 /// with `run_in_transaction = false` outside one) and records them in diesel's table.
 fn diesel_applies(c: &mut Client, folders: &[&str]) {
-    c.batch_execute(DIESEL_TABLE).unwrap();
+    c.batch_execute(DIESEL_TABLE).expect("test setup");
     for folder in folders {
         let sql = read(&fixture("diesel").join(folder).join("up.sql"));
-        let version = folder.split('_').next().unwrap().replace('-', "");
+        let version = folder
+            .split('_')
+            .next()
+            .expect("test setup")
+            .replace('-', "");
         let insert = format!(
             "INSERT INTO __diesel_schema_migrations (version, run_on) \
              VALUES ('{version}', '2024-05-01 10:00:00')"
         );
         if sql.contains("CONCURRENTLY") {
-            c.batch_execute(&sql).unwrap();
-            c.batch_execute(&insert).unwrap();
+            c.batch_execute(&sql).expect("test setup");
+            c.batch_execute(&insert).expect("test setup");
         } else {
             c.batch_execute(&format!("BEGIN;\n{sql}\n{insert};\nCOMMIT;"))
-                .unwrap();
+                .expect("test setup");
         }
     }
 }
@@ -311,27 +315,27 @@ const SQLX_TABLE: &str = "CREATE TABLE IF NOT EXISTS _sqlx_migrations (
 /// Runs sqlx migrations (their up files) and records them as sqlx does, the checksum being
 /// the SHA-384 of the file; `tamper` replaces the recorded text of one of them.
 fn sqlx_applies(c: &mut Client, files: &[&str], success: bool) {
-    c.batch_execute(SQLX_TABLE).unwrap();
+    c.batch_execute(SQLX_TABLE).expect("test setup");
     for file in files {
         let sql = read(&fixture("sqlx").join(file));
-        let (version, rest) = file.split_once('_').unwrap();
+        let (version, rest) = file.split_once('_').expect("test setup");
         let description = rest
             .trim_end_matches(".sql")
             .trim_end_matches(".up")
             .replace('_', " ");
-        c.batch_execute(&sql).unwrap();
+        c.batch_execute(&sql).expect("test setup");
         c.execute(
             "INSERT INTO _sqlx_migrations
                  (version, description, installed_on, success, checksum, execution_time)
              VALUES ($1, $2, '2024-05-01 10:00:00+00', $3, sha384($4), 1834000)",
             &[
-                &version.parse::<i64>().unwrap(),
+                &version.parse::<i64>().expect("test setup"),
                 &description,
                 &success,
                 &sql.as_bytes(),
             ],
         )
-        .unwrap();
+        .expect("test setup");
     }
 }
 
@@ -421,14 +425,21 @@ const GOLANG_TABLE: &str = "CREATE TABLE IF NOT EXISTS \"schema_migrations\" \
 /// Runs golang-migrate's up files of the fixture up to `to` as golang-migrate does (each file
 /// as one script), and leaves its single row.
 fn golang_applies(c: &mut Client, to: u64, dirty: bool) {
-    c.batch_execute(GOLANG_TABLE).unwrap();
+    c.batch_execute(GOLANG_TABLE).expect("test setup");
     let mut files: Vec<(u64, PathBuf)> = std::fs::read_dir(fixture("golang-migrate"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
+        .expect("test setup")
+        .map(|e| e.expect("test setup").path())
         .filter(|p| p.to_string_lossy().ends_with(".up.sql"))
         .map(|p| {
-            let n = p.file_name().unwrap().to_string_lossy();
-            (n.split('_').next().unwrap().parse().unwrap(), p)
+            let n = p.file_name().expect("test setup").to_string_lossy();
+            (
+                n.split('_')
+                    .next()
+                    .expect("test setup")
+                    .parse()
+                    .expect("test setup"),
+                p,
+            )
         })
         .collect();
     files.sort();
@@ -436,15 +447,15 @@ fn golang_applies(c: &mut Client, to: u64, dirty: bool) {
         c.batch_execute(&format!(
             "TRUNCATE \"schema_migrations\"; INSERT INTO \"schema_migrations\" VALUES ({n}, true)"
         ))
-        .unwrap();
+        .expect("test setup");
         if dirty && n == to {
             return;
         }
-        c.batch_execute(&read(&file)).unwrap();
+        c.batch_execute(&read(&file)).expect("test setup");
         c.batch_execute(&format!(
             "TRUNCATE \"schema_migrations\"; INSERT INTO \"schema_migrations\" VALUES ({n}, false)"
         ))
-        .unwrap();
+        .expect("test setup");
     }
 }
 
@@ -536,7 +547,7 @@ const PRISMA_TABLE: &str = "CREATE TABLE \"_prisma_migrations\" (
 fn prisma_attempt(c: &mut Client, folder: &str, outcome: &str) {
     let sql = read(&fixture("prisma").join(folder).join("migration.sql"));
     if outcome == "finished" {
-        c.batch_execute(&sql).unwrap();
+        c.batch_execute(&sql).expect("test setup");
     }
     let (finished, rolled_back, logs) = match outcome {
         "finished" => ("'2024-05-01 10:00:01+00'", "NULL", "NULL"),
@@ -560,7 +571,7 @@ fn prisma_attempt(c: &mut Client, folder: &str, outcome: &str) {
         ),
         &[&sql.as_bytes(), &folder],
     )
-    .unwrap();
+    .expect("test setup");
 }
 
 const PRISMA_ALL: [&str; 4] = [
@@ -684,13 +695,13 @@ fn refinery_applies(db: &TestDb, replace: Option<(&str, &str)>, up_to: i32) {
         {
             sql = text.to_string();
         }
-        migrations.push(refinery::Migration::unapplied(name, &sql).unwrap());
+        migrations.push(refinery::Migration::unapplied(name, &sql).expect("test setup"));
     }
     let mut client = db.client();
     refinery::Runner::new(&migrations)
         .set_target(refinery::Target::Version(up_to))
         .run(&mut client)
-        .unwrap();
+        .expect("test setup");
 }
 
 #[test]
@@ -759,13 +770,16 @@ fn atlas_applies(c: &mut Client, file: &str, kind: i64, partial: Option<(i64, i6
     let hash = sum
         .lines()
         .find_map(|l| l.strip_prefix(&format!("{file} h1:")))
-        .unwrap();
+        .expect("test setup");
     let sql = read(&dir.join(file));
     let (applied, total, error) = partial.unwrap_or((1, 1, ""));
     if partial.is_none() {
-        c.batch_execute(&sql).unwrap();
+        c.batch_execute(&sql).expect("test setup");
     }
-    let (version, description) = file.trim_end_matches(".sql").split_once('_').unwrap();
+    let (version, description) = file
+        .trim_end_matches(".sql")
+        .split_once('_')
+        .expect("test setup");
     c.execute(
         "INSERT INTO atlas_schema_revisions.atlas_schema_revisions (version, description, type,
              applied, total, executed_at, execution_time, error, error_stmt, hash,
@@ -782,7 +796,7 @@ fn atlas_applies(c: &mut Client, file: &str, kind: i64, partial: Option<(i64, i6
             &hash,
         ],
     )
-    .unwrap();
+    .expect("test setup");
 }
 
 #[test]

@@ -63,13 +63,13 @@ impl Engine {
         }
         // Decided first without the lock, so that a refusal leaves no trace (not even our
         // history table); then again under the lock, against the history as it is then.
-        let checked = self.adoption(client, &imported, options)?;
+        let checked = self.adoption(client, set, &imported, options)?;
         if options.dry_run {
             return Ok(checked);
         }
         let mut guard = self.lock(client, events).map_err(ImportError::Engine)?;
         let client: &mut Client = &mut guard;
-        let mut report = self.adoption(client, &imported, options)?;
+        let mut report = self.adoption(client, set, &imported, options)?;
         let db = |context: &str| {
             let context = context.to_string();
             move |e| ImportError::Engine(EngineError::db(context)(e))
@@ -108,6 +108,7 @@ impl Engine {
     fn adoption(
         &self,
         client: &mut Client,
+        set: &MigrationSet,
         imported: &[Imported<'_>],
         options: &HistoryOptions,
     ) -> Result<HistoryReport, ImportError> {
@@ -137,16 +138,7 @@ impl Engine {
             sealed: Vec::new(),
         };
         if report.refusals().next().is_some() {
-            let mut refused = ImportReport::new(
-                tool,
-                None,
-                imported
-                    .first()
-                    .and_then(|m| m.migration.dir.parent())
-                    .map(ToOwned::to_owned)
-                    .unwrap_or_default(),
-                options.dry_run,
-            );
+            let mut refused = ImportReport::new(tool, None, set.dir.clone(), options.dry_run);
             refused.history = Some(report);
             return Err(ImportError::Refused(Box::new(refused)));
         }

@@ -2,7 +2,8 @@
 //! so the command line prints text and JSON from the same values.
 
 use super::Tool;
-use crate::Version;
+use crate::model::ReadErrors;
+use crate::{Finding, Version};
 use std::fmt;
 use std::path::PathBuf;
 
@@ -270,3 +271,91 @@ impl fmt::Display for Problem {
         }
     }
 }
+
+/// Why an import did not happen. Nothing was written (files written before a failure are
+/// removed again).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ImportError {
+    /// The request cannot be carried out as asked.
+    Invalid {
+        /// What is wrong.
+        message: String,
+        /// Details and what to do.
+        problems: Vec<Problem>,
+    },
+    /// The tool's directory cannot be imported: every problem found.
+    Source {
+        /// The tool's directory.
+        dir: PathBuf,
+        /// The problems, relative to it.
+        problems: Vec<Problem>,
+    },
+    /// `--dir` cannot take the import.
+    Target {
+        /// Our directory.
+        dir: PathBuf,
+        /// Why.
+        problems: Vec<Problem>,
+    },
+    /// Our migrations directory has reading errors.
+    Read(ReadErrors),
+    /// Our migrations do not match `migrations.lock` (unsealed, edited, missing, ...).
+    Lock(Vec<Finding>),
+    /// The tool's history cannot be adopted: the report says why, migration by migration.
+    Refused(Box<ImportReport>),
+    /// The tool's table is missing, or is not the tool's.
+    SourceTable {
+        /// What is wrong.
+        message: String,
+        /// What to do.
+        help: String,
+    },
+    /// Writing failed; what was written was removed.
+    Write {
+        /// What failed.
+        message: String,
+    },
+    /// The database or the engine failed (connection, lock, our history table).
+    Engine(crate::engine::EngineError),
+}
+
+impl fmt::Display for ImportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ImportError::Invalid { message, .. } => f.write_str(message),
+            ImportError::Source { dir, problems } => write!(
+                f,
+                "cannot import {}: {} problem{}",
+                dir.display(),
+                problems.len(),
+                if problems.len() == 1 { "" } else { "s" }
+            ),
+            ImportError::Target { dir, .. } => {
+                write!(f, "cannot import into {}", dir.display())
+            }
+            ImportError::Read(errors) => write!(f, "{errors}"),
+            ImportError::Lock(findings) => write!(
+                f,
+                "the migrations do not match migrations.lock ({} problem{})",
+                findings.len(),
+                if findings.len() == 1 { "" } else { "s" }
+            ),
+            ImportError::Refused(report) => {
+                let n = report.history.as_ref().map_or(0, |h| h.refusals().count());
+                let table = report.history.as_ref().map_or("", |h| h.table.as_str());
+                write!(
+                    f,
+                    "refusing to import the history: {n} problem{} in {}'s history ({table})",
+                    if n == 1 { "" } else { "s" },
+                    report.tool
+                )
+            }
+            ImportError::SourceTable { message, .. } => f.write_str(message),
+            ImportError::Write { message } => f.write_str(message),
+            ImportError::Engine(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for ImportError {}
