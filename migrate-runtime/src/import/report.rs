@@ -46,6 +46,12 @@ impl ImportReport {
 }
 
 /// The files: the mapping from the tool's migrations to ours, what was skipped and sealed.
+///
+/// ```
+/// # use migrate_runtime::import::FilesReport;
+/// let files = FilesReport::default();
+/// assert!(!files.written && files.sealed.is_empty());
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct FilesReport {
     /// Every migration, in the tool's order (which is ours too).
@@ -63,6 +69,21 @@ pub struct FilesReport {
 }
 
 /// One migration of the source tool and the migration it becomes.
+///
+/// ```
+/// use migrate_runtime::import::{self, ImportOptions, Tool};
+/// let golang = tempfile::tempdir().unwrap();
+/// std::fs::write(golang.path().join("7_Add Index.up.sql"), "BEGIN;\nSELECT 1;\nCOMMIT;\n").unwrap();
+/// std::fs::write(golang.path().join("README.md"), "docs\n").unwrap();
+/// let ours = tempfile::tempdir().unwrap();
+/// let mut options = ImportOptions::new(Tool::GolangMigrate, Some(golang.path().into()), ours.path().into());
+/// options.dry_run = true;
+/// let files = import::files(&options).unwrap().files.unwrap();
+/// let m = &files.migrations[0];
+/// assert_eq!((m.source.as_str(), m.folder.as_str()), ("7_Add Index.up.sql", "00000000000007_add_index"));
+/// assert_eq!(m.conversions[0].line, Some(1)); // its own BEGIN and COMMIT were removed
+/// assert_eq!(files.skipped[0].path, "README.md");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct MappedMigration {
     /// The tool's folder or file, relative to its directory (`2019-01-01-000000_create_users`,
@@ -90,7 +111,13 @@ pub struct MappedMigration {
     pub already_imported: bool,
 }
 
-/// One change made to a file on import.
+/// One change made to a file on import (see [`MappedMigration`] for an example).
+///
+/// ```
+/// # use migrate_runtime::import::Conversion;
+/// let c = Conversion { file: "migration.sql".into(), line: Some(1), message: "removed its own `BEGIN;`".into() };
+/// assert_eq!(c.file, "migration.sql");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Conversion {
     /// `migration.sql` or `down.sql`.
@@ -101,7 +128,13 @@ pub struct Conversion {
     pub message: String,
 }
 
-/// A file or folder of the source directory that is not imported.
+/// A file or folder of the source directory that is not imported (see [`MappedMigration`]).
+///
+/// ```
+/// # use migrate_runtime::import::Skipped;
+/// let s = Skipped { path: "README.md".into(), reason: "not a migration".into() };
+/// assert_eq!(s.path, "README.md");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Skipped {
     /// Relative to the source directory.
@@ -111,6 +144,12 @@ pub struct Skipped {
 }
 
 /// The history: what the tool's table says of each imported migration, and what is recorded.
+///
+/// ```
+/// # use migrate_runtime::import::HistoryReport;
+/// let h = HistoryReport { table: "public.schema_migrations".into(), ..HistoryReport::default() };
+/// assert_eq!(h.recorded, 0);
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct HistoryReport {
     /// The tool's table, e.g. `public.__diesel_schema_migrations` (only read, never changed).
@@ -138,6 +177,20 @@ impl HistoryReport {
 }
 
 /// One migration as the tool's history has it, and what the import makes of it.
+///
+/// ```
+/// use migrate_runtime::import::{Adoption, AdoptionState};
+/// let a = Adoption {
+///     version: None,
+///     migration: "diesel 20190105000000".into(),
+///     source: None,
+///     state: AdoptionState::NoFile,
+///     applied_at: None,
+///     message: Some("diesel applied 20190105000000, but no imported migration has it".into()),
+///     help: None,
+/// };
+/// assert!(a.state.is_refusal());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Adoption {
     /// Our version (none for a row of the tool without an imported migration).
@@ -274,6 +327,14 @@ impl fmt::Display for Problem {
 
 /// Why an import did not happen. Nothing was written (files written before a failure are
 /// removed again).
+///
+/// ```
+/// use migrate_runtime::import::{self, ImportError, ImportOptions, Tool};
+/// let options = ImportOptions::new(Tool::Diesel, Some("no/such/dir".into()), "migrations".into());
+/// let e = import::files(&options).unwrap_err();
+/// assert!(matches!(e, ImportError::Invalid { .. }));
+/// assert_eq!(e.to_string(), "no/such/dir is not a directory");
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum ImportError {

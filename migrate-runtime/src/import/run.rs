@@ -9,6 +9,20 @@ use crate::{Finding, LockState, MigrationSet, lockfile, verify};
 /// Imports the files of another tool's project (`options.source`) into `options.dir`: every
 /// migration converted, given a header naming where it came from, and sealed. With
 /// `dry_run`, everything is checked and reported and nothing is written.
+///
+/// ```
+/// use migrate_runtime::import::{self, ImportOptions, Tool};
+/// use migrate_runtime::{LockState, MigrationSet};
+/// let sqlx = tempfile::tempdir().unwrap();
+/// std::fs::write(sqlx.path().join("1_create_users.sql"), "CREATE TABLE users (id bigint);\n").unwrap();
+/// let ours = tempfile::tempdir().unwrap();
+/// let options = ImportOptions::new(Tool::Sqlx, Some(sqlx.path().into()), ours.path().into());
+/// let report = import::files(&options).unwrap();
+/// assert_eq!(report.files.unwrap().sealed.len(), 1);
+/// let set = MigrationSet::read(ours.path()).unwrap();
+/// assert!(set.migrations[0].up.sql.starts_with("-- imported from sqlx 1_create_users.sql\n"));
+/// assert!(matches!(LockState::load(ours.path()).unwrap(), LockState::Valid(_)));
+/// ```
 pub fn files(options: &ImportOptions) -> Result<ImportReport, ImportError> {
     let Some(source) = &options.source else {
         return Err(ImportError::Invalid {
@@ -35,7 +49,16 @@ pub fn files(options: &ImportOptions) -> Result<ImportReport, ImportError> {
     Ok(report)
 }
 
-/// The database an import adopts the history of.
+/// The database an import adopts the history of (see [`run`] for an example).
+///
+/// ```no_run
+/// use migrate_runtime::engine::Engine;
+/// use migrate_runtime::import::Database;
+/// let mut client = postgres::Client::connect("postgres://postgres@localhost/app", postgres::NoTls)?;
+/// let engine = Engine::default();
+/// let db = Database { engine: &engine, client: &mut client, events: &mut |_| {} };
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Database<'a> {
     /// The engine, with its settings (our history table, lock wait).
     pub engine: &'a crate::engine::Engine,

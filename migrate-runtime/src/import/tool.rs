@@ -37,6 +37,11 @@ pub enum Tool {
 
 impl Tool {
     /// Every tool, in the order `--help` lists them.
+    ///
+    /// ```
+    /// # use migrate_runtime::import::Tool;
+    /// assert_eq!(Tool::ALL.len(), Tool::NAMES.len());
+    /// ```
     pub const ALL: [Tool; 6] = [
         Tool::Prisma,
         Tool::Diesel,
@@ -47,6 +52,11 @@ impl Tool {
     ];
 
     /// The names `--from` takes.
+    ///
+    /// ```
+    /// # use migrate_runtime::import::Tool;
+    /// assert!(Tool::NAMES.contains(&"golang-migrate"));
+    /// ```
     pub const NAMES: [&'static str; 6] = [
         "prisma",
         "diesel",
@@ -180,6 +190,12 @@ impl fmt::Display for Tool {
 }
 
 /// A name that is not one of [`Tool::NAMES`].
+///
+/// ```
+/// # use migrate_runtime::import::Tool;
+/// let e = "flyway".parse::<Tool>().unwrap_err();
+/// assert!(e.to_string().starts_with("unknown tool `flyway`"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
     "unknown tool `{0}`: expected one of prisma, diesel, sqlx, golang-migrate, refinery, atlas"
