@@ -345,3 +345,23 @@ fn an_imported_migration_edited_after_sealing_stops_the_history_import() {
     );
     assert!(!db.has_table("_migrate_history"));
 }
+
+#[test]
+fn the_source_is_never_the_target() {
+    let p = Project::new();
+    copy_dir(&fixture("prisma"), &p.path().join("migrations"));
+    let run = p.run(&["import", "--from", "prisma", "migrations"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(
+        run.stderr,
+        "error: migrations is both the source and the target (--dir): an import never changes \
+         the source's files\n  help: cargo-migrate reads a Prisma directory as it is: leave it \
+         where it is and adopt the history with `cargo migrate import --from prisma` (no source \
+         directory)\n  note: nothing was written\n"
+    );
+    assert_eq!(
+        p.read("migrations/20240101000000_init/migration.sql"),
+        std::fs::read_to_string(fixture("prisma").join("20240101000000_init/migration.sql"))
+            .unwrap()
+    );
+}
