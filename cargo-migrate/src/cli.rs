@@ -1,8 +1,10 @@
 //! The command line: arguments only. Each command's work lives in `commands/<name>.rs`, which
 //! calls into migrate-runtime.
 
+use clap::builder::TypedValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use migrate_runtime::Version;
+use migrate_runtime::import::Tool;
 use migrate_runtime::ops::DbOptions;
 use std::path::PathBuf;
 
@@ -101,6 +103,13 @@ pub enum Command {
 findings; 1 error (e.g. unreadable directory)."
     )]
     Lint(LintArgs),
+    /// Adopt a project from another tool: convert its migrations, adopt its database history
+    #[command(
+        after_help = "Without a source directory, adopts the database history of migrations \
+imported before. Exit codes: 0 imported (or, with --dry-run, importable); 1 refused or failed \
+(nothing was written)."
+    )]
+    Import(ImportArgs),
     /// Manage the project's dev database (used when no database is configured)
     #[command(subcommand, name = "dev-db")]
     DevDb(DevDbCommand),
@@ -268,6 +277,32 @@ pub struct NewArgs {
     /// It cannot be reverted: write `-- migrate:irreversible` and no down.sql
     #[arg(long)]
     pub irreversible: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The tool the project comes from
+    #[arg(
+        long,
+        value_name = "TOOL",
+        value_parser = clap::builder::PossibleValuesParser::new(Tool::NAMES)
+            .try_map(|s| s.parse::<Tool>())
+    )]
+    pub from: Tool,
+    /// The tool's migrations directory: its files are converted into --dir and sealed
+    #[arg(value_name = "SOURCE_DIR")]
+    pub source: Option<std::path::PathBuf>,
+    /// Also adopt the database history in the same run (implied without SOURCE_DIR)
+    #[arg(long)]
+    pub history: bool,
+    /// Check everything and print the mapping; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// The tool's history table, `schema.table` [default: where the tool keeps it]
+    #[arg(long, value_name = "TABLE")]
+    pub source_table: Option<String>,
+    #[command(flatten)]
+    pub db: DbArgs,
 }
 
 #[derive(Debug, Args)]

@@ -34,6 +34,7 @@ pub mod embedded;
 #[cfg(feature = "postgres")]
 pub mod engine;
 mod ident;
+pub mod import;
 #[cfg(feature = "lint")]
 pub mod lint;
 pub mod lockfile;

@@ -5,6 +5,7 @@ mod apply;
 mod completions;
 mod dev_db;
 mod down;
+mod import;
 mod lint;
 mod new;
 mod reset;
@@ -43,6 +44,7 @@ pub fn run(cli: Cli, format: Format) -> Result<Exit, CliError> {
         Command::Resolve(args) => resolve::run(&ws, format, args),
         Command::Reset(args) => reset::run(&ws, format, args),
         Command::Lint(args) => lint::run(&ws, format, github, args),
+        Command::Import(args) => import::run(&ws, format, args),
         Command::DevDb(action) => dev_db::run(&ws, format, action),
         Command::Completions(args) => completions::run(args),
     }

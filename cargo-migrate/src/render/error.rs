@@ -324,6 +324,7 @@ impl From<OpError> for CliError {
                 }
             }
             .note("nothing was created"),
+            OpError::Import { error, database } => super::import::error(*error, database),
             OpError::Invalid { message, help } => {
                 let mut e = CliError::new(message);
                 if let Some(h) = help {

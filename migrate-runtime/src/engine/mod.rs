@@ -30,6 +30,7 @@ mod down;
 mod error;
 mod execute;
 pub mod history;
+mod import;
 mod plan;
 mod refusal;
 mod reset;

@@ -139,11 +139,20 @@ fn version_of(t: PrimitiveDateTime) -> Version {
 /// One second after `v` on the calendar; for a version that is no timestamp (diesel's
 /// `00000000000000`), the next number.
 fn next_second(v: Version) -> Version {
+    next_version(v).unwrap_or(v)
+}
+
+/// The version right after `v`: one second later for a timestamp (across days, months and
+/// years), else the next number; `None` past the largest version.
+pub(crate) fn next_version(v: Version) -> Option<Version> {
     let fmt = format_description!("[year][month][day][hour][minute][second]");
-    match PrimitiveDateTime::parse(&v.to_string(), fmt) {
-        Ok(t) => version_of(t + time::Duration::SECOND),
-        Err(_) => Version::new(v.get() + 1).unwrap_or(v),
+    if let Ok(t) = PrimitiveDateTime::parse(&v.to_string(), fmt)
+        && let Some(later) = t.checked_add(time::Duration::SECOND)
+        && let Ok(digits) = later.format(fmt)
+    {
+        return digits.parse::<i64>().ok().and_then(Version::new);
     }
+    Version::new(v.get() + 1)
 }
 
 /// Serialises concurrent `new` calls on the same directory (advisory lock on the directory).

@@ -10,9 +10,13 @@ mod read;
 mod statements;
 mod transaction;
 
+#[cfg(feature = "postgres")]
+pub(crate) use create::next_version;
 pub use create::{CreateError, NewMigration, create_migration};
 pub use directives::{Directives, KNOWN_DIRECTIVES};
 pub use error::{Problem, ReadError, ReadErrors};
+#[cfg(feature = "postgres")]
+pub(crate) use name::snake_words;
 pub use name::{parse_folder_name, validate_new_name};
 pub use read::{DOWN_FILE, LOCK_FILE, PRISMA_LOCK_FILE, UP_FILE, down_no_transaction};
 pub use statements::{LineIndex, SplitError, Statement, line_column, split_statements};

@@ -67,6 +67,20 @@ pub fn validate_new_name(name: &str) -> Result<(), String> {
 }
 
 fn suggest_snake_case(name: &str) -> String {
+    let trimmed = snake_words(name);
+    if trimmed.starts_with(|c: char| c.is_ascii_lowercase()) {
+        trimmed
+    } else if trimmed.is_empty() {
+        String::new()
+    } else {
+        format!("m_{trimmed}")
+    }
+}
+
+/// A name's words in lowercase snake_case: split at anything but letters and digits and at
+/// lower-to-upper case changes (`AddPosts` → `add_posts`, `create users` → `create_users`);
+/// may be empty or start with a digit.
+pub(crate) fn snake_words(name: &str) -> String {
     let mut out = String::new();
     let mut prev_lower = false;
     for c in name.chars() {
@@ -83,14 +97,7 @@ fn suggest_snake_case(name: &str) -> String {
             }
         }
     }
-    let trimmed = out.trim_matches('_');
-    if trimmed.starts_with(|c: char| c.is_ascii_lowercase()) {
-        trimmed.to_string()
-    } else if trimmed.is_empty() {
-        String::new()
-    } else {
-        format!("m_{trimmed}")
-    }
+    out.trim_matches('_').to_string()
 }
 
 #[cfg(test)]

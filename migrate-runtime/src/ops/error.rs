@@ -156,6 +156,13 @@ pub enum OpError {
     },
     /// `new` could not create the migration.
     Create(CreateError),
+    /// `import` refused or failed (nothing was written).
+    Import {
+        /// Why.
+        error: Box<crate::import::ImportError>,
+        /// The connection, redacted, when there was one.
+        database: Option<String>,
+    },
     /// The request does not make sense.
     Invalid {
         /// What is wrong.
@@ -242,6 +249,7 @@ impl std::fmt::Display for OpError {
                 "--confirm must repeat the database name `{dbname}` to reset {label}"
             ),
             OpError::Create(e) => write!(f, "{e}"),
+            OpError::Import { error, .. } => write!(f, "{error}"),
             OpError::Invalid { message, .. } => write!(f, "{message}"),
         }
     }

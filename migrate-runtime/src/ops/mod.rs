@@ -8,7 +8,7 @@
 //! - [`database`]: which database, its settings checked before connecting, connecting;
 //! - `preflight`: the lock-file checks before anything runs, and sealing what applied;
 //! - one module per command: `new`, `seal`, `lint`, `apply`, `status`, `down`, `resolve`,
-//!   `reset`, `dev_db`.
+//!   `reset`, `import`, `dev_db`.
 //!
 //! ```no_run
 //! use migrate_runtime::ops::{self, ApplyRequest, Workspace, WorkspaceOptions};
@@ -24,6 +24,7 @@ pub mod dev_db;
 mod down;
 mod error;
 mod event;
+mod import;
 mod lint;
 mod new;
 mod preflight;
@@ -39,6 +40,7 @@ pub use dev_db::DevDbReport;
 pub use down::{DownOutcome, DownRequest, down};
 pub use error::{EditedDiff, OpError, Untouched};
 pub use event::{OpEvent, quiet};
+pub use import::{ImportRequest, import};
 pub use lint::{LintReport, LintRequest, counts as lint_counts, run as lint};
 pub use new::{NewReport, new_migration};
 pub use reset::{ResetOutcome, ResetRequest, reset};
