@@ -5,6 +5,9 @@
 use super::object::{Object, ObjectKind, Snapshot};
 use std::collections::HashMap;
 
+/// A catalog object, as `(catalog OID, OID)`.
+pub(crate) type CatalogId = (u32, u32);
+
 /// OIDs of the system catalogs (fixed by PostgreSQL, the same in every version): comments
 /// and grants name their object by (catalog, OID).
 pub(super) mod catalogs {
@@ -15,6 +18,7 @@ pub(super) mod catalogs {
     pub const PG_CONSTRAINT: u32 = 2606;
     pub const PG_TRIGGER: u32 = 2620;
     pub const PG_POLICY: u32 = 3256;
+    pub const PG_EXTENSION: u32 = 3079;
 }
 
 /// An object being built. Tables get their column lines separately, as the columns are read
@@ -29,6 +33,8 @@ struct Pending {
     tail: String,
     /// Comments and grants, sorted at the end.
     extra: Vec<String>,
+    /// The relation, type or routine it is read with (see [`Roots`]).
+    root: Option<CatalogId>,
 }
 
 /// Where comments and grants on one catalog object go.
@@ -49,6 +55,23 @@ pub(super) struct Builder {
     objects: Vec<Pending>,
     targets: HashMap<(u32, u32), Target>,
     tables: HashMap<u32, usize>,
+    /// Schemas and extensions read (not roots: a change to one is read again in full).
+    containers: Vec<CatalogId>,
+}
+
+/// Which objects of a snapshot each root produced, and the root of every catalog object a
+/// comment or grant can name: what a refresh needs to replace what changed.
+///
+/// A root is a relation (a table with its constraints, indexes, triggers and policies; a
+/// view; a sequence), a type (with a domain's constraints) or a routine.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Roots {
+    /// The objects of each root, as `(kind, name)`.
+    pub objects: HashMap<CatalogId, Vec<(ObjectKind, String)>>,
+    /// The root of each registered catalog object.
+    pub targets: HashMap<CatalogId, CatalogId>,
+    /// The schemas and extensions read.
+    pub containers: Vec<CatalogId>,
 }
 
 /// A handle on an object added to the [`Builder`].
@@ -64,6 +87,7 @@ impl Builder {
             columns: Vec::new(),
             tail: String::new(),
             extra: Vec::new(),
+            root: None,
         });
         Added(self.objects.len() - 1)
     }
@@ -89,6 +113,16 @@ impl Builder {
         if let Some(&i) = self.tables.get(&table) {
             self.objects[i].columns.push((name, line));
         }
+    }
+
+    /// Records the root `added` is read with.
+    pub fn root(&mut self, added: Added, catalog: u32, oid: u32) {
+        self.objects[added.0].root = Some((catalog, oid));
+    }
+
+    /// Records a schema or an extension that was read.
+    pub fn container(&mut self, catalog: u32, oid: u32) {
+        self.containers.push((catalog, oid));
     }
 
     /// Registers `(catalog, oid)` as `added`, for comments (`COMMENT ON {comment_on}`) and
@@ -135,12 +169,29 @@ impl Builder {
         self.objects[target.object].extra.push(line);
     }
 
-    /// The snapshot: texts assembled, extra lines sorted, objects sorted.
-    pub fn finish(self) -> Snapshot {
+    /// The snapshot (texts assembled, extra lines sorted, objects sorted), and which root each
+    /// object came from.
+    pub fn finish(self) -> (Snapshot, Roots) {
+        let mut roots = Roots {
+            containers: self.containers,
+            ..Roots::default()
+        };
+        for (id, target) in &self.targets {
+            if let Some(root) = self.objects[target.object].root {
+                roots.targets.insert(*id, root);
+            }
+        }
         let objects = self
             .objects
             .into_iter()
             .map(|mut p| {
+                if let Some(root) = p.root {
+                    roots
+                        .objects
+                        .entry(root)
+                        .or_default()
+                        .push((p.object.kind, p.object.name.clone()));
+                }
                 let mut text = p.head;
                 if p.object.kind == ObjectKind::Table {
                     text.push_str(" (\n");
@@ -163,7 +214,7 @@ impl Builder {
                 p.object
             })
             .collect();
-        Snapshot::from_objects(objects)
+        (Snapshot::from_objects(objects), roots)
     }
 }
 

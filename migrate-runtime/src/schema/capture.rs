@@ -1,8 +1,8 @@
 //! Reading a snapshot: one transaction, settings that make PostgreSQL print names and constants
 //! identically every time, then one catalog reader per kind of object.
 
-use super::builder::Builder;
-use super::catalog::{self, Scope};
+use super::builder::{Builder, Roots};
+use super::catalog::{self, Only, Scope};
 use super::error::{Reading, SnapshotError};
 use super::object::Snapshot;
 use super::options::SnapshotOptions;
@@ -11,7 +11,8 @@ use postgres::GenericClient;
 /// Output settings for the capture's transaction. The `pg_get_*` functions qualify a name
 /// unless its schema is on the `search_path`, and print constants (defaults, partition
 /// bounds) in the session's date style and time zone: fixing them makes the text independent
-/// of the connection.
+/// of the connection. JIT compilation is off: the catalog queries are small, but the
+/// planner's estimates for the recursive one are not, and compiling costs seconds.
 const SETTINGS: &str = "SET LOCAL search_path = '';
 SET LOCAL DateStyle = 'ISO, YMD';
 SET LOCAL IntervalStyle = 'postgres';
@@ -19,7 +20,8 @@ SET LOCAL TimeZone = 'UTC';
 SET LOCAL extra_float_digits = 1;
 SET LOCAL bytea_output = 'hex';
 SET LOCAL quote_all_identifiers = off;
-SET LOCAL standard_conforming_strings = on;";
+SET LOCAL standard_conforming_strings = on;
+SET LOCAL jit = off;";
 
 /// PostgreSQL 14: multiranges, `attcompression`, `prosqlbody`.
 const OLDEST: i32 = 140000;
@@ -42,20 +44,41 @@ impl Snapshot {
         client: &mut impl GenericClient,
         options: &SnapshotOptions,
     ) -> Result<Snapshot, SnapshotError> {
-        let mut tx = client.transaction().reading("starting a transaction")?;
-        tx.batch_execute(SETTINGS)
-            .reading("setting the output settings")?;
-        let version: i32 = tx
-            .query_one("SELECT current_setting('server_version_num')::int", &[])
-            .and_then(|row| row.try_get(0))
-            .reading("the server version")?;
-        if version < OLDEST {
-            return Err(SnapshotError::UnsupportedServer { version });
-        }
-        let mut out = Builder::default();
-        let scope = Scope::read(&mut tx, options, version, &mut out)?;
-        catalog::read_all(&mut tx, &scope, &mut out)?;
+        let mut tx = begin(client)?;
+        let (snapshot, _) = read(&mut tx, options, None)?;
         tx.rollback().reading("ending the transaction")?;
-        Ok(out.finish())
+        Ok(snapshot)
     }
+}
+
+/// Starts the capture's transaction (a savepoint in a transaction) with the output settings,
+/// on a server that is new enough.
+pub(super) fn begin(
+    client: &mut impl GenericClient,
+) -> Result<postgres::Transaction<'_>, SnapshotError> {
+    let mut tx = client.transaction().reading("starting a transaction")?;
+    tx.batch_execute(SETTINGS)
+        .reading("setting the output settings")?;
+    Ok(tx)
+}
+
+/// Reads the schema, or with `only` the objects of those roots (and the schemas), in a
+/// transaction started by [`begin`].
+pub(super) fn read(
+    tx: &mut postgres::Transaction<'_>,
+    options: &SnapshotOptions,
+    only: Option<Only>,
+) -> Result<(Snapshot, Roots), SnapshotError> {
+    let version: i32 = tx
+        .query_one("SELECT current_setting('server_version_num')::int", &[])
+        .and_then(|row| row.try_get(0))
+        .reading("the server version")?;
+    if version < OLDEST {
+        return Err(SnapshotError::UnsupportedServer { version });
+    }
+    let mut out = Builder::default();
+    let mut scope = Scope::read(tx, options, version, &mut out)?;
+    scope.only = only;
+    catalog::read_all(tx, &scope, &mut out)?;
+    Ok(out.finish())
 }

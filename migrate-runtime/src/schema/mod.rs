@@ -9,7 +9,8 @@
 //!   settings that make PostgreSQL print names and constants the same way every time;
 //! - `catalog`: one reader per kind of object, each one query (two for tables and types);
 //! - `builder`: gathers the objects and attaches comments and grants to them;
-//! - `render`: the text of column, sequence and routine details (pure).
+//! - `render`: the text of column, sequence and routine details (pure);
+//! - `tracked`: [`TrackedSnapshot`], a snapshot refreshed by reading only what changed.
 //!
 //! PostgreSQL prints the definitions (`pg_get_indexdef`, `pg_get_constraintdef`,
 //! `pg_get_viewdef`, `pg_get_functiondef`, `pg_get_triggerdef`, `format_type`, `pg_get_expr`),
@@ -34,8 +35,10 @@ mod error;
 mod object;
 mod options;
 mod render;
+mod tracked;
 
 pub use diff::{Change, ObjectChange, SchemaDiff, diff};
 pub use error::SnapshotError;
 pub use object::{Object, ObjectKind, Snapshot};
 pub use options::SnapshotOptions;
+pub use tracked::TrackedSnapshot;

@@ -12,6 +12,7 @@ use postgres::GenericClient;
 
 const SQL: &str = "
 SELECT co.oid,
+       co.conrelid,
        format('%I.%I', n.nspname, c.relname),
        quote_ident(co.conname),
        pg_get_constraintdef(co.oid)
@@ -24,6 +25,7 @@ WHERE co.contype IN ('c', 'f', 'p', 'u', 'x')
   AND c.relkind IN ('r', 'p')
   AND c.relnamespace = ANY ($1::oid[])
   AND c.oid <> $2::oid
+  AND ($3::oid[] IS NULL OR c.oid = ANY ($3::oid[]))
   AND NOT EXISTS (SELECT FROM pg_depend d
                   WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
                     AND d.deptype = 'e')";
@@ -35,13 +37,14 @@ pub(super) fn read(
     out: &mut Builder,
 ) -> Result<(), SnapshotError> {
     for row in client
-        .query(SQL, &[&scope.schemas, &scope.excluded])
+        .query(SQL, &[&scope.schemas, &scope.excluded, &scope.relations()])
         .reading("constraints")?
     {
         let oid: u32 = row.try_get(0).reading("constraints")?;
-        let table: String = row.try_get(1).reading("constraints")?;
-        let name: String = row.try_get(2).reading("constraints")?;
-        let definition: String = row.try_get(3).reading("constraints")?;
+        let relation: u32 = row.try_get(1).reading("constraints")?;
+        let table: String = row.try_get(2).reading("constraints")?;
+        let name: String = row.try_get(3).reading("constraints")?;
+        let definition: String = row.try_get(4).reading("constraints")?;
         let text = format!("ALTER TABLE {table} ADD CONSTRAINT {name} {definition};");
         let added = out.add_on(
             ObjectKind::Constraint,
@@ -49,6 +52,7 @@ pub(super) fn read(
             &table,
             text,
         );
+        out.root(added, catalogs::PG_CLASS, relation);
         out.target(
             catalogs::PG_CONSTRAINT,
             oid,

@@ -11,6 +11,7 @@ use postgres::GenericClient;
 
 const SQL: &str = "
 SELECT i.indexrelid,
+       i.indrelid,
        format('%I.%I', n.nspname, ic.relname),
        format('%I.%I', tn.nspname, c.relname),
        pg_get_indexdef(i.indexrelid),
@@ -24,6 +25,7 @@ WHERE c.relkind IN ('r', 'p', 'm')
   AND NOT ic.relispartition
   AND c.relnamespace = ANY ($1::oid[])
   AND c.oid <> $2::oid
+  AND ($3::oid[] IS NULL OR c.oid = ANY ($3::oid[]))
   AND NOT EXISTS (SELECT FROM pg_constraint co
                   WHERE co.conindid = i.indexrelid AND co.conrelid = i.indrelid
                     AND co.contype IN ('p', 'u', 'x'))
@@ -38,19 +40,21 @@ pub(super) fn read(
     out: &mut Builder,
 ) -> Result<(), SnapshotError> {
     for row in client
-        .query(SQL, &[&scope.schemas, &scope.excluded])
+        .query(SQL, &[&scope.schemas, &scope.excluded, &scope.relations()])
         .reading("indexes")?
     {
         let oid: u32 = row.try_get(0).reading("indexes")?;
-        let name: String = row.try_get(1).reading("indexes")?;
-        let table: String = row.try_get(2).reading("indexes")?;
-        let definition: String = row.try_get(3).reading("indexes")?;
-        let valid: bool = row.try_get(4).reading("indexes")?;
+        let relation: u32 = row.try_get(1).reading("indexes")?;
+        let name: String = row.try_get(2).reading("indexes")?;
+        let table: String = row.try_get(3).reading("indexes")?;
+        let definition: String = row.try_get(4).reading("indexes")?;
+        let valid: bool = row.try_get(5).reading("indexes")?;
         let mut text = format!("{definition};");
         if !valid {
             text.push_str("\n-- INVALID: not used by queries; drop it and build it again");
         }
         let added = out.add_on(ObjectKind::Index, name.clone(), &table, text);
+        out.root(added, catalogs::PG_CLASS, relation);
         out.target(
             catalogs::PG_CLASS,
             oid,

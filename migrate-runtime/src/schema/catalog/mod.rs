@@ -9,6 +9,7 @@
 //! Names are printed by PostgreSQL (`format('%I.%I')`, `quote_ident`, `regprocedure`), so they
 //! are quoted exactly as it would quote them.
 
+mod changes;
 mod comments;
 mod constraints;
 mod extensions;
@@ -22,6 +23,8 @@ mod tables;
 mod triggers;
 mod types;
 mod views;
+
+pub(super) use changes::{Changes, Seen, mark, read as read_changes};
 
 use super::builder::Builder;
 use super::error::{Reading, SnapshotError};
@@ -37,9 +40,45 @@ pub(super) struct Scope {
     pub schemas: Vec<u32>,
     /// OID of the excluded table; 0 (no table has it) when none.
     pub excluded: u32,
+    /// Only the objects of these roots (a refresh); `None`: everything.
+    pub only: Option<Only>,
+}
+
+/// The roots a refresh reads again: the relations (tables, views, sequences) with what hangs
+/// on them, the types, the routines.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Only {
+    /// `pg_class` OIDs.
+    pub relations: Vec<u32>,
+    /// `pg_type` OIDs.
+    pub types: Vec<u32>,
+    /// `pg_proc` OIDs.
+    pub routines: Vec<u32>,
+}
+
+impl Only {
+    /// Nothing to read.
+    pub fn is_empty(&self) -> bool {
+        self.relations.is_empty() && self.types.is_empty() && self.routines.is_empty()
+    }
 }
 
 impl Scope {
+    /// The relation filter as a query parameter (`NULL`: every relation).
+    pub fn relations(&self) -> Option<&Vec<u32>> {
+        self.only.as_ref().map(|o| &o.relations)
+    }
+
+    /// The type filter as a query parameter (`NULL`: every type).
+    pub fn types(&self) -> Option<&Vec<u32>> {
+        self.only.as_ref().map(|o| &o.types)
+    }
+
+    /// The routine filter as a query parameter (`NULL`: every routine).
+    pub fn routines(&self) -> Option<&Vec<u32>> {
+        self.only.as_ref().map(|o| &o.routines)
+    }
+
     /// Reads the schemas (adding them to `out`) and finds the excluded table.
     pub fn read(
         client: &mut impl GenericClient,
@@ -65,28 +104,42 @@ impl Scope {
             version,
             schemas,
             excluded,
+            only: None,
         })
     }
 }
 
 /// Runs every reader but the schemas' (read with the [`Scope`]). Comments and grants come
-/// last: they attach to objects read before.
+/// last: they attach to objects read before. With [`Scope::only`], the readers of a kind of
+/// root with nothing to read again are skipped, and extensions are not read.
 pub(super) fn read_all(
     client: &mut impl GenericClient,
     scope: &Scope,
     out: &mut Builder,
 ) -> Result<(), SnapshotError> {
-    extensions::read(client, scope, out)?;
-    types::read(client, scope, out)?;
-    sequences::read(client, scope, out)?;
-    tables::read(client, scope, out)?;
-    views::read(client, scope, out)?;
-    constraints::read(client, scope, out)?;
-    indexes::read(client, scope, out)?;
-    routines::read(client, scope, out)?;
-    triggers::read(client, scope, out)?;
-    policies::read(client, scope, out)?;
-    comments::read(client, scope, out)?;
-    grants::read(client, scope, out)?;
+    let all = scope.only.is_none();
+    let some = |v: Option<&Vec<u32>>| v.is_none_or(|v| !v.is_empty());
+    if all {
+        extensions::read(client, scope, out)?;
+    }
+    if some(scope.types()) {
+        types::read(client, scope, out)?;
+    }
+    if some(scope.relations()) {
+        sequences::read(client, scope, out)?;
+        tables::read(client, scope, out)?;
+        views::read(client, scope, out)?;
+        constraints::read(client, scope, out)?;
+        indexes::read(client, scope, out)?;
+        triggers::read(client, scope, out)?;
+        policies::read(client, scope, out)?;
+    }
+    if some(scope.routines()) {
+        routines::read(client, scope, out)?;
+    }
+    if all || scope.only.as_ref().is_some_and(|o| !o.is_empty()) {
+        comments::read(client, scope, out)?;
+        grants::read(client, scope, out)?;
+    }
     Ok(())
 }

@@ -9,6 +9,7 @@ use postgres::GenericClient;
 
 const SQL: &str = "
 SELECT p.oid,
+       p.polrelid,
        format('%I.%I', n.nspname, c.relname),
        quote_ident(p.polname),
        p.polpermissive,
@@ -24,6 +25,7 @@ JOIN pg_class c ON c.oid = p.polrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relnamespace = ANY ($1::oid[])
   AND c.oid <> $2::oid
+  AND ($3::oid[] IS NULL OR c.oid = ANY ($3::oid[]))
   AND NOT EXISTS (SELECT FROM pg_depend d
                   WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
                     AND d.deptype = 'e')";
@@ -36,16 +38,17 @@ pub(super) fn read(
     out: &mut Builder,
 ) -> Result<(), SnapshotError> {
     for row in client
-        .query(SQL, &[&scope.schemas, &scope.excluded])
+        .query(SQL, &[&scope.schemas, &scope.excluded, &scope.relations()])
         .reading("policies")?
     {
         let get =
             |i| -> Result<Option<String>, SnapshotError> { row.try_get(i).reading("policies") };
         let oid: u32 = row.try_get(0).reading("policies")?;
-        let table: String = row.try_get(1).reading("policies")?;
-        let name: String = row.try_get(2).reading("policies")?;
-        let permissive: bool = row.try_get(3).reading("policies")?;
-        let command = match get(4)?.as_deref() {
+        let relation: u32 = row.try_get(1).reading("policies")?;
+        let table: String = row.try_get(2).reading("policies")?;
+        let name: String = row.try_get(3).reading("policies")?;
+        let permissive: bool = row.try_get(4).reading("policies")?;
+        let command = match get(5)?.as_deref() {
             Some("r") => "SELECT",
             Some("a") => "INSERT",
             Some("w") => "UPDATE",
@@ -59,16 +62,17 @@ pub(super) fn read(
             } else {
                 "RESTRICTIVE"
             },
-            get(5)?.unwrap_or_else(|| "PUBLIC".into())
+            get(6)?.unwrap_or_else(|| "PUBLIC".into())
         );
-        if let Some(using) = get(6)? {
+        if let Some(using) = get(7)? {
             text.push_str(&format!(" USING ({using})"));
         }
-        if let Some(check) = get(7)? {
+        if let Some(check) = get(8)? {
             text.push_str(&format!(" WITH CHECK ({check})"));
         }
         text.push(';');
         let added = out.add_on(ObjectKind::Policy, format!("{table}.{name}"), &table, text);
+        out.root(added, catalogs::PG_CLASS, relation);
         out.target(
             catalogs::PG_POLICY,
             oid,

@@ -31,6 +31,7 @@ JOIN pg_namespace n ON n.oid = p.pronamespace
 JOIN pg_language l ON l.oid = p.prolang
 LEFT JOIN pg_aggregate a ON a.aggfnoid = p.oid
 WHERE p.pronamespace = ANY ($1::oid[])
+  AND ($2::oid[] IS NULL OR p.oid = ANY ($2::oid[]))
   AND NOT EXISTS (SELECT FROM pg_depend d
                   WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
                     AND d.deptype IN ('e', 'i'))";
@@ -41,7 +42,10 @@ pub(super) fn read(
     scope: &Scope,
     out: &mut Builder,
 ) -> Result<(), SnapshotError> {
-    for row in client.query(SQL, &[&scope.schemas]).reading("routines")? {
+    for row in client
+        .query(SQL, &[&scope.schemas, &scope.routines()])
+        .reading("routines")?
+    {
         let get =
             |i| -> Result<Option<String>, SnapshotError> { row.try_get(i).reading("routines") };
         let oid: u32 = row.try_get(0).reading("routines")?;
@@ -91,6 +95,7 @@ pub(super) fn read(
             )
         };
         let added = out.add(kind, name.clone(), text);
+        out.root(added, catalogs::PG_PROC, oid);
         let grant_on = if kind == ObjectKind::Procedure {
             format!("PROCEDURE {name}")
         } else {

@@ -32,6 +32,7 @@ pub(super) fn read(
             name.clone(),
             format!("CREATE SCHEMA {name};"),
         );
+        out.container(catalogs::PG_NAMESPACE, oid);
         let on = format!("SCHEMA {name}");
         out.target(
             catalogs::PG_NAMESPACE,

@@ -26,6 +26,7 @@ FROM pg_sequence s
 JOIN pg_class c ON c.oid = s.seqrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relnamespace = ANY ($1::oid[])
+  AND ($3::oid[] IS NULL OR c.oid = ANY ($3::oid[]))
   AND NOT EXISTS (SELECT FROM pg_depend d
                   WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
                     AND (d.deptype IN ('e', 'i')
@@ -38,7 +39,7 @@ pub(super) fn read(
     out: &mut Builder,
 ) -> Result<(), SnapshotError> {
     for row in client
-        .query(SQL, &[&scope.schemas, &scope.excluded])
+        .query(SQL, &[&scope.schemas, &scope.excluded, &scope.relations()])
         .reading("sequences")?
     {
         let oid: u32 = row.try_get(0).reading("sequences")?;
@@ -69,6 +70,7 @@ pub(super) fn read(
             text.push_str(&format!("\nALTER SEQUENCE {name} OWNED BY {owner};"));
         }
         let added = out.add(ObjectKind::Sequence, name.clone(), text);
+        out.root(added, catalogs::PG_CLASS, oid);
         let on = format!("SEQUENCE {name}");
         out.target(catalogs::PG_CLASS, oid, added, on.clone(), Some(on), &name);
     }

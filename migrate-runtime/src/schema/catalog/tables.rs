@@ -42,6 +42,7 @@ LEFT JOIN pg_am am ON am.oid = c.relam
 WHERE c.relkind IN ('r', 'p')
   AND c.relnamespace = ANY ($1::oid[])
   AND c.oid <> $2::oid
+  AND ($3::oid[] IS NULL OR c.oid = ANY ($3::oid[]))
   AND NOT EXISTS (SELECT FROM pg_depend d
                   WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
                     AND d.deptype = 'e')";
@@ -73,6 +74,7 @@ WHERE a.attnum > 0 AND NOT a.attisdropped
   AND c.relkind IN ('r', 'p')
   AND c.relnamespace = ANY ($1::oid[])
   AND c.oid <> $2::oid
+  AND ($3::oid[] IS NULL OR c.oid = ANY ($3::oid[]))
 ORDER BY a.attrelid, a.attnum";
 
 /// PostgreSQL 18 records NOT NULL in `pg_constraint` (contype `n`), with a name, a validated
@@ -85,7 +87,8 @@ JOIN pg_class c ON c.oid = co.conrelid
 JOIN pg_attribute a ON a.attrelid = co.conrelid AND a.attnum = co.conkey[1]
 WHERE co.contype = 'n'
   AND c.relnamespace = ANY ($1::oid[])
-  AND c.oid <> $2::oid";
+  AND c.oid <> $2::oid
+  AND ($3::oid[] IS NULL OR c.oid = ANY ($3::oid[]))";
 
 const PG18: i32 = 180000;
 
@@ -95,7 +98,9 @@ pub(super) fn read(
     scope: &Scope,
     out: &mut Builder,
 ) -> Result<(), SnapshotError> {
-    let params: [&(dyn postgres::types::ToSql + Sync); 2] = [&scope.schemas, &scope.excluded];
+    let relations = scope.relations();
+    let params: [&(dyn postgres::types::ToSql + Sync); 3] =
+        [&scope.schemas, &scope.excluded, &relations];
     for row in client.query(TABLES, &params).reading("tables")? {
         let get = |i| -> Result<Option<String>, SnapshotError> { row.try_get(i).reading("tables") };
         let oid: u32 = row.try_get(0).reading("tables")?;
@@ -146,6 +151,7 @@ pub(super) fn read(
             ));
         }
         let added = out.add_table(oid, name.clone(), head, tail);
+        out.root(added, catalogs::PG_CLASS, oid);
         out.target(
             catalogs::PG_CLASS,
             oid,
@@ -202,7 +208,10 @@ fn not_null_constraints(
 ) -> Result<HashMap<(u32, String), NotNull>, SnapshotError> {
     let mut found = HashMap::new();
     for row in client
-        .query(NOT_NULL_CONSTRAINTS, &[&scope.schemas, &scope.excluded])
+        .query(
+            NOT_NULL_CONSTRAINTS,
+            &[&scope.schemas, &scope.excluded, &scope.relations()],
+        )
         .reading("not-null constraints")?
     {
         let get =

@@ -10,6 +10,7 @@ use postgres::GenericClient;
 
 const SQL: &str = "
 SELECT t.oid,
+       t.tgrelid,
        format('%I.%I', n.nspname, c.relname),
        quote_ident(t.tgname),
        pg_get_triggerdef(t.oid),
@@ -21,6 +22,7 @@ WHERE NOT t.tgisinternal
   AND t.tgparentid = 0
   AND c.relnamespace = ANY ($1::oid[])
   AND c.oid <> $2::oid
+  AND ($3::oid[] IS NULL OR c.oid = ANY ($3::oid[]))
   AND NOT EXISTS (SELECT FROM pg_depend d
                   WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
                     AND d.deptype = 'e')";
@@ -33,14 +35,15 @@ pub(super) fn read(
     out: &mut Builder,
 ) -> Result<(), SnapshotError> {
     for row in client
-        .query(SQL, &[&scope.schemas, &scope.excluded])
+        .query(SQL, &[&scope.schemas, &scope.excluded, &scope.relations()])
         .reading("triggers")?
     {
         let oid: u32 = row.try_get(0).reading("triggers")?;
-        let table: String = row.try_get(1).reading("triggers")?;
-        let name: String = row.try_get(2).reading("triggers")?;
-        let definition: String = row.try_get(3).reading("triggers")?;
-        let enabled: String = row.try_get(4).reading("triggers")?;
+        let relation: u32 = row.try_get(1).reading("triggers")?;
+        let table: String = row.try_get(2).reading("triggers")?;
+        let name: String = row.try_get(3).reading("triggers")?;
+        let definition: String = row.try_get(4).reading("triggers")?;
+        let enabled: String = row.try_get(5).reading("triggers")?;
         let mut text = format!("{definition};");
         let state = match enabled.as_str() {
             "D" => Some("DISABLE"),
@@ -52,6 +55,7 @@ pub(super) fn read(
             text.push_str(&format!("\nALTER TABLE {table} {state} TRIGGER {name};"));
         }
         let added = out.add_on(ObjectKind::Trigger, format!("{table}.{name}"), &table, text);
+        out.root(added, catalogs::PG_CLASS, relation);
         out.target(
             catalogs::PG_TRIGGER,
             oid,

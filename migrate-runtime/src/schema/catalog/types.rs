@@ -44,6 +44,7 @@ LEFT JOIN pg_type st ON st.oid = r.rngsubtype
 LEFT JOIN pg_opclass oc ON oc.oid = r.rngsubopc
 LEFT JOIN pg_namespace ocn ON ocn.oid = oc.opcnamespace
 WHERE t.typnamespace = ANY ($1::oid[])
+  AND ($2::oid[] IS NULL OR t.oid = ANY ($2::oid[]))
   AND t.typtype IN ('c', 'd', 'e', 'r')
   AND (t.typtype <> 'c' OR rc.relkind = 'c')
   AND NOT EXISTS (SELECT FROM pg_depend d
@@ -57,7 +58,8 @@ SELECT co.oid, co.contypid, quote_ident(co.conname), pg_get_constraintdef(co.oid
 FROM pg_constraint co
 JOIN pg_type t ON t.oid = co.contypid
 WHERE co.contype <> 'n'
-  AND t.typnamespace = ANY ($1::oid[])";
+  AND t.typnamespace = ANY ($1::oid[])
+  AND ($2::oid[] IS NULL OR t.oid = ANY ($2::oid[]))";
 
 /// A domain constraint: OID, quoted name, definition.
 type DomainConstraint = (u32, String, String);
@@ -70,7 +72,7 @@ pub(super) fn read(
 ) -> Result<(), SnapshotError> {
     let mut constraints: HashMap<u32, Vec<DomainConstraint>> = HashMap::new();
     for row in client
-        .query(DOMAIN_CONSTRAINTS, &[&scope.schemas])
+        .query(DOMAIN_CONSTRAINTS, &[&scope.schemas, &scope.types()])
         .reading("domain constraints")?
     {
         let domain: u32 = row.try_get(1).reading("domain constraints")?;
@@ -80,7 +82,10 @@ pub(super) fn read(
             row.try_get(3).reading("domain constraints")?,
         ));
     }
-    for row in client.query(TYPES, &[&scope.schemas]).reading("types")? {
+    for row in client
+        .query(TYPES, &[&scope.schemas, &scope.types()])
+        .reading("types")?
+    {
         let get = |i| -> Result<Option<String>, SnapshotError> { row.try_get(i).reading("types") };
         let oid: u32 = row.try_get(0).reading("types")?;
         let typtype = get(1)?.unwrap_or_default();
@@ -147,6 +152,7 @@ pub(super) fn read(
             }
         };
         let added = out.add(kind, name.clone(), text);
+        out.root(added, catalogs::PG_TYPE, oid);
         let on = format!("{words} {name}");
         out.target(
             catalogs::PG_TYPE,

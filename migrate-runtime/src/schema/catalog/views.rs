@@ -16,6 +16,7 @@ FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('v', 'm')
   AND c.relnamespace = ANY ($1::oid[])
+  AND ($2::oid[] IS NULL OR c.oid = ANY ($2::oid[]))
   AND NOT EXISTS (SELECT FROM pg_depend d
                   WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
                     AND d.deptype = 'e')";
@@ -26,7 +27,10 @@ pub(super) fn read(
     scope: &Scope,
     out: &mut Builder,
 ) -> Result<(), SnapshotError> {
-    for row in client.query(SQL, &[&scope.schemas]).reading("views")? {
+    for row in client
+        .query(SQL, &[&scope.schemas, &scope.relations()])
+        .reading("views")?
+    {
         let oid: u32 = row.try_get(0).reading("views")?;
         let name: String = row.try_get(1).reading("views")?;
         let materialized: bool = row.try_get(2).reading("views")?;
@@ -40,6 +44,7 @@ pub(super) fn read(
         let with = options.map_or(String::new(), |o| format!(" WITH ({o})"));
         let text = format!("CREATE {words} {name}{with} AS\n{}", definition.trim_end());
         let added = out.add(kind, name.clone(), text);
+        out.root(added, catalogs::PG_CLASS, oid);
         out.target(
             catalogs::PG_CLASS,
             oid,

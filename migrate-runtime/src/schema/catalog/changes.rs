@@ -1,0 +1,253 @@
+//! What changed since a mark: the roots (relations, types, routines) to read again for a
+//! refresh, found in one query.
+//!
+//! Every catalog row a transaction writes carries its transaction id (`xmin`). A row written
+//! at or after the mark belongs to an object that was created or changed, and that object's
+//! root is read again. What a row's removal changes is found another way: a dropped root no
+//! longer exists; a removed comment or sequence ownership (rows without an OID of their own)
+//! is missing from the sets a refresh compares. Objects that print the name of a changed one
+//! (a view of a renamed table, a foreign key to it, a column of a renamed type) depend on it
+//! in `pg_depend`, and are read again with it. A changed schema or extension is read in full.
+//!
+//! Only roots a snapshot can hold are read again: not a TOAST table (its index is touched by
+//! `VACUUM FULL`), not an array type (renamed with its element type, which is).
+//!
+//! VACUUM and ANALYZE update `pg_class` in place, without a new `xmin`, and freezing makes a
+//! row older, never newer: neither marks anything as changed.
+
+use super::super::builder::CatalogId;
+use crate::schema::error::{Reading, SnapshotError};
+use postgres::GenericClient;
+use std::collections::BTreeSet;
+
+/// The root of a catalog object `({cat}, {oid})`: a relation (`pg_class`), a type (`pg_type`)
+/// or a routine (`pg_proc`); schemas and extensions stand for themselves.
+fn root_of(cat: &str, oid: &str) -> String {
+    format!(
+        "SELECT r.catalog, r.oid FROM (
+    SELECT 1259::oid AS catalog,
+           CASE WHEN c.relkind IN ('i', 'I') THEN ix.indrelid ELSE c.oid END AS oid
+      FROM pg_class c LEFT JOIN pg_index ix ON ix.indexrelid = c.oid
+     WHERE {cat} = 1259 AND c.oid = {oid} AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f', 'i', 'I')
+    UNION ALL
+    SELECT 1247, c.reltype FROM pg_class c
+     WHERE {cat} = 1259 AND c.oid = {oid} AND c.relkind = 'c'
+    UNION ALL
+    SELECT CASE WHEN co.conrelid <> 0 THEN 1259 ELSE 1247 END::oid,
+           CASE WHEN co.conrelid <> 0 THEN co.conrelid ELSE co.contypid END
+      FROM pg_constraint co WHERE {cat} = 2606 AND co.oid = {oid}
+    UNION ALL
+    SELECT 1259, t.tgrelid FROM pg_trigger t WHERE {cat} = 2620 AND t.oid = {oid}
+    UNION ALL
+    SELECT 1259, p.polrelid FROM pg_policy p WHERE {cat} = 3256 AND p.oid = {oid}
+    UNION ALL
+    SELECT 1259, w.ev_class FROM pg_rewrite w WHERE {cat} = 2618 AND w.oid = {oid}
+    UNION ALL
+    SELECT 1259, d.adrelid FROM pg_attrdef d WHERE {cat} = 2604 AND d.oid = {oid}
+    UNION ALL
+    SELECT CASE WHEN t.typtype = 'c' AND rc.relkind <> 'c' THEN 1259 ELSE 1247 END::oid,
+           CASE WHEN t.typtype = 'c' AND rc.relkind <> 'c' THEN t.typrelid ELSE t.oid END
+      FROM pg_type t LEFT JOIN pg_class rc ON rc.oid = t.typrelid
+     WHERE {cat} = 1247 AND t.oid = {oid}
+    UNION ALL
+    SELECT 1255, {oid} WHERE {cat} = 1255
+    UNION ALL
+    SELECT {cat}, {oid} WHERE {cat} IN (2615, 3079)
+) r"
+    )
+}
+
+/// The query: `$1` the mark (an xid, as text), then the OIDs the snapshot being refreshed
+/// knows, by catalog: `$2` relations (tables, views, sequences, indexes), `$3` types, `$4`
+/// routines, `$5` constraints, `$6` triggers, `$7` policies, `$8` schemas, `$9` extensions.
+///
+/// Rows: `('mark', 0, 0, 0)` with the next mark as text in column 4; `('root', catalog, oid)`
+/// for each root to read again; `('gone', catalog, oid)` for each known object that no longer
+/// exists; `('full', ...)` when a schema or extension changed;
+/// `('comment', classoid, objoid, objsubid)` and `('owned', sequence, table, column)` for
+/// every comment and sequence ownership.
+fn sql() -> String {
+    let touched_root = root_of("x.catalog", "x.oid");
+    let affected_root = root_of("a.catalog", "a.oid");
+    format!(
+        "WITH RECURSIVE
+mark AS (SELECT age($1::text::xid) AS age),
+touched (catalog, oid) AS (
+    SELECT 1259::oid, c.oid FROM pg_class c, mark WHERE age(c.xmin) <= mark.age
+    UNION SELECT 1259, a.attrelid FROM pg_attribute a, mark WHERE age(a.xmin) <= mark.age
+    UNION SELECT 2604, d.oid FROM pg_attrdef d, mark WHERE age(d.xmin) <= mark.age
+    UNION SELECT 2606, co.oid FROM pg_constraint co, mark WHERE age(co.xmin) <= mark.age
+    UNION SELECT 1259, i.indexrelid FROM pg_index i, mark WHERE age(i.xmin) <= mark.age
+    UNION SELECT 2620, t.oid FROM pg_trigger t, mark WHERE age(t.xmin) <= mark.age
+    UNION SELECT 3256, p.oid FROM pg_policy p, mark WHERE age(p.xmin) <= mark.age
+    UNION SELECT 2618, w.oid FROM pg_rewrite w, mark WHERE age(w.xmin) <= mark.age
+    UNION SELECT 1259, s.seqrelid FROM pg_sequence s, mark WHERE age(s.xmin) <= mark.age
+    UNION SELECT 1259, i.inhrelid FROM pg_inherits i, mark WHERE age(i.xmin) <= mark.age
+    UNION SELECT 1259, i.inhparent FROM pg_inherits i, mark WHERE age(i.xmin) <= mark.age
+    UNION SELECT 1259, p.partrelid FROM pg_partitioned_table p, mark
+           WHERE age(p.xmin) <= mark.age
+    UNION SELECT 1247, t.oid FROM pg_type t, mark WHERE age(t.xmin) <= mark.age
+    UNION SELECT 1247, e.enumtypid FROM pg_enum e, mark WHERE age(e.xmin) <= mark.age
+    UNION SELECT 1247, r.rngtypid FROM pg_range r, mark WHERE age(r.xmin) <= mark.age
+    UNION SELECT 1255, p.oid FROM pg_proc p, mark WHERE age(p.xmin) <= mark.age
+    UNION SELECT 1255, a.aggfnoid FROM pg_aggregate a, mark WHERE age(a.xmin) <= mark.age
+    UNION SELECT d.classoid, d.objoid FROM pg_description d, mark
+           WHERE age(d.xmin) <= mark.age
+    UNION SELECT d.classid, d.objid FROM pg_depend d, mark
+           WHERE d.classid = 1259 AND d.deptype = 'a' AND age(d.xmin) <= mark.age
+    UNION SELECT 2615, n.oid FROM pg_namespace n, mark WHERE age(n.xmin) <= mark.age
+    UNION SELECT 3079, e.oid FROM pg_extension e, mark WHERE age(e.xmin) <= mark.age
+),
+gone (catalog, oid) AS (
+    SELECT 1259::oid, o FROM unnest($2::oid[]) o
+     WHERE NOT EXISTS (SELECT FROM pg_class WHERE oid = o)
+    UNION ALL SELECT 1247, o FROM unnest($3::oid[]) o
+     WHERE NOT EXISTS (SELECT FROM pg_type WHERE oid = o)
+    UNION ALL SELECT 1255, o FROM unnest($4::oid[]) o
+     WHERE NOT EXISTS (SELECT FROM pg_proc WHERE oid = o)
+    UNION ALL SELECT 2606, o FROM unnest($5::oid[]) o
+     WHERE NOT EXISTS (SELECT FROM pg_constraint WHERE oid = o)
+    UNION ALL SELECT 2620, o FROM unnest($6::oid[]) o
+     WHERE NOT EXISTS (SELECT FROM pg_trigger WHERE oid = o)
+    UNION ALL SELECT 3256, o FROM unnest($7::oid[]) o
+     WHERE NOT EXISTS (SELECT FROM pg_policy WHERE oid = o)
+    UNION ALL SELECT 2615, o FROM unnest($8::oid[]) o
+     WHERE NOT EXISTS (SELECT FROM pg_namespace WHERE oid = o)
+    UNION ALL SELECT 3079, o FROM unnest($9::oid[]) o
+     WHERE NOT EXISTS (SELECT FROM pg_extension WHERE oid = o)
+),
+affected (catalog, oid) AS (
+    SELECT x.catalog, x.oid FROM touched x WHERE x.catalog NOT IN (2615, 3079)
+    UNION
+    SELECT r.catalog, r.oid FROM touched x, LATERAL ({touched_root}) r
+     WHERE x.catalog NOT IN (2615, 3079)
+    UNION
+    SELECT d.classid, d.objid FROM affected a
+      JOIN pg_depend d ON d.refclassid = a.catalog AND d.refobjid = a.oid
+     WHERE d.deptype IN ('n', 'a') AND d.classid NOT IN (2615, 3079)
+),
+roots (catalog, oid) AS (
+    SELECT r.catalog, r.oid FROM affected a, LATERAL ({affected_root}) r
+     WHERE r.catalog = 1255
+        OR (r.catalog = 1259 AND EXISTS (SELECT FROM pg_class c WHERE c.oid = r.oid
+                                           AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')))
+        OR (r.catalog = 1247 AND EXISTS (SELECT FROM pg_type t WHERE t.oid = r.oid
+                                           AND t.typtype IN ('c', 'd', 'e', 'r')))
+)
+SELECT 'mark', 0::oid, 0::oid, 0,
+       least(pg_current_xact_id_if_assigned(), pg_snapshot_xmin(pg_current_snapshot()))::text
+UNION ALL
+SELECT 'full', 0, 0, 0, NULL
+ WHERE EXISTS (SELECT FROM touched WHERE catalog IN (2615, 3079))
+    OR EXISTS (SELECT FROM gone WHERE catalog IN (2615, 3079))
+UNION ALL
+SELECT 'root', catalog, oid, 0, NULL FROM roots
+UNION ALL
+SELECT 'gone', catalog, oid, 0, NULL FROM gone WHERE catalog NOT IN (2615, 3079)
+UNION ALL
+SELECT 'comment', d.classoid, d.objoid, d.objsubid, NULL FROM pg_description d
+ WHERE d.objoid >= 16384 OR d.classoid = 2615
+UNION ALL
+SELECT 'owned', d.objid, d.refobjid, d.refobjsubid, NULL
+  FROM pg_depend d JOIN pg_class c ON c.oid = d.objid
+ WHERE d.classid = 1259 AND d.refclassid = 1259 AND d.deptype = 'a' AND c.relkind = 'S'"
+    )
+}
+
+/// A comment's or a sequence ownership's key: `(catalog or sequence, object, sub-object)`.
+pub(crate) type Key = (u32, u32, i32);
+
+/// What a snapshot saw of the rows that have no OID of their own: every comment and every
+/// sequence ownership, so that a refresh notices one that was removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Seen {
+    /// `(classoid, objoid, objsubid)` of each comment on a user object.
+    pub comments: BTreeSet<Key>,
+    /// `(sequence, table, column)` of each sequence owned by a column.
+    pub owned: BTreeSet<Key>,
+}
+
+/// What changed since a mark.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Changes {
+    /// The transaction id to refresh from next time (as text: a 64-bit xid).
+    pub mark: String,
+    /// A schema or an extension changed: read everything.
+    pub full: bool,
+    /// The roots to read again.
+    pub roots: BTreeSet<CatalogId>,
+    /// Known objects that no longer exist.
+    pub gone: BTreeSet<CatalogId>,
+    /// The comments and sequence ownerships now.
+    pub seen: Seen,
+}
+
+/// Reads what changed since `mark` in a database whose last snapshot knew these catalog
+/// objects (the objects comments and grants can name, schemas and extensions).
+pub(crate) fn read(
+    client: &mut impl GenericClient,
+    mark: &str,
+    known: &[CatalogId],
+) -> Result<Changes, SnapshotError> {
+    let of = |catalog: u32| -> Vec<u32> {
+        known
+            .iter()
+            .filter(|(c, _)| *c == catalog)
+            .map(|(_, o)| *o)
+            .collect()
+    };
+    let xid = xid32(mark);
+    let lists: Vec<Vec<u32>> = [1259, 1247, 1255, 2606, 2620, 3256, 2615, 3079]
+        .into_iter()
+        .map(of)
+        .collect();
+    let mut params: Vec<&(dyn postgres::types::ToSql + Sync)> = vec![&xid];
+    params.extend(
+        lists
+            .iter()
+            .map(|l| l as &(dyn postgres::types::ToSql + Sync)),
+    );
+    let mut changes = Changes::default();
+    for row in client.query(&sql(), &params).reading("changes")? {
+        let tag: &str = row.try_get(0).reading("changes")?;
+        let a: u32 = row.try_get(1).reading("changes")?;
+        let b: u32 = row.try_get(2).reading("changes")?;
+        let c: i32 = row.try_get(3).reading("changes")?;
+        match tag {
+            "mark" => changes.mark = row.try_get(4).reading("changes")?,
+            "full" => changes.full = true,
+            "root" => {
+                changes.roots.insert((a, b));
+            }
+            "gone" => {
+                changes.gone.insert((a, b));
+            }
+            "comment" => {
+                changes.seen.comments.insert((a, b, c));
+            }
+            _ => {
+                changes.seen.owned.insert((a, b, c));
+            }
+        }
+    }
+    Ok(changes)
+}
+
+/// The mark of a capture: the oldest transaction that may still write (its own, when the
+/// session's transaction has written), as text.
+pub(crate) fn mark(client: &mut impl GenericClient) -> Result<String, SnapshotError> {
+    client
+        .query_one(
+            "SELECT least(pg_current_xact_id_if_assigned(), \
+             pg_snapshot_xmin(pg_current_snapshot()))::text",
+            &[],
+        )
+        .and_then(|row| row.try_get(0))
+        .reading("the transaction id")
+}
+
+/// A 64-bit transaction id (epoch and xid) as the 32-bit xid `age()` takes, as text.
+fn xid32(mark: &str) -> String {
+    mark.parse::<u64>()
+        .map_or_else(|_| "3".to_string(), |x| (x % (1 << 32)).to_string())
+}

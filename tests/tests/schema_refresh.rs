@@ -1,0 +1,253 @@
+//! Refreshed snapshots against a real PostgreSQL: after every step of a long script of schema
+//! changes (every kind of object created, altered, renamed, commented, granted, dropped), a
+//! refresh that reads only what changed gives exactly the snapshot a full capture gives, in
+//! autocommit, inside an open transaction, and after a rollback.
+
+use migrate_runtime::schema::{Snapshot, SnapshotOptions, TrackedSnapshot, diff};
+use migrate_tests::TestDb;
+use postgres::GenericClient;
+
+/// One step per entry; each changes the schema in a way a refresh must notice.
+const STEPS: &[&str] = &[
+    "CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL)",
+    "CREATE INDEX users_email ON users (email)",
+    "ALTER TABLE users ADD COLUMN name text DEFAULT 'x'",
+    "ALTER TABLE users ALTER COLUMN name DROP DEFAULT",
+    "ALTER TABLE users ALTER COLUMN name SET DEFAULT 'y'",
+    "COMMENT ON TABLE users IS 'people'",
+    "COMMENT ON COLUMN users.email IS 'where to write'",
+    "COMMENT ON TABLE users IS NULL",
+    "COMMENT ON COLUMN users.email IS NULL",
+    "CREATE TABLE orders (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, user_id bigint)",
+    "ALTER TABLE orders ADD CONSTRAINT orders_user FOREIGN KEY (user_id) REFERENCES users (id)",
+    "ALTER TABLE users RENAME TO people",
+    "ALTER TABLE people RENAME COLUMN email TO mail",
+    "CREATE VIEW people_mail AS SELECT id, mail FROM people",
+    "ALTER TABLE people RENAME COLUMN mail TO email",
+    "CREATE MATERIALIZED VIEW people_count AS SELECT count(*) AS n FROM people",
+    "CREATE INDEX people_count_n ON people_count (n)",
+    "ALTER TABLE people RENAME TO users",
+    "CREATE SEQUENCE ticket START 100",
+    "ALTER TABLE orders ADD COLUMN ticket bigint DEFAULT nextval('ticket')",
+    "ALTER SEQUENCE ticket OWNED BY orders.ticket",
+    "ALTER SEQUENCE ticket RENAME TO ticket_no",
+    "ALTER SEQUENCE ticket_no OWNED BY NONE",
+    "CREATE TYPE mood AS ENUM ('sad', 'ok')",
+    "ALTER TYPE mood ADD VALUE 'happy'",
+    "ALTER TABLE users ADD COLUMN mood mood",
+    "ALTER TYPE mood RENAME TO feeling",
+    "CREATE DOMAIN positive AS integer CHECK (VALUE > 0)",
+    "ALTER DOMAIN positive ADD CONSTRAINT below_ten CHECK (VALUE < 10) NOT VALID",
+    "ALTER TABLE orders ADD COLUMN amount positive",
+    "ALTER DOMAIN positive RENAME TO small",
+    "CREATE TYPE pair AS (a integer, b text)",
+    "ALTER TYPE pair ADD ATTRIBUTE c feeling",
+    "CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$",
+    "CREATE TRIGGER users_touch BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION touch()",
+    "ALTER TABLE users DISABLE TRIGGER users_touch",
+    "ALTER FUNCTION touch() RENAME TO touched",
+    "CREATE FUNCTION double(x integer) RETURNS integer LANGUAGE sql IMMUTABLE RETURN x * 2",
+    "CREATE INDEX orders_double ON orders (double(amount))",
+    "ALTER FUNCTION double(integer) RENAME TO twice",
+    "ALTER TABLE users ENABLE ROW LEVEL SECURITY",
+    "CREATE POLICY own ON users USING (id > 0)",
+    "ALTER POLICY own ON users RENAME TO mine",
+    "GRANT SELECT ON users TO refresh_reader",
+    "GRANT UPDATE (name) ON users TO refresh_reader",
+    "REVOKE SELECT ON users FROM refresh_reader",
+    "REVOKE UPDATE (name) ON users FROM refresh_reader",
+    "ALTER TABLE orders ADD CONSTRAINT positive_id CHECK (id > 0) NOT VALID",
+    "ALTER TABLE orders VALIDATE CONSTRAINT positive_id",
+    "ALTER TABLE orders RENAME CONSTRAINT positive_id TO id_positive",
+    "COMMENT ON CONSTRAINT id_positive ON orders IS 'checked'",
+    "COMMENT ON CONSTRAINT id_positive ON orders IS NULL",
+    "CREATE TABLE events (at timestamptz NOT NULL, kind text) PARTITION BY RANGE (at)",
+    "CREATE TABLE events_2026 PARTITION OF events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01')",
+    "CREATE TABLE events_2027 (at timestamptz NOT NULL, kind text)",
+    "ALTER TABLE events ATTACH PARTITION events_2027 FOR VALUES FROM ('2027-01-01') TO ('2028-01-01')",
+    "ALTER TABLE events DETACH PARTITION events_2027",
+    "CREATE TABLE parent (a integer)",
+    "CREATE TABLE child (b integer) INHERITS (parent)",
+    "ALTER TABLE child NO INHERIT parent",
+    "ALTER TABLE events RENAME TO happenings",
+    "CREATE SCHEMA app",
+    "ALTER TABLE orders SET SCHEMA app",
+    "CREATE TABLE app.items (id integer)",
+    "ALTER SCHEMA app RENAME TO shop",
+    "CREATE EXTENSION IF NOT EXISTS pgcrypto",
+    "ALTER TABLE users ALTER COLUMN name TYPE varchar(40)",
+    "ALTER TABLE users DROP COLUMN name",
+    "ALTER TABLE users ADD COLUMN name text",
+    "ALTER TABLE users ALTER COLUMN email SET STATISTICS 500",
+    "ALTER TABLE users SET (fillfactor = 70)",
+    "ALTER TABLE users REPLICA IDENTITY FULL",
+    "CREATE UNIQUE INDEX users_mail ON users (email)",
+    "ALTER TABLE users REPLICA IDENTITY USING INDEX users_mail",
+    "DROP VIEW people_mail",
+    "DROP MATERIALIZED VIEW people_count",
+    "DROP TRIGGER users_touch ON users",
+    "DROP POLICY mine ON users",
+    "DROP INDEX shop.orders_double",
+    "DROP FUNCTION twice(integer)",
+    "DROP TABLE happenings",
+    "DROP TYPE pair",
+    "DROP TABLE shop.orders",
+    "DROP DOMAIN small",
+    "DROP EXTENSION pgcrypto",
+    "DROP SCHEMA shop CASCADE",
+    "DROP TABLE users",
+    "DROP TYPE feeling",
+];
+
+/// The role the grants name (roles are shared by every database of the server).
+fn role(client: &mut impl GenericClient) {
+    client
+        .batch_execute(
+            "DO $$ BEGIN CREATE ROLE refresh_reader; \
+             EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$",
+        )
+        .unwrap();
+}
+
+fn capture(client: &mut impl GenericClient) -> Snapshot {
+    Snapshot::capture(client, &SnapshotOptions::default()).unwrap()
+}
+
+fn assert_same(step: &str, refreshed: &TrackedSnapshot, full: &Snapshot) {
+    let d = diff(full, refreshed.snapshot());
+    assert!(
+        d.is_empty(),
+        "after `{step}`, the refreshed snapshot differs from a full capture:\n{d}"
+    );
+    assert_eq!(
+        refreshed.snapshot().to_text(),
+        full.to_text(),
+        "after `{step}`"
+    );
+}
+
+#[test]
+fn a_refresh_after_each_committed_change_equals_a_full_capture() {
+    let db = TestDb::new();
+    let mut client = db.client();
+    role(&mut client);
+    let mut tracked = TrackedSnapshot::capture(&mut client, &SnapshotOptions::default()).unwrap();
+    for step in STEPS {
+        client
+            .batch_execute(step)
+            .unwrap_or_else(|e| panic!("{step}: {e}"));
+        tracked = tracked.refresh(&mut client).unwrap();
+        assert_same(step, &tracked, &capture(&mut client));
+    }
+    assert!(
+        tracked
+            .snapshot()
+            .objects()
+            .iter()
+            .all(|o| o.name != "public.users")
+    );
+}
+
+#[test]
+fn a_refresh_sees_several_committed_changes_at_once() {
+    let db = TestDb::new();
+    let mut client = db.client();
+    role(&mut client);
+    let mut tracked = TrackedSnapshot::capture(&mut client, &SnapshotOptions::default()).unwrap();
+    for chunk in STEPS.chunks(7) {
+        for step in chunk {
+            client.batch_execute(step).unwrap();
+        }
+        tracked = tracked.refresh(&mut client).unwrap();
+        assert_same(chunk.last().unwrap(), &tracked, &capture(&mut client));
+    }
+}
+
+#[test]
+fn inside_a_transaction_a_refresh_sees_its_changes_and_after_a_rollback_the_snapshot_stands() {
+    let db = TestDb::new();
+    let mut client = db.client();
+    role(&mut client);
+    let setup = STEPS.len() / 2;
+    for step in &STEPS[..setup] {
+        client.batch_execute(step).unwrap();
+    }
+    let base = TrackedSnapshot::capture(&mut client, &SnapshotOptions::default()).unwrap();
+    let mut tx = client.transaction().unwrap();
+    let mut tracked = base.clone();
+    for step in &STEPS[setup..] {
+        tx.batch_execute(step).unwrap();
+        // From the snapshot taken before the transaction, and from the last refresh.
+        let from_base = base.refresh(&mut tx).unwrap();
+        tracked = tracked.refresh(&mut tx).unwrap();
+        let full = capture(&mut tx);
+        assert_same(step, &from_base, &full);
+        assert_same(step, &tracked, &full);
+    }
+    tx.rollback().unwrap();
+    let after = base.refresh(&mut client).unwrap();
+    assert_same("ROLLBACK", &after, &capture(&mut client));
+    assert_eq!(after.snapshot(), base.snapshot());
+}
+
+#[test]
+fn a_refresh_with_nothing_changed_is_the_same_snapshot() {
+    let db = TestDb::new();
+    let mut client = db.client();
+    role(&mut client);
+    client.batch_execute(STEPS[0]).unwrap();
+    let tracked = TrackedSnapshot::capture(&mut client, &SnapshotOptions::default()).unwrap();
+    client
+        .batch_execute("INSERT INTO users VALUES (1, 'a')")
+        .unwrap();
+    client.batch_execute("VACUUM FULL ANALYZE users").unwrap();
+    client.batch_execute("VACUUM FREEZE pg_class").unwrap();
+    let again = tracked.refresh(&mut client).unwrap();
+    assert_eq!(again.snapshot(), tracked.snapshot());
+    // VACUUM FULL gives the table a new file: its pg_class row changes, and it is read again.
+    assert_eq!(again.read_again(), Some(1));
+    let third = again.refresh(&mut client).unwrap();
+    assert_eq!(
+        (third.read_again(), third.snapshot()),
+        (Some(0), tracked.snapshot())
+    );
+}
+
+#[test]
+fn a_refresh_reads_again_only_what_a_change_touched_and_what_names_it() {
+    let db = TestDb::new();
+    let mut client = db.client();
+    client
+        .batch_execute(
+            "CREATE TABLE a (id bigint PRIMARY KEY);
+             CREATE TABLE b (id bigint PRIMARY KEY, a_id bigint REFERENCES a);
+             CREATE TABLE c (id bigint PRIMARY KEY);
+             CREATE VIEW a_ids AS SELECT id FROM a;
+             CREATE FUNCTION f() RETURNS integer LANGUAGE sql RETURN 1;",
+        )
+        .unwrap();
+    let base = TrackedSnapshot::capture(&mut client, &SnapshotOptions::default()).unwrap();
+    let read_again = |client: &mut postgres::Client, sql: &str| {
+        client.batch_execute(sql).unwrap();
+        let refreshed = base.refresh(client).unwrap();
+        assert_same(sql, &refreshed, &capture(client));
+        refreshed.read_again()
+    };
+    // A new table: itself.
+    assert_eq!(
+        read_again(&mut client, "CREATE TABLE d (id integer)"),
+        Some(1)
+    );
+    // A column of c: c.
+    assert_eq!(
+        read_again(&mut client, "ALTER TABLE c ADD COLUMN x text"),
+        Some(2)
+    );
+    // Renaming a: a, b (its foreign key names a), the view: and d, c from before.
+    assert_eq!(
+        read_again(&mut client, "ALTER TABLE a RENAME TO aa"),
+        Some(5)
+    );
+    // A schema: everything.
+    assert_eq!(read_again(&mut client, "CREATE SCHEMA s"), None);
+}
