@@ -8,6 +8,7 @@
 //! - `project` (feature `cargo`): finding the package and its `[package.metadata.migrate]`;
 //! - `engine` (feature `postgres`, default): apply, status, down, resolve, reset on a client;
 //! - `schema` (feature `postgres`): a canonical snapshot of a database's schema, and diffs;
+//! - `shadow` (feature `postgres`): scratch databases where `verify` rehearses migrations;
 //! - `ops` (feature `ops`): one operation per `cargo migrate` command, from a project to a
 //!   typed report (what the CLI renders as text or JSON).
 //!
@@ -44,6 +45,7 @@ pub mod ops;
 #[cfg(feature = "cargo")]
 pub mod project;
 pub mod schema;
+pub mod shadow;
 mod version;
 
 pub use checksum::{Checksum, ParseChecksumError};

@@ -28,7 +28,7 @@ pub mod connection;
 mod diff;
 mod down;
 mod error;
-mod execute;
+pub(crate) mod execute;
 pub mod history;
 mod import;
 mod plan;

@@ -1,0 +1,128 @@
+//! Running a migration's file on the shadow database, with no history: a transactional file
+//! in a transaction of its own (committed) or in the caller's, a no-transaction file
+//! statement by statement. Every file starts from the session's defaults (`RESET ALL`), as
+//! the engine gives every migration a clean session. A failure names the file, line and
+//! column, as `apply` does.
+
+use crate::engine::execute::{RunError, Script};
+use crate::engine::{Direction, Failure};
+use crate::{Migration, SqlFile};
+use postgres::{Client, GenericClient};
+
+/// The file of `m` that runs in `direction`, and whether it runs outside a transaction.
+pub(super) fn file(m: &Migration, direction: Direction) -> Option<(&SqlFile, bool)> {
+    match direction {
+        Direction::Up => Some((&m.up, m.directives.no_transaction)),
+        Direction::Down => m.down.as_ref().map(|d| (d, m.down_no_transaction)),
+    }
+}
+
+/// Runs the file as a migration runs it: a transactional file in a transaction of its own,
+/// committed; a no-transaction file statement by statement. `Ok(false)`: there is no such
+/// file (no `down.sql`).
+pub(super) fn run_committed(
+    client: &mut Client,
+    m: &Migration,
+    direction: Direction,
+) -> Result<bool, Box<Failure>> {
+    let Some((sql, no_transaction)) = file(m, direction) else {
+        return Ok(false);
+    };
+    let script = script(m, sql, direction, no_transaction)?;
+    let fail = |run: RunError| Box::new(script.failure(m.version, &m.name, direction, &run));
+    if no_transaction {
+        // A statement that cannot run in a transaction block cannot share its query with
+        // another statement either: the reset goes first, on its own.
+        client.batch_execute("RESET ALL").map_err(|error| {
+            fail(RunError {
+                index: None,
+                error,
+                prefix_chars: 0,
+            })
+        })?;
+        let mut failure = None;
+        for i in 0..script.len().unwrap_or(0) {
+            if let Err(run) = script.run_one(client, i, "") {
+                failure = Some(fail(run));
+                break;
+            }
+        }
+        return match failure {
+            Some(mut f) => {
+                f.transactional = false;
+                f.statements_applied = f.statement.map_or(0, |s| s - 1);
+                Err(f)
+            }
+            None => Ok(true),
+        };
+    }
+    let prefix = "BEGIN; RESET ALL; SET LOCAL synchronous_commit = off; ";
+    let result = script.run(client, prefix).and_then(|()| {
+        client.batch_execute("COMMIT").map_err(|error| RunError {
+            index: None,
+            error,
+            prefix_chars: 0,
+        })
+    });
+    match result {
+        Ok(()) => Ok(true),
+        Err(run) => {
+            let _ = client.batch_execute("ROLLBACK");
+            Err(fail(run))
+        }
+    }
+}
+
+/// Runs a transactional file inside the caller's transaction; deferred constraints are checked
+/// at its end, as its commit would check them. `Ok(false)`: there is no such file.
+pub(super) fn run_in(
+    tx: &mut impl GenericClient,
+    m: &Migration,
+    direction: Direction,
+) -> Result<bool, Box<Failure>> {
+    let Some((sql, no_transaction)) = file(m, direction) else {
+        return Ok(false);
+    };
+    let script = script(m, sql, direction, no_transaction)?;
+    script
+        .run(tx, "RESET ALL; ")
+        .and_then(|()| {
+            tx.batch_execute("SET CONSTRAINTS ALL IMMEDIATE")
+                .map_err(|error| RunError {
+                    index: None,
+                    error,
+                    prefix_chars: 0,
+                })
+        })
+        .map(|()| true)
+        .map_err(|run| Box::new(script.failure(m.version, &m.name, direction, &run)))
+}
+
+fn script<'a>(
+    m: &Migration,
+    sql: &'a SqlFile,
+    direction: Direction,
+    no_transaction: bool,
+) -> Result<Script<'a>, Box<Failure>> {
+    Script::new(m.version, sql, no_transaction).map_err(|refusal| {
+        Box::new(Failure {
+            version: m.version,
+            name: m.name.clone(),
+            direction,
+            file: sql.path.clone(),
+            statement: None,
+            statements_total: None,
+            line: None,
+            column: None,
+            source_line: None,
+            code: None,
+            message: refusal.message,
+            detail: None,
+            hint: Some(refusal.help),
+            transactional: !no_transaction,
+            statements_applied: 0,
+            blocked_by: None,
+            not_recorded: None,
+        })
+    })
+}

@@ -1,0 +1,375 @@
+//! The verification: one replay of the history on the shadow database. Migrations before the
+//! first one to check are applied; then each one to check is applied (schema S1, from S0),
+//! reverted (S0', which must equal S0) and applied again (S1', which must equal S1).
+//!
+//! When both files are transactional, the revert and the re-application run in one
+//! transaction that is rolled back: the shadow database is back at S1 whatever happened, and
+//! the replay goes on. A no-transaction file cannot be rolled back: when a revert or
+//! re-application outside a transaction fails or leaves another schema, the shadow database is
+//! built again up to this migration before the replay goes on.
+//!
+//! Each snapshot after the first is a refresh that reads only what the migration touched, so
+//! the replay stays linear in the number of migrations. At the end, a full capture is compared
+//! with the refreshed snapshot, as a check of the refreshes themselves.
+
+use super::database::{ShadowDb, ShadowError};
+use super::files::{run_committed, run_in};
+use super::report::{Checked, Verdict, VerifyEvent};
+use crate::engine::Direction;
+use crate::engine::connection::error_text;
+use crate::schema::{SchemaDiff, Snapshot, SnapshotError, SnapshotOptions, TrackedSnapshot, diff};
+use crate::{Migration, MigrationSet, Version};
+use std::collections::BTreeSet;
+use std::time::Instant;
+
+/// Why a verification could not be completed (a migration failing is a verdict, not this).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// The shadow database could not be made, reached or dropped.
+    #[error(transparent)]
+    Shadow(#[from] ShadowError),
+    /// A snapshot could not be read.
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
+    /// The session on the shadow database failed outside a migration's SQL.
+    #[error("the shadow database {label}: {message}")]
+    Session {
+        /// The shadow database.
+        label: String,
+        /// What failed.
+        message: String,
+    },
+    /// The refreshed snapshot and a full capture of the shadow database disagree: a defect of
+    /// cargo-migrate, not of the migrations.
+    #[error(
+        "the schema read step by step differs from a full read at the end (a defect of \
+         cargo-migrate; please report it with the migrations):\n{diff}"
+    )]
+    Inconsistent {
+        /// Full capture → refreshed snapshot.
+        diff: SchemaDiff,
+    },
+}
+
+/// What to verify.
+#[derive(Debug, Clone)]
+pub struct VerifyRequest<'a> {
+    /// Every migration.
+    pub set: &'a MigrationSet,
+    /// The versions to check; the others up to the last of these are only applied.
+    pub check: BTreeSet<Version>,
+    /// What the snapshots capture.
+    pub snapshot: SnapshotOptions,
+}
+
+/// Replays the history on `shadow` up to the last migration to check, checking each one asked
+/// for, and returns their verdicts in version order. A migration that fails to apply ends the
+/// replay: it is `up_failed` (checked or not), the remaining ones to check are `not_run`.
+///
+/// ```no_run
+/// use migrate_runtime::MigrationSet;
+/// use migrate_runtime::engine::connection::ConnInfo;
+/// use migrate_runtime::shadow::{ShadowDb, VerifyRequest, verify};
+/// let set = MigrationSet::read("migrations".as_ref())?;
+/// let mut shadow = ShadowDb::create(&ConnInfo::parse("postgres://postgres@localhost/app")?, None)?;
+/// let request = VerifyRequest {
+///     set: &set,
+///     check: set.migrations.iter().map(|m| m.version).collect(),
+///     snapshot: Default::default(),
+/// };
+/// for checked in verify(&mut shadow, &request, &mut |_| {})? {
+///     println!("{} {}", checked.folder(), checked.verdict);
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn verify(
+    shadow: &mut ShadowDb,
+    request: &VerifyRequest<'_>,
+    events: &mut dyn FnMut(VerifyEvent<'_>),
+) -> Result<Vec<Checked>, VerifyError> {
+    let Some(&last) = request.check.iter().next_back() else {
+        return Ok(Vec::new());
+    };
+    let migrations: Vec<&Migration> = (request.set.migrations.iter())
+        .filter(|m| m.version <= last)
+        .collect();
+    events(VerifyEvent::Shadow {
+        label: &shadow.label(),
+        total: migrations.len(),
+        checking: request.check.len(),
+    });
+    let mut replay = Replay {
+        shadow,
+        request,
+        migrations: &migrations,
+        base: None,
+        results: Vec::new(),
+    };
+    replay.run(events)?;
+    replay.self_check()?;
+    Ok(replay.results)
+}
+
+struct Replay<'a, 'r> {
+    shadow: &'a mut ShadowDb,
+    request: &'a VerifyRequest<'r>,
+    migrations: &'a [&'r Migration],
+    /// The schema before the next migration (none until the first one to check).
+    base: Option<TrackedSnapshot>,
+    results: Vec<Checked>,
+}
+
+impl Replay<'_, '_> {
+    fn run(&mut self, events: &mut dyn FnMut(VerifyEvent<'_>)) -> Result<(), VerifyError> {
+        for (index, m) in self.migrations.iter().enumerate() {
+            let checking = self.request.check.contains(&m.version);
+            events(VerifyEvent::Starting {
+                version: m.version,
+                name: &m.name,
+                index,
+                checking,
+            });
+            let started = Instant::now();
+            if checking && self.base.is_none() {
+                self.base = Some(self.capture()?);
+            }
+            if let Err(failure) = run_committed(self.shadow.client(), m, Direction::Up) {
+                let detail = format!("migration.sql failed: {}", failure.message);
+                let mut c = Checked::failed(Verdict::UpFailed, *failure, detail);
+                c.duration_ms = ms(started);
+                events(VerifyEvent::Checked(&c));
+                self.results.push(c);
+                self.not_run(index + 1, events);
+                return Ok(());
+            }
+            let Some(before) = self.base.take() else {
+                continue;
+            };
+            let after = self.refresh(&before)?;
+            if !checking {
+                self.base = Some(after);
+                continue;
+            }
+            let (mut c, next) = self.check(index, m, &before, after, events)?;
+            c.duration_ms = ms(started);
+            events(VerifyEvent::Checked(&c));
+            self.results.push(c);
+            self.base = Some(next);
+        }
+        Ok(())
+    }
+
+    /// Checks a migration just applied (`before` → `after`); returns its verdict and the
+    /// schema to go on from.
+    fn check(
+        &mut self,
+        index: usize,
+        m: &Migration,
+        before: &TrackedSnapshot,
+        after: TrackedSnapshot,
+        events: &mut dyn FnMut(VerifyEvent<'_>),
+    ) -> Result<(Checked, TrackedSnapshot), VerifyError> {
+        if m.directives.irreversible {
+            let mut c = Checked::new(m.version, &m.name, Verdict::Irreversible);
+            c.detail = Some("marked -- migrate:irreversible: not reverted".into());
+            return Ok((c, after));
+        }
+        if m.down.is_none() {
+            let mut c = Checked::new(m.version, &m.name, Verdict::NoDown);
+            c.detail =
+                Some("no down.sql: add one, or mark the migration -- migrate:irreversible".into());
+            return Ok((c, after));
+        }
+        if !m.directives.no_transaction && !m.down_no_transaction {
+            let c = self.rehearse_in_transaction(m, before, &after)?;
+            return Ok((c, after));
+        }
+        self.rehearse_committed(index, m, before, after, events)
+    }
+
+    /// Revert and re-apply in one transaction, rolled back: the shadow stays at `after`.
+    fn rehearse_in_transaction(
+        &mut self,
+        m: &Migration,
+        before: &TrackedSnapshot,
+        after: &TrackedSnapshot,
+    ) -> Result<Checked, VerifyError> {
+        let label = self.shadow.label();
+        let session = |e: postgres::Error| VerifyError::Session {
+            label: label.clone(),
+            message: error_text(&e),
+        };
+        let mut tx = self.shadow.client().transaction().map_err(session)?;
+        let outcome = (|| -> Result<Checked, VerifyError> {
+            if let Err(failure) = run_in(&mut tx, m, Direction::Down) {
+                let detail = format!("down.sql failed: {}", failure.message);
+                return Ok(Checked::failed(Verdict::DownFailed, *failure, detail));
+            }
+            let reverted = after.refresh(&mut tx)?;
+            let down_diff = diff(before.snapshot(), reverted.snapshot());
+            let reapplied = match run_in(&mut tx, m, Direction::Up) {
+                Ok(_) => Ok(after.refresh(&mut tx)?),
+                Err(failure) => Err(failure),
+            };
+            Ok(judge(
+                m,
+                down_diff,
+                reapplied.map(|r| diff(after.snapshot(), r.snapshot())),
+            ))
+        })();
+        tx.rollback().map_err(session)?;
+        outcome
+    }
+
+    /// Revert and re-apply for real (a file runs outside a transaction); when that leaves
+    /// another schema than `after`, build the shadow again up to this migration.
+    fn rehearse_committed(
+        &mut self,
+        index: usize,
+        m: &Migration,
+        before: &TrackedSnapshot,
+        after: TrackedSnapshot,
+        events: &mut dyn FnMut(VerifyEvent<'_>),
+    ) -> Result<(Checked, TrackedSnapshot), VerifyError> {
+        if let Err(failure) = run_committed(self.shadow.client(), m, Direction::Down) {
+            let detail = format!("down.sql failed: {}", failure.message);
+            let partly = !failure.transactional;
+            let c = Checked::failed(Verdict::DownFailed, *failure, detail);
+            let next = if partly {
+                self.rebuild(index, events)?
+            } else {
+                after
+            };
+            return Ok((c, next));
+        }
+        let reverted = after.refresh(self.shadow.client())?;
+        let down_diff = diff(before.snapshot(), reverted.snapshot());
+        let reapplied = match run_committed(self.shadow.client(), m, Direction::Up) {
+            Ok(_) => Ok(after.refresh(self.shadow.client())?),
+            Err(failure) => Err(failure),
+        };
+        let (up_diff, next) = match reapplied {
+            Ok(again) => {
+                let d = diff(after.snapshot(), again.snapshot());
+                let next = if d.is_empty() {
+                    again
+                } else {
+                    self.rebuild(index, events)?
+                };
+                (Ok(d), next)
+            }
+            Err(failure) => (Err(failure), self.rebuild(index, events)?),
+        };
+        Ok((judge(m, down_diff, up_diff), next))
+    }
+
+    /// A new shadow database with every migration up to `index` applied.
+    fn rebuild(
+        &mut self,
+        index: usize,
+        events: &mut dyn FnMut(VerifyEvent<'_>),
+    ) -> Result<TrackedSnapshot, VerifyError> {
+        events(VerifyEvent::Rebuilding {
+            through: self.migrations[index].version,
+        });
+        self.shadow.recreate()?;
+        for m in &self.migrations[..=index] {
+            if let Err(failure) = run_committed(self.shadow.client(), m, Direction::Up) {
+                return Err(VerifyError::Session {
+                    label: self.shadow.label(),
+                    message: format!(
+                        "{} failed when the shadow database was built again: {}",
+                        failure.location(),
+                        failure.message
+                    ),
+                });
+            }
+        }
+        self.capture()
+    }
+
+    fn not_run(&mut self, from: usize, events: &mut dyn FnMut(VerifyEvent<'_>)) {
+        for m in &self.migrations[from..] {
+            if self.request.check.contains(&m.version) {
+                let mut c = Checked::new(m.version, &m.name, Verdict::NotRun);
+                c.detail = Some("not checked: an earlier migration failed to apply".into());
+                events(VerifyEvent::Checked(&c));
+                self.results.push(c);
+            }
+        }
+    }
+
+    fn capture(&mut self) -> Result<TrackedSnapshot, VerifyError> {
+        Ok(TrackedSnapshot::capture(
+            self.shadow.client(),
+            &self.request.snapshot,
+        )?)
+    }
+
+    fn refresh(&mut self, from: &TrackedSnapshot) -> Result<TrackedSnapshot, VerifyError> {
+        Ok(from.refresh(self.shadow.client())?)
+    }
+
+    /// The refreshed snapshot must be what a full capture reads.
+    fn self_check(&mut self) -> Result<(), VerifyError> {
+        let Some(base) = self.base.take() else {
+            return Ok(());
+        };
+        let full = Snapshot::capture(self.shadow.client(), &self.request.snapshot)?;
+        let d = diff(&full, base.snapshot());
+        if d.is_empty() {
+            Ok(())
+        } else {
+            Err(VerifyError::Inconsistent { diff: d })
+        }
+    }
+}
+
+/// The verdict from the schema after `down.sql` (compared with before the migration) and the
+/// re-application (compared with after the migration, or its failure).
+fn judge(
+    m: &Migration,
+    down: SchemaDiff,
+    reapplied: Result<SchemaDiff, Box<crate::engine::Failure>>,
+) -> Checked {
+    if !down.is_empty() && !down.only_column_order() {
+        let n = down.changes.len();
+        let detail = format!(
+            "down.sql did not restore the schema: {n} object{} differ{} from before the migration",
+            if n == 1 { "" } else { "s" },
+            if n == 1 { "s" } else { "" }
+        );
+        return Checked::differs(m.version, &m.name, Verdict::NotRestored, down, detail);
+    }
+    let up = match reapplied {
+        Err(failure) => {
+            let detail = format!(
+                "migration.sql failed when applied again after down.sql: {}",
+                failure.message
+            );
+            return Checked::failed(Verdict::ReapplyFailed, *failure, detail);
+        }
+        Ok(up) => up,
+    };
+    if !up.is_empty() && !up.only_column_order() {
+        let n = up.changes.len();
+        let detail = format!(
+            "applied again after down.sql, migration.sql built another schema: {n} object{} differ{}",
+            if n == 1 { "" } else { "s" },
+            if n == 1 { "s" } else { "" }
+        );
+        return Checked::differs(m.version, &m.name, Verdict::ReapplyFailed, up, detail);
+    }
+    if !down.is_empty() {
+        let detail = "down.sql restored every column, but not in their order (a column \
+                      dropped and added again comes last)"
+            .to_string();
+        return Checked::differs(m.version, &m.name, Verdict::ColumnOrder, down, detail);
+    }
+    Checked::new(m.version, &m.name, Verdict::Ok)
+}
+
+fn ms(started: Instant) -> f64 {
+    started.elapsed().as_secs_f64() * 1000.0
+}

@@ -1,0 +1,466 @@
+//! `verify` against a real PostgreSQL, through the runtime: each verdict from crafted
+//! migrations (a down that forgets an index, errors, re-adds a column at the end, runs outside
+//! a transaction; an irreversible migration; one without down.sql; a down that leaves data
+//! the re-application trips on; a migration that does not apply), a history using extensions,
+//! enums, views and triggers, and the shadow database gone afterwards.
+
+use migrate_runtime::MigrationSet;
+use migrate_runtime::engine::connection::ConnInfo;
+use migrate_runtime::schema::{Change, ObjectKind};
+use migrate_runtime::shadow::{Checked, ShadowDb, Verdict, VerifyEvent, VerifyRequest, verify};
+use migrate_tests::{TestDb, admin_url};
+
+/// A migrations directory: `(folder, migration.sql, down.sql)`.
+fn set(migrations: &[(&str, &str, Option<&str>)]) -> (tempfile::TempDir, MigrationSet) {
+    let dir = tempfile::tempdir().unwrap();
+    for (folder, up, down) in migrations {
+        let path = dir.path().join(folder);
+        std::fs::create_dir(&path).unwrap();
+        std::fs::write(path.join("migration.sql"), up).unwrap();
+        if let Some(down) = down {
+            std::fs::write(path.join("down.sql"), down).unwrap();
+        }
+    }
+    let set = MigrationSet::read(dir.path()).unwrap();
+    (dir, set)
+}
+
+fn server() -> ConnInfo {
+    ConnInfo::parse(&admin_url()).unwrap()
+}
+
+/// Verifies every migration of the set.
+fn verify_all(set: &MigrationSet) -> Vec<Checked> {
+    let mut shadow = ShadowDb::create(&server(), None).unwrap();
+    let request = VerifyRequest {
+        set,
+        check: set.migrations.iter().map(|m| m.version).collect(),
+        snapshot: Default::default(),
+    };
+    verify(&mut shadow, &request, &mut |_| {}).unwrap()
+}
+
+fn verdicts(checked: &[Checked]) -> Vec<(String, Verdict)> {
+    checked.iter().map(|c| (c.folder(), c.verdict)).collect()
+}
+
+const USERS: (&str, &str, Option<&str>) = (
+    "20260101000000_create_users",
+    "CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL, name text);\n",
+    Some("DROP TABLE users;\n"),
+);
+
+#[test]
+fn a_reversible_history_is_ok_throughout() {
+    let (_dir, set) = set(&[
+        USERS,
+        (
+            "20260101000100_index_email",
+            "CREATE INDEX users_email ON users (email);\n",
+            Some("DROP INDEX users_email;\n"),
+        ),
+        (
+            "20260101000200_add_nickname",
+            "ALTER TABLE users ADD COLUMN nickname text DEFAULT '';\n",
+            Some("ALTER TABLE users DROP COLUMN nickname;\n"),
+        ),
+    ]);
+    assert_eq!(
+        verdicts(&verify_all(&set)),
+        [
+            ("20260101000000_create_users".into(), Verdict::Ok),
+            ("20260101000100_index_email".into(), Verdict::Ok),
+            ("20260101000200_add_nickname".into(), Verdict::Ok),
+        ]
+    );
+}
+
+#[test]
+fn a_down_that_forgets_an_index_is_not_restored_with_the_index_named() {
+    let (_dir, set) = set(&[
+        USERS,
+        (
+            "20260101000100_email_unique",
+            "ALTER TABLE users ADD COLUMN login text;\nCREATE UNIQUE INDEX users_login ON users (login);\n",
+            Some(
+                "ALTER TABLE users DROP COLUMN login CASCADE;\nCREATE INDEX users_name ON users (name);\n",
+            ),
+        ),
+    ]);
+    let checked = verify_all(&set);
+    let c = &checked[1];
+    assert_eq!(c.verdict, Verdict::NotRestored);
+    assert_eq!(
+        c.detail.as_deref(),
+        Some("down.sql did not restore the schema: 1 object differs from before the migration")
+    );
+    let diff = c.diff.as_ref().unwrap();
+    assert_eq!(diff.changes.len(), 1);
+    assert_eq!(
+        (diff.changes[0].kind, diff.changes[0].name.as_str()),
+        (ObjectKind::Index, "public.users_name")
+    );
+    assert!(matches!(diff.changes[0].change, Change::Added { .. }));
+    assert_eq!(
+        diff.to_string(),
+        "index public.users_name on public.users: added\n  + CREATE INDEX users_name ON public.users USING btree (name);\n"
+    );
+}
+
+#[test]
+fn a_failing_down_names_its_file_line_and_column_and_the_replay_goes_on() {
+    let (dir, set) = set(&[
+        USERS,
+        (
+            "20260101000100_add_age",
+            "ALTER TABLE users ADD COLUMN age integer;\n",
+            Some("-- undo\nALTER TABLE users\n  DROP COLUMN agee;\n"),
+        ),
+        (
+            "20260101000200_add_city",
+            "ALTER TABLE users ADD COLUMN city text;\n",
+            Some("ALTER TABLE users DROP COLUMN city;\n"),
+        ),
+    ]);
+    let checked = verify_all(&set);
+    assert_eq!(
+        verdicts(&checked),
+        [
+            ("20260101000000_create_users".into(), Verdict::Ok),
+            ("20260101000100_add_age".into(), Verdict::DownFailed),
+            ("20260101000200_add_city".into(), Verdict::Ok),
+        ]
+    );
+    let c = &checked[1];
+    assert_eq!(
+        c.file.as_deref(),
+        Some(dir.path().join("20260101000100_add_age/down.sql").as_path())
+    );
+    // PostgreSQL gives no position for this error: the statement's start.
+    assert_eq!((c.line, c.column), (Some(2), Some(1)));
+    assert_eq!(
+        c.detail.as_deref(),
+        Some("down.sql failed: column \"agee\" of relation \"users\" does not exist")
+    );
+    assert_eq!(c.error.as_ref().unwrap().code.as_deref(), Some("42703"));
+}
+
+#[test]
+fn a_column_dropped_and_added_back_last_is_column_order_which_passes() {
+    let (_dir, set) = set(&[
+        USERS,
+        (
+            "20260101000100_drop_email",
+            "ALTER TABLE users DROP COLUMN email;\n",
+            Some("ALTER TABLE users ADD COLUMN email text NOT NULL;\n"),
+        ),
+    ]);
+    let checked = verify_all(&set);
+    let c = &checked[1];
+    assert_eq!(c.verdict, Verdict::ColumnOrder);
+    assert!(c.verdict.passes());
+    assert_eq!(
+        c.diff.as_ref().unwrap().to_string(),
+        "table public.users: column order differs\n  before: id, email, name\n  after:  id, name, email\n"
+    );
+}
+
+#[test]
+fn no_transaction_migrations_are_reverted_for_real_and_a_partial_down_rebuilds_the_shadow() {
+    let (_dir, set) = set(&[
+        USERS,
+        (
+            "20260101000100_index_name",
+            "-- migrate:no-transaction\nCREATE INDEX CONCURRENTLY users_name ON users (name);\n",
+            Some("DROP INDEX CONCURRENTLY users_name;\n"),
+        ),
+        (
+            "20260101000200_two_indexes",
+            "-- migrate:no-transaction\nCREATE INDEX CONCURRENTLY users_email ON users (email);\nCREATE INDEX CONCURRENTLY users_id_name ON users (id, name);\n",
+            // The first statement works, the second fails: half reverted, for real.
+            Some("DROP INDEX CONCURRENTLY users_id_name;\nDROP INDEX CONCURRENTLY users_nope;\n"),
+        ),
+        (
+            "20260101000300_add_city",
+            "ALTER TABLE users ADD COLUMN city text;\n",
+            Some("ALTER TABLE users DROP COLUMN city;\n"),
+        ),
+    ]);
+    let mut shadow = ShadowDb::create(&server(), None).unwrap();
+    let first = shadow.name().to_string();
+    let request = VerifyRequest {
+        set: &set,
+        check: set.migrations.iter().map(|m| m.version).collect(),
+        snapshot: Default::default(),
+    };
+    let mut rebuilt = Vec::new();
+    let checked = verify(&mut shadow, &request, &mut |e| {
+        if let VerifyEvent::Rebuilding { through } = e {
+            rebuilt.push(through.to_string());
+        }
+    })
+    .unwrap();
+    assert_eq!(
+        verdicts(&checked),
+        [
+            ("20260101000000_create_users".into(), Verdict::Ok),
+            ("20260101000100_index_name".into(), Verdict::Ok),
+            ("20260101000200_two_indexes".into(), Verdict::DownFailed),
+            ("20260101000300_add_city".into(), Verdict::Ok),
+        ]
+    );
+    assert_eq!(checked[2].line, Some(2));
+    assert_eq!(checked[2].error.as_ref().unwrap().statements_applied, 1);
+    assert_eq!(rebuilt, ["20260101000200"]);
+    assert_ne!(shadow.name(), first, "a rebuild makes a new database");
+    // After the rebuild, the shadow holds the whole history, both indexes included.
+    let indexes: i64 = shadow
+        .client()
+        .query_one(
+            "SELECT count(*) FROM pg_indexes WHERE tablename = 'users'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(indexes, 4);
+}
+
+#[test]
+fn irreversible_and_missing_downs_are_their_own_verdicts() {
+    let (_dir, set) = set(&[
+        USERS,
+        (
+            "20260101000100_drop_name",
+            "-- migrate:irreversible\nALTER TABLE users DROP COLUMN name;\n",
+            None,
+        ),
+        (
+            "20260101000200_add_city",
+            "ALTER TABLE users ADD COLUMN city text;\n",
+            None,
+        ),
+    ]);
+    let checked = verify_all(&set);
+    assert_eq!(
+        verdicts(&checked),
+        [
+            ("20260101000000_create_users".into(), Verdict::Ok),
+            ("20260101000100_drop_name".into(), Verdict::Irreversible),
+            ("20260101000200_add_city".into(), Verdict::NoDown),
+        ]
+    );
+    assert!(checked[1].verdict.passes() && !checked[2].verdict.passes());
+}
+
+#[test]
+fn a_down_that_leaves_data_behind_makes_the_reapplication_fail() {
+    let (dir, set) = set(&[
+        USERS,
+        (
+            "20260101000100_roles",
+            "CREATE TABLE IF NOT EXISTS roles (name text PRIMARY KEY);\nINSERT INTO roles VALUES ('admin');\n",
+            // Forgets the table: the schema differs, and the INSERT runs into the old row.
+            Some("SELECT 1;\n"),
+        ),
+        (
+            "20260101000200_seed",
+            "CREATE TABLE plans (name text PRIMARY KEY);\nINSERT INTO plans VALUES ('free');\n",
+            Some("DELETE FROM plans;\nDROP TABLE plans;\n"),
+        ),
+        (
+            "20260101000300_more_plans",
+            "INSERT INTO plans VALUES ('pro');\n",
+            // Leaves the row: the schema is the same, but applying again fails.
+            Some("SELECT 1;\n"),
+        ),
+    ]);
+    let checked = verify_all(&set);
+    assert_eq!(
+        verdicts(&checked),
+        [
+            ("20260101000000_create_users".into(), Verdict::Ok),
+            ("20260101000100_roles".into(), Verdict::NotRestored),
+            ("20260101000200_seed".into(), Verdict::Ok),
+            ("20260101000300_more_plans".into(), Verdict::ReapplyFailed),
+        ]
+    );
+    let c = &checked[3];
+    assert_eq!(
+        c.file.as_deref(),
+        Some(
+            dir.path()
+                .join("20260101000300_more_plans/migration.sql")
+                .as_path()
+        )
+    );
+    assert_eq!(c.line, Some(1));
+    assert_eq!(
+        c.detail.as_deref(),
+        Some(
+            "migration.sql failed when applied again after down.sql: duplicate key value \
+             violates unique constraint \"plans_pkey\""
+        )
+    );
+}
+
+#[test]
+fn a_migration_that_does_not_apply_ends_the_replay() {
+    let (_dir, set) = set(&[
+        USERS,
+        (
+            "20260101000100_broken",
+            "ALTER TABLE nobody ADD COLUMN x integer;\n",
+            Some("SELECT 1;\n"),
+        ),
+        (
+            "20260101000200_add_city",
+            "ALTER TABLE users ADD COLUMN city text;\n",
+            Some("ALTER TABLE users DROP COLUMN city;\n"),
+        ),
+    ]);
+    let checked = verify_all(&set);
+    assert_eq!(
+        verdicts(&checked),
+        [
+            ("20260101000000_create_users".into(), Verdict::Ok),
+            ("20260101000100_broken".into(), Verdict::UpFailed),
+            ("20260101000200_add_city".into(), Verdict::NotRun),
+        ]
+    );
+    assert_eq!((checked[1].line, checked[1].column), (Some(1), Some(1)));
+}
+
+#[test]
+fn only_the_migrations_asked_for_are_checked_the_others_are_applied() {
+    let (_dir, set) = set(&[
+        USERS,
+        (
+            "20260101000100_forgetful",
+            "ALTER TABLE users ADD COLUMN age integer;\n",
+            Some("SELECT 1;\n"),
+        ),
+        (
+            "20260101000200_add_city",
+            "ALTER TABLE users ADD COLUMN city text;\n",
+            Some("ALTER TABLE users DROP COLUMN city;\n"),
+        ),
+        (
+            "20260101000300_later",
+            "ALTER TABLE users ADD COLUMN zip text;\n",
+            Some("SELECT 1;\n"),
+        ),
+    ]);
+    let mut shadow = ShadowDb::create(&server(), None).unwrap();
+    let request = VerifyRequest {
+        set: &set,
+        check: ["20260101000200".parse().unwrap()].into(),
+        snapshot: Default::default(),
+    };
+    let checked = verify(&mut shadow, &request, &mut |_| {}).unwrap();
+    assert_eq!(
+        verdicts(&checked),
+        [("20260101000200_add_city".into(), Verdict::Ok)]
+    );
+    // Applied up to the one checked, not past it.
+    let columns: i64 = shadow
+        .client()
+        .query_one(
+            "SELECT count(*) FROM information_schema.columns WHERE table_name = 'users'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(columns, 5);
+}
+
+#[test]
+fn extensions_enums_views_functions_and_triggers_verify() {
+    let (_dir, set) = set(&[
+        (
+            "20260101000000_extension",
+            "CREATE EXTENSION IF NOT EXISTS pgcrypto;\n",
+            Some("DROP EXTENSION pgcrypto;\n"),
+        ),
+        (
+            "20260101000100_mood",
+            "CREATE TYPE mood AS ENUM ('sad', 'ok');\nCREATE TABLE people (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), mood mood);\n",
+            Some("DROP TABLE people;\nDROP TYPE mood;\n"),
+        ),
+        (
+            "20260101000200_view",
+            "CREATE VIEW happy AS SELECT id FROM people WHERE mood = 'ok';\n",
+            Some("DROP VIEW happy;\n"),
+        ),
+        (
+            "20260101000300_trigger",
+            "CREATE FUNCTION stamp() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;\n\
+             CREATE TRIGGER people_stamp BEFORE INSERT ON people FOR EACH ROW EXECUTE FUNCTION stamp();\n\
+             COMMENT ON TRIGGER people_stamp ON people IS 'stamps';\n",
+            Some("DROP TRIGGER people_stamp ON people;\nDROP FUNCTION stamp();\n"),
+        ),
+        (
+            "20260101000400_rename",
+            "ALTER TABLE people RENAME TO persons;\nALTER TYPE mood RENAME TO feeling;\n",
+            // Renames the table back but forgets the type: the view and the column print it.
+            Some("ALTER TABLE persons RENAME TO people;\n"),
+        ),
+        (
+            "20260101000500_comment",
+            "COMMENT ON TABLE persons IS 'who';\n",
+            Some("COMMENT ON TABLE persons IS NULL;\n"),
+        ),
+    ]);
+    let checked = verify_all(&set);
+    assert_eq!(
+        verdicts(&checked),
+        [
+            ("20260101000000_extension".into(), Verdict::Ok),
+            ("20260101000100_mood".into(), Verdict::Ok),
+            ("20260101000200_view".into(), Verdict::Ok),
+            ("20260101000300_trigger".into(), Verdict::Ok),
+            ("20260101000400_rename".into(), Verdict::NotRestored),
+            ("20260101000500_comment".into(), Verdict::Ok),
+        ]
+    );
+    let names: Vec<String> = checked[4]
+        .diff
+        .as_ref()
+        .unwrap()
+        .changes
+        .iter()
+        .map(|c| format!("{} {}", c.kind, c.name))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "type public.feeling",
+            "view public.happy",
+            "type public.mood",
+            "table public.people"
+        ]
+    );
+}
+
+#[test]
+fn the_shadow_database_is_dropped_afterwards() {
+    let (_dir, set) = set(&[USERS]);
+    let mut shadow = ShadowDb::create(&server(), None).unwrap();
+    let name = shadow.name().to_string();
+    let request = VerifyRequest {
+        set: &set,
+        check: set.migrations.iter().map(|m| m.version).collect(),
+        snapshot: Default::default(),
+    };
+    verify(&mut shadow, &request, &mut |_| {}).unwrap();
+    drop(shadow);
+    let db = TestDb::new();
+    let left: i64 = db
+        .client()
+        .query_one(
+            "SELECT count(*) FROM pg_database WHERE datname = $1",
+            &[&name],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0, "{name} should be dropped");
+}
