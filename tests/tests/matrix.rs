@@ -10,7 +10,8 @@
 //! - `locks`: who blocks a migration, who holds the runner lock;
 //! - `session`: the clean session every migration starts from;
 //! - `lint`: `pg_version`, and the lint's claims checked against the server;
-//! - `devdb`: the dev database made by each major.
+//! - `devdb`: the dev database made by each major;
+//! - `schema`: snapshots, PostgreSQL 18's NOT NULL constraints and virtual columns.
 
 #[path = "matrix/devdb.rs"]
 mod devdb;
@@ -20,6 +21,8 @@ mod engine;
 mod lint;
 #[path = "matrix/locks.rs"]
 mod locks;
+#[path = "matrix/schema.rs"]
+mod schema;
 #[path = "matrix/session.rs"]
 mod session;
 
