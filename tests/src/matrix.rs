@@ -124,6 +124,13 @@ pub fn search(major: u32) -> Result<Search, String> {
     })
 }
 
+/// The role that signs in with a password ([`PASSWORD`], SCRAM) on every matrix server, for
+/// tests of authentication errors; every other role is trusted, as on the dev database.
+pub const PASSWORD_ROLE: &str = "with_password";
+
+/// [`PASSWORD_ROLE`]'s password.
+pub const PASSWORD: &str = "right-one";
+
 /// One major's server, shared by every test of the process that needs it.
 pub struct Server {
     /// The major version, e.g. 17.
@@ -152,10 +159,20 @@ impl Server {
 
     fn start(major: u32) -> Server {
         let bindir = bindir(major).unwrap_or_else(|e| panic!("\n\n{e}\n"));
-        let cluster = PrivateCluster::start_major(major, ClusterOptions::default());
+        let hba = format!(
+            "local all all trust\nhost all {PASSWORD_ROLE} 127.0.0.1/32 scram-sha-256\n\
+             host all all 127.0.0.1/32 trust\n"
+        );
+        let cluster = PrivateCluster::start_major(major, ClusterOptions::default().hba(&hba));
         let watcher = watch(cluster.db.dir(), cluster.path());
         let version: String = postgres::Client::connect(&cluster.running.url, postgres::NoTls)
-            .and_then(|mut c| c.query_one("SHOW server_version", &[]))
+            .and_then(|mut c| {
+                c.batch_execute(&format!(
+                    "SET password_encryption = 'scram-sha-256';
+                     CREATE ROLE {PASSWORD_ROLE} LOGIN PASSWORD '{PASSWORD}'"
+                ))?;
+                c.query_one("SHOW server_version", &[])
+            })
             .map(|row| row.get(0))
             .unwrap_or_else(|e| panic!("PostgreSQL {major} started but does not answer: {e}"));
         let reported = version.split(['.', ' ']).next().unwrap_or_default();

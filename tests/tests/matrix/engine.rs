@@ -1,7 +1,8 @@
 //! The engine end to end through the CLI on each major: apply with transactional and
 //! no-transaction migrations (`CREATE INDEX CONCURRENTLY`), a failure mapped to
 //! file:line:column, the resume of a failed concurrent build (its INVALID index found in
-//! `pg_index`), status exit codes and JSON, down (also outside a transaction), resolve, reset.
+//! `pg_index`), status exit codes and JSON, down (also outside a transaction), resolve, reset;
+//! connection errors, whose hints are chosen from the server's messages.
 
 use migrate_tests::matrix::Server;
 use migrate_tests::{Project, TestDb};
@@ -254,8 +255,50 @@ fn resolve_and_reset(pg: &Server) {
     assert_eq!(p.run(&["status"]).code, 0);
 }
 
+fn connection_errors_get_their_hint(pg: &Server) {
+    use migrate_tests::matrix::{PASSWORD, PASSWORD_ROLE};
+    let db = pg.db();
+    let p = Project::new();
+    p.migration(USERS, "SELECT 1;\n", Some("SELECT 1;\n"));
+    let at = db
+        .url
+        .strip_prefix("postgres://postgres@")
+        .and_then(|rest| rest.rsplit_once('/'))
+        .map(|(host, _)| host.to_string())
+        .expect("host:port");
+    let cases = [
+        (
+            format!("postgres://{PASSWORD_ROLE}:hunter2@{at}/{}", db.name),
+            format!(
+                "error: cannot connect to {PASSWORD_ROLE}@{at}/{}: password authentication failed for user \"{PASSWORD_ROLE}\"",
+                db.name
+            ),
+            "  help: check the user and password",
+        ),
+        (
+            format!("postgres://{PASSWORD_ROLE}:{PASSWORD}@{at}/nope"),
+            format!(
+                "error: cannot connect to {PASSWORD_ROLE}@{at}/nope: database \"nope\" does not exist"
+            ),
+            "  help: check the database name (create it with `createdb`)",
+        ),
+    ];
+    for (url, first, help) in cases {
+        let run = p.run(&["--database-url", &url, "status"]);
+        assert_eq!(run.code, 1, "{run:?}");
+        let lines: Vec<&str> = run.stderr.lines().collect();
+        assert!(lines[0].starts_with(&first), "{}", run.stderr);
+        assert_eq!(lines[1..], [help], "{}", run.stderr);
+        assert!(!run.stderr.contains("hunter2") && !run.stderr.contains(PASSWORD));
+    }
+    let url = format!("postgres://{PASSWORD_ROLE}:{PASSWORD}@{at}/{}", db.name);
+    let run = p.run(&["--database-url", &url, "status"]);
+    assert_eq!(run.code, 4, "the right password gets in: {run:?}");
+}
+
 migrate_tests::each_major!(
     apply_status_and_down_in_both_transaction_modes,
     a_failure_points_at_file_line_column_and_a_rerun_finishes_the_job,
     resolve_and_reset,
+    connection_errors_get_their_hint,
 );
