@@ -94,8 +94,14 @@ pub struct TestDb {
 impl TestDb {
     /// Creates a fresh database. Panics with instructions when no server is reachable.
     pub fn new() -> TestDb {
+        TestDb::on(&admin_url())
+    }
+
+    /// Creates a fresh database on the server `admin` connects to (as a user who may
+    /// `CREATE DATABASE`), e.g. one of the version matrix's servers.
+    pub fn on(admin: &str) -> TestDb {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
-        let admin = admin_url();
+        let admin = admin.to_string();
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())

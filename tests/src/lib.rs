@@ -6,11 +6,15 @@
 //!   `cargo-migrate` binary in it.
 //! - [`Fixture`]: a downstream fixture crate, copied and built with cargo (with the
 //!   workspace's lock file, or none, as a user's new crate).
-//! - [`PrivateCluster`]: a PostgreSQL cluster of one test's own (TLS, authentication).
+//! - [`PrivateCluster`]: a PostgreSQL cluster of one test's own (TLS, authentication), of
+//!   the default programs or of a given major.
+//! - [`matrix`]: the version matrix, one server per supported PostgreSQL major (14-18), and
+//!   [`each_major!`] to declare a test for each.
 
 mod cluster;
 mod db;
 mod fixture;
+pub mod matrix;
 mod project;
 
 pub use cluster::{PrivateCluster, open_tempdir, open_up};

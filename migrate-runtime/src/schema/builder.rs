@@ -108,6 +108,11 @@ impl Builder {
         added
     }
 
+    /// The table read earlier with this OID.
+    pub fn table(&self, oid: u32) -> Option<Added> {
+        self.tables.get(&oid).copied().map(Added)
+    }
+
     /// Appends a column line to a table read earlier (ignored for other relations).
     pub fn column(&mut self, table: u32, name: String, line: String) {
         if let Some(&i) = self.tables.get(&table) {

@@ -79,11 +79,18 @@ ORDER BY a.attrelid, a.attnum";
 
 /// PostgreSQL 18 records NOT NULL in `pg_constraint` (contype `n`), with a name, a validated
 /// flag (`NOT VALID` is new in 18) and `NO INHERIT`.
+///
+/// A partition's or child's NOT NULL constraints that it only inherits (`conislocal` false)
+/// are named after the parent's when made with `PARTITION OF` or `INHERITS`, and keep their
+/// own names when attached: implied by the parent's, they print as plain NOT NULL, as they do
+/// on older versions (table constraints a table only inherits are left out the same way).
 const NOT_NULL_CONSTRAINTS: &str = "
 SELECT co.conrelid, a.attname::text, c.relname::text, co.conname::text, quote_ident(co.conname),
-       co.convalidated, co.connoinherit
+       co.convalidated, co.connoinherit, co.conislocal, co.oid,
+       format('%I.%I', n.nspname, c.relname)
 FROM pg_constraint co
 JOIN pg_class c ON c.oid = co.conrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_attribute a ON a.attrelid = co.conrelid AND a.attnum = co.conkey[1]
 WHERE co.contype = 'n'
   AND c.relnamespace = ANY ($1::oid[])
@@ -162,7 +169,7 @@ pub(super) fn read(
         );
     }
     let not_null = if scope.version >= PG18 {
-        not_null_constraints(client, scope)?
+        not_null_constraints(client, scope, out)?
     } else {
         HashMap::new()
     };
@@ -201,10 +208,12 @@ pub(super) fn read(
     Ok(())
 }
 
-/// PostgreSQL 18's NOT NULL constraints, by (table OID, column name).
+/// PostgreSQL 18's NOT NULL constraints, by (table OID, column name). Each is registered for
+/// the comments on it (`COMMENT ON CONSTRAINT name ON table`, in its table's text).
 fn not_null_constraints(
     client: &mut impl GenericClient,
     scope: &Scope,
+    out: &mut Builder,
 ) -> Result<HashMap<(u32, String), NotNull>, SnapshotError> {
     let mut found = HashMap::new();
     for row in client
@@ -218,12 +227,25 @@ fn not_null_constraints(
             |i| -> Result<String, SnapshotError> { row.try_get(i).reading("not-null constraints") };
         let table: u32 = row.try_get(0).reading("not-null constraints")?;
         let column = get(1)?;
-        let name = (get(3)? != default_not_null_name(&get(2)?, &column)).then(|| get(4));
+        let local: bool = row.try_get(7).reading("not-null constraints")?;
+        let named = local && get(3)? != default_not_null_name(&get(2)?, &column);
         let constraint = NotNull {
-            name: name.transpose()?,
+            name: named.then(|| get(4)).transpose()?,
             validated: row.try_get(5).reading("not-null constraints")?,
             no_inherit: row.try_get(6).reading("not-null constraints")?,
         };
+        if let Some(added) = out.table(table) {
+            let oid: u32 = row.try_get(8).reading("not-null constraints")?;
+            let qualified = get(9)?;
+            out.target(
+                catalogs::PG_CONSTRAINT,
+                oid,
+                added,
+                format!("CONSTRAINT {} ON {qualified}", get(4)?),
+                None,
+                &qualified,
+            );
+        }
         found.insert((table, column), constraint);
     }
     Ok(found)
