@@ -104,8 +104,6 @@ migrate_tests::each_major!(lint_findings_match_what_the_server_rewrites);
 /// nothing, yet the lint (squawk's `adding-field-with-default`, for any generated column)
 /// calls it a table rewrite whatever `pg_version` says.
 #[test]
-#[ignore = "lint bug on PostgreSQL 18: a VIRTUAL generated column is reported as a table rewrite \
-            (adding-field-with-default); the fix belongs in migrate-runtime/src/lint/squawk.rs"]
 fn pg18_a_virtual_generated_column_lints_clean_as_it_rewrites_nothing() {
     let found = lint_then_apply(
         Server::get(18),
