@@ -103,6 +103,15 @@ pub enum Command {
 findings; 1 error (e.g. unreadable directory)."
     )]
     Lint(LintArgs),
+    /// Prove migrations reversible on a shadow database: apply, revert, compare the schema,
+    /// apply again (the drafts by default)
+    #[command(
+        after_help = "Verdicts: ok, column_order (a warning), irreversible (by directive) pass; \
+no_down, down_failed, not_restored, reapply_failed, up_failed, not_run fail. Exit codes: 0 every \
+verdict passes (or nothing to verify); 3 a verdict fails; 1 error (e.g. no server to make the \
+shadow database on). Nothing is written to the project's database or any history."
+    )]
+    Verify(VerifyArgs),
     /// Adopt a project from another tool: convert its migrations, adopt its database history
     #[command(
         after_help = "Without a source directory, adopts the database history of migrations \
@@ -210,6 +219,22 @@ pub struct ApplyArgs {
     /// Apply drafts despite error-level lint findings (they are printed)
     #[arg(long)]
     pub allow_unsafe: bool,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Versions to verify [default: the drafts, i.e. the migrations not sealed yet]
+    #[arg(value_name = "VERSION", value_parser = parse_version_arg, conflicts_with = "all")]
+    pub versions: Vec<Version>,
+    /// Verify every migration, the whole history
+    #[arg(long)]
+    pub all: bool,
+    /// The server to make the shadow database on [default: the project's database's server,
+    /// or the dev database]
+    #[arg(long, value_name = "URL")]
+    pub shadow_url: Option<String>,
     #[command(flatten)]
     pub db: DbArgs,
 }

@@ -92,7 +92,10 @@ fn a_down_that_forgets_an_index_is_not_restored_with_the_index_named() {
     assert_eq!(c.verdict, Verdict::NotRestored);
     assert_eq!(
         c.detail.as_deref(),
-        Some("down.sql did not restore the schema: 1 object differs from before the migration")
+        Some(
+            "down.sql did not restore the schema: 1 object differs from before the migration \
+             (added: left by down.sql; removed: not restored by it)"
+        )
     );
     let diff = c.diff.as_ref().unwrap();
     assert_eq!(diff.changes.len(), 1);

@@ -12,6 +12,7 @@ mod reset;
 mod resolve;
 mod seal;
 mod status;
+mod verify;
 
 use crate::cli::{Cli, Command, FormatArg, Global};
 use crate::exit::Exit;
@@ -44,6 +45,7 @@ pub fn run(cli: Cli, format: Format) -> Result<Exit, CliError> {
         Command::Resolve(args) => resolve::run(&ws, format, args),
         Command::Reset(args) => reset::run(&ws, format, args),
         Command::Lint(args) => lint::run(&ws, format, github, args),
+        Command::Verify(args) => verify::run(&ws, format, args),
         Command::Import(args) => import::run(&ws, format, args),
         Command::DevDb(action) => dev_db::run(&ws, format, action),
         Command::Completions(args) => completions::run(args),

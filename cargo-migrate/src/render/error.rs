@@ -325,6 +325,7 @@ impl From<OpError> for CliError {
             }
             .note("nothing was created"),
             OpError::Import { error, database } => super::import::error(*error, database),
+            OpError::Shadow(e) => shadow_error(*e),
             OpError::Invalid { message, help } => {
                 let mut e = CliError::new(message);
                 if let Some(h) = help {
@@ -335,6 +336,24 @@ impl From<OpError> for CliError {
             other => CliError::new(format!("{other:?}")),
         }
     }
+}
+
+/// `verify` or `diff` could not be completed on the shadow database.
+fn shadow_error(e: migrate_runtime::shadow::VerifyError) -> CliError {
+    use migrate_runtime::shadow::VerifyError as V;
+    let error = match e {
+        V::Shadow(s) => CliError::new(s.message).help(s.help),
+        V::Inconsistent { diff } => {
+            let mut error = CliError::new(
+                "the schema read step by step differs from a full read at the end; this is a \
+                 defect of cargo-migrate, please report it with your migrations",
+            );
+            error.body = diff.to_string().lines().map(str::to_string).collect();
+            error
+        }
+        other => CliError::new(other.to_string()),
+    };
+    error.note("nothing was written to the project's database")
 }
 
 /// An engine error: rustc-style for a failed migration (file:line:col, the SQL line with a

@@ -9,8 +9,9 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use migrate_runtime::engine::{Direction, Event, NextAttempt};
 use migrate_runtime::format_duration;
 use migrate_runtime::ops::OpEvent;
+use migrate_runtime::shadow::VerifyEvent;
 use serde_json::{Value, json};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The spinner shown while a migration runs. Hidden unless stderr is a terminal.
 struct Spinner(Option<ProgressBar>);
@@ -49,11 +50,30 @@ impl Drop for Spinner {
     }
 }
 
+/// A progress bar over the migrations of a long run (`verify`), with its rate and ETA. Hidden
+/// unless stderr is a terminal.
+#[derive(Default)]
+struct Progress {
+    bar: Option<ProgressBar>,
+    total: usize,
+    started: Option<Instant>,
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
 /// A printer for an operation's events.
 pub fn printer(format: Format) -> impl FnMut(OpEvent<'_>) {
     let mut spinner = Spinner(None);
+    let mut progress = Progress::default();
     move |event| match event {
         OpEvent::Engine(event) => engine_event(format, &mut spinner, event),
+        OpEvent::Verify(event) => verify_event(format, &mut progress, event),
         other if format == Format::Json => {
             if let Some(v) = op_json(&other) {
                 anstream::eprintln!("{v}");
@@ -86,6 +106,104 @@ fn engine_event(format: Format, spinner: &mut Spinner, event: Event<'_>) {
         return;
     }
     spinner.print(|| print_event(event));
+}
+
+fn verify_event(format: Format, p: &mut Progress, event: VerifyEvent<'_>) {
+    match event {
+        VerifyEvent::Shadow {
+            label,
+            total,
+            checking,
+        } => {
+            p.total = total;
+            p.started = Some(Instant::now());
+            if format == Format::Json {
+                anstream::eprintln!(
+                    "{}",
+                    json!({ "event": "verify_started", "shadow": label, "total": total, "checking": checking })
+                );
+                return;
+            }
+            crate::info!(
+                "Verifying {checking} of {total} migrations on the shadow database {label}"
+            );
+            if !crate::output::quiet() {
+                let bar =
+                    ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
+                let style = ProgressStyle::with_template(
+                    "{bar:30} {pos}/{len} migrations, {per_sec}, ETA {eta} {msg}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar());
+                bar.set_style(style);
+                p.bar = Some(bar);
+            }
+        }
+        VerifyEvent::Starting {
+            version,
+            name,
+            index,
+            checking,
+        } => {
+            if format == Format::Json {
+                let elapsed = p
+                    .started
+                    .map_or(0.0, |s| s.elapsed().as_secs_f64() * 1000.0);
+                let eta = (index > 0).then(|| elapsed / index as f64 * (p.total - index) as f64);
+                anstream::eprintln!(
+                    "{}",
+                    json!({
+                        "event": "verifying", "version": version, "name": name,
+                        "checking": checking, "index": index, "total": p.total,
+                        "elapsed_ms": elapsed.round(), "eta_ms": eta.map(f64::round),
+                    })
+                );
+                return;
+            }
+            if let Some(bar) = &p.bar {
+                bar.set_position(index as u64);
+                bar.set_message(format!("{version}_{name}"));
+            }
+        }
+        VerifyEvent::Checked(c) => {
+            if format == Format::Json {
+                anstream::eprintln!(
+                    "{}",
+                    json!({
+                        "event": "verified", "version": c.version, "name": c.name,
+                        "verdict": c.verdict, "duration_ms": c.duration_ms,
+                    })
+                );
+                return;
+            }
+            let print = || {
+                let style = super::verify::style(c.verdict);
+                crate::detail!("  {style}{}{style:#} {}", c.verdict, c.folder());
+            };
+            match &p.bar {
+                Some(bar) => bar.suspend(print),
+                None => print(),
+            }
+        }
+        VerifyEvent::Rebuilding { through } => {
+            if format == Format::Json {
+                anstream::eprintln!(
+                    "{}",
+                    json!({ "event": "rebuilding_shadow", "through": through })
+                );
+                return;
+            }
+            let print = || {
+                crate::info!(
+                    "  Building the shadow database again up to {through}: a file that runs outside a transaction changed it"
+                );
+            };
+            match &p.bar {
+                Some(bar) => bar.suspend(print),
+                None => print(),
+            }
+        }
+        _ => {}
+    }
 }
 
 /// An operation's own step as text.

@@ -14,6 +14,7 @@ pub mod reset;
 pub mod resolve;
 pub mod seal;
 pub mod status;
+pub mod verify;
 
 use anstream::println;
 use serde_json::Value;

@@ -163,6 +163,8 @@ pub enum OpError {
         /// The connection, redacted, when there was one.
         database: Option<String>,
     },
+    /// `verify` (or drift detection) could not be completed on the shadow database.
+    Shadow(Box<crate::shadow::VerifyError>),
     /// The request does not make sense.
     Invalid {
         /// What is wrong.
@@ -197,6 +199,18 @@ impl OpError {
 impl From<DevDbError> for OpError {
     fn from(e: DevDbError) -> OpError {
         OpError::DevDb(e)
+    }
+}
+
+impl From<crate::shadow::VerifyError> for OpError {
+    fn from(e: crate::shadow::VerifyError) -> OpError {
+        OpError::Shadow(Box::new(e))
+    }
+}
+
+impl From<crate::shadow::ShadowError> for OpError {
+    fn from(e: crate::shadow::ShadowError) -> OpError {
+        OpError::Shadow(Box::new(e.into()))
     }
 }
 
@@ -250,6 +264,7 @@ impl std::fmt::Display for OpError {
             ),
             OpError::Create(e) => write!(f, "{e}"),
             OpError::Import { error, .. } => write!(f, "{error}"),
+            OpError::Shadow(e) => write!(f, "{e}"),
             OpError::Invalid { message, .. } => write!(f, "{message}"),
         }
     }

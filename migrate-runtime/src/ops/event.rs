@@ -53,6 +53,8 @@ pub enum OpEvent<'a> {
         /// The history table.
         history: &'a str,
     },
+    /// `verify`'s progress on the shadow database.
+    Verify(crate::shadow::VerifyEvent<'a>),
     /// `reset` starts.
     Resetting {
         /// `user@host:port/db`.

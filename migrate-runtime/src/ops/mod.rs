@@ -8,7 +8,7 @@
 //! - [`database`]: which database, its settings checked before connecting, connecting;
 //! - `preflight`: the lock-file checks before anything runs, and sealing what applied;
 //! - one module per command: `new`, `seal`, `lint`, `apply`, `status`, `down`, `resolve`,
-//!   `reset`, `import`, `dev_db`.
+//!   `reset`, `import`, `dev_db`, `verify`.
 //!
 //! ```no_run
 //! use migrate_runtime::ops::{self, ApplyRequest, Workspace, WorkspaceOptions};
@@ -32,6 +32,7 @@ mod reset;
 mod resolve;
 mod seal;
 mod status;
+mod verify;
 pub mod workspace;
 
 pub use apply::{ApplyOutcome, ApplyRequest, apply};
@@ -47,4 +48,5 @@ pub use reset::{ResetOutcome, ResetRequest, reset};
 pub use resolve::{ResolveOutcome, ResolveRequest, resolve};
 pub use seal::{CheckReport, SealReport, check, seal_drafts};
 pub use status::{StatusEntry, StatusReport, StatusVerdict, status};
+pub use verify::{Selection, VerifyOutcome, VerifyRequest, verify};
 pub use workspace::{Workspace, WorkspaceOptions};

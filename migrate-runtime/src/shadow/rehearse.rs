@@ -336,7 +336,8 @@ fn judge(
     if !down.is_empty() && !down.only_column_order() {
         let n = down.changes.len();
         let detail = format!(
-            "down.sql did not restore the schema: {n} object{} differ{} from before the migration",
+            "down.sql did not restore the schema: {n} object{} differ{} from before the \
+             migration (added: left by down.sql; removed: not restored by it)",
             if n == 1 { "" } else { "s" },
             if n == 1 { "s" } else { "" }
         );
@@ -355,7 +356,9 @@ fn judge(
     if !up.is_empty() && !up.only_column_order() {
         let n = up.changes.len();
         let detail = format!(
-            "applied again after down.sql, migration.sql built another schema: {n} object{} differ{}",
+            "applied again after down.sql, migration.sql built another schema: {n} object{} \
+             differ{} from its first application (added: only the second time; removed: only \
+             the first)",
             if n == 1 { "" } else { "s" },
             if n == 1 { "s" } else { "" }
         );
