@@ -106,11 +106,11 @@ fn role(client: &mut impl GenericClient) {
             "DO $$ BEGIN CREATE ROLE refresh_reader; \
              EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$",
         )
-        .unwrap();
+        .expect("create the role");
 }
 
 fn capture(client: &mut impl GenericClient) -> Snapshot {
-    Snapshot::capture(client, &SnapshotOptions::default()).unwrap()
+    Snapshot::capture(client, &SnapshotOptions::default()).expect("capture")
 }
 
 fn assert_same(step: &str, refreshed: &TrackedSnapshot, full: &Snapshot) {
