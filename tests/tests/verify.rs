@@ -12,32 +12,32 @@ use migrate_tests::{TestDb, admin_url};
 
 /// A migrations directory: `(folder, migration.sql, down.sql)`.
 fn set(migrations: &[(&str, &str, Option<&str>)]) -> (tempfile::TempDir, MigrationSet) {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().expect("temp dir");
     for (folder, up, down) in migrations {
         let path = dir.path().join(folder);
-        std::fs::create_dir(&path).unwrap();
-        std::fs::write(path.join("migration.sql"), up).unwrap();
+        std::fs::create_dir(&path).expect("mkdir");
+        std::fs::write(path.join("migration.sql"), up).expect("write");
         if let Some(down) = down {
-            std::fs::write(path.join("down.sql"), down).unwrap();
+            std::fs::write(path.join("down.sql"), down).expect("write");
         }
     }
-    let set = MigrationSet::read(dir.path()).unwrap();
+    let set = MigrationSet::read(dir.path()).expect("read the set");
     (dir, set)
 }
 
 fn server() -> ConnInfo {
-    ConnInfo::parse(&admin_url()).unwrap()
+    ConnInfo::parse(&admin_url()).expect("admin url")
 }
 
 /// Verifies every migration of the set.
 fn verify_all(set: &MigrationSet) -> Vec<Checked> {
-    let mut shadow = ShadowDb::create(&server(), None).unwrap();
+    let mut shadow = ShadowDb::create(&server(), None).expect("shadow");
     let request = VerifyRequest {
         set,
         check: set.migrations.iter().map(|m| m.version).collect(),
         snapshot: Default::default(),
     };
-    verify(&mut shadow, &request, &mut |_| {}).unwrap()
+    verify(&mut shadow, &request, &mut |_| {}).expect("verify")
 }
 
 fn verdicts(checked: &[Checked]) -> Vec<(String, Verdict)> {
