@@ -6,6 +6,7 @@ use super::catalog::{self, Only, Scope};
 use super::error::{Reading, SnapshotError};
 use super::object::Snapshot;
 use super::options::SnapshotOptions;
+use super::queries::{Queries, StatementCache};
 use postgres::GenericClient;
 
 /// Output settings for the capture's transaction. The `pg_get_*` functions qualify a name
@@ -21,7 +22,8 @@ SET LOCAL extra_float_digits = 1;
 SET LOCAL bytea_output = 'hex';
 SET LOCAL quote_all_identifiers = off;
 SET LOCAL standard_conforming_strings = on;
-SET LOCAL jit = off;";
+SET LOCAL jit = off;
+SET LOCAL plan_cache_mode = force_generic_plan;";
 
 /// PostgreSQL 14: multiranges, `attcompression`, `prosqlbody`.
 const OLDEST: i32 = 140000;
@@ -45,7 +47,8 @@ impl Snapshot {
         options: &SnapshotOptions,
     ) -> Result<Snapshot, SnapshotError> {
         let mut tx = begin(client)?;
-        let (snapshot, _) = read(&mut tx, options, None)?;
+        let mut cache = StatementCache::default();
+        let (snapshot, _, _) = read(&mut tx, &mut cache, options, None)?;
         tx.rollback().reading("ending the transaction")?;
         Ok(snapshot)
     }
@@ -62,14 +65,16 @@ pub(super) fn begin(
     Ok(tx)
 }
 
-/// Reads the schema, or with `only` the objects of those roots (and the schemas), in a
-/// transaction started by [`begin`].
+/// Reads the whole schema, in a transaction started by [`begin`]; also returns what was read
+/// with it (server version, schemas, table left out), for refreshes.
 pub(super) fn read(
     tx: &mut postgres::Transaction<'_>,
+    cache: &mut StatementCache,
     options: &SnapshotOptions,
     only: Option<Only>,
-) -> Result<(Snapshot, Roots), SnapshotError> {
-    let version: i32 = tx
+) -> Result<(Snapshot, Roots, Scope), SnapshotError> {
+    let mut q = Queries { client: tx, cache };
+    let version: i32 = q
         .query_one("SELECT current_setting('server_version_num')::int", &[])
         .and_then(|row| row.try_get(0))
         .reading("the server version")?;
@@ -77,8 +82,23 @@ pub(super) fn read(
         return Err(SnapshotError::UnsupportedServer { version });
     }
     let mut out = Builder::default();
-    let mut scope = Scope::read(tx, options, version, &mut out)?;
+    let mut scope = Scope::read(&mut q, options, version, &mut out)?;
     scope.only = only;
-    catalog::read_all(tx, &scope, &mut out)?;
+    catalog::read_all(&mut q, &scope, &mut out)?;
+    let (snapshot, roots) = out.finish();
+    scope.only = None;
+    Ok((snapshot, roots, scope))
+}
+
+/// Reads the objects of the roots in `scope.only` (a refresh: the schemas, server version and
+/// table left out are known).
+pub(super) fn read_again(
+    tx: &mut postgres::Transaction<'_>,
+    cache: &mut StatementCache,
+    scope: &Scope,
+) -> Result<(Snapshot, Roots), SnapshotError> {
+    let mut q = Queries { client: tx, cache };
+    let mut out = Builder::default();
+    catalog::read_all(&mut q, scope, &mut out)?;
     Ok(out.finish())
 }

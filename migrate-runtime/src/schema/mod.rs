@@ -34,6 +34,7 @@ mod diff;
 mod error;
 mod object;
 mod options;
+mod queries;
 mod render;
 mod tracked;
 
@@ -41,4 +42,5 @@ pub use diff::{Change, ObjectChange, SchemaDiff, diff};
 pub use error::SnapshotError;
 pub use object::{Object, ObjectKind, Snapshot};
 pub use options::SnapshotOptions;
+pub use queries::StatementCache;
 pub use tracked::TrackedSnapshot;

@@ -4,11 +4,12 @@
 //! The same text as a full capture, by construction and by test (`schema_refresh.rs`).
 
 use super::builder::{CatalogId, Roots, catalogs};
-use super::capture::{begin, read};
-use super::catalog::{Changes, Only, Seen, read_changes};
+use super::capture::{begin, read, read_again};
+use super::catalog::{Changes, Only, Scope, Seen, read_changes};
 use super::error::{Reading, SnapshotError};
 use super::object::{ObjectKind, Snapshot};
 use super::options::SnapshotOptions;
+use super::queries::{Queries, StatementCache};
 use postgres::GenericClient;
 use std::collections::{BTreeSet, HashSet};
 
@@ -37,6 +38,8 @@ pub struct TrackedSnapshot {
     /// Changes from this transaction id on are not in the snapshot yet.
     mark: String,
     options: SnapshotOptions,
+    /// The server version and schemas it was read with (a changed schema means a full read).
+    scope: Scope,
     /// How it was read: `Some(n)`, a refresh that read `n` roots again; `None`, in full.
     read_again: Option<usize>,
 }
@@ -48,10 +51,24 @@ impl TrackedSnapshot {
         client: &mut impl GenericClient,
         options: &SnapshotOptions,
     ) -> Result<TrackedSnapshot, SnapshotError> {
+        Self::capture_cached(client, &mut StatementCache::default(), options)
+    }
+
+    /// [`capture`](TrackedSnapshot::capture), with the catalog queries prepared once in
+    /// `cache` (one cache per connection).
+    pub fn capture_cached(
+        client: &mut impl GenericClient,
+        cache: &mut StatementCache,
+        options: &SnapshotOptions,
+    ) -> Result<TrackedSnapshot, SnapshotError> {
         let mut tx = begin(client)?;
-        let mark = super::catalog::mark(&mut tx)?;
-        let changes = read_changes(&mut tx, &mark, &[])?;
-        let (snapshot, roots) = read(&mut tx, options, None)?;
+        let mut q = Queries {
+            client: &mut tx,
+            cache,
+        };
+        let mark = super::catalog::mark(&mut q)?;
+        let changes = read_changes(&mut q, &mark, &[], options.exclude_table.as_ref())?;
+        let (snapshot, roots, scope) = read(&mut tx, cache, options, None)?;
         tx.rollback().reading("ending the transaction")?;
         Ok(TrackedSnapshot {
             snapshot,
@@ -59,6 +76,7 @@ impl TrackedSnapshot {
             seen: changes.seen,
             mark,
             options: options.clone(),
+            scope,
             read_again: None,
         })
     }
@@ -69,34 +87,98 @@ impl TrackedSnapshot {
         &self,
         client: &mut impl GenericClient,
     ) -> Result<TrackedSnapshot, SnapshotError> {
+        self.refresh_cached(client, &mut StatementCache::default())
+    }
+
+    /// [`refresh`](TrackedSnapshot::refresh), with the catalog queries prepared once in
+    /// `cache` (one cache per connection): what makes a refresh after every migration cheap.
+    pub fn refresh_cached(
+        &self,
+        client: &mut impl GenericClient,
+        cache: &mut StatementCache,
+    ) -> Result<TrackedSnapshot, SnapshotError> {
         let mut tx = begin(client)?;
         let known: Vec<CatalogId> = (self.roots.targets.keys())
             .chain(&self.roots.containers)
             .copied()
             .collect();
-        let changes = read_changes(&mut tx, &self.mark, &known)?;
-        let Some(stale) = self.stale(&changes) else {
-            let (snapshot, roots) = read(&mut tx, &self.options, None)?;
-            tx.rollback().reading("ending the transaction")?;
-            return Ok(self.next(snapshot, roots, changes, None));
+        let mut q = Queries {
+            client: &mut tx,
+            cache,
         };
-        if stale.is_empty() {
-            tx.rollback().reading("ending the transaction")?;
-            let (snapshot, roots) = (self.snapshot.clone(), self.roots.clone());
-            return Ok(self.next(snapshot, roots, changes, Some(0)));
-        }
+        let changes = read_changes(
+            &mut q,
+            &self.mark,
+            &known,
+            self.options.exclude_table.as_ref(),
+        )?;
+        let stale = match self.stale(&changes) {
+            Some(stale) if changes.excluded == self.scope.excluded => stale,
+            // A schema or an extension changed, or the table left out appeared or went.
+            _ => {
+                let (snapshot, roots, scope) = read(&mut tx, cache, &self.options, None)?;
+                tx.rollback().reading("ending the transaction")?;
+                return Ok(self.next(snapshot, roots, scope, changes, None));
+            }
+        };
+        let only = self.only(&stale, &changes);
+        let (snapshot, roots) = if stale.is_empty() {
+            (self.snapshot.clone(), self.roots.clone())
+        } else if only.is_empty() {
+            // Only dropped objects: nothing to read, theirs to remove.
+            self.merge(&stale, Snapshot::from_objects(Vec::new()), Roots::default())
+        } else {
+            let scope = Scope {
+                only: Some(only),
+                ..self.scope.clone()
+            };
+            let (fresh, fresh_roots) = read_again(&mut tx, cache, &scope)?;
+            self.merge(&stale, fresh, fresh_roots)
+        };
+        tx.rollback().reading("ending the transaction")?;
+        let scope = self.scope.clone();
+        Ok(self.next(snapshot, roots, scope, changes, Some(stale.len())))
+    }
+
+    /// The stale roots that still exist, by what they are: each kind is read by its own
+    /// readers.
+    fn only(&self, stale: &BTreeSet<CatalogId>, changes: &Changes) -> Only {
         let mut only = Only::default();
-        for &(catalog, oid) in &stale {
+        for root @ &(catalog, oid) in stale {
+            if changes.gone.contains(root) {
+                continue;
+            }
             match catalog {
-                catalogs::PG_CLASS => only.relations.push(oid),
                 catalogs::PG_TYPE => only.types.push(oid),
-                _ => only.routines.push(oid),
+                catalogs::PG_PROC => only.routines.push(oid),
+                _ => {
+                    let relkind = match changes.roots.get(root) {
+                        Some(Some(k)) => k.chars().next(),
+                        // Read again for a removed comment or a dropped trigger: what it was.
+                        _ => self.roots.objects.get(root).and_then(|objects| {
+                            objects.first().map(|(kind, _)| match kind {
+                                ObjectKind::View | ObjectKind::MaterializedView => 'v',
+                                ObjectKind::Sequence => 'S',
+                                _ => 'r',
+                            })
+                        }),
+                    };
+                    match relkind {
+                        Some('v' | 'm') => {
+                            only.views.push(oid);
+                            only.relations.push(oid);
+                        }
+                        Some('S') => only.sequences.push(oid),
+                        Some(_) => {
+                            only.tables.push(oid);
+                            only.relations.push(oid);
+                        }
+                        None => {}
+                    }
+                }
             }
         }
-        let (fresh, fresh_roots) = read(&mut tx, &self.options, Some(only))?;
-        tx.rollback().reading("ending the transaction")?;
-        let (snapshot, roots) = self.merge(&stale, fresh, fresh_roots);
-        Ok(self.next(snapshot, roots, changes, Some(stale.len())))
+        only
     }
 
     /// The snapshot.
@@ -130,7 +212,7 @@ impl TrackedSnapshot {
         if changes.full {
             return None;
         }
-        let mut stale = changes.roots.clone();
+        let mut stale: BTreeSet<CatalogId> = changes.roots.keys().copied().collect();
         // A dropped object's root is read again (without it).
         for gone in &changes.gone {
             if let Some(root) = self.roots.targets.get(gone) {
@@ -198,6 +280,7 @@ impl TrackedSnapshot {
         &self,
         snapshot: Snapshot,
         roots: Roots,
+        scope: Scope,
         changes: Changes,
         read_again: Option<usize>,
     ) -> TrackedSnapshot {
@@ -207,6 +290,7 @@ impl TrackedSnapshot {
             seen: changes.seen,
             mark: changes.mark,
             options: self.options.clone(),
+            scope,
             read_again,
         }
     }

@@ -17,7 +17,9 @@ use super::files::{run_committed, run_in};
 use super::report::{Checked, Verdict, VerifyEvent};
 use crate::engine::Direction;
 use crate::engine::connection::error_text;
-use crate::schema::{SchemaDiff, Snapshot, SnapshotError, SnapshotOptions, TrackedSnapshot, diff};
+use crate::schema::{
+    SchemaDiff, Snapshot, SnapshotError, SnapshotOptions, StatementCache, TrackedSnapshot, diff,
+};
 use crate::{Migration, MigrationSet, Version};
 use std::collections::BTreeSet;
 use std::time::Instant;
@@ -105,6 +107,7 @@ pub fn verify(
         migrations: &migrations,
         base: None,
         results: Vec::new(),
+        cache: StatementCache::default(),
     };
     replay.run(events)?;
     replay.self_check()?;
@@ -118,6 +121,8 @@ struct Replay<'a, 'r> {
     /// The schema before the next migration (none until the first one to check).
     base: Option<TrackedSnapshot>,
     results: Vec<Checked>,
+    /// The catalog queries, prepared on the shadow database's session.
+    cache: StatementCache,
 }
 
 impl Replay<'_, '_> {
@@ -200,16 +205,17 @@ impl Replay<'_, '_> {
             label: label.clone(),
             message: error_text(&e),
         };
+        let cache = &mut self.cache;
         let mut tx = self.shadow.client().transaction().map_err(session)?;
         let outcome = (|| -> Result<Checked, VerifyError> {
             if let Err(failure) = run_in(&mut tx, m, Direction::Down) {
                 let detail = format!("down.sql failed: {}", failure.message);
                 return Ok(Checked::failed(Verdict::DownFailed, *failure, detail));
             }
-            let reverted = after.refresh(&mut tx)?;
+            let reverted = after.refresh_cached(&mut tx, cache)?;
             let down_diff = diff(before.snapshot(), reverted.snapshot());
             let reapplied = match run_in(&mut tx, m, Direction::Up) {
-                Ok(_) => Ok(after.refresh(&mut tx)?),
+                Ok(_) => Ok(after.refresh_cached(&mut tx, cache)?),
                 Err(failure) => Err(failure),
             };
             Ok(judge(
@@ -243,10 +249,10 @@ impl Replay<'_, '_> {
             };
             return Ok((c, next));
         }
-        let reverted = after.refresh(self.shadow.client())?;
+        let reverted = self.refresh(&after)?;
         let down_diff = diff(before.snapshot(), reverted.snapshot());
         let reapplied = match run_committed(self.shadow.client(), m, Direction::Up) {
-            Ok(_) => Ok(after.refresh(self.shadow.client())?),
+            Ok(_) => Ok(self.refresh(&after)?),
             Err(failure) => Err(failure),
         };
         let (up_diff, next) = match reapplied {
@@ -274,6 +280,8 @@ impl Replay<'_, '_> {
             through: self.migrations[index].version,
         });
         self.shadow.recreate()?;
+        // A new session: its statements are prepared again.
+        self.cache = StatementCache::default();
         for m in &self.migrations[..=index] {
             if let Err(failure) = run_committed(self.shadow.client(), m, Direction::Up) {
                 return Err(VerifyError::Session {
@@ -301,14 +309,15 @@ impl Replay<'_, '_> {
     }
 
     fn capture(&mut self) -> Result<TrackedSnapshot, VerifyError> {
-        Ok(TrackedSnapshot::capture(
+        Ok(TrackedSnapshot::capture_cached(
             self.shadow.client(),
+            &mut self.cache,
             &self.request.snapshot,
         )?)
     }
 
     fn refresh(&mut self, from: &TrackedSnapshot) -> Result<TrackedSnapshot, VerifyError> {
-        Ok(from.refresh(self.shadow.client())?)
+        Ok(from.refresh_cached(self.shadow.client(), &mut self.cache)?)
     }
 
     /// The refreshed snapshot must be what a full capture reads.

@@ -12,13 +12,23 @@
 //! Only roots a snapshot can hold are read again: not a TOAST table (its index is touched by
 //! `VACUUM FULL`), not an array type (renamed with its element type, which is).
 //!
+//! Objects a migration can create or change have OIDs from 16384 (`FirstNormalObjectId`) on,
+//! so only those rows are read (by index), not the thousands of built-in ones; schemas and
+//! extensions are the exception (`public` is made by initdb).
+//!
 //! VACUUM and ANALYZE update `pg_class` in place, without a new `xmin`, and freezing makes a
 //! row older, never newer: neither marks anything as changed.
 
 use super::super::builder::CatalogId;
+use crate::engine::HistoryTable;
 use crate::schema::error::{Reading, SnapshotError};
+use crate::schema::queries::Queries;
 use postgres::GenericClient;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::LazyLock;
+
+/// The query, built once.
+static SQL: LazyLock<String> = LazyLock::new(sql);
 
 /// The root of a catalog object `({cat}, {oid})`: a relation (`pg_class`), a type (`pg_type`)
 /// or a routine (`pg_proc`); schemas and extensions stand for themselves.
@@ -59,10 +69,12 @@ fn root_of(cat: &str, oid: &str) -> String {
 
 /// The query: `$1` the mark (an xid, as text), then the OIDs the snapshot being refreshed
 /// knows, by catalog: `$2` relations (tables, views, sequences, indexes), `$3` types, `$4`
-/// routines, `$5` constraints, `$6` triggers, `$7` policies, `$8` schemas, `$9` extensions.
+/// routines, `$5` constraints, `$6` triggers, `$7` policies, `$8` schemas, `$9` extensions;
+/// `$10` and `$11` the schema and name of the table left out.
 ///
 /// Rows: `('mark', 0, 0, 0)` with the next mark as text in column 4; `('root', catalog, oid)`
-/// for each root to read again; `('gone', catalog, oid)` for each known object that no longer
+/// for each root to read again, with its `relkind` for a relation; `('excluded', oid)` for the
+/// table left out, when it exists; `('gone', catalog, oid)` for each known object that no longer
 /// exists; `('full', ...)` when a schema or extension changed;
 /// `('comment', classoid, objoid, objsubid)` and `('owned', sequence, table, column)` for
 /// every comment and sequence ownership.
@@ -73,28 +85,43 @@ fn sql() -> String {
         "WITH RECURSIVE
 mark AS (SELECT age($1::text::xid) AS age),
 touched (catalog, oid) AS (
-    SELECT 1259::oid, c.oid FROM pg_class c, mark WHERE age(c.xmin) <= mark.age
-    UNION SELECT 1259, a.attrelid FROM pg_attribute a, mark WHERE age(a.xmin) <= mark.age
-    UNION SELECT 2604, d.oid FROM pg_attrdef d, mark WHERE age(d.xmin) <= mark.age
-    UNION SELECT 2606, co.oid FROM pg_constraint co, mark WHERE age(co.xmin) <= mark.age
-    UNION SELECT 1259, i.indexrelid FROM pg_index i, mark WHERE age(i.xmin) <= mark.age
-    UNION SELECT 2620, t.oid FROM pg_trigger t, mark WHERE age(t.xmin) <= mark.age
-    UNION SELECT 3256, p.oid FROM pg_policy p, mark WHERE age(p.xmin) <= mark.age
-    UNION SELECT 2618, w.oid FROM pg_rewrite w, mark WHERE age(w.xmin) <= mark.age
-    UNION SELECT 1259, s.seqrelid FROM pg_sequence s, mark WHERE age(s.xmin) <= mark.age
+    SELECT 1259::oid, c.oid FROM pg_class c, mark
+     WHERE c.oid >= 16384 AND age(c.xmin) <= mark.age
+    UNION SELECT 1259, a.attrelid FROM pg_attribute a, mark
+     WHERE a.attrelid >= 16384 AND age(a.xmin) <= mark.age
+    UNION SELECT 2604, d.oid FROM pg_attrdef d, mark
+     WHERE d.oid >= 16384 AND age(d.xmin) <= mark.age
+    UNION SELECT 2606, co.oid FROM pg_constraint co, mark
+     WHERE co.oid >= 16384 AND age(co.xmin) <= mark.age
+    UNION SELECT 1259, i.indexrelid FROM pg_index i, mark
+     WHERE i.indexrelid >= 16384 AND age(i.xmin) <= mark.age
+    UNION SELECT 2620, t.oid FROM pg_trigger t, mark
+     WHERE t.oid >= 16384 AND age(t.xmin) <= mark.age
+    UNION SELECT 3256, p.oid FROM pg_policy p, mark
+     WHERE p.oid >= 16384 AND age(p.xmin) <= mark.age
+    UNION SELECT 2618, w.oid FROM pg_rewrite w, mark
+     WHERE w.oid >= 16384 AND age(w.xmin) <= mark.age
+    UNION SELECT 1259, s.seqrelid FROM pg_sequence s, mark
+     WHERE s.seqrelid >= 16384 AND age(s.xmin) <= mark.age
     UNION SELECT 1259, i.inhrelid FROM pg_inherits i, mark WHERE age(i.xmin) <= mark.age
     UNION SELECT 1259, i.inhparent FROM pg_inherits i, mark WHERE age(i.xmin) <= mark.age
     UNION SELECT 1259, p.partrelid FROM pg_partitioned_table p, mark
-           WHERE age(p.xmin) <= mark.age
-    UNION SELECT 1247, t.oid FROM pg_type t, mark WHERE age(t.xmin) <= mark.age
-    UNION SELECT 1247, e.enumtypid FROM pg_enum e, mark WHERE age(e.xmin) <= mark.age
-    UNION SELECT 1247, r.rngtypid FROM pg_range r, mark WHERE age(r.xmin) <= mark.age
-    UNION SELECT 1255, p.oid FROM pg_proc p, mark WHERE age(p.xmin) <= mark.age
-    UNION SELECT 1255, a.aggfnoid FROM pg_aggregate a, mark WHERE age(a.xmin) <= mark.age
+     WHERE age(p.xmin) <= mark.age
+    UNION SELECT 1247, t.oid FROM pg_type t, mark
+     WHERE t.oid >= 16384 AND age(t.xmin) <= mark.age
+    UNION SELECT 1247, e.enumtypid FROM pg_enum e, mark
+     WHERE e.oid >= 16384 AND age(e.xmin) <= mark.age
+    UNION SELECT 1247, r.rngtypid FROM pg_range r, mark
+     WHERE r.rngtypid >= 16384 AND age(r.xmin) <= mark.age
+    UNION SELECT 1255, p.oid FROM pg_proc p, mark
+     WHERE p.oid >= 16384 AND age(p.xmin) <= mark.age
+    UNION SELECT 1255, a.aggfnoid FROM pg_aggregate a, mark
+     WHERE a.aggfnoid >= 16384 AND age(a.xmin) <= mark.age
     UNION SELECT d.classoid, d.objoid FROM pg_description d, mark
-           WHERE age(d.xmin) <= mark.age
+     WHERE (d.objoid >= 16384 OR d.classoid = 2615) AND age(d.xmin) <= mark.age
     UNION SELECT d.classid, d.objid FROM pg_depend d, mark
-           WHERE d.classid = 1259 AND d.deptype = 'a' AND age(d.xmin) <= mark.age
+     WHERE d.classid = 1259 AND d.objid >= 16384 AND d.deptype = 'a'
+       AND age(d.xmin) <= mark.age
     UNION SELECT 2615, n.oid FROM pg_namespace n, mark WHERE age(n.xmin) <= mark.age
     UNION SELECT 3079, e.oid FROM pg_extension e, mark WHERE age(e.xmin) <= mark.age
 ),
@@ -135,13 +162,18 @@ roots (catalog, oid) AS (
                                            AND t.typtype IN ('c', 'd', 'e', 'r')))
 )
 SELECT 'mark', 0::oid, 0::oid, 0,
-       least(pg_current_xact_id_if_assigned(), pg_snapshot_xmin(pg_current_snapshot()))::text
+       least(pg_current_xact_id_if_assigned(), pg_snapshot_xmax(pg_current_snapshot()))::text
 UNION ALL
 SELECT 'full', 0, 0, 0, NULL
  WHERE EXISTS (SELECT FROM touched WHERE catalog IN (2615, 3079))
     OR EXISTS (SELECT FROM gone WHERE catalog IN (2615, 3079))
 UNION ALL
-SELECT 'root', catalog, oid, 0, NULL FROM roots
+SELECT 'root', r.catalog, r.oid, 0, (SELECT c.relkind::text FROM pg_class c WHERE c.oid = r.oid)
+  FROM roots r
+UNION ALL
+SELECT 'excluded', c.oid, 0, 0, NULL FROM pg_class c
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = $10 AND c.relname = $11
 UNION ALL
 SELECT 'gone', catalog, oid, 0, NULL FROM gone WHERE catalog NOT IN (2615, 3079)
 UNION ALL
@@ -174,8 +206,10 @@ pub(crate) struct Changes {
     pub mark: String,
     /// A schema or an extension changed: read everything.
     pub full: bool,
-    /// The roots to read again.
-    pub roots: BTreeSet<CatalogId>,
+    /// The roots to read again, with the `relkind` of relations.
+    pub roots: BTreeMap<CatalogId, Option<String>>,
+    /// The OID of the table left out (0: none).
+    pub excluded: u32,
     /// Known objects that no longer exist.
     pub gone: BTreeSet<CatalogId>,
     /// The comments and sequence ownerships now.
@@ -185,9 +219,10 @@ pub(crate) struct Changes {
 /// Reads what changed since `mark` in a database whose last snapshot knew these catalog
 /// objects (the objects comments and grants can name, schemas and extensions).
 pub(crate) fn read(
-    client: &mut impl GenericClient,
+    client: &mut Queries<'_, impl GenericClient>,
     mark: &str,
     known: &[CatalogId],
+    excluded: Option<&HistoryTable>,
 ) -> Result<Changes, SnapshotError> {
     let of = |catalog: u32| -> Vec<u32> {
         known
@@ -201,14 +236,17 @@ pub(crate) fn read(
         .into_iter()
         .map(of)
         .collect();
+    let (schema, table) = (excluded.map(|t| &t.schema), excluded.map(|t| &t.table));
     let mut params: Vec<&(dyn postgres::types::ToSql + Sync)> = vec![&xid];
     params.extend(
         lists
             .iter()
             .map(|l| l as &(dyn postgres::types::ToSql + Sync)),
     );
+    params.push(&schema);
+    params.push(&table);
     let mut changes = Changes::default();
-    for row in client.query(&sql(), &params).reading("changes")? {
+    for row in client.query(&SQL, &params).reading("changes")? {
         let tag: &str = row.try_get(0).reading("changes")?;
         let a: u32 = row.try_get(1).reading("changes")?;
         let b: u32 = row.try_get(2).reading("changes")?;
@@ -217,8 +255,11 @@ pub(crate) fn read(
             "mark" => changes.mark = row.try_get(4).reading("changes")?,
             "full" => changes.full = true,
             "root" => {
-                changes.roots.insert((a, b));
+                changes
+                    .roots
+                    .insert((a, b), row.try_get(4).reading("changes")?);
             }
+            "excluded" => changes.excluded = a,
             "gone" => {
                 changes.gone.insert((a, b));
             }
@@ -233,13 +274,15 @@ pub(crate) fn read(
     Ok(changes)
 }
 
-/// The mark of a capture: the oldest transaction that may still write (its own, when the
-/// session's transaction has written), as text.
-pub(crate) fn mark(client: &mut impl GenericClient) -> Result<String, SnapshotError> {
+/// The mark of a capture: the next transaction id to be assigned, or the session's own
+/// transaction's when it has written (its later writes carry that id), as text. A transaction
+/// of another session already running and committing later is not seen: refreshes are for a
+/// database this session alone changes.
+pub(crate) fn mark(client: &mut Queries<'_, impl GenericClient>) -> Result<String, SnapshotError> {
     client
         .query_one(
             "SELECT least(pg_current_xact_id_if_assigned(), \
-             pg_snapshot_xmin(pg_current_snapshot()))::text",
+             pg_snapshot_xmax(pg_current_snapshot()))::text",
             &[],
         )
         .and_then(|row| row.try_get(0))

@@ -4,6 +4,7 @@
 use super::Scope;
 use crate::schema::builder::Builder;
 use crate::schema::error::{Reading, SnapshotError};
+use crate::schema::queries::Queries;
 use postgres::GenericClient;
 
 /// User objects have OIDs from `FirstNormalObjectId` (16384) on, so the thousands of comments
@@ -20,7 +21,7 @@ WHERE d.objoid >= 16384 OR d.classoid = 'pg_namespace'::regclass";
 
 /// Adds `COMMENT ON ... IS '...';` lines to the objects read before.
 pub(super) fn read(
-    client: &mut impl GenericClient,
+    client: &mut Queries<'_, impl GenericClient>,
     _scope: &Scope,
     out: &mut Builder,
 ) -> Result<(), SnapshotError> {

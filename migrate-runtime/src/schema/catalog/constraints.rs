@@ -8,6 +8,7 @@ use super::Scope;
 use crate::schema::builder::{Builder, catalogs};
 use crate::schema::error::{Reading, SnapshotError};
 use crate::schema::object::ObjectKind;
+use crate::schema::queries::Queries;
 use postgres::GenericClient;
 
 const SQL: &str = "
@@ -32,12 +33,12 @@ WHERE co.contype IN ('c', 'f', 'p', 'u', 'x')
 
 /// Adds `ALTER TABLE table ADD CONSTRAINT name <definition>;`, named `table.name`.
 pub(super) fn read(
-    client: &mut impl GenericClient,
+    client: &mut Queries<'_, impl GenericClient>,
     scope: &Scope,
     out: &mut Builder,
 ) -> Result<(), SnapshotError> {
     for row in client
-        .query(SQL, &[&scope.schemas, &scope.excluded, &scope.relations()])
+        .query(SQL, &[&scope.schemas, &scope.excluded, &scope.tables()])
         .reading("constraints")?
     {
         let oid: u32 = row.try_get(0).reading("constraints")?;

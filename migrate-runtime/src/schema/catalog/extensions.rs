@@ -5,6 +5,7 @@ use super::Scope;
 use crate::schema::builder::{Builder, catalogs};
 use crate::schema::error::{Reading, SnapshotError};
 use crate::schema::object::ObjectKind;
+use crate::schema::queries::Queries;
 use postgres::GenericClient;
 
 const SQL: &str = "
@@ -16,7 +17,7 @@ WHERE e.extnamespace = ANY ($1::oid[])";
 /// Adds `CREATE EXTENSION name WITH SCHEMA schema VERSION 'v';` for the extensions installed
 /// in a captured schema.
 pub(super) fn read(
-    client: &mut impl GenericClient,
+    client: &mut Queries<'_, impl GenericClient>,
     scope: &Scope,
     out: &mut Builder,
 ) -> Result<(), SnapshotError> {

@@ -6,6 +6,7 @@
 use super::Scope;
 use crate::schema::builder::{Builder, Target};
 use crate::schema::error::{Reading, SnapshotError};
+use crate::schema::queries::Queries;
 use postgres::GenericClient;
 use std::collections::BTreeMap;
 
@@ -65,7 +66,7 @@ type Line = ((u32, u32), Option<String>, String, bool, bool);
 /// Adds `GRANT privileges ON object TO role [WITH GRANT OPTION];` and
 /// `REVOKE privileges ON object FROM role;` lines, privileges sorted.
 pub(super) fn read(
-    client: &mut impl GenericClient,
+    client: &mut Queries<'_, impl GenericClient>,
     scope: &Scope,
     out: &mut Builder,
 ) -> Result<(), SnapshotError> {

@@ -7,6 +7,7 @@ use super::Scope;
 use crate::schema::builder::{Builder, catalogs};
 use crate::schema::error::{Reading, SnapshotError};
 use crate::schema::object::ObjectKind;
+use crate::schema::queries::Queries;
 use postgres::GenericClient;
 
 const SQL: &str = "
@@ -35,7 +36,7 @@ WHERE c.relkind IN ('r', 'p', 'm')
 
 /// Adds `CREATE INDEX ...;`, followed by `-- INVALID` for an invalid index.
 pub(super) fn read(
-    client: &mut impl GenericClient,
+    client: &mut Queries<'_, impl GenericClient>,
     scope: &Scope,
     out: &mut Builder,
 ) -> Result<(), SnapshotError> {

@@ -29,11 +29,12 @@ pub(super) use changes::{Changes, Seen, mark, read as read_changes};
 use super::builder::Builder;
 use super::error::{Reading, SnapshotError};
 use super::options::SnapshotOptions;
+use crate::schema::queries::Queries;
 use postgres::GenericClient;
 
 /// What one capture reads: the server version and the schemas, and the table left out.
-#[derive(Debug, Clone)]
-pub(super) struct Scope {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Scope {
     /// `server_version_num`, e.g. 150004.
     pub version: i32,
     /// OIDs of the captured schemas.
@@ -44,11 +45,17 @@ pub(super) struct Scope {
     pub only: Option<Only>,
 }
 
-/// The roots a refresh reads again: the relations (tables, views, sequences) with what hangs
-/// on them, the types, the routines.
-#[derive(Debug, Clone, Default)]
+/// The roots a refresh reads again: tables with what hangs on them, views (and materialized
+/// views, with their indexes), sequences, types, routines.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(super) struct Only {
-    /// `pg_class` OIDs.
+    /// Tables (plain, partitioned, foreign): `pg_class` OIDs.
+    pub tables: Vec<u32>,
+    /// Views and materialized views: `pg_class` OIDs.
+    pub views: Vec<u32>,
+    /// Sequences: `pg_class` OIDs.
+    pub sequences: Vec<u32>,
+    /// Tables and views (what indexes and triggers hang on).
     pub relations: Vec<u32>,
     /// `pg_type` OIDs.
     pub types: Vec<u32>,
@@ -59,12 +66,30 @@ pub(super) struct Only {
 impl Only {
     /// Nothing to read.
     pub fn is_empty(&self) -> bool {
-        self.relations.is_empty() && self.types.is_empty() && self.routines.is_empty()
+        self.relations.is_empty()
+            && self.sequences.is_empty()
+            && self.types.is_empty()
+            && self.routines.is_empty()
     }
 }
 
 impl Scope {
-    /// The relation filter as a query parameter (`NULL`: every relation).
+    /// The table filter as a query parameter (`NULL`: every table).
+    pub fn tables(&self) -> Option<&Vec<u32>> {
+        self.only.as_ref().map(|o| &o.tables)
+    }
+
+    /// The view filter as a query parameter (`NULL`: every view).
+    pub fn views(&self) -> Option<&Vec<u32>> {
+        self.only.as_ref().map(|o| &o.views)
+    }
+
+    /// The sequence filter as a query parameter (`NULL`: every sequence).
+    pub fn sequences(&self) -> Option<&Vec<u32>> {
+        self.only.as_ref().map(|o| &o.sequences)
+    }
+
+    /// The table-or-view filter as a query parameter (`NULL`: every relation).
     pub fn relations(&self) -> Option<&Vec<u32>> {
         self.only.as_ref().map(|o| &o.relations)
     }
@@ -81,7 +106,7 @@ impl Scope {
 
     /// Reads the schemas (adding them to `out`) and finds the excluded table.
     pub fn read(
-        client: &mut impl GenericClient,
+        client: &mut Queries<'_, impl GenericClient>,
         options: &SnapshotOptions,
         version: i32,
         out: &mut Builder,
@@ -113,7 +138,7 @@ impl Scope {
 /// last: they attach to objects read before. With [`Scope::only`], the readers of a kind of
 /// root with nothing to read again are skipped, and extensions are not read.
 pub(super) fn read_all(
-    client: &mut impl GenericClient,
+    client: &mut Queries<'_, impl GenericClient>,
     scope: &Scope,
     out: &mut Builder,
 ) -> Result<(), SnapshotError> {
@@ -125,13 +150,23 @@ pub(super) fn read_all(
     if some(scope.types()) {
         types::read(client, scope, out)?;
     }
-    if some(scope.relations()) {
+    if some(scope.sequences()) {
         sequences::read(client, scope, out)?;
+    }
+    if some(scope.tables()) {
         tables::read(client, scope, out)?;
+    }
+    if some(scope.views()) {
         views::read(client, scope, out)?;
+    }
+    if some(scope.tables()) {
         constraints::read(client, scope, out)?;
+    }
+    if some(scope.relations()) {
         indexes::read(client, scope, out)?;
         triggers::read(client, scope, out)?;
+    }
+    if some(scope.tables()) {
         policies::read(client, scope, out)?;
     }
     if some(scope.routines()) {

@@ -5,6 +5,7 @@ use super::Scope;
 use crate::schema::builder::{Builder, catalogs};
 use crate::schema::error::{Reading, SnapshotError};
 use crate::schema::object::ObjectKind;
+use crate::schema::queries::Queries;
 use postgres::GenericClient;
 
 const SQL: &str = "
@@ -33,12 +34,12 @@ WHERE c.relnamespace = ANY ($1::oid[])
 /// Adds `CREATE POLICY name ON table AS PERMISSIVE FOR ALL TO roles USING (...) WITH CHECK
 /// (...);`, named `table.policy`, roles sorted.
 pub(super) fn read(
-    client: &mut impl GenericClient,
+    client: &mut Queries<'_, impl GenericClient>,
     scope: &Scope,
     out: &mut Builder,
 ) -> Result<(), SnapshotError> {
     for row in client
-        .query(SQL, &[&scope.schemas, &scope.excluded, &scope.relations()])
+        .query(SQL, &[&scope.schemas, &scope.excluded, &scope.tables()])
         .reading("policies")?
     {
         let get =

@@ -7,6 +7,7 @@ use super::Scope;
 use crate::schema::builder::{Builder, catalogs};
 use crate::schema::error::{Reading, SnapshotError};
 use crate::schema::object::ObjectKind;
+use crate::schema::queries::Queries;
 use crate::schema::render::routine_definition;
 use postgres::GenericClient;
 
@@ -38,7 +39,7 @@ WHERE p.pronamespace = ANY ($1::oid[])
 
 /// Adds each routine, named with its argument types: `public.add(integer,integer)`.
 pub(super) fn read(
-    client: &mut impl GenericClient,
+    client: &mut Queries<'_, impl GenericClient>,
     scope: &Scope,
     out: &mut Builder,
 ) -> Result<(), SnapshotError> {

@@ -3,6 +3,7 @@
 use crate::schema::builder::{Builder, catalogs};
 use crate::schema::error::{Reading, SnapshotError};
 use crate::schema::object::ObjectKind;
+use crate::schema::queries::Queries;
 use postgres::GenericClient;
 
 const SQL: &str = "
@@ -18,7 +19,7 @@ WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
 
 /// Adds the schemas (all but the system ones, or those named) and returns their OIDs.
 pub(super) fn read(
-    client: &mut impl GenericClient,
+    client: &mut Queries<'_, impl GenericClient>,
     only: Option<&[String]>,
     out: &mut Builder,
 ) -> Result<Vec<u32>, SnapshotError> {

@@ -6,6 +6,7 @@ use super::Scope;
 use crate::schema::builder::{Builder, catalogs};
 use crate::schema::error::{Reading, SnapshotError};
 use crate::schema::object::ObjectKind;
+use crate::schema::queries::Queries;
 use crate::schema::render::SequenceOptions;
 use postgres::GenericClient;
 
@@ -34,12 +35,12 @@ WHERE c.relnamespace = ANY ($1::oid[])
 
 /// Adds `CREATE SEQUENCE name AS type [options];` and its `OWNED BY`.
 pub(super) fn read(
-    client: &mut impl GenericClient,
+    client: &mut Queries<'_, impl GenericClient>,
     scope: &Scope,
     out: &mut Builder,
 ) -> Result<(), SnapshotError> {
     for row in client
-        .query(SQL, &[&scope.schemas, &scope.excluded, &scope.relations()])
+        .query(SQL, &[&scope.schemas, &scope.excluded, &scope.sequences()])
         .reading("sequences")?
     {
         let oid: u32 = row.try_get(0).reading("sequences")?;

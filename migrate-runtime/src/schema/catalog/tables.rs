@@ -7,6 +7,7 @@
 use super::Scope;
 use crate::schema::builder::{Builder, catalogs};
 use crate::schema::error::{Reading, SnapshotError};
+use crate::schema::queries::Queries;
 use crate::schema::render::{ColumnParts, NotNull, SequenceOptions, default_not_null_name};
 use postgres::GenericClient;
 use std::collections::HashMap;
@@ -101,13 +102,13 @@ const PG18: i32 = 180000;
 
 /// Adds the tables, then their columns.
 pub(super) fn read(
-    client: &mut impl GenericClient,
+    client: &mut Queries<'_, impl GenericClient>,
     scope: &Scope,
     out: &mut Builder,
 ) -> Result<(), SnapshotError> {
-    let relations = scope.relations();
+    let tables = scope.tables();
     let params: [&(dyn postgres::types::ToSql + Sync); 3] =
-        [&scope.schemas, &scope.excluded, &relations];
+        [&scope.schemas, &scope.excluded, &tables];
     for row in client.query(TABLES, &params).reading("tables")? {
         let get = |i| -> Result<Option<String>, SnapshotError> { row.try_get(i).reading("tables") };
         let oid: u32 = row.try_get(0).reading("tables")?;
@@ -211,7 +212,7 @@ pub(super) fn read(
 /// PostgreSQL 18's NOT NULL constraints, by (table OID, column name). Each is registered for
 /// the comments on it (`COMMENT ON CONSTRAINT name ON table`, in its table's text).
 fn not_null_constraints(
-    client: &mut impl GenericClient,
+    client: &mut Queries<'_, impl GenericClient>,
     scope: &Scope,
     out: &mut Builder,
 ) -> Result<HashMap<(u32, String), NotNull>, SnapshotError> {
@@ -219,7 +220,7 @@ fn not_null_constraints(
     for row in client
         .query(
             NOT_NULL_CONSTRAINTS,
-            &[&scope.schemas, &scope.excluded, &scope.relations()],
+            &[&scope.schemas, &scope.excluded, &scope.tables()],
         )
         .reading("not-null constraints")?
     {

@@ -6,6 +6,7 @@ use super::Scope;
 use crate::schema::builder::{Builder, catalogs};
 use crate::schema::error::{Reading, SnapshotError};
 use crate::schema::object::ObjectKind;
+use crate::schema::queries::Queries;
 use postgres::GenericClient;
 
 const SQL: &str = "
@@ -30,7 +31,7 @@ WHERE NOT t.tgisinternal
 /// Adds `CREATE TRIGGER ...;`, named `table.trigger`, with its `ALTER TABLE ... DISABLE
 /// TRIGGER` (or `ENABLE REPLICA`/`ALWAYS`) when not enabled the default way.
 pub(super) fn read(
-    client: &mut impl GenericClient,
+    client: &mut Queries<'_, impl GenericClient>,
     scope: &Scope,
     out: &mut Builder,
 ) -> Result<(), SnapshotError> {

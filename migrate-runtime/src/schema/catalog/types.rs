@@ -6,6 +6,7 @@ use super::Scope;
 use crate::schema::builder::{Builder, catalogs};
 use crate::schema::error::{Reading, SnapshotError};
 use crate::schema::object::ObjectKind;
+use crate::schema::queries::Queries;
 use postgres::GenericClient;
 use std::collections::HashMap;
 
@@ -66,7 +67,7 @@ type DomainConstraint = (u32, String, String);
 
 /// Adds enums, composites and ranges (`CREATE TYPE`) and domains (`CREATE DOMAIN`).
 pub(super) fn read(
-    client: &mut impl GenericClient,
+    client: &mut Queries<'_, impl GenericClient>,
     scope: &Scope,
     out: &mut Builder,
 ) -> Result<(), SnapshotError> {

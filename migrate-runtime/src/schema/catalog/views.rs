@@ -4,6 +4,7 @@ use super::Scope;
 use crate::schema::builder::{Builder, catalogs};
 use crate::schema::error::{Reading, SnapshotError};
 use crate::schema::object::ObjectKind;
+use crate::schema::queries::Queries;
 use postgres::GenericClient;
 
 const SQL: &str = "
@@ -23,12 +24,12 @@ WHERE c.relkind IN ('v', 'm')
 
 /// Adds `CREATE [MATERIALIZED] VIEW name [WITH (options)] AS <definition>`.
 pub(super) fn read(
-    client: &mut impl GenericClient,
+    client: &mut Queries<'_, impl GenericClient>,
     scope: &Scope,
     out: &mut Builder,
 ) -> Result<(), SnapshotError> {
     for row in client
-        .query(SQL, &[&scope.schemas, &scope.relations()])
+        .query(SQL, &[&scope.schemas, &scope.views()])
         .reading("views")?
     {
         let oid: u32 = row.try_get(0).reading("views")?;

@@ -1,0 +1,118 @@
+//! `verify --all` over a generated history, against applying the same history once: the
+//! issue's target is within 3x. Each migration creates a table with an index and a foreign key
+//! to the previous one (so refreshes have dependents to follow), and its down.sql drops it.
+//! Also a full capture after each step (what verify would cost without refreshes), for scale.
+//! Medians of several runs (`BENCH_RUNS`, default 3; `BENCH_MIGRATIONS`, default 300).
+//!
+//! Run: `cargo bench -p migrate-tests --bench verify`
+
+use migrate_runtime::engine::connection::ConnInfo;
+use migrate_runtime::schema::{Snapshot, SnapshotOptions};
+use migrate_runtime::shadow::{ShadowDb, VerifyRequest, verify};
+use migrate_tests::{Project, TestDb, admin_url};
+use std::time::{Duration, Instant};
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn up(i: usize) -> String {
+    let reference = if i == 0 {
+        String::new()
+    } else {
+        format!(", parent bigint REFERENCES t_{} (id)", i - 1)
+    };
+    format!(
+        "CREATE TABLE t_{i} (id bigint PRIMARY KEY, note text NOT NULL DEFAULT ''{reference});\n\
+         CREATE INDEX t_{i}_note ON t_{i} (note);\n"
+    )
+}
+
+fn median(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}
+
+fn main() {
+    let n = env_usize("BENCH_MIGRATIONS", 300);
+    let runs = env_usize("BENCH_RUNS", 3);
+    let project = Project::new();
+    for i in 0..n {
+        project.migration(
+            &format!("{}_m{i}", 20260101000000u64 + i as u64),
+            &up(i),
+            Some(&format!("DROP TABLE t_{i};\n")),
+        );
+    }
+    let set = migrate_runtime::MigrationSet::read(&project.path().join("migrations"))
+        .expect("read migrations");
+    let server = ConnInfo::parse(&admin_url()).expect("admin url");
+
+    let (mut apply, mut verified, mut captures) = (Vec::new(), Vec::new(), Vec::new());
+    for run in 0..runs {
+        let db = TestDb::new();
+        let mut client = db.client();
+        let t = Instant::now();
+        let report = migrate_runtime::engine::Engine::default()
+            .apply(&mut client, &set, &Default::default(), &mut |_| {})
+            .expect("apply");
+        apply.push(t.elapsed());
+        assert_eq!(report.applied.len(), n);
+
+        let t = Instant::now();
+        let mut shadow = ShadowDb::create(&server, None).expect("shadow database");
+        let request = VerifyRequest {
+            set: &set,
+            check: set.migrations.iter().map(|m| m.version).collect(),
+            snapshot: SnapshotOptions::default(),
+        };
+        let checked = verify(&mut shadow, &request, &mut |_| {}).expect("verify");
+        shadow.drop_now().expect("drop the shadow database");
+        verified.push(t.elapsed());
+        assert!(
+            checked.iter().all(|c| c.verdict.passes()),
+            "every migration verifies"
+        );
+
+        // What checking each step with full captures would read: S1, S0', S1' per migration.
+        let scratch = TestDb::new();
+        let mut c = scratch.client();
+        let mut spent = Duration::ZERO;
+        for i in 0..n {
+            c.batch_execute(&up(i)).expect("up");
+            let t = Instant::now();
+            for _ in 0..3 {
+                Snapshot::capture(&mut c, &SnapshotOptions::default()).expect("capture");
+            }
+            spent += t.elapsed();
+        }
+        captures.push(spent);
+        eprintln!("run {} of {runs} done", run + 1);
+    }
+    let base = median(apply.clone()).as_secs_f64();
+    println!("\nverify --all over {n} generated migrations (median of {runs} runs)\n");
+    println!("| {:<52} | {:>10} | {:>10} |", "work", "median", "vs apply");
+    println!("|{:-<54}|{:->12}|{:->12}|", "", "", "");
+    for (what, times) in [
+        ("apply them once (library)", &apply),
+        (
+            "verify --all (shadow, up/down/up, refreshed snapshots)",
+            &verified,
+        ),
+        (
+            "three full captures per migration alone (for scale)",
+            &captures,
+        ),
+    ] {
+        let m = median(times.clone()).as_secs_f64();
+        println!(
+            "| {:<52} | {:>7.0} ms | {:>9.2}x |",
+            what,
+            m * 1000.0,
+            m / base
+        );
+    }
+}
