@@ -88,7 +88,8 @@ pub enum Command {
     /// Show the state of every migration; exit 0 up to date, 4 pending, 3 problems, 1 error
     #[command(
         after_help = "Exit codes: 0 up to date; 4 pending migrations only; 3 problems \
-(edited, missing, failed, out of order, or lock-file problems); 1 error (e.g. no connection)."
+(edited, missing, failed, out of order, lock-file problems, or with --drift drift); 1 error \
+(e.g. no connection)."
     )]
     Status(StatusArgs),
     /// Revert the newest applied migrations with their down.sql
@@ -112,6 +113,16 @@ verdict passes (or nothing to verify); 3 a verdict fails; 1 error (e.g. no serve
 shadow database on). Nothing is written to the project's database or any history."
     )]
     Verify(VerifyArgs),
+    /// Find drift: compare the database's schema with the one its applied migrations make
+    /// (replayed on a shadow database); the database is only read
+    #[command(
+        after_help = "Shows objects made (added), dropped (removed) or changed outside \
+migrations, grouped by table. The applied migrations are replayed as they ran: a file edited \
+since it was applied is replayed from the text the history recorded. Exit codes: 0 no drift; 3 \
+drift; 1 error (e.g. a recorded migration fails on an empty database, no server for the shadow \
+database)."
+    )]
+    Diff(DiffArgs),
     /// Adopt a project from another tool: convert its migrations, adopt its database history
     #[command(
         after_help = "Without a source directory, adopts the database history of migrations \
@@ -241,6 +252,24 @@ pub struct VerifyArgs {
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
+    /// Also compare the schema with the one the applied migrations make (as `diff` does);
+    /// drift is a problem (exit 3)
+    #[arg(long)]
+    pub drift: bool,
+    /// With --drift: the server to make the shadow database on [default: the project's
+    /// database's server, or the dev database]
+    #[arg(long, value_name = "URL", requires = "drift")]
+    pub shadow_url: Option<String>,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The server to make the shadow database on [default: the project's database's server,
+    /// or the dev database]
+    #[arg(long, value_name = "URL")]
+    pub shadow_url: Option<String>,
     #[command(flatten)]
     pub db: DbArgs,
 }

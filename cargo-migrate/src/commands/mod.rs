@@ -4,6 +4,7 @@
 mod apply;
 mod completions;
 mod dev_db;
+mod diff;
 mod down;
 mod import;
 mod lint;
@@ -46,6 +47,7 @@ pub fn run(cli: Cli, format: Format) -> Result<Exit, CliError> {
         Command::Reset(args) => reset::run(&ws, format, args),
         Command::Lint(args) => lint::run(&ws, format, github, args),
         Command::Verify(args) => verify::run(&ws, format, args),
+        Command::Diff(args) => diff::run(&ws, format, args),
         Command::Import(args) => import::run(&ws, format, args),
         Command::DevDb(action) => dev_db::run(&ws, format, action),
         Command::Completions(args) => completions::run(args),

@@ -351,6 +351,17 @@ fn shadow_error(e: migrate_runtime::shadow::VerifyError) -> CliError {
             error.body = diff.to_string().lines().map(str::to_string).collect();
             error
         }
+        V::Replay { failure } => CliError::new(format!(
+            "migration {} as recorded in the history fails on an empty database: {}",
+            failure.folder(),
+            failure.error_text()
+        ))
+        .note(format!("at {}", failure.location()))
+        .help(
+            "the applied migrations cannot rebuild the schema, so drift cannot be measured: \
+             fix the cause (e.g. a migration depending on something made by hand, or an \
+             extension missing on the shadow database's server), or use --shadow-url",
+        ),
         other => CliError::new(other.to_string()),
     };
     error.note("nothing was written to the project's database")

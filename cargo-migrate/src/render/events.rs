@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use migrate_runtime::engine::{Direction, Event, NextAttempt};
 use migrate_runtime::format_duration;
 use migrate_runtime::ops::OpEvent;
-use migrate_runtime::shadow::VerifyEvent;
+use migrate_runtime::shadow::{DriftEvent, VerifyEvent};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -50,13 +50,57 @@ impl Drop for Spinner {
     }
 }
 
-/// A progress bar over the migrations of a long run (`verify`), with its rate and ETA. Hidden
+/// A progress bar over the migrations of a long run (`verify`, `diff`), with its rate and ETA. Hidden
 /// unless stderr is a terminal.
 #[derive(Default)]
 struct Progress {
     bar: Option<ProgressBar>,
     total: usize,
     started: Option<Instant>,
+}
+
+impl Progress {
+    /// Starts counting `total` migrations; the bar shows on a terminal, not with `--quiet`.
+    fn start(&mut self, total: usize) {
+        self.total = total;
+        self.started = Some(Instant::now());
+        if !crate::output::quiet() {
+            let bar =
+                ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
+            let style = ProgressStyle::with_template(
+                "{bar:30} {pos}/{len} migrations, {per_sec}, ETA {eta} {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar());
+            bar.set_style(style);
+            self.bar = Some(bar);
+        }
+    }
+
+    /// Milliseconds since the start, and the estimated time left when `index` of the `total`
+    /// are done.
+    fn times(&self, index: usize) -> (f64, Option<f64>) {
+        let elapsed = self
+            .started
+            .map_or(0.0, |s| s.elapsed().as_secs_f64() * 1000.0);
+        let eta = (index > 0).then(|| elapsed / index as f64 * (self.total - index) as f64);
+        (elapsed.round(), eta.map(f64::round))
+    }
+
+    /// Moves the bar to `index`, naming the migration.
+    fn at(&self, index: usize, what: String) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(index as u64);
+            bar.set_message(what);
+        }
+    }
+
+    /// Prints above the bar.
+    fn print(&self, f: impl FnOnce()) {
+        match &self.bar {
+            Some(bar) => bar.suspend(f),
+            None => f(),
+        }
+    }
 }
 
 impl Drop for Progress {
@@ -74,6 +118,7 @@ pub fn printer(format: Format) -> impl FnMut(OpEvent<'_>) {
     move |event| match event {
         OpEvent::Engine(event) => engine_event(format, &mut spinner, event),
         OpEvent::Verify(event) => verify_event(format, &mut progress, event),
+        OpEvent::Drift(event) => drift_event(format, &mut progress, event),
         other if format == Format::Json => {
             if let Some(v) = op_json(&other) {
                 anstream::eprintln!("{v}");
@@ -115,9 +160,9 @@ fn verify_event(format: Format, p: &mut Progress, event: VerifyEvent<'_>) {
             total,
             checking,
         } => {
-            p.total = total;
-            p.started = Some(Instant::now());
             if format == Format::Json {
+                p.total = total;
+                p.started = Some(Instant::now());
                 anstream::eprintln!(
                     "{}",
                     json!({ "event": "verify_started", "shadow": label, "total": total, "checking": checking })
@@ -127,16 +172,7 @@ fn verify_event(format: Format, p: &mut Progress, event: VerifyEvent<'_>) {
             crate::info!(
                 "Verifying {checking} of {total} migrations on the shadow database {label}"
             );
-            if !crate::output::quiet() {
-                let bar =
-                    ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
-                let style = ProgressStyle::with_template(
-                    "{bar:30} {pos}/{len} migrations, {per_sec}, ETA {eta} {msg}",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar());
-                bar.set_style(style);
-                p.bar = Some(bar);
-            }
+            p.start(total);
         }
         VerifyEvent::Starting {
             version,
@@ -145,24 +181,18 @@ fn verify_event(format: Format, p: &mut Progress, event: VerifyEvent<'_>) {
             checking,
         } => {
             if format == Format::Json {
-                let elapsed = p
-                    .started
-                    .map_or(0.0, |s| s.elapsed().as_secs_f64() * 1000.0);
-                let eta = (index > 0).then(|| elapsed / index as f64 * (p.total - index) as f64);
+                let (elapsed, eta) = p.times(index);
                 anstream::eprintln!(
                     "{}",
                     json!({
                         "event": "verifying", "version": version, "name": name,
                         "checking": checking, "index": index, "total": p.total,
-                        "elapsed_ms": elapsed.round(), "eta_ms": eta.map(f64::round),
+                        "elapsed_ms": elapsed, "eta_ms": eta,
                     })
                 );
                 return;
             }
-            if let Some(bar) = &p.bar {
-                bar.set_position(index as u64);
-                bar.set_message(format!("{version}_{name}"));
-            }
+            p.at(index, format!("{version}_{name}"));
         }
         VerifyEvent::Checked(c) => {
             if format == Format::Json {
@@ -175,14 +205,10 @@ fn verify_event(format: Format, p: &mut Progress, event: VerifyEvent<'_>) {
                 );
                 return;
             }
-            let print = || {
+            p.print(|| {
                 let style = super::verify::style(c.verdict);
                 crate::detail!("  {style}{}{style:#} {}", c.verdict, c.folder());
-            };
-            match &p.bar {
-                Some(bar) => bar.suspend(print),
-                None => print(),
-            }
+            });
         }
         VerifyEvent::Rebuilding { through } => {
             if format == Format::Json {
@@ -192,15 +218,62 @@ fn verify_event(format: Format, p: &mut Progress, event: VerifyEvent<'_>) {
                 );
                 return;
             }
-            let print = || {
+            p.print(|| {
                 crate::info!(
                     "  Building the shadow database again up to {through}: a file that runs outside a transaction changed it"
                 );
-            };
-            match &p.bar {
-                Some(bar) => bar.suspend(print),
-                None => print(),
+            });
+        }
+        _ => {}
+    }
+}
+
+fn drift_event(format: Format, p: &mut Progress, event: DriftEvent<'_>) {
+    match event {
+        DriftEvent::Replaying { label, total } => {
+            if format == Format::Json {
+                p.total = total;
+                p.started = Some(Instant::now());
+                anstream::eprintln!(
+                    "{}",
+                    json!({ "event": "replay_started", "shadow": label, "total": total })
+                );
+                return;
             }
+            crate::info!(
+                "Replaying {} on the shadow database {label}",
+                super::plural(total, "applied migration")
+            );
+            p.start(total);
+        }
+        DriftEvent::Replayed {
+            version,
+            name,
+            index,
+        } => {
+            if format == Format::Json {
+                let (elapsed, eta) = p.times(index);
+                anstream::eprintln!(
+                    "{}",
+                    json!({
+                        "event": "replaying", "version": version, "name": name,
+                        "index": index, "total": p.total,
+                        "elapsed_ms": elapsed, "eta_ms": eta,
+                    })
+                );
+                return;
+            }
+            p.at(index, format!("{version}_{name}"));
+        }
+        DriftEvent::Comparing => {
+            if let Some(bar) = p.bar.take() {
+                bar.finish_and_clear();
+            }
+            if format == Format::Json {
+                anstream::eprintln!("{}", json!({ "event": "comparing" }));
+                return;
+            }
+            crate::detail!("Comparing the schemas");
         }
         _ => {}
     }

@@ -5,6 +5,7 @@
 pub mod apply;
 pub mod dev_db;
 pub mod down;
+pub mod drift;
 pub mod error;
 pub mod events;
 pub mod import;

@@ -118,6 +118,15 @@ fn text(r: &StatusReport) {
     if summary.is_empty() {
         summary.push("no migrations".into());
     }
+    if let Some(d) = &r.drift {
+        super::drift::text(d);
+        if d.drifted {
+            summary.push(format!(
+                "drift in {}",
+                super::plural(d.diff.changes.len(), "object")
+            ));
+        }
+    }
     println!("{}", summary.join(", "));
     match r.verdict {
         StatusVerdict::Problems => {
@@ -158,7 +167,7 @@ fn json(r: &StatusReport) {
         .map(|(s, n)| (s.as_str().to_string(), json!(n)))
         .collect();
     let exit = exit(r);
-    print_json(&json!({
+    let mut report = json!({
         "ok": exit == Exit::Success,
         "exit_code": exit as u8,
         "database": r.database,
@@ -166,5 +175,9 @@ fn json(r: &StatusReport) {
         "migrations": migrations,
         "lock_findings": r.lock_findings.iter().map(super::error::finding_json).collect::<Vec<_>>(),
         "summary": summary,
-    }));
+    });
+    if let (Some(d), serde_json::Value::Object(map)) = (&r.drift, &mut report) {
+        map.insert("drift".into(), super::drift::json(d));
+    }
+    print_json(&report);
 }

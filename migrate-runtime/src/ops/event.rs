@@ -55,6 +55,8 @@ pub enum OpEvent<'a> {
     },
     /// `verify`'s progress on the shadow database.
     Verify(crate::shadow::VerifyEvent<'a>),
+    /// `diff`'s progress: the history replayed on a shadow database, then the comparison.
+    Drift(crate::shadow::DriftEvent<'a>),
     /// `reset` starts.
     Resetting {
         /// `user@host:port/db`.

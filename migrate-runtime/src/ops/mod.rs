@@ -8,7 +8,7 @@
 //! - [`database`]: which database, its settings checked before connecting, connecting;
 //! - `preflight`: the lock-file checks before anything runs, and sealing what applied;
 //! - one module per command: `new`, `seal`, `lint`, `apply`, `status`, `down`, `resolve`,
-//!   `reset`, `import`, `dev_db`, `verify`.
+//!   `reset`, `import`, `dev_db`, `verify`, `drift` (`diff`).
 //!
 //! ```no_run
 //! use migrate_runtime::ops::{self, ApplyRequest, Workspace, WorkspaceOptions};
@@ -22,6 +22,7 @@ mod apply;
 pub mod database;
 pub mod dev_db;
 mod down;
+mod drift;
 mod error;
 mod event;
 mod import;
@@ -39,6 +40,7 @@ pub use apply::{ApplyOutcome, ApplyRequest, apply};
 pub use database::{DbOptions, DbSettings, db_settings};
 pub use dev_db::DevDbReport;
 pub use down::{DownOutcome, DownRequest, down};
+pub use drift::{DriftOutcome, DriftRequest, NotReplayed, drift};
 pub use error::{EditedDiff, OpError, Untouched};
 pub use event::{OpEvent, quiet};
 pub use import::{ImportRequest, import};
@@ -47,6 +49,6 @@ pub use new::{NewReport, new_migration};
 pub use reset::{ResetOutcome, ResetRequest, reset};
 pub use resolve::{ResolveOutcome, ResolveRequest, resolve};
 pub use seal::{CheckReport, SealReport, check, seal_drafts};
-pub use status::{StatusEntry, StatusReport, StatusVerdict, status};
+pub use status::{StatusEntry, StatusReport, StatusRequest, StatusVerdict, status};
 pub use verify::{Selection, VerifyOutcome, VerifyRequest, verify};
 pub use workspace::{Workspace, WorkspaceOptions};

@@ -3,8 +3,10 @@
 //! nothing.
 
 use super::database::{self, DbOptions};
+use super::drift::{DriftOutcome, compare};
 use super::error::{OpError, Untouched};
 use super::event::OpEvent;
+use super::verify::shadow_server;
 use super::workspace::Workspace;
 use crate::engine::State;
 use crate::engine::status::compute;
@@ -63,8 +65,8 @@ pub enum StatusVerdict {
     UpToDate,
     /// Some are pending, nothing is wrong.
     Pending,
-    /// Something needs attention: edited, missing, failed, out of order, partly reverted, or
-    /// lock-file problems.
+    /// Something needs attention: edited, missing, failed, out of order, partly reverted,
+    /// lock-file problems, or (with `--drift`) drift.
     Problems,
 }
 
@@ -83,16 +85,40 @@ pub struct StatusReport {
     pub lock_findings: Vec<Finding>,
     /// How many migrations are in each state, in [`State::ALL`] order.
     pub summary: Vec<(State, usize)>,
+    /// With `--drift`: how the schema differs from the one the applied migrations make
+    /// (drift is a problem).
+    pub drift: Option<DriftOutcome>,
     /// The verdict.
     pub verdict: StatusVerdict,
 }
 
-/// The state of every migration.
+/// What `status` was asked.
+#[derive(Debug, Clone, Default)]
+pub struct StatusRequest {
+    /// Database options (the connect timeout).
+    pub db: DbOptions,
+    /// `--drift`: also compare the schema with the one the applied migrations make (see
+    /// [`drift`](super::drift())).
+    pub drift: bool,
+    /// `--shadow-url`: the server for the shadow database of `--drift`.
+    pub shadow_url: Option<String>,
+}
+
+/// The state of every migration (and, asked, the schema's drift).
+///
+/// ```no_run
+/// use migrate_runtime::ops::{self, StatusRequest, Workspace, WorkspaceOptions};
+/// let ws = Workspace::locate(&WorkspaceOptions::default(), &std::env::current_dir()?)?;
+/// let report = ops::status(&ws, &StatusRequest::default(), &mut |_| {})?;
+/// println!("{} migrations, {:?}", report.entries.len(), report.verdict);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn status(
     ws: &Workspace,
-    options: &DbOptions,
+    request: &StatusRequest,
     events: &mut dyn FnMut(OpEvent<'_>),
 ) -> Result<StatusReport, OpError> {
+    let options = &request.db;
     let (set, state) = ws.read(Untouched::NothingChanged)?;
     let lock_findings: Vec<Finding> = verify(&set, &state)
         .into_iter()
@@ -150,14 +176,34 @@ pub fn status(
             }
         })
         .collect();
-    let count = |s: State| entries.iter().filter(|e| e.state == s).count();
-    let verdict = if entries.iter().any(|e| e.state.is_problem()) || !lock_findings.is_empty() {
-        StatusVerdict::Problems
-    } else if count(State::Pending) > 0 {
-        StatusVerdict::Pending
+    let drift = if request.drift {
+        let server = shadow_server(ws, request.shadow_url.as_deref(), events)?;
+        let history = &settings.engine.config.history;
+        let timeout = settings.connect_timeout;
+        let mut found = compare(
+            &set,
+            &rows,
+            &mut db.client,
+            &server,
+            timeout,
+            history,
+            events,
+        )?;
+        found.database.clone_from(&db.label);
+        Some(found)
     } else {
-        StatusVerdict::UpToDate
+        None
     };
+    let drifted = drift.as_ref().is_some_and(|d| d.drifted);
+    let count = |s: State| entries.iter().filter(|e| e.state == s).count();
+    let verdict =
+        if entries.iter().any(|e| e.state.is_problem()) || !lock_findings.is_empty() || drifted {
+            StatusVerdict::Problems
+        } else if count(State::Pending) > 0 {
+            StatusVerdict::Pending
+        } else {
+            StatusVerdict::UpToDate
+        };
     Ok(StatusReport {
         label: db.label,
         database: ws.redacted(),
@@ -165,6 +211,7 @@ pub fn status(
         summary: State::ALL.iter().map(|s| (*s, count(*s))).collect(),
         entries,
         lock_findings,
+        drift,
         verdict,
     })
 }

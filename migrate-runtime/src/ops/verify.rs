@@ -76,7 +76,7 @@ pub fn verify(
         return Ok(outcome(None, selection, Vec::new(), started));
     }
     let settings = database::db_settings(ws, &request.db, events)?;
-    let server = shadow_server(ws, request, events)?;
+    let server = shadow_server(ws, request.shadow_url.as_deref(), events)?;
     let mut shadow = ShadowDb::create(&server, settings.connect_timeout)?;
     let replay = Replay {
         set: &set,
@@ -100,10 +100,10 @@ pub(crate) fn snapshot_options(history: &HistoryTable) -> SnapshotOptions {
 /// settings, else the project's database's server (or the dev database's).
 pub(crate) fn shadow_server(
     ws: &Workspace,
-    request: &VerifyRequest,
+    shadow_url: Option<&str>,
     events: &mut dyn FnMut(OpEvent<'_>),
 ) -> Result<ConnInfo, OpError> {
-    let given = match (&request.shadow_url, &ws.settings.shadow_url) {
+    let given = match (shadow_url, ws.settings.shadow_url.as_deref()) {
         (Some(url), _) => Some((url, "--shadow-url")),
         (None, Some(url)) => Some((url, "`shadow_url` in [package.metadata.migrate]")),
         (None, None) => None,

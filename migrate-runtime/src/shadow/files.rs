@@ -6,7 +6,7 @@
 
 use crate::engine::execute::{RunError, Script};
 use crate::engine::{Direction, Failure};
-use crate::{Migration, SqlFile};
+use crate::{Migration, SqlFile, Version};
 use postgres::{Client, GenericClient};
 
 /// The file of `m` that runs in `direction`, and whether it runs outside a transaction.
@@ -28,8 +28,20 @@ pub(super) fn run_committed(
     let Some((sql, no_transaction)) = file(m, direction) else {
         return Ok(false);
     };
-    let script = script(m, sql, direction, no_transaction)?;
-    let fail = |run: RunError| Box::new(script.failure(m.version, &m.name, direction, &run));
+    run_sql_committed(client, (m.version, &m.name), sql, direction, no_transaction).map(|()| true)
+}
+
+/// Runs one file of migration `(version, name)` as [`run_committed`] does: `sql` may be a
+/// file on disk or the text a history recorded.
+pub(super) fn run_sql_committed(
+    client: &mut Client,
+    (version, name): (Version, &str),
+    sql: &SqlFile,
+    direction: Direction,
+    no_transaction: bool,
+) -> Result<(), Box<Failure>> {
+    let script = script((version, name), sql, direction, no_transaction)?;
+    let fail = |run: RunError| Box::new(script.failure(version, name, direction, &run));
     if no_transaction {
         // A statement that cannot run in a transaction block cannot share its query with
         // another statement either: the reset goes first, on its own.
@@ -53,7 +65,7 @@ pub(super) fn run_committed(
                 f.statements_applied = f.statement.map_or(0, |s| s - 1);
                 Err(f)
             }
-            None => Ok(true),
+            None => Ok(()),
         };
     }
     let prefix = "BEGIN; RESET ALL; SET LOCAL synchronous_commit = off; ";
@@ -65,7 +77,7 @@ pub(super) fn run_committed(
         })
     });
     match result {
-        Ok(()) => Ok(true),
+        Ok(()) => Ok(()),
         Err(run) => {
             let _ = client.batch_execute("ROLLBACK");
             Err(fail(run))
@@ -83,7 +95,7 @@ pub(super) fn run_in(
     let Some((sql, no_transaction)) = file(m, direction) else {
         return Ok(false);
     };
-    let script = script(m, sql, direction, no_transaction)?;
+    let script = script((m.version, &m.name), sql, direction, no_transaction)?;
     script
         .run(tx, "RESET ALL; ")
         .and_then(|()| {
@@ -99,15 +111,15 @@ pub(super) fn run_in(
 }
 
 fn script<'a>(
-    m: &Migration,
+    (version, name): (Version, &str),
     sql: &'a SqlFile,
     direction: Direction,
     no_transaction: bool,
 ) -> Result<Script<'a>, Box<Failure>> {
-    Script::new(m.version, sql, no_transaction).map_err(|refusal| {
+    Script::new(version, sql, no_transaction).map_err(|refusal| {
         Box::new(Failure {
-            version: m.version,
-            name: m.name.clone(),
+            version,
+            name: name.to_string(),
             direction,
             file: sql.path.clone(),
             statement: None,

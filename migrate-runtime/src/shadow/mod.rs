@@ -4,6 +4,8 @@
 //! - `files`: running a migration's file there, with no history;
 //! - [`verify()`]: each migration applied, reverted and applied again, the schema compared at
 //!   each step ([`Verdict`] per migration);
+//! - [`drift()`]: the history's migrations replayed, the schema compared with a live
+//!   database's;
 //! - `report`: the verdicts and progress events (pure).
 //!
 //! ```no_run
@@ -24,10 +26,12 @@
 #![cfg(feature = "postgres")]
 
 mod database;
+mod drift;
 mod files;
 mod rehearse;
 mod report;
 
 pub use database::{SHADOW_PREFIX, ShadowDb, ShadowError};
+pub use drift::{DriftRequest, Recorded, drift};
 pub use rehearse::{VerifyError, VerifyRequest, verify};
-pub use report::{Checked, Verdict, VerifyEvent};
+pub use report::{Checked, DriftEvent, Verdict, VerifyEvent};

@@ -42,6 +42,18 @@ pub enum VerifyError {
         /// What failed.
         message: String,
     },
+    /// A migration the history says is applied fails when replayed on an empty database: the
+    /// history cannot rebuild the schema (`diff`, `status --drift`).
+    #[error(
+        "migration {} as recorded fails on an empty database, so the schema it should give \
+         cannot be rebuilt: {}",
+        failure.folder(),
+        failure.message
+    )]
+    Replay {
+        /// The failure, at file:line:column.
+        failure: Box<crate::engine::Failure>,
+    },
     /// The refreshed snapshot and a full capture of the shadow database disagree: a defect of
     /// cargo-migrate, not of the migrations.
     #[error(

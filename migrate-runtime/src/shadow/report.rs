@@ -200,3 +200,27 @@ pub enum VerifyEvent<'a> {
         through: Version,
     },
 }
+
+/// What [`drift`](super::drift()) is doing.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum DriftEvent<'a> {
+    /// The shadow database is ready; the history's migrations are replayed on it.
+    Replaying {
+        /// `user@host:port/db` of the shadow database.
+        label: &'a str,
+        /// How many migrations are replayed.
+        total: usize,
+    },
+    /// A migration is replayed.
+    Replayed {
+        /// Its version.
+        version: Version,
+        /// Its name.
+        name: &'a str,
+        /// 0-based position among the `total`.
+        index: usize,
+    },
+    /// Both schemas are being read and compared.
+    Comparing,
+}
