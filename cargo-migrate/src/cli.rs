@@ -73,7 +73,7 @@ pub enum FormatArg {
     Text,
     /// One JSON document on stdout (errors too)
     Json,
-    /// GitHub Actions annotations (`lint` only)
+    /// GitHub Actions annotations (`lint` and `check`)
     Github,
 }
 
@@ -123,6 +123,17 @@ drift; 1 error (e.g. a recorded migration fails on an empty database, no server 
 database)."
     )]
     Diff(DiffArgs),
+    /// One CI gate: the lock file (everything sealed and intact), lint and verify of the new
+    /// migrations, and the configured database's status
+    #[command(
+        after_help = "The new migrations are the drafts and, when a database is configured, the \
+migrations pending on it (what its next deploy applies); --all checks every migration. Every \
+step runs and is reported even when another fails; verify is skipped when the lock file has \
+problems. Exit codes: 0 every step passed (skipped steps allowed); 3 a step found problems; 1 a \
+step could not run (e.g. no connection). --format github prints annotations on the files at \
+fault, then the report."
+    )]
+    Check(CheckArgs),
     /// Adopt a project from another tool: convert its migrations, adopt its database history
     #[command(
         after_help = "Without a source directory, adopts the database history of migrations \
@@ -259,6 +270,19 @@ pub struct StatusArgs {
     /// With --drift: the server to make the shadow database on [default: the project's
     /// database's server, or the dev database]
     #[arg(long, value_name = "URL", requires = "drift")]
+    pub shadow_url: Option<String>,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Lint and verify every migration, not only the new ones
+    #[arg(long)]
+    pub all: bool,
+    /// The server to make verify's shadow database on [default: the project's database's
+    /// server, or the dev database]
+    #[arg(long, value_name = "URL")]
     pub shadow_url: Option<String>,
     #[command(flatten)]
     pub db: DbArgs,

@@ -2,6 +2,7 @@
 //! `migrate_runtime::ops`, the report rendered (`crate::render`).
 
 mod apply;
+mod check;
 mod completions;
 mod dev_db;
 mod diff;
@@ -32,9 +33,9 @@ pub fn run(cli: Cli, format: Format) -> Result<Exit, CliError> {
         crate::output::warning(w);
     }
     let github = cli.global.format == FormatArg::Github;
-    if github && !matches!(cli.command, Command::Lint(_)) {
+    if github && !matches!(cli.command, Command::Lint(_) | Command::Check(_)) {
         return Err(CliError::new(
-            "--format github is for `cargo migrate lint` only; use text or json",
+            "--format github is for `cargo migrate lint` and `check` only; use text or json",
         ));
     }
     match cli.command {
@@ -48,6 +49,7 @@ pub fn run(cli: Cli, format: Format) -> Result<Exit, CliError> {
         Command::Lint(args) => lint::run(&ws, format, github, args),
         Command::Verify(args) => verify::run(&ws, format, args),
         Command::Diff(args) => diff::run(&ws, format, args),
+        Command::Check(args) => check::run(&ws, format, github, args),
         Command::Import(args) => import::run(&ws, format, args),
         Command::DevDb(action) => dev_db::run(&ws, format, action),
         Command::Completions(args) => completions::run(args),

@@ -49,7 +49,7 @@ impl From<&ReadError> for Problem {
 }
 
 /// A command's failure.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct CliError {
     /// One line: what could not be done.
     pub message: String,
@@ -94,41 +94,48 @@ impl CliError {
     pub fn print(&self, format: Format) {
         match format {
             Format::Text => {
-                eprintln!("{ERROR}error{ERROR:#}: {}", self.message);
-                for p in &self.problems {
-                    if let Some(place) = &p.place {
-                        eprintln!("  --> {place}");
-                    }
-                    if let Some(help) = &p.help {
-                        eprintln!("  {HELP}help{HELP:#}: {help}");
-                    }
-                }
-                for line in &self.body {
+                for line in self.lines() {
                     eprintln!("{line}");
                 }
-                for note in &self.notes {
-                    eprintln!("  {HELP}note{HELP:#}: {note}");
-                }
             }
-            Format::Json => {
-                let note = (!self.notes.is_empty()).then(|| self.notes.join("; "));
-                let mut v = json!({ "ok": false, "error": self.message, "note": note });
-                if let (Value::Object(map), Value::Object(extra)) = (&mut v, &self.json) {
-                    map.extend(extra.clone());
-                }
-                if !self.problems.is_empty()
-                    && !v.as_object().is_some_and(|m| m.contains_key("problems"))
-                {
-                    v["help"] = json!(
-                        self.problems
-                            .iter()
-                            .filter_map(|p| p.help.clone())
-                            .collect::<Vec<_>>()
-                    );
-                }
-                print_json(&v);
+            Format::Json => print_json(&self.to_json()),
+        }
+    }
+
+    /// The failure as text lines: `error: ...`, then its places, help, body and notes.
+    pub fn lines(&self) -> Vec<String> {
+        let mut lines = vec![format!("{ERROR}error{ERROR:#}: {}", self.message)];
+        for p in &self.problems {
+            if let Some(place) = &p.place {
+                lines.push(format!("  --> {place}"));
+            }
+            if let Some(help) = &p.help {
+                lines.push(format!("  {HELP}help{HELP:#}: {help}"));
             }
         }
+        lines.extend(self.body.iter().cloned());
+        for note in &self.notes {
+            lines.push(format!("  {HELP}note{HELP:#}: {note}"));
+        }
+        lines
+    }
+
+    /// The failure as JSON: `{ok: false, error, note, help, ...}`.
+    pub fn to_json(&self) -> Value {
+        let note = (!self.notes.is_empty()).then(|| self.notes.join("; "));
+        let mut v = json!({ "ok": false, "error": self.message, "note": note });
+        if let (Value::Object(map), Value::Object(extra)) = (&mut v, &self.json) {
+            map.extend(extra.clone());
+        }
+        if !self.problems.is_empty() && !v.as_object().is_some_and(|m| m.contains_key("problems")) {
+            v["help"] = json!(
+                self.problems
+                    .iter()
+                    .filter_map(|p| p.help.clone())
+                    .collect::<Vec<_>>()
+            );
+        }
+        v
     }
 }
 

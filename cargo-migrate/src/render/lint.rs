@@ -94,13 +94,13 @@ pub fn finding_json(f: &LintFinding) -> Value {
     serde_json::to_value(f).unwrap_or_else(|_| json!({}))
 }
 
-fn escape_data(s: &str) -> String {
+pub fn escape_data(s: &str) -> String {
     s.replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
 }
 
-fn escape_property(s: &str) -> String {
+pub fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 

@@ -23,12 +23,12 @@ pub fn exit(report: &StatusReport) -> Exit {
 pub fn print(format: Format, r: &StatusReport) {
     match format {
         Format::Text => text(r),
-        Format::Json => json(r),
+        Format::Json => print_json(&to_json(r)),
     }
 }
 
 /// What follows the state and folder on a line.
-fn detail(e: &StatusEntry) -> String {
+pub fn detail(e: &StatusEntry) -> String {
     let mut detail = String::new();
     if let Some(at) = e.at {
         detail.push_str(&format!(
@@ -137,7 +137,8 @@ fn text(r: &StatusReport) {
     }
 }
 
-fn json(r: &StatusReport) {
+/// The report as JSON.
+pub fn to_json(r: &StatusReport) -> serde_json::Value {
     let rfc = |t: time::OffsetDateTime| t.format(&Rfc3339).ok();
     let migrations: Vec<_> = r
         .entries
@@ -179,5 +180,5 @@ fn json(r: &StatusReport) {
     if let (Some(d), serde_json::Value::Object(map)) = (&r.drift, &mut report) {
         map.insert("drift".into(), super::drift::json(d));
     }
-    print_json(&report);
+    report
 }

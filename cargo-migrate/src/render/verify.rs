@@ -23,7 +23,7 @@ pub fn exit(outcome: &VerifyOutcome) -> Exit {
 pub fn print(format: Format, outcome: &VerifyOutcome) {
     match format {
         Format::Text => text(outcome),
-        Format::Json => json(outcome),
+        Format::Json => print_json(&to_json(outcome)),
     }
 }
 
@@ -68,16 +68,17 @@ fn text(o: &VerifyOutcome) {
         ms(o.duration_ms)
     );
     for c in &o.migrations {
-        line(c);
+        line(c, "");
     }
     let style = if o.passed { GOOD } else { ERROR };
     println!("{style}{}{style:#}", summary(o));
 }
 
-fn line(c: &Checked) {
+/// One migration's verdict, and under a failing one its error or schema difference.
+pub fn line(c: &Checked, indent: &str) {
     let style = style(c.verdict);
     println!(
-        "  {style}{:<14}{style:#} {} {DIM}({}){DIM:#}",
+        "{indent}  {style}{:<14}{style:#} {} {DIM}({}){DIM:#}",
         c.verdict.as_str(),
         c.folder(),
         ms(c.duration_ms)
@@ -87,7 +88,7 @@ fn line(c: &Checked) {
     }
     if let Some(e) = &c.error {
         println!(
-            "    {ERROR}{}{ERROR:#}: {}{}",
+            "{indent}    {ERROR}{}{ERROR:#}: {}{}",
             e.location(),
             match c.verdict {
                 Verdict::DownFailed => "down.sql failed: ",
@@ -98,28 +99,29 @@ fn line(c: &Checked) {
         );
         if let (Some(l), Some(source)) = (e.line, &e.source_line) {
             for s in snippet(l, source, e.column, None) {
-                println!("  {s}");
+                println!("{indent}  {s}");
             }
         }
         if let Some(d) = &e.detail {
-            println!("    {DIM}detail:{DIM:#} {d}");
+            println!("{indent}    {DIM}detail:{DIM:#} {d}");
         }
         if let Some(h) = &e.hint {
-            println!("    {HELP}hint{HELP:#}: {h}");
+            println!("{indent}    {HELP}hint{HELP:#}: {h}");
         }
         return;
     }
     if let Some(detail) = &c.detail {
-        println!("    {detail}");
+        println!("{indent}    {detail}");
     }
     if let Some(d) = &c.diff {
         for l in d.to_string().lines() {
-            println!("    {l}");
+            println!("{indent}    {l}");
         }
     }
 }
 
-fn json(o: &VerifyOutcome) {
+/// The report as JSON.
+pub fn to_json(o: &VerifyOutcome) -> serde_json::Value {
     let migrations: Vec<_> = o
         .migrations
         .iter()
@@ -150,7 +152,7 @@ fn json(o: &VerifyOutcome) {
         .iter()
         .map(|(v, n)| (v.as_str().to_string(), json!(n)))
         .collect();
-    print_json(&json!({
+    json!({
         "ok": o.passed,
         "exit_code": exit(o) as u8,
         "shadow": o.shadow,
@@ -158,5 +160,5 @@ fn json(o: &VerifyOutcome) {
         "migrations": migrations,
         "summary": summary,
         "duration_ms": o.duration_ms,
-    }));
+    })
 }

@@ -8,7 +8,7 @@
 //! - [`database`]: which database, its settings checked before connecting, connecting;
 //! - `preflight`: the lock-file checks before anything runs, and sealing what applied;
 //! - one module per command: `new`, `seal`, `lint`, `apply`, `status`, `down`, `resolve`,
-//!   `reset`, `import`, `dev_db`, `verify`, `drift` (`diff`).
+//!   `reset`, `import`, `dev_db`, `verify`, `drift` (`diff`), `gate` (`check`).
 //!
 //! ```no_run
 //! use migrate_runtime::ops::{self, ApplyRequest, Workspace, WorkspaceOptions};
@@ -25,6 +25,7 @@ mod down;
 mod drift;
 mod error;
 mod event;
+mod gate;
 mod import;
 mod lint;
 mod new;
@@ -43,6 +44,7 @@ pub use down::{DownOutcome, DownRequest, down};
 pub use drift::{DriftOutcome, DriftRequest, NotReplayed, drift};
 pub use error::{EditedDiff, OpError, Untouched};
 pub use event::{OpEvent, quiet};
+pub use gate::{GateReport, GateRequest, Step, gate};
 pub use import::{ImportRequest, import};
 pub use lint::{LintReport, LintRequest, counts as lint_counts, run as lint};
 pub use new::{NewReport, new_migration};
