@@ -395,6 +395,16 @@ pub struct SealArgs {
     /// Seal drafts older than the newest sealed migration (e.g. after merging a branch)
     #[arg(long)]
     pub allow_out_of_order: bool,
+    /// Verify what is sealed first (as `verify` does, on a shadow database), refuse if a
+    /// verdict fails, and record the migrations as verified in migrations.lock
+    /// (`require_verified` needs it)
+    #[arg(long, conflicts_with = "check")]
+    pub verify: bool,
+    /// With --verify: the server to make the shadow database on
+    #[arg(long, value_name = "URL", requires = "verify")]
+    pub shadow_url: Option<String>,
+    #[command(flatten)]
+    pub db: DbArgs,
 }
 
 /// Accepts a version (`20261121093000`) or a folder name (`20261121093000_create_users`).

@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 /// schemas = ["public"]                     # what `reset` drops and recreates
 /// database_url = "postgres://localhost/app_dev" # else DATABASE_URL, else the dev database
 /// shadow_url = "postgres://localhost/postgres" # where verify and diff make shadow databases
+/// require_verified = true                  # apply --locked: only migrations sealed with seal --verify
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -49,6 +50,9 @@ pub struct Settings {
     /// The server `verify` and `diff` make their shadow databases on (default: the database's
     /// own server, or the dev database's).
     pub shadow_url: Option<String>,
+    /// `apply --locked` refuses pending migrations that were not sealed with
+    /// `seal --verify` (default false).
+    pub require_verified: Option<bool>,
     /// `[package.metadata.migrate.lint]`.
     pub lint: Option<LintSettings>,
 }

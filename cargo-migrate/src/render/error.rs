@@ -333,6 +333,7 @@ impl From<OpError> for CliError {
             .note("nothing was created"),
             OpError::Import { error, database } => super::import::error(*error, database),
             OpError::Shadow(e) => shadow_error(*e),
+            OpError::Unverified(outcome) => super::seal::unverified(&outcome),
             OpError::Invalid { message, help } => {
                 let mut e = CliError::new(message);
                 if let Some(h) = help {

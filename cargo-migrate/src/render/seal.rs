@@ -31,6 +31,13 @@ pub fn print(format: Format, r: &SealReport) {
             for v in &r.dropped {
                 crate::info!("Removed {v} from the lock file (--force; its folder is gone)");
             }
+            if !r.verified.is_empty() {
+                crate::info!(
+                    "Recorded {} as verified in {}",
+                    super::plural(r.verified.len(), "migration"),
+                    r.lock_path.display()
+                );
+            }
             if !r.written {
                 crate::info!("Nothing to seal: {} migrations sealed and intact", r.total);
             }
@@ -43,9 +50,30 @@ pub fn print(format: Format, r: &SealReport) {
             "resealed": r.resealed,
             "dropped": r.dropped,
             "total": r.total,
+            "verified": r.verified,
             "lint": r.lint.iter().map(super::lint::finding_json).collect::<Vec<_>>(),
         })),
     }
+}
+
+/// `seal --verify` refused: which migrations failed verify (the JSON carries the verify
+/// report).
+pub fn unverified(outcome: &migrate_runtime::ops::VerifyOutcome) -> super::error::CliError {
+    let failed: Vec<String> = outcome
+        .migrations
+        .iter()
+        .filter(|c| !c.verdict.passes())
+        .map(|c| format!("{} ({})", c.folder(), c.verdict))
+        .collect();
+    let mut e = super::error::CliError::new(format!(
+        "not sealed: {} did not verify: {}",
+        super::plural(failed.len(), "migration"),
+        failed.join(", ")
+    ))
+    .help("fix them (`cargo migrate verify` shows why), then seal again")
+    .note("nothing was sealed: migrations.lock is unchanged");
+    e.json = json!({ "verify": super::verify::to_json(outcome) });
+    e
 }
 
 /// Prints what `--check` found; returns the exit code (3 when anything is not sealed and

@@ -10,12 +10,20 @@
 //! Each entry's chain hash covers the entry and every entry before it, and the header's `sum`
 //! repeats the last one, as Atlas's `atlas.sum` does: two branches that each seal a migration
 //! both change the header line, so git reports a conflict instead of merging silently.
+//!
+//! Format 2 adds a column before the chain, `verified` or `-`: whether `verify` proved the
+//! migration reversible when it was sealed (`seal --verify`). It is written only when an entry
+//! is verified, so projects that never verify keep format 1 byte for byte; the chain covers
+//! the column, so a hand-added `verified` is corrupt.
 
 use crate::{Checksum, Version};
 use std::fmt;
 
-/// The format version written in the header.
+/// The format version written in the header when no entry is verified.
 pub const FORMAT: u32 = 1;
+
+/// The format version written when an entry is verified (the `verified` column).
+pub const FORMAT_VERIFIED: u32 = 2;
 
 const HEADER: &str = "\
 # migrations.lock: seals the migrations of this directory (cargo-migrate).
@@ -25,6 +33,10 @@ const HEADER: &str = "\
 # `cargo migrate seal`: it rewrites this file from both sides.
 # columns: version name sha256(migration.sql) sha256(down.sql)|- chain
 ";
+
+/// The columns line of format 2 (replaces the header's last line).
+const COLUMNS_VERIFIED: &str =
+    "# columns: version name sha256(migration.sql) sha256(down.sql)|- verified|- chain\n";
 
 /// One sealed migration.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -37,6 +49,8 @@ pub struct LockEntry {
     pub up: Checksum,
     /// Checksum of `down.sql`, `None` when the migration had none.
     pub down: Option<Checksum>,
+    /// `verify` proved it reversible when it was sealed (`seal --verify`).
+    pub verified: bool,
 }
 
 impl LockEntry {
@@ -57,12 +71,31 @@ impl LockEntry {
             name: m.name.clone(),
             up: m.up.checksum,
             down: m.down.as_ref().map(|d| d.checksum),
+            verified: false,
         }
     }
 
-    fn core(&self) -> String {
+    /// The same migration files (version, name, checksums), verified or not.
+    ///
+    /// ```
+    /// # use migrate_runtime::{Checksum, LockEntry, Version};
+    /// let a = LockEntry { version: Version::new(1).unwrap(), name: "a".into(), up: Checksum::of_sql(b""), down: None, verified: true };
+    /// assert!(a.same_files(&LockEntry { verified: false, ..a.clone() }));
+    /// ```
+    pub fn same_files(&self, other: &LockEntry) -> bool {
+        (self.version, &self.name, self.up, self.down)
+            == (other.version, &other.name, other.up, other.down)
+    }
+
+    /// The entry's columns before the chain hash, in `format`.
+    fn core(&self, format: u32) -> String {
         let down = self.down.map_or_else(|| "-".to_string(), |d| d.to_string());
-        format!("{} {} {} {}", self.version, self.name, self.up, down)
+        let core = format!("{} {} {} {}", self.version, self.name, self.up, down);
+        match (format, self.verified) {
+            (FORMAT, _) => core,
+            (_, true) => format!("{core} verified"),
+            (_, false) => format!("{core} -"),
+        }
     }
 }
 
@@ -75,6 +108,7 @@ impl LockEntry {
 ///     name: "create_users".into(),
 ///     up: Checksum::of_sql(b"CREATE TABLE users ();"),
 ///     down: None,
+///     verified: false,
 /// }]);
 /// let text = lock.render();
 /// assert_eq!(LockFile::parse(&text).unwrap(), lock);
@@ -160,14 +194,29 @@ impl LockFile {
         self.entries.last().map(|e| e.version)
     }
 
+    /// The format this lock is written in: 2 when an entry is verified, else 1.
+    ///
+    /// ```
+    /// # use migrate_runtime::LockFile;
+    /// assert_eq!(LockFile::default().format(), 1);
+    /// ```
+    pub fn format(&self) -> u32 {
+        if self.entries.iter().any(|e| e.verified) {
+            FORMAT_VERIFIED
+        } else {
+            FORMAT
+        }
+    }
+
     /// The chain hashes, one per entry; the last is the file's `sum`.
     fn chain(&self) -> Vec<Checksum> {
-        let mut prev = Checksum::of_bytes(format!("cargo-migrate lock format {FORMAT}").as_bytes());
+        let format = self.format();
+        let mut prev = seed(format);
         self.entries
             .iter()
             .map(|e| {
                 let mut bytes = prev.0.to_vec();
-                bytes.extend_from_slice(e.core().as_bytes());
+                bytes.extend_from_slice(e.core(format).as_bytes());
                 prev = Checksum::of_bytes(&bytes);
                 prev
             })
@@ -181,9 +230,10 @@ impl LockFile {
     /// assert_eq!(LockFile::default().sum(), LockFile::default().sum());
     /// ```
     pub fn sum(&self) -> Checksum {
-        self.chain().last().copied().unwrap_or_else(|| {
-            Checksum::of_bytes(format!("cargo-migrate lock format {FORMAT}").as_bytes())
-        })
+        self.chain()
+            .last()
+            .copied()
+            .unwrap_or_else(|| seed(self.format()))
     }
 
     /// The file's text. Deterministic: the same entries always give the same bytes.
@@ -193,10 +243,16 @@ impl LockFile {
     /// assert!(LockFile::default().render().contains("\nformat 1\nsum "));
     /// ```
     pub fn render(&self) -> String {
+        let format = self.format();
         let mut out = String::from(HEADER);
-        out.push_str(&format!("format {FORMAT}\nsum {}\n", self.sum()));
+        if format == FORMAT_VERIFIED {
+            let columns = out.rfind("# columns:").unwrap_or(out.len());
+            out.truncate(columns);
+            out.push_str(COLUMNS_VERIFIED);
+        }
+        out.push_str(&format!("format {format}\nsum {}\n", self.sum()));
         for (entry, chain) in self.entries.iter().zip(self.chain()) {
-            out.push_str(&format!("{} {chain}\n", entry.core()));
+            out.push_str(&format!("{} {chain}\n", entry.core(format)));
         }
         out
     }
@@ -211,7 +267,7 @@ impl LockFile {
     /// assert!(err.message.contains("merge conflict"));
     /// ```
     pub fn parse(text: &str) -> Result<LockFile, Corrupt> {
-        let mut format_seen = false;
+        let mut format_seen: Option<u32> = None;
         let mut sum: Option<(usize, Checksum)> = None;
         let mut entries = Vec::new();
         let mut chains = Vec::new();
@@ -229,19 +285,20 @@ impl LockFile {
             }
             let words: Vec<&str> = line.split(' ').collect();
             match words.as_slice() {
-                ["format", n] if !format_seen => {
-                    if *n != FORMAT.to_string() {
+                ["format", n] if format_seen.is_none() => match n.parse::<u32>() {
+                    Ok(n @ (FORMAT | FORMAT_VERIFIED)) => format_seen = Some(n),
+                    _ => {
                         return Err(corrupt(
                             line_no,
                             format!(
                                 "lock file format {n} is not supported by this cargo-migrate \
-                                 (it writes format {FORMAT}); upgrade cargo-migrate"
+                                     (it reads formats {FORMAT} and {FORMAT_VERIFIED}); upgrade \
+                                     cargo-migrate"
                             ),
                         ));
                     }
-                    format_seen = true;
-                }
-                _ if !format_seen => {
+                },
+                _ if format_seen.is_none() => {
                     return Err(corrupt(line_no, "expected the header line `format 1`"));
                 }
                 ["sum", hash] if sum.is_none() => {
@@ -256,11 +313,26 @@ impl LockFile {
                     return Err(corrupt(line_no, "expected the header line `sum <hash>`"));
                 }
                 _ => {
-                    let (entry, chain) = parse_entry(line_no, &words)?;
+                    let (entry, flagged, chain) = parse_entry(line_no, &words)?;
+                    let format = format_seen.unwrap_or(FORMAT);
+                    let columns = if format == FORMAT { 5 } else { 6 };
+                    if flagged != (format == FORMAT_VERIFIED) {
+                        return Err(corrupt(
+                            line_no,
+                            format!(
+                                "entry has {} columns; format {format} has {columns}",
+                                words.len()
+                            ),
+                        ));
+                    }
                     let chain = chain.ok_or_else(|| {
                         corrupt(
                             line_no,
-                            "entry has 4 columns; expected 5 (the chain hash is missing)",
+                            format!(
+                                "entry has {} columns; expected {columns} (the chain hash is \
+                                 missing)",
+                                words.len()
+                            ),
                         )
                     })?;
                     if let Some(prev) = entries.last().map(|e: &LockEntry| e.version)
@@ -290,6 +362,12 @@ impl LockFile {
                     "chain hash does not match: this or an earlier entry was edited by hand",
                 ));
             }
+        }
+        if format_seen == Some(FORMAT_VERIFIED) && lock.format() != FORMAT_VERIFIED {
+            return Err(corrupt(
+                sum_line,
+                "format 2 without a verified entry: the file was edited by hand",
+            ));
         }
         if sum != lock.sum() {
             return Err(corrupt(
@@ -321,7 +399,7 @@ impl LockFile {
             {
                 continue;
             }
-            let (entry, _) = parse_entry(index + 1, &words)?;
+            let (entry, _, _) = parse_entry(index + 1, &words)?;
             match entries.iter().find(|(_, e)| e.version == entry.version) {
                 Some((_, e)) if *e == entry => {}
                 Some((first, _)) => {
@@ -340,12 +418,24 @@ impl LockFile {
     }
 }
 
-fn parse_entry(line_no: usize, words: &[&str]) -> Result<(LockEntry, Option<Checksum>), Corrupt> {
-    if !(4..=5).contains(&words.len()) {
+/// The seed of the chain in `format`.
+fn seed(format: u32) -> Checksum {
+    Checksum::of_bytes(format!("cargo-migrate lock format {format}").as_bytes())
+}
+
+/// An entry line: the entry, whether it has the `verified|-` column (format 2), and its chain
+/// hash when present. The column is told from a chain hash by its value.
+fn parse_entry(
+    line_no: usize,
+    words: &[&str],
+) -> Result<(LockEntry, bool, Option<Checksum>), Corrupt> {
+    let flagged = matches!(words.get(4), Some(&"verified") | Some(&"-"));
+    let (lo, hi) = if flagged { (5, 6) } else { (4, 5) };
+    if !(lo..=hi).contains(&words.len()) {
         return Err(corrupt(
             line_no,
             format!(
-                "expected `version name sha256 sha256|- chain`, found {} columns",
+                "expected `version name sha256 sha256|- [verified|-] chain`, found {} columns",
                 words.len()
             ),
         ));
@@ -364,7 +454,7 @@ fn parse_entry(line_no: usize, words: &[&str]) -> Result<(LockEntry, Option<Chec
         "-" => None,
         hash => Some(hash.parse().map_err(|e| bad(&e))?),
     };
-    let chain = match words.get(4) {
+    let chain = match words.get(if flagged { 5 } else { 4 }) {
         Some(hash) => Some(hash.parse().map_err(|e| bad(&e))?),
         None => None,
     };
@@ -374,7 +464,9 @@ fn parse_entry(line_no: usize, words: &[&str]) -> Result<(LockEntry, Option<Chec
             name: name.to_string(),
             up,
             down,
+            verified: flagged && words[4] == "verified",
         },
+        flagged,
         chain,
     ))
 }

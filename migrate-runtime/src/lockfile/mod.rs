@@ -9,7 +9,7 @@ mod format;
 mod seal;
 mod verify;
 
-pub use format::{Corrupt, FORMAT, LockEntry, LockFile};
+pub use format::{Corrupt, FORMAT, FORMAT_VERIFIED, LockEntry, LockFile};
 pub use seal::{SealOptions, SealOutcome, SealRefused, seal, seal_drafts};
 pub use verify::{Finding, SqlKind, verify};
 

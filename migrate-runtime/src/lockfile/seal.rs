@@ -14,6 +14,8 @@ pub struct SealOptions {
     pub force: BTreeSet<Version>,
     /// Seal drafts that are older than the newest sealed migration.
     pub allow_out_of_order: bool,
+    /// Drafts (or forced versions) to seal as verified: `verify` proved them reversible.
+    pub verified: BTreeSet<Version>,
 }
 
 /// What sealing did.
@@ -114,7 +116,21 @@ pub fn seal(
             useless_force,
         });
     }
-    outcome.lock = LockFile::new(set.migrations.iter().map(LockEntry::of).collect());
+    // An intact entry keeps its `verified` flag; a new or re-sealed one is verified when asked.
+    let before = state.sealed();
+    outcome.lock = LockFile::new(
+        set.migrations
+            .iter()
+            .map(|m| {
+                let mut entry = LockEntry::of(m);
+                let kept = before
+                    .and_then(|lock| lock.get(m.version))
+                    .is_some_and(|old| old.verified && old.same_files(&entry));
+                entry.verified = kept || options.verified.contains(&m.version);
+                entry
+            })
+            .collect(),
+    );
     Ok(outcome)
 }
 

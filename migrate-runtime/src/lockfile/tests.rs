@@ -16,6 +16,7 @@ fn entry(raw: i64, name: &str, up: &str, down: Option<&str>) -> LockEntry {
         version: v(raw),
         name: name.into(),
         up: Checksum::of_sql(up.as_bytes()),
+        verified: false,
         down: down.map(|d| Checksum::of_sql(d.as_bytes())),
     }
 }
@@ -148,8 +149,8 @@ fn hand_edits_are_corrupt_at_the_right_line() {
     // Garbage.
     let err = LockFile::parse("format 1\nsum zz\n").unwrap_err();
     assert_eq!(err.line, Some(2));
-    let err = LockFile::parse("format 2\n").unwrap_err();
-    assert!(err.message.contains("format 2 is not supported"));
+    let err = LockFile::parse("format 3\n").unwrap_err();
+    assert!(err.message.contains("format 3 is not supported"));
     let err = LockFile::parse("").unwrap_err();
     assert_eq!(err.line, None);
 }
@@ -382,4 +383,38 @@ proptest! {
         prop_assert!(!found.is_empty());
         prop_assert!(found.iter().all(|f| f.kind() != "unsealed"), "{:?}", found);
     }
+}
+
+#[test]
+fn a_verified_entry_writes_format_2_which_parses_back_and_keeps_its_chain() {
+    let mut first = entry(20261121090000, "a", "SELECT 1;", Some("SELECT 2;"));
+    first.verified = true;
+    let second = entry(20261121090100, "b", "SELECT 3;", None);
+    let lock = LockFile::new(vec![first, second]);
+    assert_eq!(lock.format(), 2);
+    let text = lock.render();
+    assert!(text.contains("\nformat 2\n"), "{text}");
+    let lines: Vec<&str> = text.lines().filter(|l| l.starts_with("2026")).collect();
+    assert_eq!(lines[0].split(' ').nth(4), Some("verified"));
+    assert_eq!(lines[1].split(' ').nth(4), Some("-"));
+    assert_eq!(LockFile::parse(&text).unwrap(), lock);
+    // Unverifying an entry by hand breaks its chain.
+    let forged = text.replacen(" verified ", " - ", 1);
+    let err = LockFile::parse(&forged).unwrap_err();
+    assert!(err.message.contains("chain hash does not match"), "{err}");
+    // A format 1 file with a format 2 entry is corrupt.
+    let mixed = text.replace("\nformat 2\n", "\nformat 1\n");
+    let err = LockFile::parse(&mixed).unwrap_err();
+    assert_eq!(err.message, "entry has 6 columns; format 1 has 5");
+    // Salvage (after a merge conflict) keeps the flags.
+    assert_eq!(LockFile::salvage(&text).unwrap(), lock);
+}
+
+#[test]
+fn without_verified_entries_the_lock_stays_format_1() {
+    let lock = LockFile::new(vec![entry(20261121090000, "a", "SELECT 1;", None)]);
+    assert_eq!(lock.format(), 1);
+    let text = lock.render();
+    assert!(text.contains("\nformat 1\n"), "{text}");
+    assert_eq!(text.lines().last().unwrap().split(' ').count(), 5);
 }

@@ -5,7 +5,7 @@
 use super::database::{self, DbOptions};
 use super::error::OpError;
 use super::event::OpEvent;
-use super::preflight::{check_drafts, preflight, seal_applied, seal_recorded};
+use super::preflight::{check_drafts, preflight, require_verified, seal_applied, seal_recorded};
 use super::workspace::Workspace;
 use crate::Version;
 use crate::engine::status::newest_applied;
@@ -78,6 +78,9 @@ pub fn apply(
         request.locked,
         request.options.allow_out_of_order,
     )?;
+    if request.locked && ws.settings.require_verified == Some(true) {
+        require_verified(&set, &state, &rows, request.options.to)?;
+    }
     let history_table = engine.config.history.to_string();
     if !request.options.dry_run {
         events(OpEvent::Applying {

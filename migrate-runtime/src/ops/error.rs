@@ -165,6 +165,8 @@ pub enum OpError {
     },
     /// `verify` (or drift detection) could not be completed on the shadow database.
     Shadow(Box<crate::shadow::VerifyError>),
+    /// `seal --verify`: a migration to seal did not verify; nothing was sealed.
+    Unverified(Box<super::VerifyOutcome>),
     /// The request does not make sense.
     Invalid {
         /// What is wrong.
@@ -265,6 +267,11 @@ impl std::fmt::Display for OpError {
             OpError::Create(e) => write!(f, "{e}"),
             OpError::Import { error, .. } => write!(f, "{error}"),
             OpError::Shadow(e) => write!(f, "{e}"),
+            OpError::Unverified(o) => write!(
+                f,
+                "{} of the migrations to seal did not verify; nothing was sealed",
+                o.migrations.iter().filter(|c| !c.verdict.passes()).count()
+            ),
             OpError::Invalid { message, .. } => write!(f, "{message}"),
         }
     }

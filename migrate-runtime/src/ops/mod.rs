@@ -50,7 +50,7 @@ pub use lint::{LintReport, LintRequest, counts as lint_counts, run as lint};
 pub use new::{NewReport, new_migration};
 pub use reset::{ResetOutcome, ResetRequest, reset};
 pub use resolve::{ResolveOutcome, ResolveRequest, resolve};
-pub use seal::{CheckReport, SealReport, check, seal_drafts};
+pub use seal::{CheckReport, SealReport, SealRequest, check, seal_drafts};
 pub use status::{StatusEntry, StatusReport, StatusRequest, StatusVerdict, status};
 pub use verify::{Selection, VerifyOutcome, VerifyRequest, verify};
 pub use workspace::{Workspace, WorkspaceOptions};

@@ -6,10 +6,12 @@
 use super::database::{DbOptions, recorded_history};
 use super::error::{EditedDiff, OpError, Untouched};
 use super::workspace::Workspace;
+use crate::engine::State;
 use crate::engine::history::Row;
-use crate::engine::status::applied_drafts;
+use crate::engine::status::{applied_drafts, compute};
 use crate::engine::unified_diff;
 use crate::lockfile::{self, SqlKind};
+use crate::model::folder_name;
 use crate::{Finding, LockState, MigrationSet, Version, verify};
 
 /// Reads the directory and refuses, before any connection, what no run may go past: an edited,
@@ -66,6 +68,49 @@ pub fn check_drafts(
         findings: blocking,
         locked,
         diffs: Vec::new(),
+    })
+}
+
+/// `apply --locked` with `require_verified`: every migration about to be applied (pending, up
+/// to `to`) must have been sealed with `seal --verify`.
+pub fn require_verified(
+    set: &MigrationSet,
+    state: &LockState,
+    rows: &[Row],
+    to: Option<Version>,
+) -> Result<(), OpError> {
+    let lock = state.sealed();
+    let unverified: Vec<String> = compute(set, rows)
+        .iter()
+        .filter(|e| matches!(e.state, State::Pending | State::OutOfOrder))
+        .filter(|e| to.is_none_or(|to| e.version <= to))
+        .filter(|e| {
+            !lock
+                .and_then(|l| l.get(e.version))
+                .is_some_and(|l| l.verified)
+        })
+        .map(|e| folder_name(e.version, &e.name))
+        .collect();
+    if unverified.is_empty() {
+        return Ok(());
+    }
+    Err(OpError::Invalid {
+        message: format!(
+            "--locked with `require_verified`: {} not verified when sealed: {}; nothing was applied",
+            if unverified.len() == 1 {
+                "1 pending migration was".to_string()
+            } else {
+                format!("{} pending migrations were", unverified.len())
+            },
+            unverified.join(", ")
+        ),
+        help: Some(
+            "seal migrations with `cargo migrate seal --verify` (it proves them reversible on a \
+             shadow database and records it in migrations.lock); for migrations sealed before, \
+             run `cargo migrate verify <version>...` and deploy them once without \
+             `require_verified`"
+                .into(),
+        ),
     })
 }
 

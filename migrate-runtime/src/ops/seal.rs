@@ -3,9 +3,11 @@
 
 use super::error::{OpError, Untouched};
 use super::event::OpEvent;
+use super::verify::{VerifyRequest, rehearse};
 use super::workspace::Workspace;
 use crate::lint::{LintFinding, lint};
 use crate::{Finding, SealOptions, Version, lockfile, seal, verify};
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 /// What `seal` did.
@@ -29,19 +31,39 @@ pub struct SealReport {
     pub dropped: Vec<Version>,
     /// Migrations sealed in all.
     pub total: usize,
+    /// With `--verify`: the versions verified and recorded as such.
+    pub verified: Vec<Version>,
     /// The lint findings of what was sealed.
     pub lint: Vec<LintFinding>,
 }
 
+/// What `seal` was asked.
+#[derive(Debug, Clone, Default)]
+pub struct SealRequest {
+    /// What to seal (`--force`, `--allow-out-of-order`).
+    pub options: SealOptions,
+    /// `--verify`: verify what is sealed first (on a shadow database), refuse if a verdict
+    /// fails, and record the others as verified in the lock file.
+    pub verify: Option<VerifyRequest>,
+}
+
 /// Seals the drafts.
+///
+/// ```no_run
+/// use migrate_runtime::ops::{self, SealRequest, Workspace, WorkspaceOptions};
+/// let ws = Workspace::locate(&WorkspaceOptions::default(), &std::env::current_dir()?)?;
+/// let report = ops::seal_drafts(&ws, &SealRequest::default(), &mut |_| {})?;
+/// println!("sealed {:?}", report.sealed_folders);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn seal_drafts(
     ws: &Workspace,
-    options: &SealOptions,
+    request: &SealRequest,
     events: &mut dyn FnMut(OpEvent<'_>),
 ) -> Result<SealReport, OpError> {
     let (set, state) = ws.read(Untouched::NothingWritten)?;
     let lock_path = lockfile::path(&ws.dir);
-    let outcome = seal(&set, &state, options).map_err(|refused| OpError::SealRefused {
+    let refused = |refused: crate::SealRefused| OpError::SealRefused {
         lock_path: lock_path.clone(),
         intact: refused
             .useless_force
@@ -50,7 +72,25 @@ pub fn seal_drafts(
             .filter(|v| set.get(*v).is_some())
             .collect(),
         refused,
-    })?;
+    };
+    let mut outcome = seal(&set, &state, &request.options).map_err(refused)?;
+    let mut verified = Vec::new();
+    if let Some(verify) = &request.verify {
+        let sealing: BTreeSet<Version> = (outcome.sealed.iter())
+            .chain(&outcome.resealed)
+            .copied()
+            .collect();
+        let report = rehearse(ws, &set, sealing.clone(), verify, "versions", events)?;
+        if !report.passed {
+            return Err(OpError::Unverified(Box::new(report)));
+        }
+        let options = SealOptions {
+            verified: sealing.clone(),
+            ..request.options.clone()
+        };
+        outcome = seal(&set, &state, &options).map_err(refused)?;
+        verified = sealing.into_iter().collect();
+    }
     // Sealing makes drafts immutable: show what the linter thinks of them first.
     let sealing: Vec<Version> = outcome
         .sealed
@@ -82,6 +122,7 @@ pub fn seal_drafts(
         resealed: outcome.resealed,
         dropped: outcome.dropped,
         total: outcome.lock.entries().len(),
+        verified,
         lint: findings,
     })
 }

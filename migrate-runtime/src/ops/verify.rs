@@ -64,7 +64,6 @@ pub fn verify(
     request: &VerifyRequest,
     events: &mut dyn FnMut(OpEvent<'_>),
 ) -> Result<VerifyOutcome, OpError> {
-    let started = Instant::now();
     let (set, state) = preflight(ws, &request.db)?;
     let check = selected(&set, &lock_verify(&set, &state), &request.selection)?;
     let selection = match request.selection {
@@ -72,6 +71,20 @@ pub fn verify(
         Selection::All => "all",
         Selection::Versions(_) => "versions",
     };
+    rehearse(ws, &set, check, request, selection, events)
+}
+
+/// Verifies `check` (nothing when empty) on a shadow database; the part `seal --verify`
+/// shares.
+pub(crate) fn rehearse(
+    ws: &Workspace,
+    set: &MigrationSet,
+    check: BTreeSet<Version>,
+    request: &VerifyRequest,
+    selection: &'static str,
+    events: &mut dyn FnMut(OpEvent<'_>),
+) -> Result<VerifyOutcome, OpError> {
+    let started = Instant::now();
     if check.is_empty() {
         return Ok(outcome(None, selection, Vec::new(), started));
     }
@@ -79,7 +92,7 @@ pub fn verify(
     let server = shadow_server(ws, request.shadow_url.as_deref(), events)?;
     let mut shadow = ShadowDb::create(&server, settings.connect_timeout)?;
     let replay = Replay {
-        set: &set,
+        set,
         check,
         snapshot: snapshot_options(&settings.engine.config.history),
     };
