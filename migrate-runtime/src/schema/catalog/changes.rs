@@ -118,7 +118,10 @@ touched (catalog, oid) AS (
     UNION SELECT 1255, a.aggfnoid FROM pg_aggregate a, mark
      WHERE a.aggfnoid >= 16384 AND age(a.xmin) <= mark.age
     UNION SELECT d.classoid, d.objoid FROM pg_description d, mark
-     WHERE (d.objoid >= 16384 OR d.classoid = 2615) AND age(d.xmin) <= mark.age
+     WHERE d.objoid >= 16384 AND age(d.xmin) <= mark.age
+    UNION SELECT d.classoid, d.objoid
+      FROM pg_namespace n JOIN pg_description d ON d.objoid = n.oid AND d.classoid = 2615, mark
+     WHERE n.oid < 16384 AND age(d.xmin) <= mark.age
     UNION SELECT d.classid, d.objid FROM pg_depend d, mark
      WHERE d.classid = 1259 AND d.objid >= 16384 AND d.deptype = 'a'
        AND age(d.xmin) <= mark.age
@@ -178,11 +181,16 @@ UNION ALL
 SELECT 'gone', catalog, oid, 0, NULL FROM gone WHERE catalog NOT IN (2615, 3079)
 UNION ALL
 SELECT 'comment', d.classoid, d.objoid, d.objsubid, NULL FROM pg_description d
- WHERE d.objoid >= 16384 OR d.classoid = 2615
+ WHERE d.objoid >= 16384
+UNION ALL
+SELECT 'comment', d.classoid, d.objoid, d.objsubid, NULL
+  FROM pg_namespace n JOIN pg_description d ON d.objoid = n.oid AND d.classoid = 2615
+ WHERE n.oid < 16384
 UNION ALL
 SELECT 'owned', d.objid, d.refobjid, d.refobjsubid, NULL
   FROM pg_depend d JOIN pg_class c ON c.oid = d.objid
- WHERE d.classid = 1259 AND d.refclassid = 1259 AND d.deptype = 'a' AND c.relkind = 'S'"
+ WHERE d.classid = 1259 AND d.objid >= 16384 AND d.refclassid = 1259 AND d.deptype = 'a'
+   AND c.relkind = 'S'"
     )
 }
 

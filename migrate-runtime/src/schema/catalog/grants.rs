@@ -9,8 +9,10 @@ use crate::schema::error::{Reading, SnapshotError};
 use crate::schema::queries::Queries;
 use postgres::GenericClient;
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
-const SQL: &str = r#"
+/// The objects with privileges, in the schemas `$1`.
+const OBJECTS_ALL: &str = r#"
 WITH objects (catalog, oid, column_number, acl, owner, kind) AS (
     SELECT 'pg_class'::regclass::oid, c.oid, 0, c.relacl, c.relowner,
            CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END
@@ -33,7 +35,32 @@ WITH objects (catalog, oid, column_number, acl, owner, kind) AS (
     SELECT 'pg_type'::regclass::oid, t.oid, 0, t.typacl, t.typowner, 'T'
       FROM pg_type t
      WHERE t.typacl IS NOT NULL AND t.typnamespace = ANY ($1::oid[])
-),
+"#;
+
+/// The objects with privileges among the relations `$1`, types `$2` and routines `$3` (a
+/// refresh; a changed schema means a full read).
+const OBJECTS_ONLY: &str = r#"
+WITH objects (catalog, oid, column_number, acl, owner, kind) AS (
+    SELECT 'pg_class'::regclass::oid, c.oid, 0, c.relacl, c.relowner,
+           CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END
+      FROM pg_class c
+     WHERE c.relacl IS NOT NULL AND c.oid = ANY ($1::oid[])
+    UNION ALL
+    SELECT 'pg_class'::regclass::oid, c.oid, a.attnum, a.attacl, c.relowner, 'c'
+      FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+     WHERE a.attacl IS NOT NULL AND a.attnum > 0 AND NOT a.attisdropped
+       AND a.attrelid = ANY ($1::oid[])
+    UNION ALL
+    SELECT 'pg_proc'::regclass::oid, p.oid, 0, p.proacl, p.proowner, 'f'
+      FROM pg_proc p
+     WHERE p.proacl IS NOT NULL AND p.oid = ANY ($3::oid[])
+    UNION ALL
+    SELECT 'pg_type'::regclass::oid, t.oid, 0, t.typacl, t.typowner, 'T'
+      FROM pg_type t
+     WHERE t.typacl IS NOT NULL AND t.oid = ANY ($2::oid[])"#;
+
+/// The privileges that differ from the defaults, of the `objects`.
+const CHANGES: &str = r#"),
 changes AS (
     SELECT o.catalog, o.oid, o.column_number, o.owner,
            g.grantee, g.privilege_type, g.is_grantable, false AS revoked
@@ -60,6 +87,12 @@ LEFT JOIN pg_attribute a ON ch.column_number > 0 AND a.attrelid = ch.oid
                         AND a.attnum = ch.column_number
 WHERE ch.grantee <> ch.owner AND (ch.grantee = 0 OR r.oid IS NOT NULL)"#;
 
+/// The query reading every object's privileges.
+static SQL_ALL: LazyLock<String> = LazyLock::new(|| format!("{OBJECTS_ALL}{CHANGES}"));
+
+/// The query reading only some objects' privileges.
+static SQL_ONLY: LazyLock<String> = LazyLock::new(|| format!("{OBJECTS_ONLY}{CHANGES}"));
+
 /// One `GRANT`/`REVOKE` line: object, column, grantee, with grant option, revoked.
 type Line = ((u32, u32), Option<String>, String, bool, bool);
 
@@ -71,7 +104,19 @@ pub(super) fn read(
     out: &mut Builder,
 ) -> Result<(), SnapshotError> {
     let mut lines: BTreeMap<Line, Vec<String>> = BTreeMap::new();
-    for row in client.query(SQL, &[&scope.schemas]).reading("privileges")? {
+    let rows = match &scope.only {
+        None => client.query(&SQL_ALL, &[&scope.schemas]),
+        Some(only) => {
+            let relations: Vec<u32> = only
+                .relations
+                .iter()
+                .chain(&only.sequences)
+                .copied()
+                .collect();
+            client.query(&SQL_ONLY, &[&relations, &only.types, &only.routines])
+        }
+    };
+    for row in rows.reading("privileges")? {
         let object: (u32, u32) = (
             row.try_get(0).reading("privileges")?,
             row.try_get(1).reading("privileges")?,
