@@ -21,6 +21,8 @@ use std::path::{Path, PathBuf};
 /// schemas = ["public"]                     # what `reset` drops and recreates
 /// database_url = "postgres://localhost/app_dev" # else DATABASE_URL, else the dev database
 /// shadow_url = "postgres://localhost/postgres" # where verify and diff make shadow databases
+/// backup = "pg_dump:backups"               # before apply: a dump into <root>/backups, or
+///                                          # "command:<shell command>" (see the README)
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -49,6 +51,9 @@ pub struct Settings {
     /// The server `verify` and `diff` make their shadow databases on (default: the database's
     /// own server, or the dev database's).
     pub shadow_url: Option<String>,
+    /// The backup `apply` takes before its first pending migration: `pg_dump:<dir>` or
+    /// `command:<shell command>`.
+    pub backup: Option<String>,
     /// `[package.metadata.migrate.lint]`.
     pub lint: Option<LintSettings>,
 }

@@ -42,6 +42,7 @@ pub fn print(format: Format, o: &ApplyOutcome) {
             "sealed": o.sealed,
             "duration_ms": o.duration_ms,
             "version": o.version,
+            "backup": o.backup,
         })),
     }
 }

@@ -3,6 +3,7 @@
 //! typed reports. One module per command's report; `events` for progress, `error` for failures.
 
 pub mod apply;
+pub mod backup;
 pub mod dev_db;
 pub mod down;
 pub mod error;

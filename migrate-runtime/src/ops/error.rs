@@ -165,6 +165,15 @@ pub enum OpError {
     },
     /// `verify` (or drift detection) could not be completed on the shadow database.
     Shadow(Box<crate::shadow::VerifyError>),
+    /// A backup (or a restore) could not be made.
+    Backup {
+        /// Why.
+        error: crate::backup::BackupError,
+        /// What else the user can do (e.g. `--no-backup`).
+        help: Option<String>,
+        /// What was left undone.
+        untouched: Untouched,
+    },
     /// The request does not make sense.
     Invalid {
         /// What is wrong.
@@ -266,6 +275,7 @@ impl std::fmt::Display for OpError {
             OpError::Import { error, .. } => write!(f, "{error}"),
             OpError::Shadow(e) => write!(f, "{e}"),
             OpError::Invalid { message, .. } => write!(f, "{message}"),
+            OpError::Backup { error, .. } => write!(f, "{error}"),
         }
     }
 }

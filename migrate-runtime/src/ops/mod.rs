@@ -8,7 +8,8 @@
 //! - [`database`]: which database, its settings checked before connecting, connecting;
 //! - `preflight`: the lock-file checks before anything runs, and sealing what applied;
 //! - one module per command: `new`, `seal`, `lint`, `apply`, `status`, `down`, `resolve`,
-//!   `reset`, `import`, `dev_db`, `verify`.
+//!   `reset`, `import`, `dev_db`, `verify`, `backup` (with `restore`, and the backup `apply`
+//!   takes).
 //!
 //! ```no_run
 //! use migrate_runtime::ops::{self, ApplyRequest, Workspace, WorkspaceOptions};
@@ -19,6 +20,7 @@
 //! ```
 
 mod apply;
+mod backup;
 pub mod database;
 pub mod dev_db;
 mod down;
@@ -36,6 +38,7 @@ mod verify;
 pub mod workspace;
 
 pub use apply::{ApplyOutcome, ApplyRequest, apply};
+pub use backup::{BackupOutcome, BackupRequest, RestoreOutcome, RestoreRequest, backup, restore};
 pub use database::{DbOptions, DbSettings, db_settings};
 pub use dev_db::DevDbReport;
 pub use down::{DownOutcome, DownRequest, down};
