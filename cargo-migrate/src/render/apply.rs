@@ -81,6 +81,9 @@ fn plan(format: Format, o: &ApplyOutcome) {
                     };
                     println!("  {:>3}. line {:<4} {first}{more}", s.index, s.line);
                 }
+                if let Some(i) = o.impact.iter().find(|i| i.version == p.version) {
+                    super::impact::text(i);
+                }
             }
         }
         Format::Json => print_json(&json!({
@@ -88,6 +91,11 @@ fn plan(format: Format, o: &ApplyOutcome) {
             "dry_run": true,
             "database": o.database,
             "plan": report.plan,
+            "impact": o.impact.iter().map(|i| {
+                let mut v = json!(i);
+                v["risk"] = json!(i.risk_level());
+                v
+            }).collect::<Vec<_>>(),
         })),
     }
 }

@@ -11,19 +11,9 @@ use serde_json::json;
 pub fn line(b: &BackupRecord) -> String {
     let size = b
         .bytes
-        .map(|n| format!("{}, ", size(n)))
+        .map(|n| format!("{}, ", super::impact::bytes(n as i64)))
         .unwrap_or_default();
     format!("Backup {} ({size}{})", b.id, ms(b.duration_ms))
-}
-
-/// A size in bytes, human-sized.
-fn size(n: u64) -> String {
-    match n {
-        n if n < 1024 => format!("{n} B"),
-        n if n < 1024 * 1024 => format!("{:.1} KiB", n as f64 / 1024.0),
-        n if n < 1024 * 1024 * 1024 => format!("{:.1} MiB", n as f64 / (1024.0 * 1024.0)),
-        n => format!("{:.1} GiB", n as f64 / (1024.0 * 1024.0 * 1024.0)),
-    }
 }
 
 /// Prints what identifies the backup.

@@ -8,6 +8,7 @@ pub mod dev_db;
 pub mod down;
 pub mod error;
 pub mod events;
+pub mod impact;
 pub mod import;
 pub mod lint;
 pub mod new;

@@ -56,6 +56,9 @@ pub struct ApplyOutcome {
     pub version: Option<Version>,
     /// The backup taken before the first migration (recorded in the run's history rows).
     pub backup: Option<BackupRecord>,
+    /// A dry run's impact plan: each pending statement's lock, table and effect, each
+    /// migration's risk (empty when not a dry run).
+    pub impact: Vec<super::impact::MigrationImpact>,
 }
 
 /// Applies pending migrations.
@@ -131,6 +134,11 @@ pub fn apply(
         }
     };
     let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let impact = if report.dry_run {
+        super::impact::plan_impact(ws, &set, &state, &report.plan, &mut db.client)?
+    } else {
+        Vec::new()
+    };
     let sealed = if report.dry_run {
         Vec::new()
     } else {
@@ -151,6 +159,7 @@ pub fn apply(
         duration_ms,
         version,
         backup,
+        impact,
     })
 }
 
