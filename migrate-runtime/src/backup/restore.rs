@@ -45,6 +45,16 @@ fn default_name(dbname: &str) -> String {
 /// database `into` (default `<database>_restore_<time>`), created on the server `client` is
 /// connected to. An existing database of that name is refused; when `pg_restore` fails, the
 /// new database is dropped again.
+///
+/// ```no_run
+/// use migrate_runtime::backup::restore;
+/// use migrate_runtime::engine::connection::ConnInfo;
+/// let info = ConnInfo::parse("postgres://postgres@localhost/app")?;
+/// let mut client = info.connect(None)?;
+/// let restored = restore("backups/app.dump".as_ref(), &info, &mut client, Some("app_check"))?;
+/// assert_eq!(restored.url, "postgres://postgres@localhost:5432/app_check");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn restore(
     file: &Path,
     info: &ConnInfo,

@@ -52,7 +52,17 @@ impl Source<'_> {
     }
 }
 
-/// Takes a backup.
+/// Takes a backup: the dump (or the command) runs with the connection in `PG*` variables.
+///
+/// ```no_run
+/// use migrate_runtime::backup::{BackupSpec, Source, take};
+/// use migrate_runtime::engine::connection::ConnInfo;
+/// let info = ConnInfo::parse("postgres://postgres@localhost/app")?;
+/// let spec = BackupSpec::Command("pg_dump -Fc -f \"$MIGRATE_BACKUP_NAME.dump\" && echo \"$MIGRATE_BACKUP_NAME.dump\"".into());
+/// let source = Source { info: &info, server_version_num: 150000, version: None, root: ".".as_ref() };
+/// println!("{}", take(&spec, &source)?.id);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn take(spec: &BackupSpec, source: &Source<'_>) -> Result<BackupRecord, BackupError> {
     let started = Instant::now();
     let (id, bytes) = match spec {

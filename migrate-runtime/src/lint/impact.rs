@@ -18,6 +18,13 @@
 use squawk_syntax::ast::{self, AstNode};
 
 /// A table lock level, weakest first.
+///
+/// ```
+/// use migrate_runtime::lint::impact::LockLevel;
+/// assert_eq!(LockLevel::ShareUpdateExclusive.as_str(), "SHARE UPDATE EXCLUSIVE");
+/// assert!(LockLevel::Share.blocks_writes() && !LockLevel::Share.blocks_reads());
+/// assert!(LockLevel::AccessExclusive > LockLevel::RowExclusive);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 pub enum LockLevel {
     /// `SELECT`: conflicts only with ACCESS EXCLUSIVE.

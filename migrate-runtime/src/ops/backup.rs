@@ -110,6 +110,14 @@ pub(crate) fn take(
 
 /// Makes a backup now (`cargo migrate backup`), with `--backup-command` or the `backup`
 /// setting.
+///
+/// ```no_run
+/// use migrate_runtime::ops::{self, BackupRequest, Workspace, WorkspaceOptions};
+/// let ws = Workspace::locate(&WorkspaceOptions::default(), &std::env::current_dir()?)?;
+/// let made = ops::backup(&ws, &BackupRequest::default(), &mut |_| {})?;
+/// println!("{}", made.backup.id);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn backup(
     ws: &Workspace,
     request: &BackupRequest,
@@ -145,6 +153,14 @@ pub fn backup(
 
 /// Restores a backup into a new database on the project's database's server
 /// (`cargo migrate restore <file>`); the project's database is never written.
+///
+/// ```no_run
+/// use migrate_runtime::ops::{self, RestoreRequest, Workspace, WorkspaceOptions};
+/// let ws = Workspace::locate(&WorkspaceOptions::default(), &std::env::current_dir()?)?;
+/// let request = RestoreRequest { file: "backups/app-none-20261122T050000Z.dump".into(), ..Default::default() };
+/// println!("{}", ops::restore(&ws, &request, &mut |_| {})?.restored.url);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn restore(
     ws: &Workspace,
     request: &RestoreRequest,
