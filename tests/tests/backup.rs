@@ -94,6 +94,19 @@ fn apply_takes_a_pg_dump_first_and_records_it_in_the_runs_history_rows() {
     let p = project_with_backup(&db, "pg_dump:backups");
     items(&p);
     p.migration(B, "ALTER TABLE items ADD COLUMN price int;\n", None);
+    let dry = p.run(&["apply", "--dry-run"]);
+    let backups = p.path().join("backups");
+    assert!(
+        dry.stdout.contains(&format!(
+            "\nA backup would be taken first: pg_dump into {}.\n",
+            backups.display()
+        )),
+        "{}",
+        dry.stdout
+    );
+    let dry = p.run(&["--format", "json", "apply", "--dry-run"]).json();
+    assert_eq!(dry["backup"], format!("pg_dump into {}", backups.display()));
+    assert!(dumps(&p).is_empty(), "a dry run takes none");
     let run = p.run(&["--format", "json", "apply"]);
     assert_eq!(run.code, 0, "{run:?}");
     let files = dumps(&p);
@@ -419,5 +432,41 @@ fn backup_without_a_configured_backup_says_how_to_configure_one() {
         run.stderr,
         "error: invalid `backup` in [package.metadata.migrate]: expected `pg_dump:<directory>` \
          or `command:<shell command>`\n  note: nothing was changed\n"
+    );
+}
+
+#[test]
+fn a_restore_that_fails_drops_the_database_it_made() {
+    let db = TestDb::new();
+    let p = Project::with_db(&db);
+    p.file("not-a-dump.dump", "this is not a pg_dump archive\n");
+    let into = format!("{}_r", db.name);
+    let _cleanup = Restored(into.clone());
+    let run = p.run(&["restore", "not-a-dump.dump", "--into", &into]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.starts_with("error: the restore failed: ")
+            && run.stderr.contains(" ended with code 1\n"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.ends_with(&format!(
+            "  help: the database `{into}` it was restoring into was dropped again\n  | \
+             pg_restore: error: input file does not appear to be a valid archive (too short?)\n  \
+             note: nothing was changed\n"
+        )),
+        "{}",
+        run.stderr
+    );
+    let left = db.count(&format!(
+        "SELECT count(*) FROM pg_database WHERE datname = '{into}'"
+    ));
+    assert_eq!(left, 0);
+    let missing = p.run(&["restore", "nope.dump"]);
+    assert_eq!(missing.code, 1);
+    assert_eq!(
+        missing.stderr,
+        "error: cannot restore nope.dump: no such file\n  note: nothing was changed\n"
     );
 }

@@ -60,6 +60,9 @@ fn plan(format: Format, o: &ApplyOutcome) {
                 report.plan.len(),
                 o.label
             );
+            if let Some(b) = &o.planned_backup {
+                println!("A backup would be taken first: {b}.");
+            }
             for p in &report.plan {
                 let mode = if p.no_transaction {
                     "no transaction, statement by statement"
@@ -91,6 +94,7 @@ fn plan(format: Format, o: &ApplyOutcome) {
             "dry_run": true,
             "database": o.database,
             "plan": report.plan,
+            "backup": o.planned_backup,
             "impact": o.impact.iter().map(|i| {
                 let mut v = json!(i);
                 v["risk"] = json!(i.risk_level());

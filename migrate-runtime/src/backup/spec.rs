@@ -31,6 +31,20 @@ pub enum BackupSpec {
 }
 
 impl BackupSpec {
+    /// What it does, for messages: `pg_dump into /app/backups`, `the command `./snap.sh``.
+    ///
+    /// ```
+    /// use migrate_runtime::backup::BackupSpec;
+    /// assert_eq!(BackupSpec::PgDump { dir: "/app/backups".into() }.describe(), "pg_dump into /app/backups");
+    /// assert_eq!(BackupSpec::Command("./snap.sh".into()).describe(), "the command `./snap.sh`");
+    /// ```
+    pub fn describe(&self) -> String {
+        match self {
+            BackupSpec::PgDump { dir } => format!("pg_dump into {}", dir.display()),
+            BackupSpec::Command(c) => format!("the command `{c}`"),
+        }
+    }
+
     /// Parses the setting; a relative directory is relative to `root` (the package root).
     pub fn parse(text: &str, root: &Path) -> Result<BackupSpec, String> {
         let text = text.trim();

@@ -59,6 +59,8 @@ pub struct ApplyOutcome {
     /// A dry run's impact plan: each pending statement's lock, table and effect, each
     /// migration's risk (empty when not a dry run).
     pub impact: Vec<super::impact::MigrationImpact>,
+    /// A dry run's backup: what a real run would take before its first migration.
+    pub planned_backup: Option<String>,
 }
 
 /// Applies pending migrations.
@@ -134,6 +136,9 @@ pub fn apply(
         }
     };
     let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let planned_backup = backup_spec
+        .filter(|_| report.dry_run && !request.no_backup && !report.plan.is_empty())
+        .map(|s| s.describe());
     let impact = if report.dry_run {
         super::impact::plan_impact(ws, &set, &state, &report.plan, &mut db.client)?
     } else {
@@ -160,6 +165,7 @@ pub fn apply(
         version,
         backup,
         impact,
+        planned_backup,
     })
 }
 
