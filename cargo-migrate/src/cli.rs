@@ -141,6 +141,12 @@ imported before. Exit codes: 0 imported (or, with --dry-run, importable); 1 refu
 (nothing was written)."
     )]
     Import(ImportArgs),
+    /// Back up the database now (pg_dump or the backup command) and print what identifies the
+    /// backup (e.g. the file's path) on stdout
+    Backup(BackupArgs),
+    /// Restore a backup (pg_dump custom format) into a NEW database on the same server and
+    /// print its URL (redacted) on stdout; never writes over an existing database
+    Restore(RestoreArgs),
     /// Manage the project's dev database (used when no database is configured)
     #[command(subcommand, name = "dev-db")]
     DevDb(DevDbCommand),
@@ -241,6 +247,41 @@ pub struct ApplyArgs {
     /// Apply drafts despite error-level lint findings (they are printed)
     #[arg(long)]
     pub allow_unsafe: bool,
+    #[command(flatten)]
+    pub backup: BackupFlags,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+/// `apply`'s backup options.
+#[derive(Debug, Args)]
+pub struct BackupFlags {
+    /// Before the first pending migration, run this shell command as the backup (instead of
+    /// the `backup` setting); the connection is in PG* variables, never on its command line
+    #[arg(long, value_name = "COMMAND", conflicts_with = "no_backup")]
+    pub backup_command: Option<String>,
+    /// Take no backup, even if one is configured (required to skip it with --locked)
+    #[arg(long)]
+    pub no_backup: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// Run this shell command as the backup (instead of the `backup` setting)
+    #[arg(long, value_name = "COMMAND")]
+    pub backup_command: Option<String>,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The backup: a `pg_dump --format=custom` file (what `cargo migrate backup` made)
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// The new database's name [default: <database>_restore_<UTC time>]; it must not exist
+    #[arg(long, value_name = "DBNAME")]
+    pub into: Option<String>,
     #[command(flatten)]
     pub db: DbArgs,
 }

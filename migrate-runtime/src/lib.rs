@@ -27,6 +27,8 @@
 //! }
 //! ```
 
+#[cfg(all(unix, feature = "dev-db"))]
+pub mod backup;
 mod checksum;
 #[cfg(all(unix, feature = "dev-db"))]
 pub mod devdb;

@@ -22,6 +22,8 @@ use std::path::{Path, PathBuf};
 /// database_url = "postgres://localhost/app_dev" # else DATABASE_URL, else the dev database
 /// shadow_url = "postgres://localhost/postgres" # where verify and diff make shadow databases
 /// require_verified = true                  # apply --locked: only migrations sealed with seal --verify
+/// backup = "pg_dump:backups"               # before apply: a dump into <root>/backups, or
+///                                          # "command:<shell command>" (see the README)
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -53,6 +55,9 @@ pub struct Settings {
     /// `apply --locked` refuses pending migrations that were not sealed with
     /// `seal --verify` (default false).
     pub require_verified: Option<bool>,
+    /// The backup `apply` takes before its first pending migration: `pg_dump:<dir>` or
+    /// `command:<shell command>`.
+    pub backup: Option<String>,
     /// `[package.metadata.migrate.lint]`.
     pub lint: Option<LintSettings>,
 }

@@ -18,6 +18,8 @@ pub fn run(ws: &Workspace, format: Format, args: ApplyArgs) -> Result<Exit, CliE
         locked: args.locked,
         allow_unsafe: args.allow_unsafe,
         db: args.db.options(),
+        backup_command: args.backup.backup_command,
+        no_backup: args.backup.no_backup,
     };
     let outcome = ops::apply(ws, &request, &mut printer(format))?;
     apply::print(format, &outcome);

@@ -2,6 +2,7 @@
 //! `migrate_runtime::ops`, the report rendered (`crate::render`).
 
 mod apply;
+mod backup;
 mod check;
 mod completions;
 mod dev_db;
@@ -12,6 +13,7 @@ mod lint;
 mod new;
 mod reset;
 mod resolve;
+mod restore;
 mod seal;
 mod status;
 mod verify;
@@ -51,6 +53,8 @@ pub fn run(cli: Cli, format: Format) -> Result<Exit, CliError> {
         Command::Diff(args) => diff::run(&ws, format, args),
         Command::Check(args) => check::run(&ws, format, github, args),
         Command::Import(args) => import::run(&ws, format, args),
+        Command::Backup(args) => backup::run(&ws, format, args),
+        Command::Restore(args) => restore::run(&ws, format, args),
         Command::DevDb(action) => dev_db::run(&ws, format, action),
         Command::Completions(args) => completions::run(args),
     }

@@ -42,6 +42,7 @@ pub fn print(format: Format, o: &ApplyOutcome) {
             "sealed": o.sealed,
             "duration_ms": o.duration_ms,
             "version": o.version,
+            "backup": o.backup,
         })),
     }
 }
@@ -59,6 +60,9 @@ fn plan(format: Format, o: &ApplyOutcome) {
                 report.plan.len(),
                 o.label
             );
+            if let Some(b) = &o.planned_backup {
+                println!("A backup would be taken first: {b}.");
+            }
             for p in &report.plan {
                 let mode = if p.no_transaction {
                     "no transaction, statement by statement"
@@ -80,6 +84,9 @@ fn plan(format: Format, o: &ApplyOutcome) {
                     };
                     println!("  {:>3}. line {:<4} {first}{more}", s.index, s.line);
                 }
+                if let Some(i) = o.impact.iter().find(|i| i.version == p.version) {
+                    super::impact::text(i);
+                }
             }
         }
         Format::Json => print_json(&json!({
@@ -87,6 +94,12 @@ fn plan(format: Format, o: &ApplyOutcome) {
             "dry_run": true,
             "database": o.database,
             "plan": report.plan,
+            "backup": o.planned_backup,
+            "impact": o.impact.iter().map(|i| {
+                let mut v = json!(i);
+                v["risk"] = json!(i.risk_level());
+                v
+            }).collect::<Vec<_>>(),
         })),
     }
 }

@@ -334,6 +334,19 @@ impl From<OpError> for CliError {
             OpError::Import { error, database } => super::import::error(*error, database),
             OpError::Shadow(e) => shadow_error(*e),
             OpError::Unverified(outcome) => super::seal::unverified(&outcome),
+            OpError::Backup {
+                error,
+                help,
+                untouched,
+            } => {
+                let mut e = CliError::new(error.message);
+                e.body = error.detail.iter().map(|l| format!("  | {l}")).collect();
+                for h in error.help.into_iter().chain(help) {
+                    e = e.help(h);
+                }
+                e.json = json!({ "detail": error.detail });
+                e.note(untouched.as_str())
+            }
             OpError::Invalid { message, help } => {
                 let mut e = CliError::new(message);
                 if let Some(h) = help {

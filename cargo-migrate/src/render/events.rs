@@ -349,6 +349,9 @@ fn op_text(event: OpEvent<'_>) {
             "Applying migrations from {} to {label} (history {history})",
             dir.display()
         ),
+        OpEvent::BackingUp => crate::detail!("  Taking a backup"),
+        OpEvent::BackedUp(b) => crate::info!("  {}", super::backup::line(b)),
+        OpEvent::NoBackup => crate::info!("  No backup taken (--no-backup)"),
         OpEvent::Resetting { label, schemas } => crate::info!(
             "Resetting {label}: dropping schema(s) {} and applying every migration",
             schemas.join(", ")
@@ -363,6 +366,8 @@ fn op_json(event: &OpEvent<'_>) -> Option<Value> {
         OpEvent::UsingDevDb { url, what, .. } => {
             json!({ "event": "using_dev_db", "url": url, "what": what })
         }
+        OpEvent::BackedUp(b) => json!({ "event": "backed_up", "backup": b }),
+        OpEvent::NoBackup => json!({ "event": "no_backup", "reason": "--no-backup" }),
         OpEvent::SealedRecovered(folders) => {
             json!({ "event": "sealed_recovered", "sealed": folders })
         }

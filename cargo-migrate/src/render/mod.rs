@@ -3,12 +3,14 @@
 //! typed reports. One module per command's report; `events` for progress, `error` for failures.
 
 pub mod apply;
+pub mod backup;
 pub mod check;
 pub mod dev_db;
 pub mod down;
 pub mod drift;
 pub mod error;
 pub mod events;
+pub mod impact;
 pub mod import;
 pub mod lint;
 pub mod new;

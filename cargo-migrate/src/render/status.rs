@@ -96,11 +96,15 @@ fn text(r: &StatusReport) {
             e.state.as_str(),
             detail(e)
         );
-        // --verbose: what changed in an edited migration, against what was applied.
+        // --verbose: what changed in an edited migration, against what was applied; the
+        // backup taken before the run that applied it.
         if let (true, Some(diff)) = (crate::output::verbose(), &e.diff) {
             for line in diff.lines() {
                 println!("      {line}");
             }
+        }
+        if let (true, Some(b)) = (crate::output::verbose(), &e.backup) {
+            println!("      {DIM}{}{DIM:#}", super::backup::line(b));
         }
     }
     for f in &r.lock_findings {
@@ -159,6 +163,7 @@ pub fn to_json(r: &StatusReport) -> serde_json::Value {
                 "statements_applied": e.statements_applied,
                 "statements_total": e.statements_total,
                 "recorded_sql": e.recorded_sql,
+                "backup": e.backup,
             })
         })
         .collect();

@@ -125,6 +125,29 @@ impl Search {
     }
 }
 
+impl Search {
+    /// Every copy of one client program (`pg_dump`, `pg_restore`) in search order, with its
+    /// major version: `MIGRATE_PG_BINDIR` alone when set, else `PATH`, `pg_config --bindir`
+    /// and the usual package locations, as for the server programs.
+    pub fn programs(&self, name: &str) -> Vec<(PathBuf, String)> {
+        let dirs = match &self.explicit {
+            Some(dir) => vec![dir.clone()],
+            None => self.candidates(),
+        };
+        let mut found: Vec<(PathBuf, String)> = Vec::new();
+        for dir in dirs {
+            let path = dir.join(name);
+            if !path.is_file() || found.iter().any(|(p, _)| *p == path) {
+                continue;
+            }
+            if let Some(major) = version(&path) {
+                found.push((path, major));
+            }
+        }
+        found
+    }
+}
+
 /// The message when no server programs exist on this machine.
 fn not_found() -> DevDbError {
     DevDbError::new(
@@ -162,8 +185,9 @@ fn check_major(found: Binaries, major: Option<&str>) -> Result<Binaries, DevDbEr
     }
 }
 
-/// The major version `pg_ctl --version` reports ("pg_ctl (PostgreSQL) 15.19 (Debian ...)").
-fn version(pg_ctl: &Path) -> Option<String> {
+/// The major version `pg_ctl --version` reports ("pg_ctl (PostgreSQL) 15.19 (Debian ...)"),
+/// and likewise for the other programs.
+pub(crate) fn version(pg_ctl: &Path) -> Option<String> {
     let out = Command::new(pg_ctl).arg("--version").output().ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
     let number = text.split(") ").nth(1)?.split_whitespace().next()?;

@@ -54,7 +54,7 @@ impl Engine {
             });
         }
         let mut guard = self.lock(client, events)?;
-        self.apply_locked(&mut guard, set, options, events)
+        self.apply_locked(&mut guard, set, options, None, events)
     }
 
     pub(crate) fn lock<'c>(
@@ -84,18 +84,21 @@ impl Engine {
         Ok(guard)
     }
 
+    /// Runs the plan with the lock held; `backup` (a [`history::BackupRecord`] as JSON text)
+    /// is recorded in every row of the run.
     pub(crate) fn apply_locked(
         &self,
         client: &mut Client,
         set: &MigrationSet,
         options: &ApplyOptions,
+        backup: Option<&str>,
         events: &mut dyn FnMut(Event<'_>),
     ) -> Result<ApplyReport, EngineError> {
         let rows = self.history(client)?;
         let steps = self.plan(set, &rows, options)?;
         let plan = steps.iter().map(planned).collect();
         let applied = if options.single_transaction {
-            self.run_single_transaction(client, &steps, events)?
+            self.run_single_transaction(client, &steps, backup, events)?
         } else {
             let mut runner = Runner::start(self, client)?;
             let mut applied = Vec::new();
@@ -105,10 +108,10 @@ impl Engine {
                 // success is durable, and a crash mid-run loses whole migrations together with
                 // their history rows (the next run applies them again).
                 let async_commit = self.config.group_commit && i + 1 < steps.len();
-                match self.apply_step(&mut runner, step, async_commit, events) {
+                match self.apply_step(&mut runner, step, async_commit, backup, events) {
                     Ok(a) => applied.push(a),
                     Err(e) => {
-                        let job = job(step, async_commit);
+                        let job = job(step, async_commit, backup);
                         runner.finish();
                         return Err(e.into_engine(&job, applied));
                     }
@@ -130,6 +133,7 @@ impl Engine {
         runner: &mut Runner<'_>,
         step: &Step<'_>,
         async_commit: bool,
+        backup: Option<&str>,
         events: &mut dyn FnMut(Event<'_>),
     ) -> Result<Completed, super::runner::JobError> {
         let m = step.migration;
@@ -147,7 +151,7 @@ impl Engine {
             direction: Direction::Up,
         });
         let started = Instant::now();
-        let statements = runner.run(&job(step, async_commit), events)?;
+        let statements = runner.run(&job(step, async_commit, backup), events)?;
         let done = Completed {
             version: m.version,
             name: m.name.clone(),
@@ -166,6 +170,7 @@ impl Engine {
         &self,
         client: &mut Client,
         steps: &[Step<'_>],
+        backup: Option<&str>,
         events: &mut dyn FnMut(Event<'_>),
     ) -> Result<Vec<Completed>, EngineError> {
         let started = Instant::now();
@@ -206,7 +211,7 @@ impl Engine {
                     Ok(()) => {
                         let row = NewRow {
                             execution_ms: Some(ms(t)),
-                            ..job(step, false).row
+                            ..job(step, false, backup).row
                         };
                         let recorded = client
                             .batch_execute(baseline.identity_sql())
@@ -266,7 +271,7 @@ impl Engine {
                     execution_ms: Some(ms(started)),
                     error: Some(failure.error_text()),
                     error_statement: failure.statement.map(|s| s as i32),
-                    ..job(step, false).row
+                    ..job(step, false, backup).row
                 };
                 if let Err(e) = history::insert(client, &self.config.history, &row) {
                     failure.not_recorded = Some(e.to_string());
@@ -328,7 +333,7 @@ fn stopped_single(
 }
 
 /// The runner's job for a step: `migration.sql` with an `apply` row.
-fn job<'a>(step: &'a Step<'a>, async_commit: bool) -> Job<'a> {
+fn job<'a>(step: &'a Step<'a>, async_commit: bool, backup: Option<&'a str>) -> Job<'a> {
     let m = step.migration;
     Job {
         version: m.version,
@@ -363,6 +368,7 @@ fn job<'a>(step: &'a Step<'a>, async_commit: bool) -> Job<'a> {
                 .retried
                 .map(|_| "retried after an earlier failure (rolled back)".to_string()),
             in_progress: false,
+            backup,
         },
         failed_state: RowState::Failed,
         async_commit,

@@ -380,6 +380,7 @@ fn job<'a>(t: &'a Target<'a>, script: &'a Script<'a>) -> Job<'a> {
             error_statement: None,
             note: None,
             in_progress: false,
+            backup: None,
         },
         // A transactional down.sql that fails is rolled back: the migration stays applied. One
         // that ran outside a transaction leaves it partly reverted.

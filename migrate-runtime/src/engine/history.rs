@@ -131,6 +131,40 @@ pub struct Row {
     pub client_host: Option<String>,
     /// cargo-migrate version.
     pub tool_version: String,
+    /// The backup taken before the run that added this row (`apply` with a `backup`
+    /// setting); `None` when none was taken, or the row predates the column.
+    pub backup: Option<BackupRecord>,
+}
+
+/// The backup an `apply` run took before its first migration, recorded (as JSON text) in the
+/// `backup` column of every row of that run.
+///
+/// ```
+/// use migrate_runtime::engine::history::BackupRecord;
+/// let r = BackupRecord { id: "backups/app-none-20261122T050000Z.dump".into(), bytes: Some(4096), duration_ms: 12.5 };
+/// assert_eq!(r.to_json(), r#"{"id":"backups/app-none-20261122T050000Z.dump","bytes":4096,"duration_ms":12.5}"#);
+/// assert_eq!(BackupRecord::from_json(&r.to_json()), Some(r));
+/// ```
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct BackupRecord {
+    /// What identifies it: the dump file's path, or the last line a backup command printed.
+    pub id: String,
+    /// Its size in bytes, when it is a file.
+    pub bytes: Option<u64>,
+    /// How long taking it took.
+    pub duration_ms: f64,
+}
+
+impl BackupRecord {
+    /// The JSON text stored in the history.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Reads the stored JSON text.
+    pub fn from_json(text: &str) -> Option<BackupRecord> {
+        serde_json::from_str(text).ok()
+    }
 }
 
 impl Row {
@@ -168,6 +202,8 @@ pub(crate) struct NewRow<'a> {
     pub(crate) note: Option<String>,
     /// Still running (a no-transaction file): `finished_at` stays empty until it ends.
     pub(crate) in_progress: bool,
+    /// The run's backup, as JSON text ([`BackupRecord::to_json`]).
+    pub(crate) backup: Option<&'a str>,
 }
 
 /// A column of the table: its name and its definition in `CREATE TABLE`.
@@ -176,6 +212,9 @@ struct Column {
     definition: &'static str,
     /// Written by `INSERT` (the others have defaults filled in by the server).
     inserted: bool,
+    /// Added after the first release: a table made before lacks it until [`upgrade`] adds
+    /// it (under the advisory lock); reading such a table reads NULL.
+    added_later: bool,
 }
 
 const fn col(name: &'static str, definition: &'static str, inserted: bool) -> Column {
@@ -183,6 +222,16 @@ const fn col(name: &'static str, definition: &'static str, inserted: bool) -> Co
         name,
         definition,
         inserted,
+        added_later: false,
+    }
+}
+
+const fn added(name: &'static str, definition: &'static str) -> Column {
+    Column {
+        name,
+        definition,
+        inserted: true,
+        added_later: true,
     }
 }
 
@@ -228,6 +277,7 @@ const COLUMNS: &[Column] = &[
     col("client_host", "text", true),
     col("client_addr", "inet DEFAULT inet_client_addr()", false),
     col("tool_version", "text NOT NULL", true),
+    added("backup", "text"),
 ];
 
 /// Why the history could not be read or written as a history.
@@ -256,8 +306,20 @@ impl From<postgres::Error> for ReadError {
 }
 
 /// Brings a table made by an older version up to date (call with the advisory lock held):
-/// the `action` check of tables made before `import` existed is replaced.
+/// the `action` check of tables made before `import` existed is replaced, and columns added
+/// since (nullable, no default: a catalog-only change, no rewrite) are added.
 fn upgrade(client: &mut impl GenericClient, t: &HistoryTable) -> Result<(), postgres::Error> {
+    let present = columns(client, t)?;
+    for c in COLUMNS.iter().filter(|c| c.added_later) {
+        if !present.iter().any(|p| p == c.name) {
+            client.batch_execute(&format!(
+                "ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {}",
+                t.qualified(),
+                c.name,
+                c.definition
+            ))?;
+        }
+    }
     let old = client.query_opt(
         "SELECT con.conname::text FROM pg_catalog.pg_constraint con
          WHERE con.conrelid = to_regclass($1) AND con.contype = 'c'
@@ -303,6 +365,14 @@ pub(crate) fn ensure(
 /// Whether the table exists (status and dry runs never create it). Something else of that
 /// name (a view, a sequence), or a table without the history's columns, is an error.
 pub fn exists(client: &mut impl GenericClient, t: &HistoryTable) -> Result<bool, ReadError> {
+    Ok(checked_columns(client, t)?.is_some())
+}
+
+/// The table's columns when it exists (checked as [`exists`] checks them).
+fn checked_columns(
+    client: &mut impl GenericClient,
+    t: &HistoryTable,
+) -> Result<Option<Vec<String>>, ReadError> {
     let row = client.query_opt(
         "SELECT c.relkind::text, ARRAY(SELECT a.attname::text FROM pg_catalog.pg_attribute a
                  WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)
@@ -311,7 +381,7 @@ pub fn exists(client: &mut impl GenericClient, t: &HistoryTable) -> Result<bool,
         &[&t.schema, &t.table],
     )?;
     let Some(row) = row else {
-        return Ok(false);
+        return Ok(None);
     };
     let bad = |message: String| {
         ReadError::Bad(HistoryError {
@@ -329,6 +399,7 @@ pub fn exists(client: &mut impl GenericClient, t: &HistoryTable) -> Result<bool,
     let present: Vec<String> = row.get(1);
     let missing: Vec<&str> = COLUMNS
         .iter()
+        .filter(|c| !c.added_later)
         .map(|c| c.name)
         .filter(|name| !present.iter().any(|p| p == name))
         .collect();
@@ -343,18 +414,24 @@ pub fn exists(client: &mut impl GenericClient, t: &HistoryTable) -> Result<bool,
                 .join(", ")
         )));
     }
-    Ok(true)
+    Ok(Some(present))
 }
 
 /// The newest row of every version, in version order; empty when the table does not exist.
 pub fn latest(client: &mut impl GenericClient, t: &HistoryTable) -> Result<Vec<Row>, ReadError> {
-    if !exists(client, t)? {
+    let Some(present) = checked_columns(client, t)? else {
         return Ok(Vec::new());
-    }
+    };
     let select = COLUMNS
         .iter()
-        .map(|c| c.name)
-        .filter(|n| *n != "client_addr")
+        .filter(|c| c.name != "client_addr")
+        .map(|c| {
+            if c.added_later && !present.iter().any(|p| p == c.name) {
+                format!("NULL::text AS {}", c.name)
+            } else {
+                c.name.to_string()
+            }
+        })
         .collect::<Vec<_>>()
         .join(", ");
     let rows = client.query(
@@ -374,6 +451,19 @@ pub fn latest(client: &mut impl GenericClient, t: &HistoryTable) -> Result<Vec<R
             })
         })
         .collect()
+}
+
+/// The table's column names.
+fn columns(
+    client: &mut impl GenericClient,
+    t: &HistoryTable,
+) -> Result<Vec<String>, postgres::Error> {
+    let row = client.query_one(
+        "SELECT ARRAY(SELECT a.attname::text FROM pg_catalog.pg_attribute a
+                 WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped)",
+        &[&t.qualified()],
+    )?;
+    Ok(row.get(0))
 }
 
 fn from_row(r: &postgres::Row) -> Result<Row, String> {
@@ -418,6 +508,12 @@ fn from_row(r: &postgres::Row) -> Result<Row, String> {
         applied_by: get(r, "applied_by", at)?,
         client_host: get(r, "client_host", at)?,
         tool_version: get(r, "tool_version", at)?,
+        backup: get::<Option<String>>(r, "backup", at)?
+            .map(|text| {
+                BackupRecord::from_json(&text)
+                    .ok_or_else(|| format!("row {id}: `backup` is not a backup record"))
+            })
+            .transpose()?,
     })
 }
 
@@ -470,6 +566,7 @@ pub(crate) fn insert_sql(t: &HistoryTable, row: &NewRow<'_>) -> String {
         opt(row.note.as_deref().map(literal)),
         opt(client_host().as_deref().map(literal)),
         literal(env!("CARGO_PKG_VERSION")),
+        opt(row.backup.map(literal)),
     ];
     let names: Vec<&str> = COLUMNS
         .iter()
@@ -613,6 +710,7 @@ mod tests {
             error_statement: None,
             note: None,
             in_progress: false,
+            backup: None,
         };
         let sql = insert_sql(&HistoryTable::default(), &row);
         let (names, values) = sql.split_once(" VALUES ").unwrap();

@@ -180,6 +180,7 @@ fn record(
         error_statement: None,
         note: Some(format!("imported from {tool} {}{when}", m.origin)),
         in_progress: false,
+        backup: None,
     };
     history::insert(client, table, &row)
         .map(|_| ())

@@ -45,6 +45,6 @@ impl Engine {
         tx.commit()
             .map_err(EngineError::db("cannot commit the reset"))?;
         events(Event::Dropped { schemas: &schemas });
-        self.apply_locked(&mut guard, set, &ApplyOptions::default(), events)
+        self.apply_locked(&mut guard, set, &ApplyOptions::default(), None, events)
     }
 }

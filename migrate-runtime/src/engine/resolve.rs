@@ -202,6 +202,7 @@ fn new_row<'a>(r: &Recorded<'a>, resolution: Resolution, note: &str) -> NewRow<'
         error_statement: None,
         note: Some(note.to_string()),
         in_progress: false,
+        backup: None,
     }
 }
 

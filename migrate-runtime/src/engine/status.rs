@@ -224,6 +224,7 @@ mod tests {
             applied_by: "postgres".into(),
             client_host: None,
             tool_version: "0".into(),
+            backup: None,
         }
     }
 

@@ -18,6 +18,7 @@
 //! ```
 
 mod config;
+pub mod impact;
 mod rules;
 mod squawk;
 mod suppress;

@@ -167,6 +167,15 @@ pub enum OpError {
     Shadow(Box<crate::shadow::VerifyError>),
     /// `seal --verify`: a migration to seal did not verify; nothing was sealed.
     Unverified(Box<super::VerifyOutcome>),
+    /// A backup (or a restore) could not be made.
+    Backup {
+        /// Why.
+        error: crate::backup::BackupError,
+        /// What else the user can do (e.g. `--no-backup`).
+        help: Option<String>,
+        /// What was left undone.
+        untouched: Untouched,
+    },
     /// The request does not make sense.
     Invalid {
         /// What is wrong.
@@ -273,6 +282,7 @@ impl std::fmt::Display for OpError {
                 o.migrations.iter().filter(|c| !c.verdict.passes()).count()
             ),
             OpError::Invalid { message, .. } => write!(f, "{message}"),
+            OpError::Backup { error, .. } => write!(f, "{error}"),
         }
     }
 }

@@ -53,6 +53,12 @@ pub enum OpEvent<'a> {
         /// The history table.
         history: &'a str,
     },
+    /// A backup is being taken (before `apply`'s first pending migration, or on demand).
+    BackingUp,
+    /// The backup was taken.
+    BackedUp(&'a crate::backup::BackupRecord),
+    /// `apply --no-backup` with pending migrations: no backup is taken.
+    NoBackup,
     /// `verify`'s progress on the shadow database.
     Verify(crate::shadow::VerifyEvent<'a>),
     /// `diff`'s progress: the history replayed on a shadow database, then the comparison.

@@ -8,7 +8,8 @@
 //! - [`database`]: which database, its settings checked before connecting, connecting;
 //! - `preflight`: the lock-file checks before anything runs, and sealing what applied;
 //! - one module per command: `new`, `seal`, `lint`, `apply`, `status`, `down`, `resolve`,
-//!   `reset`, `import`, `dev_db`, `verify`, `drift` (`diff`), `gate` (`check`).
+//!   `reset`, `import`, `dev_db`, `verify`, `drift` (`diff`), `gate` (`check`), `backup`
+//!   (with `restore`, and the backup `apply` takes).
 //!
 //! ```no_run
 //! use migrate_runtime::ops::{self, ApplyRequest, Workspace, WorkspaceOptions};
@@ -19,6 +20,7 @@
 //! ```
 
 mod apply;
+mod backup;
 pub mod database;
 pub mod dev_db;
 mod down;
@@ -26,6 +28,7 @@ mod drift;
 mod error;
 mod event;
 mod gate;
+mod impact;
 mod import;
 mod lint;
 mod new;
@@ -38,6 +41,7 @@ mod verify;
 pub mod workspace;
 
 pub use apply::{ApplyOutcome, ApplyRequest, apply};
+pub use backup::{BackupOutcome, BackupRequest, RestoreOutcome, RestoreRequest, backup, restore};
 pub use database::{DbOptions, DbSettings, db_settings};
 pub use dev_db::DevDbReport;
 pub use down::{DownOutcome, DownRequest, down};
@@ -45,6 +49,7 @@ pub use drift::{DriftOutcome, DriftRequest, NotReplayed, drift};
 pub use error::{EditedDiff, OpError, Untouched};
 pub use event::{OpEvent, quiet};
 pub use gate::{GateReport, GateRequest, Step, gate};
+pub use impact::{MigrationImpact, PlannedImpact};
 pub use import::{ImportRequest, import};
 pub use lint::{LintReport, LintRequest, counts as lint_counts, run as lint};
 pub use new::{NewReport, new_migration};

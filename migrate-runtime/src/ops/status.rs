@@ -55,6 +55,8 @@ pub struct StatusEntry {
     pub recorded_sql: Option<String>,
     /// For an edited migration: the diff from the recorded SQL to the file.
     pub diff: Option<String>,
+    /// The backup the run that put it in this state took before its first migration.
+    pub backup: Option<crate::backup::BackupRecord>,
 }
 
 /// How `status` ends.
@@ -167,6 +169,7 @@ pub fn status(
                     .map(|r| r.statements_applied),
                 statements_total: row.and_then(|r| r.statements_total),
                 recorded_sql: row.filter(|_| recorded).map(|r| r.sql.clone()),
+                backup: row.and_then(|r| r.backup.clone()),
                 diff: match (e.state, e.migration, row) {
                     (State::Edited, Some(m), Some(r)) => {
                         Some(unified_diff(&r.sql, &m.up.sql, &m.up.path))

@@ -48,6 +48,8 @@ pub struct Workspace {
     pub package: Option<String>,
     /// Cargo's target directory (holds the dev database).
     pub target_dir: PathBuf,
+    /// The package root (or the current directory outside a package).
+    pub root: PathBuf,
     /// Problems that did not stop anything, for the front end to show.
     pub warnings: Vec<String>,
     /// The connection in use, once resolved.
@@ -79,6 +81,7 @@ impl Workspace {
             database_url_source: options.database_url_source.clone(),
             package: project.name,
             target_dir: project.target_dir,
+            root: project.root,
             warnings,
             conninfo: OnceCell::new(),
         })
