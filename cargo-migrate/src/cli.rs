@@ -294,12 +294,8 @@ pub struct VerifyArgs {
     /// Verify every migration, the whole history
     #[arg(long)]
     pub all: bool,
-    /// The server to make the shadow database on [default: the project's database's server,
-    /// or the dev database]
-    #[arg(long, value_name = "URL")]
-    pub shadow_url: Option<String>,
     #[command(flatten)]
-    pub db: DbArgs,
+    pub shadow: ShadowArgs,
 }
 
 #[derive(Debug, Args)]
@@ -316,13 +312,11 @@ pub struct StatusArgs {
     pub db: DbArgs,
 }
 
+/// Where shadow databases are made, and the database options (`verify`, `diff`, `check`).
 #[derive(Debug, Args)]
-pub struct CheckArgs {
-    /// Lint and verify every migration, not only the new ones
-    #[arg(long)]
-    pub all: bool,
-    /// The server to make verify's shadow database on [default: the project's database's
-    /// server, or the dev database]
+pub struct ShadowArgs {
+    /// The server to make the shadow database on [default: the project's database's server,
+    /// or the dev database]
     #[arg(long, value_name = "URL")]
     pub shadow_url: Option<String>,
     #[command(flatten)]
@@ -330,13 +324,18 @@ pub struct CheckArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct DiffArgs {
-    /// The server to make the shadow database on [default: the project's database's server,
-    /// or the dev database]
-    #[arg(long, value_name = "URL")]
-    pub shadow_url: Option<String>,
+pub struct CheckArgs {
+    /// Lint and verify every migration, not only the new ones
+    #[arg(long)]
+    pub all: bool,
     #[command(flatten)]
-    pub db: DbArgs,
+    pub shadow: ShadowArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    #[command(flatten)]
+    pub shadow: ShadowArgs,
 }
 
 #[derive(Debug, Args)]

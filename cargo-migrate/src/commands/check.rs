@@ -15,8 +15,8 @@ pub fn run(
 ) -> Result<Exit, CliError> {
     let request = GateRequest {
         all: args.all,
-        shadow_url: args.shadow_url,
-        db: args.db.options(),
+        shadow_url: args.shadow.shadow_url,
+        db: args.shadow.db.options(),
     };
     let report = ops::gate(ws, &request, &mut printer(format))?;
     Ok(check::print(format, github, report))

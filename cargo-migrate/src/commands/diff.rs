@@ -8,8 +8,8 @@ use migrate_runtime::ops::{self, DriftRequest, Workspace};
 
 pub fn run(ws: &Workspace, format: Format, args: DiffArgs) -> Result<Exit, CliError> {
     let request = DriftRequest {
-        shadow_url: args.shadow_url,
-        db: args.db.options(),
+        shadow_url: args.shadow.shadow_url,
+        db: args.shadow.db.options(),
     };
     let outcome = ops::drift(ws, &request, &mut printer(format))?;
     drift::print(format, &outcome);

@@ -15,8 +15,8 @@ pub fn run(ws: &Workspace, format: Format, args: VerifyArgs) -> Result<Exit, Cli
     };
     let request = VerifyRequest {
         selection,
-        shadow_url: args.shadow_url,
-        db: args.db.options(),
+        shadow_url: args.shadow.shadow_url,
+        db: args.shadow.db.options(),
     };
     let outcome = ops::verify(ws, &request, &mut printer(format))?;
     verify::print(format, &outcome);

@@ -6,6 +6,7 @@
 use super::{Format, ms};
 use crate::output::{DIM, GOOD, WARNING};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use migrate_runtime::Version;
 use migrate_runtime::engine::{Direction, Event, NextAttempt};
 use migrate_runtime::format_duration;
 use migrate_runtime::ops::OpEvent;
@@ -84,6 +85,15 @@ impl Progress {
             .map_or(0.0, |s| s.elapsed().as_secs_f64() * 1000.0);
         let eta = (index > 0).then(|| elapsed / index as f64 * (self.total - index) as f64);
         (elapsed.round(), eta.map(f64::round))
+    }
+
+    /// The JSON event of migration `index` starting: where the run is, and its ETA.
+    fn position(&self, event: &str, version: Version, name: &str, index: usize) -> Value {
+        let (elapsed, eta) = self.times(index);
+        json!({
+            "event": event, "version": version, "name": name, "index": index, "total": self.total,
+            "elapsed_ms": elapsed, "eta_ms": eta,
+        })
     }
 
     /// Moves the bar to `index`, naming the migration.
@@ -181,15 +191,9 @@ fn verify_event(format: Format, p: &mut Progress, event: VerifyEvent<'_>) {
             checking,
         } => {
             if format == Format::Json {
-                let (elapsed, eta) = p.times(index);
-                anstream::eprintln!(
-                    "{}",
-                    json!({
-                        "event": "verifying", "version": version, "name": name,
-                        "checking": checking, "index": index, "total": p.total,
-                        "elapsed_ms": elapsed, "eta_ms": eta,
-                    })
-                );
+                let mut event = p.position("verifying", version, name, index);
+                event["checking"] = json!(checking);
+                anstream::eprintln!("{event}");
                 return;
             }
             p.at(index, format!("{version}_{name}"));
@@ -252,15 +256,7 @@ fn drift_event(format: Format, p: &mut Progress, event: DriftEvent<'_>) {
             index,
         } => {
             if format == Format::Json {
-                let (elapsed, eta) = p.times(index);
-                anstream::eprintln!(
-                    "{}",
-                    json!({
-                        "event": "replaying", "version": version, "name": name,
-                        "index": index, "total": p.total,
-                        "elapsed_ms": elapsed, "eta_ms": eta,
-                    })
-                );
+                anstream::eprintln!("{}", p.position("replaying", version, name, index));
                 return;
             }
             p.at(index, format!("{version}_{name}"));
