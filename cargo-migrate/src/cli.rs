@@ -220,6 +220,10 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub allow_unsafe: bool,
     #[command(flatten)]
+    pub fleet: FleetArgs,
+    #[command(flatten)]
+    pub fleet_apply: FleetApplyArgs,
+    #[command(flatten)]
     pub db: DbArgs,
 }
 
@@ -241,6 +245,8 @@ pub struct VerifyArgs {
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
+    #[command(flatten)]
+    pub fleet: FleetArgs,
     #[command(flatten)]
     pub db: DbArgs,
 }
@@ -342,6 +348,45 @@ pub struct SealArgs {
     /// Seal drafts older than the newest sealed migration (e.g. after merging a branch)
     #[arg(long)]
     pub allow_out_of_order: bool,
+}
+
+/// `--fleet` and `--jobs` (`apply`, `status`).
+#[derive(Debug, Args)]
+pub struct FleetArgs {
+    /// Every database of a fleet file (one connection string or `env:VAR` per line; `#`
+    /// comments) instead of one [default FILE: the `fleet` setting]
+    #[arg(long, value_name = "FILE")]
+    #[allow(clippy::option_option)]
+    pub fleet: Option<Option<PathBuf>>,
+    /// With --fleet: how many databases at once [default: 4]
+    #[arg(long, value_name = "N", requires = "fleet", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+}
+
+impl FleetArgs {
+    /// `Some(None)`: `--fleet` without a file (the setting's).
+    pub fn file(&self) -> Option<Option<PathBuf>> {
+        self.fleet.clone()
+    }
+
+    /// `--jobs`, else the default.
+    pub fn jobs(&self) -> usize {
+        self.jobs
+            .map_or(migrate_runtime::ops::fleet::DEFAULT_JOBS, |n| {
+                usize::from(n)
+            })
+    }
+}
+
+/// How `apply --fleet` goes on after a failure.
+#[derive(Debug, Args)]
+pub struct FleetApplyArgs {
+    /// With --fleet: start no new database after one fails [default: go on with the others]
+    #[arg(long, requires = "fleet")]
+    pub fail_fast: bool,
+    /// With --fleet: apply to the first N databases, and to the rest only if none of them failed
+    #[arg(long, value_name = "N", requires = "fleet", value_parser = clap::value_parser!(u32).range(1..))]
+    pub canary: Option<u32>,
 }
 
 /// Accepts a version (`20261121093000`) or a folder name (`20261121093000_create_users`).

@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 /// group_commit = true                      # one WAL flush per run instead of per migration
 /// schemas = ["public"]                     # what `reset` drops and recreates
 /// database_url = "postgres://localhost/app_dev" # else DATABASE_URL, else the dev database
+/// fleet = "deploy/fleet.txt"               # the databases `--fleet` names when given no file
 /// shadow_url = "postgres://localhost/postgres" # where verify and diff make shadow databases
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
@@ -46,6 +47,9 @@ pub struct Settings {
     /// The database to use when neither `--database-url` nor `DATABASE_URL` is given (before
     /// falling back to the dev database). Keep passwords out of Cargo.toml.
     pub database_url: Option<String>,
+    /// The fleet file `apply --fleet` and `status --fleet` use when given no file (one
+    /// connection string or `env:VAR` per line), relative to the package root.
+    pub fleet: Option<PathBuf>,
     /// The server `verify` and `diff` make their shadow databases on (default: the database's
     /// own server, or the dev database's).
     pub shadow_url: Option<String>,

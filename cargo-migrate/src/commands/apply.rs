@@ -19,6 +19,9 @@ pub fn run(ws: &Workspace, format: Format, args: ApplyArgs) -> Result<Exit, CliE
         allow_unsafe: args.allow_unsafe,
         db: args.db.options(),
     };
+    if let Some(file) = args.fleet.file() {
+        return super::fleet::apply(ws, format, request, file, &args.fleet, &args.fleet_apply);
+    }
     let outcome = ops::apply(ws, &request, &mut printer(format))?;
     apply::print(format, &outcome);
     Ok(Exit::Success)

@@ -5,6 +5,7 @@ mod apply;
 mod completions;
 mod dev_db;
 mod down;
+mod fleet;
 mod import;
 mod lint;
 mod new;

@@ -7,6 +7,9 @@ use crate::render::{Format, events::printer, status};
 use migrate_runtime::ops::{self, Workspace};
 
 pub fn run(ws: &Workspace, format: Format, args: StatusArgs) -> Result<Exit, CliError> {
+    if let Some(file) = args.fleet.file() {
+        return super::fleet::status(ws, format, file, &args);
+    }
     let report = ops::status(ws, &args.db.options(), &mut printer(format))?;
     status::print(format, &report);
     Ok(status::exit(&report))

@@ -110,25 +110,26 @@ impl CliError {
                     eprintln!("  {HELP}note{HELP:#}: {note}");
                 }
             }
-            Format::Json => {
-                let note = (!self.notes.is_empty()).then(|| self.notes.join("; "));
-                let mut v = json!({ "ok": false, "error": self.message, "note": note });
-                if let (Value::Object(map), Value::Object(extra)) = (&mut v, &self.json) {
-                    map.extend(extra.clone());
-                }
-                if !self.problems.is_empty()
-                    && !v.as_object().is_some_and(|m| m.contains_key("problems"))
-                {
-                    v["help"] = json!(
-                        self.problems
-                            .iter()
-                            .filter_map(|p| p.help.clone())
-                            .collect::<Vec<_>>()
-                    );
-                }
-                print_json(&v);
-            }
+            Format::Json => print_json(&self.to_json()),
         }
+    }
+
+    /// The failure as the JSON document `--format json` prints.
+    pub fn to_json(&self) -> Value {
+        let note = (!self.notes.is_empty()).then(|| self.notes.join("; "));
+        let mut v = json!({ "ok": false, "error": self.message, "note": note });
+        if let (Value::Object(map), Value::Object(extra)) = (&mut v, &self.json) {
+            map.extend(extra.clone());
+        }
+        if !self.problems.is_empty() && !v.as_object().is_some_and(|m| m.contains_key("problems")) {
+            v["help"] = json!(
+                self.problems
+                    .iter()
+                    .filter_map(|p| p.help.clone())
+                    .collect::<Vec<_>>()
+            );
+        }
+        v
     }
 }
 
@@ -333,6 +334,7 @@ impl From<OpError> for CliError {
                 }
                 e
             }
+            OpError::Fleet(e) => super::fleet::file_error(e),
             other => CliError::new(format!("{other:?}")),
         }
     }

@@ -7,6 +7,7 @@ pub mod dev_db;
 pub mod down;
 pub mod error;
 pub mod events;
+pub mod fleet;
 pub mod import;
 pub mod lint;
 pub mod new;

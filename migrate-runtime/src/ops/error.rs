@@ -165,6 +165,8 @@ pub enum OpError {
     },
     /// `verify` (or drift detection) could not be completed on the shadow database.
     Shadow(Box<crate::shadow::VerifyError>),
+    /// The fleet file cannot be used (nothing was run).
+    Fleet(super::fleet::FleetFileError),
     /// The request does not make sense.
     Invalid {
         /// What is wrong.
@@ -266,6 +268,7 @@ impl std::fmt::Display for OpError {
             OpError::Import { error, .. } => write!(f, "{error}"),
             OpError::Shadow(e) => write!(f, "{e}"),
             OpError::Invalid { message, .. } => write!(f, "{message}"),
+            OpError::Fleet(e) => write!(f, "{e}"),
         }
     }
 }

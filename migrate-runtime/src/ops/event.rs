@@ -55,6 +55,8 @@ pub enum OpEvent<'a> {
     },
     /// `verify`'s progress on the shadow database.
     Verify(crate::shadow::VerifyEvent<'a>),
+    /// A fleet run's progress (`apply --fleet`, `status --fleet`).
+    Fleet(super::fleet::FleetEvent<'a>),
     /// `reset` starts.
     Resetting {
         /// `user@host:port/db`.

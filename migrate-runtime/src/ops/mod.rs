@@ -8,7 +8,8 @@
 //! - [`database`]: which database, its settings checked before connecting, connecting;
 //! - `preflight`: the lock-file checks before anything runs, and sealing what applied;
 //! - one module per command: `new`, `seal`, `lint`, `apply`, `status`, `down`, `resolve`,
-//!   `reset`, `import`, `dev_db`, `verify`.
+//!   `reset`, `import`, `dev_db`, `verify`;
+//! - [`fleet`]: `apply` and `status` over many databases.
 //!
 //! ```no_run
 //! use migrate_runtime::ops::{self, ApplyRequest, Workspace, WorkspaceOptions};
@@ -24,6 +25,7 @@ pub mod dev_db;
 mod down;
 mod error;
 mod event;
+pub mod fleet;
 mod import;
 mod lint;
 mod new;
