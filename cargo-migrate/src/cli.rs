@@ -97,6 +97,9 @@ pub enum Command {
     Resolve(ResolveArgs),
     /// Drop the schemas and apply every migration again (development databases only)
     Reset(ResetArgs),
+    /// Run the seed SQL in one transaction on a database at the latest version (development
+    /// databases only)
+    Seed(SeedArgs),
     /// Check migrations for zero-downtime problems (drafts by default); needs no database
     #[command(
         after_help = "Exit codes: 0 no error-level finding (warnings allowed); 3 error-level \
@@ -288,6 +291,25 @@ pub struct ResolveArgs {
 
 #[derive(Debug, Args)]
 pub struct ResetArgs {
+    /// Allow a database that is not on this machine (needs --confirm)
+    #[arg(long)]
+    pub force: bool,
+    /// The database name, typed back, to confirm --force
+    #[arg(long, value_name = "DBNAME", requires = "force")]
+    pub confirm: Option<String>,
+    /// Then run the seeds (as `cargo migrate seed`), in the same run
+    #[arg(long)]
+    pub seed: bool,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// A seed file, or a directory of `.sql` files run in name order [default: the
+    /// `seeds_dir` setting, else `seeds/` beside the migrations]
+    #[arg(value_name = "PATH")]
+    pub path: Option<PathBuf>,
     /// Allow a database that is not on this machine (needs --confirm)
     #[arg(long)]
     pub force: bool,

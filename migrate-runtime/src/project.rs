@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 /// schemas = ["public"]                     # what `reset` drops and recreates
 /// database_url = "postgres://localhost/app_dev" # else DATABASE_URL, else the dev database
 /// fleet = "deploy/fleet.txt"               # the databases `--fleet` names when given no file
+/// seeds_dir = "db/seeds"                   # what `seed` runs; default `seeds/` beside the migrations
 /// shadow_url = "postgres://localhost/postgres" # where verify and diff make shadow databases
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
@@ -50,6 +51,9 @@ pub struct Settings {
     /// The fleet file `apply --fleet` and `status --fleet` use when given no file (one
     /// connection string or `env:VAR` per line), relative to the package root.
     pub fleet: Option<PathBuf>,
+    /// The seed files `seed` runs (a directory of `.sql` files, or one file), relative to the
+    /// package root; default `seeds/` beside the migrations directory.
+    pub seeds_dir: Option<PathBuf>,
     /// The server `verify` and `diff` make their shadow databases on (default: the database's
     /// own server, or the dev database's).
     pub shadow_url: Option<String>,

@@ -12,6 +12,7 @@ mod new;
 mod reset;
 mod resolve;
 mod seal;
+mod seed;
 mod status;
 mod verify;
 
@@ -45,6 +46,7 @@ pub fn run(cli: Cli, format: Format) -> Result<Exit, CliError> {
         Command::Down(args) => down::run(&ws, format, args),
         Command::Resolve(args) => resolve::run(&ws, format, args),
         Command::Reset(args) => reset::run(&ws, format, args),
+        Command::Seed(args) => seed::run(&ws, format, args),
         Command::Lint(args) => lint::run(&ws, format, github, args),
         Command::Verify(args) => verify::run(&ws, format, args),
         Command::Import(args) => import::run(&ws, format, args),

@@ -14,6 +14,7 @@ pub mod new;
 pub mod reset;
 pub mod resolve;
 pub mod seal;
+pub mod seed;
 pub mod status;
 pub mod verify;
 

@@ -8,7 +8,7 @@
 //! - [`database`]: which database, its settings checked before connecting, connecting;
 //! - `preflight`: the lock-file checks before anything runs, and sealing what applied;
 //! - one module per command: `new`, `seal`, `lint`, `apply`, `status`, `down`, `resolve`,
-//!   `reset`, `import`, `dev_db`, `verify`;
+//!   `reset`, `seed`, `import`, `dev_db`, `verify`;
 //! - [`fleet`]: `apply` and `status` over many databases.
 //!
 //! ```no_run
@@ -33,6 +33,7 @@ mod preflight;
 mod reset;
 mod resolve;
 mod seal;
+mod seed;
 mod status;
 mod verify;
 pub mod workspace;
@@ -49,6 +50,7 @@ pub use new::{NewReport, new_migration};
 pub use reset::{ResetOutcome, ResetRequest, reset};
 pub use resolve::{ResolveOutcome, ResolveRequest, resolve};
 pub use seal::{CheckReport, SealReport, check, seal_drafts};
+pub use seed::{SeedOutcome, SeedRequest, seed};
 pub use status::{StatusEntry, StatusReport, StatusVerdict, status};
 pub use verify::{Selection, VerifyOutcome, VerifyRequest, verify};
 pub use workspace::{Workspace, WorkspaceOptions};

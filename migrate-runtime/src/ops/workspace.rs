@@ -80,6 +80,9 @@ impl Workspace {
         if let Some(fleet) = settings.fleet.take() {
             settings.fleet = Some(shorten(&project.root.join(fleet), cwd));
         }
+        if let Some(seeds) = settings.seeds_dir.take() {
+            settings.seeds_dir = Some(shorten(&project.root.join(seeds), cwd));
+        }
         Ok(Workspace {
             dir: shorten(&dir, cwd),
             settings,
