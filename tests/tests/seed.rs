@@ -137,7 +137,10 @@ fn seeds_dir_setting_missing_seeds_and_reset_seed() {
 fn a_database_on_another_machine_is_refused_like_reset() {
     let db = TestDb::new();
     let p = project(&db);
-    p.file("seeds/users.sql", "INSERT INTO users VALUES (1, 'x');\n");
+    p.file(
+        "seeds/users.sql",
+        "INSERT INTO users VALUES (1, 'x') ON CONFLICT DO NOTHING;\n",
+    );
     let remote = p.run(&[
         "--database-url",
         "postgres://app:s3cret@192.0.2.7:5432/shop",
@@ -163,4 +166,54 @@ fn a_database_on_another_machine_is_refused_like_reset() {
         unconfirmed.stderr,
         "error: --confirm must repeat the database name `shop` to seed app@192.0.2.7:5432/shop\n  note: nothing was changed\n"
     );
+}
+
+#[test]
+fn lint_and_seed_warn_about_a_plain_insert_in_a_seed_file() {
+    let db = TestDb::new();
+    let p = project(&db);
+    assert_eq!(p.run(&["apply"]).code, 0);
+    p.file(
+        "seeds/users.sql",
+        "INSERT INTO users VALUES (1, 'a') ON CONFLICT DO NOTHING;\nINSERT INTO users VALUES (2, 'b');\n",
+    );
+    let lint = p.run(&["lint"]);
+    assert_eq!(lint.code, 0, "warnings do not fail: {lint:?}");
+    let warning = "warning[seed-insert-without-on-conflict]: INSERT without ON CONFLICT in a seed \
+                   file: seeding twice fails or duplicates rows\n  --> seeds/users.sql:2:1\n";
+    assert!(lint.stderr.contains(warning), "{}", lint.stderr);
+    assert!(
+        lint.stderr
+            .ends_with("0 errors, 1 warning in 0 draft migrations and 1 seed file.\n"),
+        "{}",
+        lint.stderr
+    );
+    let json = p.run(&["--format", "json", "lint"]).json();
+    assert_eq!(json["seeds"], serde_json::json!(["seeds/users.sql"]));
+    assert_eq!(json["findings"][0]["line"], 2);
+    // Naming migrations lints only them.
+    let named = p.run(&["lint", USERS]);
+    assert!(!named.stderr.contains("seed-insert"), "{}", named.stderr);
+
+    let seeded = p.run(&["seed"]);
+    assert_eq!(seeded.code, 0, "{seeded:?}");
+    assert!(seeded.stderr.starts_with(warning), "{}", seeded.stderr);
+    // Seeding twice: the plain INSERT fails on its duplicate key, nothing is written.
+    let again = p.run(&["seed"]);
+    assert_eq!(again.code, 1);
+    assert!(
+        again.stderr.contains(
+            "error: seed file seeds/users.sql failed: 23505: duplicate key value violates unique constraint \"users_pkey\"\n  --> seeds/users.sql:2:1\n"
+        ),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(db.count("SELECT count(*) FROM users"), 2);
+    // Suppressed with a reason, as in migrations.
+    p.file(
+        "seeds/users.sql",
+        "-- migrate:allow(seed-insert-without-on-conflict) reason: the table is emptied first\nINSERT INTO users SELECT 3, 'c' WHERE false;\n",
+    );
+    let quiet = p.run(&["lint"]);
+    assert!(!quiet.stderr.contains("warning["), "{}", quiet.stderr);
 }

@@ -24,6 +24,7 @@ pub fn print(format: Format, o: &SeedOutcome) {
             "database": o.database,
             "files": o.files,
             "duration_ms": o.duration_ms,
+            "lint": o.lint.iter().map(super::lint::finding_json).collect::<Vec<_>>(),
         })),
     }
 }

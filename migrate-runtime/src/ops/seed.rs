@@ -2,8 +2,9 @@
 //! directory in name order; default `seeds/` beside the migrations, setting `seeds_dir`) runs
 //! in one transaction against a database at the latest version: pending or failed migrations
 //! refuse, and a failing file leaves nothing of any file behind. Seeds are meant to be
-//! idempotent (`INSERT ... ON CONFLICT DO NOTHING`), so seeding twice is harmless. Guarded to
-//! local databases like `reset`.
+//! idempotent (`INSERT ... ON CONFLICT DO NOTHING`), so seeding twice is harmless: the lint
+//! warns about a plain `INSERT` (`seed-insert-without-on-conflict`). Guarded to local
+//! databases like `reset`.
 
 use super::database::{self, DbOptions};
 use super::error::{OpError, Untouched};
@@ -44,6 +45,8 @@ pub struct SeedOutcome {
     pub database: Option<String>,
     /// Wall time.
     pub duration_ms: f64,
+    /// The lint's findings on the seed files (warnings: a plain `INSERT`).
+    pub lint: Vec<crate::lint::LintFinding>,
 }
 
 /// The seed files: the one given, or the `.sql` files of the directory in name order.
@@ -161,6 +164,11 @@ pub fn seed(
     events: &mut dyn FnMut(OpEvent<'_>),
 ) -> Result<SeedOutcome, OpError> {
     let files = seed_files(ws, request.path.as_deref())?;
+    let lint = crate::lint::lint_seeds(&files, &super::lint::config(ws)?);
+    events(OpEvent::Lint {
+        findings: &lint,
+        overridden: None,
+    });
     let set = ws.read_set(Untouched::NothingChanged)?;
     let settings = database::db_settings(ws, &request.db, events)?;
     local_only(
@@ -178,5 +186,6 @@ pub fn seed(
         label: db.label,
         database: ws.redacted(),
         duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+        lint,
     })
 }
