@@ -98,6 +98,9 @@ pub enum Command {
     Resolve(ResolveArgs),
     /// Drop the schemas and apply every migration again (development databases only)
     Reset(ResetArgs),
+    /// Run the seed SQL in one transaction on a database at the latest version (development
+    /// databases only)
+    Seed(SeedArgs),
     /// Check migrations for zero-downtime problems (drafts by default); needs no database
     #[command(
         after_help = "Exit codes: 0 no error-level finding (warnings allowed); 3 error-level \
@@ -250,6 +253,10 @@ pub struct ApplyArgs {
     #[command(flatten)]
     pub backup: BackupFlags,
     #[command(flatten)]
+    pub fleet: FleetArgs,
+    #[command(flatten)]
+    pub fleet_apply: FleetApplyArgs,
+    #[command(flatten)]
     pub db: DbArgs,
 }
 
@@ -308,6 +315,8 @@ pub struct StatusArgs {
     /// database's server, or the dev database]
     #[arg(long, value_name = "URL", requires = "drift")]
     pub shadow_url: Option<String>,
+    #[command(flatten)]
+    pub fleet: FleetArgs,
     #[command(flatten)]
     pub db: DbArgs,
 }
@@ -381,6 +390,25 @@ pub struct ResetArgs {
     /// The database name, typed back, to confirm --force
     #[arg(long, value_name = "DBNAME", requires = "force")]
     pub confirm: Option<String>,
+    /// Then run the seeds (as `cargo migrate seed`), in the same run
+    #[arg(long)]
+    pub seed: bool,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// A seed file, or a directory of `.sql` files run in name order [default: the
+    /// `seeds_dir` setting, else `seeds/` beside the migrations]
+    #[arg(value_name = "PATH")]
+    pub path: Option<PathBuf>,
+    /// Allow a database that is not on this machine (needs --confirm)
+    #[arg(long)]
+    pub force: bool,
+    /// The database name, typed back, to confirm --force
+    #[arg(long, value_name = "DBNAME", requires = "force")]
+    pub confirm: Option<String>,
     #[command(flatten)]
     pub db: DbArgs,
 }
@@ -445,6 +473,45 @@ pub struct SealArgs {
     pub shadow_url: Option<String>,
     #[command(flatten)]
     pub db: DbArgs,
+}
+
+/// `--fleet` and `--jobs` (`apply`, `status`).
+#[derive(Debug, Args)]
+pub struct FleetArgs {
+    /// Every database of a fleet file (one connection string or `env:VAR` per line; `#`
+    /// comments) instead of one [default FILE: the `fleet` setting]
+    #[arg(long, value_name = "FILE")]
+    #[allow(clippy::option_option)]
+    pub fleet: Option<Option<PathBuf>>,
+    /// With --fleet: how many databases at once [default: 4]
+    #[arg(long, value_name = "N", requires = "fleet", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+}
+
+impl FleetArgs {
+    /// `Some(None)`: `--fleet` without a file (the setting's).
+    pub fn file(&self) -> Option<Option<PathBuf>> {
+        self.fleet.clone()
+    }
+
+    /// `--jobs`, else the default.
+    pub fn jobs(&self) -> usize {
+        self.jobs
+            .map_or(migrate_runtime::ops::fleet::DEFAULT_JOBS, |n| {
+                usize::from(n)
+            })
+    }
+}
+
+/// How `apply --fleet` goes on after a failure.
+#[derive(Debug, Args)]
+pub struct FleetApplyArgs {
+    /// With --fleet: start no new database after one fails [default: go on with the others]
+    #[arg(long, requires = "fleet")]
+    pub fail_fast: bool,
+    /// With --fleet: apply to the first N databases, and to the rest only if none of them failed
+    #[arg(long, value_name = "N", requires = "fleet", value_parser = clap::value_parser!(u32).range(1..))]
+    pub canary: Option<u32>,
 }
 
 /// Accepts a version (`20261121093000`) or a folder name (`20261121093000_create_users`).

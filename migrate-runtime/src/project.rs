@@ -20,6 +20,8 @@ use std::path::{Path, PathBuf};
 /// group_commit = true                      # one WAL flush per run instead of per migration
 /// schemas = ["public"]                     # what `reset` drops and recreates
 /// database_url = "postgres://localhost/app_dev" # else DATABASE_URL, else the dev database
+/// fleet = "deploy/fleet.txt"               # the databases `--fleet` names when given no file
+/// seeds_dir = "db/seeds"                   # what `seed` runs; default `seeds/` beside the migrations
 /// shadow_url = "postgres://localhost/postgres" # where verify and diff make shadow databases
 /// require_verified = true                  # apply --locked: only migrations sealed with seal --verify
 /// backup = "pg_dump:backups"               # before apply: a dump into <root>/backups, or
@@ -49,6 +51,12 @@ pub struct Settings {
     /// The database to use when neither `--database-url` nor `DATABASE_URL` is given (before
     /// falling back to the dev database). Keep passwords out of Cargo.toml.
     pub database_url: Option<String>,
+    /// The fleet file `apply --fleet` and `status --fleet` use when given no file (one
+    /// connection string or `env:VAR` per line), relative to the package root.
+    pub fleet: Option<PathBuf>,
+    /// The seed files `seed` runs (a directory of `.sql` files, or one file), relative to the
+    /// package root; default `seeds/` beside the migrations directory.
+    pub seeds_dir: Option<PathBuf>,
     /// The server `verify` and `diff` make their shadow databases on (default: the database's
     /// own server, or the dev database's).
     pub shadow_url: Option<String>,

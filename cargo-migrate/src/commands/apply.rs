@@ -21,6 +21,9 @@ pub fn run(ws: &Workspace, format: Format, args: ApplyArgs) -> Result<Exit, CliE
         backup_command: args.backup.backup_command,
         no_backup: args.backup.no_backup,
     };
+    if let Some(file) = args.fleet.file() {
+        return super::fleet::apply(ws, format, request, file, &args.fleet, &args.fleet_apply);
+    }
     let outcome = ops::apply(ws, &request, &mut printer(format))?;
     apply::print(format, &outcome);
     Ok(Exit::Success)

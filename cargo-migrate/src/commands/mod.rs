@@ -8,6 +8,7 @@ mod completions;
 mod dev_db;
 mod diff;
 mod down;
+mod fleet;
 mod import;
 mod lint;
 mod new;
@@ -15,6 +16,7 @@ mod reset;
 mod resolve;
 mod restore;
 mod seal;
+mod seed;
 mod status;
 mod verify;
 
@@ -48,6 +50,7 @@ pub fn run(cli: Cli, format: Format) -> Result<Exit, CliError> {
         Command::Down(args) => down::run(&ws, format, args),
         Command::Resolve(args) => resolve::run(&ws, format, args),
         Command::Reset(args) => reset::run(&ws, format, args),
+        Command::Seed(args) => seed::run(&ws, format, args),
         Command::Lint(args) => lint::run(&ws, format, github, args),
         Command::Verify(args) => verify::run(&ws, format, args),
         Command::Diff(args) => diff::run(&ws, format, args),

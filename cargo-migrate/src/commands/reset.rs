@@ -10,6 +10,7 @@ pub fn run(ws: &Workspace, format: Format, args: ResetArgs) -> Result<Exit, CliE
     let request = ResetRequest {
         force: args.force,
         confirm: args.confirm,
+        seed: args.seed,
         db: args.db.options(),
     };
     let outcome = ops::reset(ws, &request, &mut printer(format))?;

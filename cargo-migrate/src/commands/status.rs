@@ -8,6 +8,9 @@ use crate::render::{Format, events::printer, status};
 use migrate_runtime::ops::{self, StatusRequest, Workspace};
 
 pub fn run(ws: &Workspace, format: Format, args: StatusArgs) -> Result<Exit, CliError> {
+    if let Some(file) = args.fleet.file() {
+        return super::fleet::status(ws, format, file, &args);
+    }
     let request = StatusRequest {
         db: args.db.options(),
         drift: args.drift,

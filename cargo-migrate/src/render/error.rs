@@ -311,17 +311,27 @@ impl From<OpError> for CliError {
                 e
             }
             OpError::NotLocal {
+                what,
                 label,
                 address,
                 dbname,
             } => CliError::new(format!(
-                "refusing to reset {label}: it connects to {address}, which is not on this \
-                 machine, and reset drops every table"
+                "refusing to {what} {label}: it connects to {address}, which is not on this \
+                 machine, and {}",
+                if what == "seed" {
+                    "seed writes data into it"
+                } else {
+                    "reset drops every table"
+                }
             ))
             .help(format!("if you really mean it: --force --confirm {dbname}"))
             .note("nothing was changed"),
-            OpError::Unconfirmed { label, dbname } => CliError::new(format!(
-                "--confirm must repeat the database name `{dbname}` to reset {label}"
+            OpError::Unconfirmed {
+                what,
+                label,
+                dbname,
+            } => CliError::new(format!(
+                "--confirm must repeat the database name `{dbname}` to {what} {label}"
             ))
             .note("nothing was changed"),
             OpError::Create(e) => match e {
@@ -354,6 +364,8 @@ impl From<OpError> for CliError {
                 }
                 e
             }
+            OpError::Fleet(e) => super::fleet::file_error(e),
+            OpError::Seed(failure) => super::seed::error(*failure),
             other => CliError::new(format!("{other:?}")),
         }
     }

@@ -125,10 +125,12 @@ impl Drop for Progress {
 pub fn printer(format: Format) -> impl FnMut(OpEvent<'_>) {
     let mut spinner = Spinner(None);
     let mut progress = Progress::default();
+    let mut fleet = super::fleet::FleetProgress::default();
     move |event| match event {
         OpEvent::Engine(event) => engine_event(format, &mut spinner, event),
         OpEvent::Verify(event) => verify_event(format, &mut progress, event),
         OpEvent::Drift(event) => drift_event(format, &mut progress, event),
+        OpEvent::Fleet(event) => fleet.event(format, event),
         other if format == Format::Json => {
             if let Some(v) = op_json(&other) {
                 anstream::eprintln!("{v}");

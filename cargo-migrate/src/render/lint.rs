@@ -150,11 +150,20 @@ pub fn print_report(
     } else {
         "migration"
     };
+    let what = match r.seeds.len() {
+        0 => plural(r.linted.len(), what),
+        n => format!(
+            "{} and {}",
+            plural(r.linted.len(), what),
+            plural(n, "seed file")
+        ),
+    };
     match format {
         super::Format::Json => super::print_json(&json!({
             "ok": r.errors == 0,
             "exit_code": exit as u8,
             "linted": r.linted,
+            "seeds": r.seeds,
             "findings": r.findings.iter().map(finding_json).collect::<Vec<_>>(),
             "summary": { "errors": r.errors, "warnings": r.warnings },
         })),
@@ -162,13 +171,13 @@ pub fn print_report(
             print(github_annotations, &r.findings);
             if !github_annotations {
                 if r.findings.is_empty() {
-                    crate::info!("No problems in {}.", plural(r.linted.len(), what));
+                    crate::info!("No problems in {what}.");
                 } else {
                     crate::info!(
                         "{}, {} in {}.",
                         plural(r.errors, "error"),
                         plural(r.warnings, "warning"),
-                        plural(r.linted.len(), what)
+                        what
                     );
                 }
             }

@@ -10,6 +10,7 @@ pub mod down;
 pub mod drift;
 pub mod error;
 pub mod events;
+pub mod fleet;
 pub mod impact;
 pub mod import;
 pub mod lint;
@@ -17,6 +18,7 @@ pub mod new;
 pub mod reset;
 pub mod resolve;
 pub mod seal;
+pub mod seed;
 pub mod status;
 pub mod verify;
 

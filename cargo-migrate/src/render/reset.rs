@@ -15,12 +15,14 @@ pub fn print(format: Format, o: &ResetOutcome) {
                 "Reset done: {} migration(s) applied.",
                 o.report.applied.len()
             );
+            super::seed::print_files(&o.seeded);
         }
         Format::Json => print_json(&json!({
             "ok": true,
             "database": o.database,
             "applied": o.report.applied,
             "sealed": o.sealed,
+            "seeded": o.seeded,
         })),
     }
 }

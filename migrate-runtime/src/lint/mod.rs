@@ -106,12 +106,36 @@ pub fn lint(
         };
         let mut raw = squawk::lint(&m.up.sql, &parse, config, !m.directives.no_transaction);
         raw.extend(rules::run(&cx));
-        out.extend(located(m, &m.up, suppress::apply(&m.up, raw), config));
+        let up = suppress::apply(&m.up, raw);
+        out.extend(located(m.version, &m.name, &m.up, up, config));
         if let Some(down) = &m.down {
-            out.extend(located(m, down, lint_down(m, down, config), config));
+            let raw = lint_down(m, down, config);
+            out.extend(located(m.version, &m.name, down, raw, config));
         }
     }
     out
+}
+
+/// Lints seed files (`cargo migrate seed`): `seed-insert-without-on-conflict`, with the same
+/// suppressions as migrations. Their findings carry version 0 and the name `seed`.
+///
+/// ```
+/// use migrate_runtime::SqlFile;
+/// use migrate_runtime::lint::{LintConfig, lint_seeds};
+/// let seed = SqlFile::new("seeds/users.sql".into(), "INSERT INTO users VALUES (1);\n".into());
+/// let findings = lint_seeds(&[seed], &LintConfig::default());
+/// assert_eq!(findings[0].rule, "seed-insert-without-on-conflict");
+/// assert_eq!((findings[0].line, findings[0].column), (1, 1));
+/// ```
+pub fn lint_seeds(files: &[SqlFile], config: &LintConfig) -> Vec<LintFinding> {
+    files
+        .iter()
+        .flat_map(|f| {
+            let tree = squawk_syntax::SourceFile::parse(&f.sql).tree();
+            let raw = suppress::apply(f, rules::seed_findings(&tree));
+            located(Version::new_const(0), "seed", f, raw, config)
+        })
+        .collect()
 }
 
 /// Whether a rule applies to a `down.sql`: reverting a migration drops what it created,
@@ -146,13 +170,19 @@ const DOWN_HELP: &str = "start down.sql with `-- migrate:no-transaction`: it the
     down resumes at the failed statement)";
 
 /// Findings located in `file`, in position order, with their configured severity.
-fn located(m: &Migration, file: &SqlFile, raw: Vec<Raw>, config: &LintConfig) -> Vec<LintFinding> {
+fn located(
+    version: Version,
+    name: &str,
+    file: &SqlFile,
+    raw: Vec<Raw>,
+    config: &LintConfig,
+) -> Vec<LintFinding> {
     let lines = LineIndex::new(&file.sql);
     let mut findings: Vec<LintFinding> = raw
         .into_iter()
         .filter_map(|r| {
             let severity = config.severity(&r.rule)?;
-            Some(locate(m, file, &lines, r, severity))
+            Some(locate((version, name), file, &lines, r, severity))
         })
         .collect();
     findings.sort_by_key(|f| (f.line, f.column));
@@ -160,7 +190,7 @@ fn located(m: &Migration, file: &SqlFile, raw: Vec<Raw>, config: &LintConfig) ->
 }
 
 fn locate(
-    m: &Migration,
+    (version, name): (Version, &str),
     file: &SqlFile,
     lines: &LineIndex,
     r: Raw,
@@ -174,8 +204,8 @@ fn locate(
         severity,
         message: r.message,
         help: r.help,
-        version: m.version,
-        name: m.name.clone(),
+        version,
+        name: name.to_string(),
         path: file.path.clone(),
         line,
         column,

@@ -138,8 +138,10 @@ pub enum OpError {
         /// Drafts sealed anyway (they committed before the failure).
         sealed: Vec<String>,
     },
-    /// `reset` refused a database that is not on this machine.
+    /// `reset` (or `seed`) refused a database that is not on this machine.
     NotLocal {
+        /// What was refused: `reset`, `seed`.
+        what: &'static str,
         /// `user@host:port/db`.
         label: String,
         /// The address the driver would connect to.
@@ -147,8 +149,10 @@ pub enum OpError {
         /// The database name `--confirm` must repeat.
         dbname: String,
     },
-    /// `reset --force` without the right `--confirm`.
+    /// `reset --force` (or `seed --force`) without the right `--confirm`.
     Unconfirmed {
+        /// What was refused: `reset`, `seed`.
+        what: &'static str,
         /// `user@host:port/db`.
         label: String,
         /// The database name.
@@ -176,6 +180,11 @@ pub enum OpError {
         /// What was left undone.
         untouched: Untouched,
     },
+    /// A seed file failed; the seed transaction was rolled back (its `version` and `name` mean
+    /// nothing).
+    Seed(Box<crate::engine::Failure>),
+    /// The fleet file cannot be used (nothing was run).
+    Fleet(super::fleet::FleetFileError),
     /// The request does not make sense.
     Invalid {
         /// What is wrong.
@@ -265,13 +274,22 @@ impl std::fmt::Display for OpError {
             OpError::Connect(e) => write!(f, "{e}"),
             OpError::DevDb(e) => write!(f, "{e}"),
             OpError::Engine { error, .. } => write!(f, "{error}"),
-            OpError::NotLocal { label, address, .. } => write!(
+            OpError::NotLocal {
+                what,
+                label,
+                address,
+                ..
+            } => write!(
                 f,
-                "refusing to reset {label}: it connects to {address}, which is not on this machine"
+                "refusing to {what} {label}: it connects to {address}, which is not on this machine"
             ),
-            OpError::Unconfirmed { label, dbname } => write!(
+            OpError::Unconfirmed {
+                what,
+                label,
+                dbname,
+            } => write!(
                 f,
-                "--confirm must repeat the database name `{dbname}` to reset {label}"
+                "--confirm must repeat the database name `{dbname}` to {what} {label}"
             ),
             OpError::Create(e) => write!(f, "{e}"),
             OpError::Import { error, .. } => write!(f, "{error}"),
@@ -283,6 +301,13 @@ impl std::fmt::Display for OpError {
             ),
             OpError::Invalid { message, .. } => write!(f, "{message}"),
             OpError::Backup { error, .. } => write!(f, "{error}"),
+            OpError::Fleet(e) => write!(f, "{e}"),
+            OpError::Seed(failure) => write!(
+                f,
+                "seed file failed at {}: {}",
+                failure.location(),
+                failure.error_text()
+            ),
         }
     }
 }

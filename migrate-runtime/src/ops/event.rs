@@ -63,6 +63,8 @@ pub enum OpEvent<'a> {
     Verify(crate::shadow::VerifyEvent<'a>),
     /// `diff`'s progress: the history replayed on a shadow database, then the comparison.
     Drift(crate::shadow::DriftEvent<'a>),
+    /// A fleet run's progress (`apply --fleet`, `status --fleet`).
+    Fleet(super::fleet::FleetEvent<'a>),
     /// `reset` starts.
     Resetting {
         /// `user@host:port/db`.

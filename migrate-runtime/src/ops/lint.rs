@@ -21,6 +21,8 @@ pub struct LintRequest {
 pub struct LintReport {
     /// The folders linted.
     pub linted: Vec<String>,
+    /// The seed files linted (with the drafts or `--all`, when there are any).
+    pub seeds: Vec<std::path::PathBuf>,
     /// Whether the drafts were linted (no versions named, not `--all`).
     pub drafts: bool,
     /// The findings, in version, file and position order.
@@ -81,14 +83,23 @@ pub fn run(ws: &Workspace, request: &LintRequest) -> Result<LintReport, OpError>
     } else {
         drafts(&set, &sealed)
     };
-    let findings = lint(&set, &targets, &sealed, &config);
+    let mut findings = lint(&set, &targets, &sealed, &config);
+    let linted: Vec<String> = targets
+        .iter()
+        .filter_map(|v| set.get(*v))
+        .map(|m| m.folder())
+        .collect();
+    // The seed files too (when there are any), unless migrations were named.
+    let seeds = if request.versions.is_empty() {
+        super::seed::seed_files(ws, None).unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    findings.extend(crate::lint::lint_seeds(&seeds, &config));
     let (errors, warnings) = counts(&findings);
     Ok(LintReport {
-        linted: targets
-            .iter()
-            .filter_map(|v| set.get(*v))
-            .map(|m| m.folder())
-            .collect(),
+        linted,
+        seeds: seeds.into_iter().map(|f| f.path).collect(),
         drafts: !request.all && request.versions.is_empty(),
         findings,
         errors,

@@ -8,8 +8,9 @@
 //! - [`database`]: which database, its settings checked before connecting, connecting;
 //! - `preflight`: the lock-file checks before anything runs, and sealing what applied;
 //! - one module per command: `new`, `seal`, `lint`, `apply`, `status`, `down`, `resolve`,
-//!   `reset`, `import`, `dev_db`, `verify`, `drift` (`diff`), `gate` (`check`), `backup`
-//!   (with `restore`, and the backup `apply` takes).
+//!   `reset`, `seed`, `import`, `dev_db`, `verify`, `drift` (`diff`), `gate` (`check`),
+//!   `backup` (with `restore`, and the backup `apply` takes);
+//! - [`fleet`]: `apply` and `status` over many databases.
 //!
 //! ```no_run
 //! use migrate_runtime::ops::{self, ApplyRequest, Workspace, WorkspaceOptions};
@@ -27,6 +28,7 @@ mod down;
 mod drift;
 mod error;
 mod event;
+pub mod fleet;
 mod gate;
 mod impact;
 mod import;
@@ -36,6 +38,7 @@ mod preflight;
 mod reset;
 mod resolve;
 mod seal;
+mod seed;
 mod status;
 mod verify;
 pub mod workspace;
@@ -56,6 +59,7 @@ pub use new::{NewReport, new_migration};
 pub use reset::{ResetOutcome, ResetRequest, reset};
 pub use resolve::{ResolveOutcome, ResolveRequest, resolve};
 pub use seal::{CheckReport, SealReport, SealRequest, check, seal_drafts};
+pub use seed::{SeedOutcome, SeedRequest, seed};
 pub use status::{StatusEntry, StatusReport, StatusRequest, StatusVerdict, status};
 pub use verify::{Selection, VerifyOutcome, VerifyRequest, verify};
 pub use workspace::{Workspace, WorkspaceOptions};

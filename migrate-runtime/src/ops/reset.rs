@@ -8,6 +8,7 @@ use super::event::OpEvent;
 use super::preflight::{check_drafts, preflight, seal_applied};
 use super::workspace::Workspace;
 use crate::engine::ApplyReport;
+use crate::engine::connection::ConnInfo;
 
 /// What `reset` was asked.
 #[derive(Debug, Clone, Default)]
@@ -16,6 +17,8 @@ pub struct ResetRequest {
     pub force: bool,
     /// The database name, typed back.
     pub confirm: Option<String>,
+    /// Seed afterwards (`reset --seed`), in the same run: the seed files are read first.
+    pub seed: bool,
     /// Database options.
     pub db: DbOptions,
 }
@@ -27,8 +30,43 @@ pub struct ResetOutcome {
     pub report: ApplyReport,
     /// Drafts sealed.
     pub sealed: Vec<String>,
+    /// The seed files run afterwards (`--seed`).
+    pub seeded: Vec<std::path::PathBuf>,
     /// The connection, redacted.
     pub database: Option<String>,
+}
+
+/// The guard of the commands that destroy or overwrite data (`reset`, `seed`): a database
+/// that is not on this machine (decided from every host and hostaddr the driver would connect
+/// to, before connecting) is refused unless `force` and `confirm` repeats its name.
+pub(crate) fn local_only(
+    info: &ConnInfo,
+    what: &'static str,
+    force: bool,
+    confirm: Option<&str>,
+) -> Result<(), OpError> {
+    if info.is_local() {
+        return Ok(());
+    }
+    let (label, dbname) = (info.label(), info.dbname().to_string());
+    if !force {
+        return Err(OpError::NotLocal {
+            what,
+            label,
+            address: info
+                .first_remote()
+                .map_or_else(|| "no host".to_string(), |t| t.address()),
+            dbname,
+        });
+    }
+    if confirm != Some(dbname.as_str()) {
+        return Err(OpError::Unconfirmed {
+            what,
+            label,
+            dbname,
+        });
+    }
+    Ok(())
 }
 
 /// Resets the database.
@@ -39,23 +77,18 @@ pub fn reset(
 ) -> Result<ResetOutcome, OpError> {
     let (set, state) = preflight(ws, &request.db)?;
     check_drafts(&set, &state, false, false)?;
+    let seeds = if request.seed {
+        super::seed::seed_files(ws, None)?
+    } else {
+        Vec::new()
+    };
     let settings = database::db_settings(ws, &request.db, events)?;
-    let info = database::conninfo(ws, events)?;
-    let (label, dbname) = (info.label(), info.dbname().to_string());
-    if !info.is_local() {
-        if !request.force {
-            return Err(OpError::NotLocal {
-                label,
-                address: info
-                    .first_remote()
-                    .map_or_else(|| "no host".to_string(), |t| t.address()),
-                dbname,
-            });
-        }
-        if request.confirm.as_deref() != Some(dbname.as_str()) {
-            return Err(OpError::Unconfirmed { label, dbname });
-        }
-    }
+    local_only(
+        database::conninfo(ws, events)?,
+        "reset",
+        request.force,
+        request.confirm.as_deref(),
+    )?;
     let mut db = database::connect(ws, &settings, events)?;
     let engine = database::watching(ws, &settings)?;
     events(OpEvent::Resetting {
@@ -67,9 +100,13 @@ pub fn reset(
         .map_err(OpError::engine("reset", None))?;
     let versions: Vec<_> = report.applied.iter().map(|a| a.version).collect();
     let (_, sealed) = seal_applied(ws, &set, &state, &versions)?;
+    if !seeds.is_empty() {
+        super::seed::run_seeds(&mut db.client, &seeds)?;
+    }
     Ok(ResetOutcome {
         report,
         sealed,
+        seeded: seeds.into_iter().map(|f| f.path).collect(),
         database: ws.redacted(),
     })
 }

@@ -8,8 +8,9 @@ use crate::engine::connection::ConnInfo;
 use crate::lockfile;
 use crate::project::{Project, Settings};
 use crate::{LockState, MigrationSet};
-use std::cell::OnceCell;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::OnceLock;
 
 /// How a front end was invoked: the global options.
 #[derive(Debug, Clone, Default)]
@@ -53,7 +54,10 @@ pub struct Workspace {
     /// Problems that did not stop anything, for the front end to show.
     pub warnings: Vec<String>,
     /// The connection in use, once resolved.
-    pub(crate) conninfo: OnceCell<ConnInfo>,
+    pub(crate) conninfo: OnceLock<ConnInfo>,
+    /// The directory and lock file as read once for a whole fleet, so every database gets
+    /// the same migrations (see [`Workspace::for_database`]).
+    fixed: Option<Arc<(MigrationSet, LockState)>>,
 }
 
 impl Workspace {
@@ -74,21 +78,60 @@ impl Workspace {
             Some(dir) => cwd.join(dir),
             None => project.migrations_dir(),
         };
+        let mut settings = project.settings;
+        if let Some(fleet) = settings.fleet.take() {
+            settings.fleet = Some(shorten(&project.root.join(fleet), cwd));
+        }
+        if let Some(seeds) = settings.seeds_dir.take() {
+            settings.seeds_dir = Some(shorten(&project.root.join(seeds), cwd));
+        }
         Ok(Workspace {
             dir: shorten(&dir, cwd),
-            settings: project.settings,
+            settings,
             database_url: options.database_url.clone().filter(|u| !u.is_empty()),
             database_url_source: options.database_url_source.clone(),
             package: project.name,
             target_dir: project.target_dir,
             root: project.root,
             warnings,
-            conninfo: OnceCell::new(),
+            conninfo: OnceLock::new(),
+            fixed: None,
         })
+    }
+
+    /// The same project on another database, with the migrations already read (one member of
+    /// a fleet: every database gets the same migrations, read once).
+    ///
+    /// ```
+    /// use migrate_runtime::ops::{Workspace, WorkspaceOptions};
+    /// use migrate_runtime::{LockState, MigrationSet};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let ws = Workspace::locate(&WorkspaceOptions::default(), dir.path()).unwrap();
+    /// let info = "postgres://app:pw@db1/shop".parse().unwrap();
+    /// let set = MigrationSet { dir: dir.path().into(), migrations: vec![] };
+    /// let member = ws.for_database(info, std::sync::Arc::new((set, LockState::Absent)));
+    /// assert_eq!(member.redacted().as_deref(), Some("postgres://app:***@db1:5432/shop"));
+    /// ```
+    pub fn for_database(&self, info: ConnInfo, read: Arc<(MigrationSet, LockState)>) -> Workspace {
+        Workspace {
+            dir: self.dir.clone(),
+            root: self.root.clone(),
+            settings: self.settings.clone(),
+            database_url: None,
+            database_url_source: "the fleet".into(),
+            package: self.package.clone(),
+            target_dir: self.target_dir.clone(),
+            warnings: Vec::new(),
+            conninfo: OnceLock::from(info),
+            fixed: Some(read),
+        }
     }
 
     /// Reads the migrations directory and its lock file.
     pub fn read(&self, untouched: Untouched) -> Result<(MigrationSet, LockState), OpError> {
+        if let Some(fixed) = &self.fixed {
+            return Ok((fixed.0.clone(), fixed.1.clone()));
+        }
         let set = MigrationSet::read(&self.dir).map_err(|errors| OpError::Read {
             errors,
             untouched: Some(untouched),
@@ -103,6 +146,9 @@ impl Workspace {
 
     /// Reads the migrations directory (without the lock file).
     pub fn read_set(&self, untouched: Untouched) -> Result<MigrationSet, OpError> {
+        if let Some(fixed) = &self.fixed {
+            return Ok(fixed.0.clone());
+        }
         MigrationSet::read(&self.dir).map_err(|errors| OpError::Read {
             errors,
             untouched: Some(untouched),

@@ -7,6 +7,7 @@ mod empty_migration;
 mod missing_down_migration;
 mod mixed_data_and_ddl;
 mod requires_no_transaction;
+mod seed_insert_without_on_conflict;
 
 use super::{LintConfig, Raw, Severity};
 use crate::Version;
@@ -47,7 +48,13 @@ pub const OWN_RULES: &[OwnRule] = &[
     empty_migration::RULE,
     mixed_data_and_ddl::RULE,
     contract_too_soon::RULE,
+    seed_insert_without_on_conflict::RULE,
 ];
+
+/// `seed-insert-without-on-conflict` for a seed file.
+pub(crate) fn seed_findings(file: &squawk_syntax::SourceFile) -> Vec<Raw> {
+    seed_insert_without_on_conflict::findings(file)
+}
 
 /// `requires-no-transaction` for any file (a down.sql too).
 pub(crate) fn requires_no_transaction_in(
