@@ -216,7 +216,7 @@ fn reset_drops_and_reapplies_on_a_local_database() {
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
         run.stderr
-            .contains("Dropped and recreated schema(s) public"),
+            .contains("  Dropped schema(s) public; public recreated empty\n"),
         "{}",
         run.stderr
     );
