@@ -206,11 +206,50 @@ fn every_key_of_the_manifest_is_used_and_its_flag_overrides_it() {
     assert_eq!(db.count("SELECT count(*) FROM ops.\"Hist\""), 1, "fresh");
 }
 
+/// The `synchronous_commit` each migration of a run committed with, as it recorded it.
+fn commit_modes(db: &TestDb, args: &[&str]) -> Vec<(i32, String)> {
+    let p = Project::with_db(db);
+    db.client()
+        .batch_execute(&format!(
+            "DROP TABLE IF EXISTS modes; DROP TABLE IF EXISTS _migrate_history;
+             CREATE TABLE modes (n int, mode text);
+             ALTER DATABASE {} SET synchronous_commit = off",
+            db.name
+        ))
+        .expect("set up");
+    for n in 1..=3 {
+        p.migration(
+            &format!("2026112109000{n}_m{n}"),
+            &format!("INSERT INTO modes VALUES ({n}, current_setting('synchronous_commit'));\n"),
+            None,
+        );
+    }
+    let run = p.run(args);
+    assert_eq!(run.code, 0, "{run:?}");
+    db.client()
+        .query("SELECT n, mode FROM modes ORDER BY n", &[])
+        .expect("modes")
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect()
+}
+
 #[test]
-fn no_group_commit_flag_turns_it_off() {
+fn group_commit_ends_with_a_synchronous_commit_and_the_flag_turns_it_off() {
+    // The database's default is off here, so every `on` is the engine's.
     let db = TestDb::new();
+    let mode = |n: i32, m: &str| (n, m.to_string());
+    assert_eq!(
+        commit_modes(&db, &["apply"]),
+        [mode(1, "off"), mode(2, "off"), mode(3, "on")],
+        "group commit: only the last commit waits for the WAL flush"
+    );
+    assert_eq!(
+        commit_modes(&db, &["apply", "--no-group-commit"]),
+        [mode(1, "on"), mode(2, "on"), mode(3, "on")]
+    );
     let p = Project::with_db(&db);
-    p.migration(A, "CREATE TABLE items (id int);\n", None);
+    p.migration(A, "SELECT 1;\n", None);
     let on = p.run(&["-v", "status"]);
     assert!(settings_line(&on).contains(", group commit on, "), "{on:?}");
     let off = p.run(&["-v", "status", "--no-group-commit"]);
