@@ -5,9 +5,10 @@
 //! This crate only parses the macro input; reading, verifying and generating are done by
 //! `migrate_runtime::compile`, the same code the CLI's model and the build-script helper use.
 //!
-//! ```ignore
+//! ```no_run
 //! mod migrations {
-//!     migrate_macros::embed_migrations!("migrations");
+//!     // Relative to the crate root; here the repository's example project.
+//!     migrate_macros::embed_migrations!("../examples/quickstart/migrations");
 //! }
 //!
 //! fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -17,6 +18,9 @@
 //!     Ok(())
 //! }
 //! ```
+//!
+//! (`no_run`: compiled, so the macro verifies the example's migrations, and not run, as it
+//! needs a server; `tests/tests/downstream.rs` runs such a crate end to end.)
 //!
 //! Generated items: one `pub const <NAME>: migrate_runtime::Version` per migration (the name
 //! in UPPER_SNAKE_CASE; `_<version>` appended when names repeat), `pub const LATEST`, and

@@ -129,5 +129,10 @@ mod tests {
         let c = Checksum::of_sql(b"x");
         assert_eq!(c.to_string().parse::<Checksum>().unwrap(), c);
         assert!("ABC".parse::<Checksum>().is_err());
+        // Each condition alone refuses: hex of another length, and 64 digits not all
+        // lowercase hex (upper case included: the lock file is written in lower case).
+        assert!("abc".parse::<Checksum>().is_err());
+        assert!("ab".repeat(33).parse::<Checksum>().is_err());
+        assert!(c.to_string().to_uppercase().parse::<Checksum>().is_err());
     }
 }

@@ -162,6 +162,17 @@ impl Project {
         let out = self.command(args).output().expect("run cargo-migrate");
         Run::from_output(out)
     }
+
+    /// Runs `cargo-migrate migrate <args>` with this project's environment in another working
+    /// directory (a subdirectory of the project, or outside it with `--manifest-path`).
+    pub fn run_in(&self, cwd: &Path, args: &[&str]) -> Run {
+        let out = self
+            .command(args)
+            .current_dir(cwd)
+            .output()
+            .expect("run cargo-migrate");
+        Run::from_output(out)
+    }
 }
 
 impl Default for Project {

@@ -388,6 +388,10 @@ fn concurrently_in_a_transactional_migration_is_refused_before_anything_runs() {
         "{}",
         run.stderr
     );
+    assert!(
+        !db.has_table("_migrate_history"),
+        "the lint gate refuses before connecting"
+    );
     // ...and, overridden, the engine itself: nothing runs either way.
     let run = p.run(&["apply", "--allow-unsafe"]);
     assert_eq!(run.code, 1);
@@ -416,7 +420,9 @@ fn concurrently_in_a_transactional_migration_is_refused_before_anything_runs() {
         run.stderr
     );
     assert!(!db.has_table("t"));
-    assert!(!db.has_table("_migrate_history") || db.history().is_empty());
+    // The engine refuses once it holds the lock and has created the (empty) history table,
+    // before running anything; the lint gate above refused before connecting at all.
+    assert_eq!(db.history(), vec![], "nothing recorded");
 }
 
 #[test]

@@ -115,6 +115,7 @@ fn edited_sealed_migration_is_refused_then_forced() {
     assert_eq!(json["findings"][0]["version"], "20261121090000");
     // Forcing the wrong version is refused, the right one (by folder name) re-seals.
     let wrong = p.run(&["seal", "--force", &B[..14]]);
+    assert_eq!(wrong.code, 1, "{wrong:?}");
     assert!(
         wrong
             .stderr

@@ -27,6 +27,15 @@ fn embed_migrations_compile_errors_and_constants() {
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("ui/fixtures"),
         &fixtures,
     );
+    // A directory without migrations (git keeps no empty folder), and the package's default
+    // `migrations` directory for the no-argument form.
+    std::fs::create_dir_all(fixtures.join("empty")).expect("mkdir");
+    let default_dir = trybuild_project_dir().join("migrations");
+    let _ = std::fs::remove_dir_all(&default_dir);
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("ui/fixtures/clash"),
+        &default_dir,
+    );
     let t = trybuild::TestCases::new();
     t.compile_fail("ui/*.rs");
     t.pass("ui/pass/*.rs");

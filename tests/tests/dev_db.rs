@@ -67,6 +67,14 @@ fn using_line(run: &Run) -> (String, String) {
     (url.to_string(), what)
 }
 
+/// The port of a `postgres://user@host:port/db` URL.
+fn port_of(url: &str) -> u16 {
+    url.rsplit_once(':')
+        .and_then(|(_, rest)| rest.split_once('/'))
+        .and_then(|(port, _)| port.parse().ok())
+        .unwrap_or_else(|| panic!("no port in {url}"))
+}
+
 fn connect(url: &str) -> Result<postgres::Client, postgres::Error> {
     postgres::Client::connect(url, postgres::NoTls)
 }
@@ -134,10 +142,21 @@ fn dev_db_is_created_on_first_use_then_reused_stopped_restarted_and_destroyed() 
     let run = p.run(&["dev-db", "stop"]);
     assert_eq!(run.stderr, "The dev database is not running.\n");
 
-    // Started again on demand, on the same port when it is still free, with its data.
+    // Started again on demand with its data. Its old port is taken meanwhile (here by the
+    // test, so the outcome does not depend on what else runs on the machine): another one.
+    let old_port = port_of(&url);
+    let taken = std::net::TcpListener::bind(("127.0.0.1", old_port)).ok();
     let run = p.run(&["status"]);
     assert_eq!(run.code, 0, "{run:?}");
-    assert_eq!(using_line(&run), (url.clone(), "started".to_string()));
+    let (again, what) = using_line(&run);
+    assert_eq!(what, "started");
+    assert_ne!(port_of(&again), old_port, "{again}");
+    assert_eq!(
+        again.replace(&format!(":{}/", port_of(&again)), ":PORT/"),
+        url.replace(&format!(":{old_port}/"), ":PORT/")
+    );
+    drop(taken);
+    let url = again;
     assert!(has_items(&url));
     let json = p.run(&["--format", "json", "dev-db", "status"]).json();
     assert_eq!(json["state"], "running");
@@ -162,6 +181,26 @@ fn dev_db_is_created_on_first_use_then_reused_stopped_restarted_and_destroyed() 
     );
     let run = p.run(&["dev-db", "destroy"]);
     assert_eq!(run.stderr, "There is no dev database.\n");
+}
+
+#[test]
+fn concurrent_first_uses_create_one_cluster_and_agree_on_it() {
+    let p = DevProject::new("racing");
+    let children: Vec<_> = (0..3).map(|_| p.0.spawn(&["dev-db", "url"])).collect();
+    let runs: Vec<Run> = children
+        .into_iter()
+        .map(|c| Run::from_output(c.wait_with_output().expect("dev-db url")))
+        .collect();
+    for run in &runs {
+        assert_eq!(run.code, 0, "{runs:?}");
+        assert_eq!(run.stdout, runs[0].stdout, "{runs:?}");
+    }
+    let url = runs[0].stdout.trim_end();
+    assert!(url.ends_with("/racing"), "{url}");
+    connect(url).expect("the one server answers");
+    let run = p.run(&["apply"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(using_line(&run), (url.to_string(), "running".to_string()));
 }
 
 #[test]

@@ -168,6 +168,44 @@ fn resolve_applied_baselines_without_running() {
 }
 
 #[test]
+fn resolve_applied_marks_a_failed_migration_finished_by_hand() {
+    let db = TestDb::new();
+    let p = Project::with_db(&db);
+    p.migration(
+        A,
+        "CREATE TABLE users (id int);\nINSERT INTO nowhere VALUES (1);\n",
+        None,
+    )
+    .migration(B, "ALTER TABLE users ADD COLUMN email text;\n", None);
+    assert_eq!(p.run(&["apply"]).code, 1);
+    assert_eq!(
+        db.history(),
+        [(A[..14].to_string(), "apply".into(), "failed".into())]
+    );
+    // Finished by hand, then recorded: apply goes on with the next one, never reruns it.
+    db.client()
+        .batch_execute("CREATE TABLE users (id int)")
+        .expect("by hand");
+    let run = p.run(&["resolve", "--applied", &A[..14]]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr.starts_with(
+            "Marked 20261121090000 as applied (recorded in the history; nothing was run).\n"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        db.history().last(),
+        Some(&(A[..14].to_string(), "resolve".into(), "applied".into()))
+    );
+    let run = p.run(&["apply"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(db.history().len(), 3);
+    assert_eq!(p.run(&["status"]).code, 0);
+}
+
+#[test]
 fn resolve_rolled_back_only_for_failed_migrations() {
     let db = TestDb::new();
     let p = three(&db);
@@ -216,7 +254,7 @@ fn reset_drops_and_reapplies_on_a_local_database() {
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
         run.stderr
-            .contains("Dropped and recreated schema(s) public"),
+            .contains("  Dropped schema(s) public; public recreated empty\n"),
         "{}",
         run.stderr
     );

@@ -110,16 +110,21 @@ fn github_format_prints_workflow_annotations() {
              Dropping a column may break existing clients.%0Ahelp: expand/contract: first deploy code that no longer reads or writes the column, then drop it in a later migration; once no code uses it, suppress with `-- migrate:allow(ban-drop-column) reason: <why>`\n"
         )
     );
+    // Other commands refuse the format before doing anything (no connection is tried).
+    let status = p.run(&[
+        "status",
+        "--format",
+        "github",
+        "--database-url",
+        "postgres://x@127.0.0.1:1/x",
+    ]);
     assert_eq!(
-        p.run(&[
-            "status",
-            "--format",
-            "github",
-            "--database-url",
-            "postgres://x@127.0.0.1:1/x"
-        ])
-        .code,
-        1
+        (status.code, status.stdout.as_str(), status.stderr.as_str()),
+        (
+            1,
+            "",
+            "error: --format github is for `cargo migrate lint` only; use text or json\n"
+        )
     );
 }
 

@@ -256,3 +256,56 @@ fn input_errors() {
     ));
     snapshot("input_errors", &p, &runs);
 }
+
+#[test]
+fn no_transaction_down_and_resolving_a_failure() {
+    const INDEX: &str = "20261121090300_index_users";
+    const FAILING: &str = "20261121090400_failing";
+    let db = TestDb::new();
+    let p = Project::with_db(&db);
+    let index = "-- migrate:no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS users_id ON users (id);\n";
+    p.migration(
+        USERS,
+        "CREATE TABLE users (id bigint PRIMARY KEY);\n",
+        Some("DROP TABLE users;\n"),
+    )
+    .migration(
+        INDEX,
+        index,
+        Some("DROP INDEX CONCURRENTLY IF EXISTS users_id;\nSELECT 1;\n"),
+    );
+    assert_eq!(p.run(&["apply"]).code, 0);
+    let mut runs = vec![(
+        "down of a no-transaction down.sql (json)",
+        p.run(&["down", "--format", "json"]),
+    )];
+    assert_eq!(p.run(&["apply"]).code, 0);
+    p.migration(
+        FAILING,
+        "INSERT INTO nowhere VALUES (1);\n",
+        Some("SELECT 1;\n"),
+    );
+    runs.push((
+        "apply failing (json)",
+        p.run(&["apply", "--format", "json"]),
+    ));
+    runs.push((
+        "resolve --applied of the failed one (json)",
+        p.run(&["resolve", "--applied", &FAILING[..14], "--format", "json"]),
+    ));
+    p.migration(
+        INDEX,
+        index,
+        Some("DROP INDEX CONCURRENTLY IF EXISTS users_id;\nSELECT * FROM nowhere;\n"),
+    );
+    assert_eq!(p.run(&["seal", "--force", INDEX]).code, 0);
+    runs.push((
+        "down --to failing part-way through a no-transaction down.sql (json)",
+        p.run(&["down", "--to", &USERS[..14], "--format", "json"]),
+    ));
+    runs.push((
+        "status after (json)",
+        p.run(&["status", "--format", "json"]),
+    ));
+    snapshot("no_transaction_down_and_resolving_a_failure", &p, &runs);
+}

@@ -120,10 +120,25 @@ fn lock_file_problems_show_in_status() {
 
 #[test]
 fn dotenv_provides_the_database_url() {
+    // Through `.env` alone: the migration is listed as pending in that database, and the dev
+    // database (the fallback when `.env` is ignored, with the same exit code) is never used.
     let db = TestDb::new();
     let p = Project::new();
-    p.migration(A, "SELECT 1;\n", None)
-        .file(".env", format!("# local\nDATABASE_URL={}\n", db.url));
-    let run = p.run(&["status"]);
+    p.migration(
+        A,
+        "CREATE TABLE users (id int);\n",
+        Some("DROP TABLE users;\n"),
+    )
+    .file(".env", format!("# local\nDATABASE_URL={}\n", db.url));
+    let run = p.run(&["status", "--format", "json"]);
     assert_eq!(run.code, 4, "{run:?}");
+    assert!(!run.stderr.contains("dev database"), "{}", run.stderr);
+    assert_eq!(run.json()["migrations"][0]["state"], "pending");
+    let run = p.run(&["apply"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        db.has_table("users"),
+        "applied to the database `.env` names"
+    );
+    assert!(!p.path().join("target/migrate-dev-db").exists());
 }

@@ -100,6 +100,8 @@ fn require_and_verify_full_connect_over_tls() {
         format!("postgres://postgres@127.0.0.1:{port}/postgres?sslmode=verify-ca&sslrootcert={ca}"),
         // The default (prefer) uses TLS when the server offers it; this server insists.
         format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+        // allow too, when plain is refused.
+        format!("postgres://postgres@127.0.0.1:{port}/postgres?sslmode=allow"),
     ] {
         let run = status(&url);
         assert_eq!(run.code, 4, "{url}: {run:?}");
@@ -132,6 +134,14 @@ fn verification_failures_are_one_line_with_a_hint() {
             format!("host=127.0.0.1 port={port} user=postgres password=hunter2 sslmode=disable"),
             "no encryption",
             "help: the server accepts only TLS connections: add sslmode=require",
+        ),
+        (
+            // The system's certificates do not include the test's CA.
+            format!(
+                "postgres://postgres:hunter2@localhost:{port}/postgres?sslmode=verify-full&sslrootcert=system"
+            ),
+            "invalid peer certificate: UnknownIssuer",
+            "help: the server's certificate is not trusted: set sslrootcert",
         ),
         (
             // require with sslrootcert checks the chain, as libpq does.
@@ -187,12 +197,14 @@ fn require_fails_when_the_server_offers_no_tls() {
         run.stderr
     );
     assert!(!run.stderr.contains("hunter2"));
-    // prefer falls back to a plain connection.
-    let url = format!(
-        "postgres://postgres@127.0.0.1:{}/postgres?sslmode=prefer",
-        c.port
-    );
-    assert_eq!(status(&url).code, 4);
+    // prefer and allow fall back to a plain connection.
+    for mode in ["prefer", "allow"] {
+        let url = format!(
+            "postgres://postgres@127.0.0.1:{}/postgres?sslmode={mode}",
+            c.port
+        );
+        assert_eq!(status(&url).code, 4, "{mode}");
+    }
 }
 
 #[test]
@@ -213,6 +225,15 @@ fn unknown_sslmode_and_client_certificates_are_clear_errors() {
     assert!(
         run.stderr
             .contains("`sslcert` is not supported: client certificates are not supported"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("hunter2"));
+    let run = status("postgres://u:hunter2@db.invalid/app?sslkey=/k.pem");
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr
+            .contains("`sslkey` is not supported: client certificates are not supported"),
         "{}",
         run.stderr
     );

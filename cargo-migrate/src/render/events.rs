@@ -502,7 +502,12 @@ fn print_event(event: Event<'_>) {
             "  {version}: dropped the invalid index {index} left by an earlier failed build; building it again"
         ),
         Event::Dropped { schemas } => {
-            crate::info!("  Dropped and recreated schema(s) {}", schemas.join(", "))
+            let public = if schemas.iter().any(|s| s == "public") {
+                "; public recreated empty"
+            } else {
+                ""
+            };
+            crate::info!("  Dropped schema(s) {}{public}", schemas.join(", "))
         }
         _ => {}
     }

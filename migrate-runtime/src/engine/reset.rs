@@ -10,8 +10,8 @@ use crate::quote_ident;
 use postgres::Client;
 
 impl Engine {
-    /// Drops and recreates the configured schemas and the history table's schema, then applies
-    /// every migration, all under the migration lock.
+    /// Drops the configured schemas and the history table's schema (recreating `public` empty),
+    /// then applies every migration, all under the migration lock.
     pub fn reset(
         &self,
         client: &mut Client,
@@ -26,11 +26,12 @@ impl Engine {
         let mut sql = String::new();
         for s in &schemas {
             let q = quote_ident(s);
-            sql.push_str(&format!(
-                "DROP SCHEMA IF EXISTS {q} CASCADE; CREATE SCHEMA {q};"
-            ));
+            sql.push_str(&format!("DROP SCHEMA IF EXISTS {q} CASCADE;"));
+            // `public` is recreated (a new database has it, and migrations assume it); the
+            // others are left to the migrations that create them (a `CREATE SCHEMA app` must
+            // not fail on an empty one) and to the history table, which creates its own.
             if s == "public" {
-                sql.push_str("GRANT USAGE ON SCHEMA public TO PUBLIC;");
+                sql.push_str("CREATE SCHEMA public; GRANT USAGE ON SCHEMA public TO PUBLIC;");
             }
         }
         let mut tx = guard

@@ -116,7 +116,11 @@ pub struct MappedMigration {
 /// ```
 /// # use migrate_runtime::import::Conversion;
 /// let c = Conversion { file: "migration.sql".into(), line: Some(1), message: "removed its own `BEGIN;`".into() };
-/// assert_eq!(c.file, "migration.sql");
+/// // Its JSON (in `import --format json`):
+/// assert_eq!(
+///     serde_json::to_value(&c).unwrap(),
+///     serde_json::json!({"file": "migration.sql", "line": 1, "message": "removed its own `BEGIN;`"})
+/// );
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Conversion {
@@ -133,7 +137,11 @@ pub struct Conversion {
 /// ```
 /// # use migrate_runtime::import::Skipped;
 /// let s = Skipped { path: "README.md".into(), reason: "not a migration".into() };
-/// assert_eq!(s.path, "README.md");
+/// // Its JSON (in `import --format json`):
+/// assert_eq!(
+///     serde_json::to_value(&s).unwrap(),
+///     serde_json::json!({"path": "README.md", "reason": "not a migration"})
+/// );
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Skipped {

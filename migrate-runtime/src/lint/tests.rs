@@ -341,3 +341,68 @@ fn a_unique_constraint_gets_the_expand_contract_help() {
         .unwrap_or_else(|| panic!("{findings:#?}"));
     assert!(f.help.contains("USING INDEX"), "{}", f.help);
 }
+
+#[test]
+fn pg_version_decides_squawks_version_dependent_rules() {
+    // A constant default rewrites the table before PostgreSQL 11 only (squawk counts "11"
+    // itself as older; the supported majors, 14 on, are all newer).
+    let sql = "ALTER TABLE t ADD COLUMN c int DEFAULT 5;\n";
+    let on = |version: Option<&str>| {
+        let mut config = LintConfig::default();
+        config.pg_version = version.map(String::from);
+        lint_with(sql, Some("ALTER TABLE t DROP COLUMN c;\n"), &config)
+    };
+    assert_eq!(ids(&on(Some("10"))), ["adding-field-with-default"]);
+    assert!(on(Some("14")).is_empty(), "{:?}", on(Some("14")));
+    assert!(on(None).is_empty(), "{:?}", on(None));
+    let bad = LintConfig::from_settings(&LintSettings {
+        pg_version: Some("fifteen".into()),
+        ..Default::default()
+    });
+    assert!(
+        bad.as_ref()
+            .is_err_and(|e| e.starts_with("[package.metadata.migrate.lint] pg_version `fifteen`")),
+        "{bad:?}"
+    );
+}
+
+#[test]
+fn squawk_ignore_comments_silence_that_rule_on_that_statement() {
+    let sql = "ALTER TABLE users DROP COLUMN legacy;\n";
+    assert_eq!(ids(&lint_sql(sql)), ["ban-drop-column"]);
+    let ignored = format!("-- squawk-ignore ban-drop-column\n{sql}");
+    assert!(lint_sql(&ignored).is_empty(), "{:?}", lint_sql(&ignored));
+    // Another rule's name does not silence this one.
+    let other = format!("-- squawk-ignore ban-drop-table\n{sql}");
+    assert_eq!(ids(&lint_sql(&other)), ["ban-drop-column"]);
+}
+
+#[test]
+fn databases_and_tablespaces_need_a_no_transaction_migration() {
+    for sql in [
+        "CREATE DATABASE app2;\n",
+        "DROP DATABASE app2;\n",
+        "CREATE TABLESPACE fast LOCATION '/mnt/fast';\n",
+        "DROP TABLESPACE fast;\n",
+    ] {
+        let findings = lint_sql(sql);
+        assert!(
+            ids(&findings).contains(&"requires-no-transaction"),
+            "{sql}: {findings:?}"
+        );
+        let free = lint_sql(&format!("-- migrate:no-transaction\n{sql}"));
+        assert!(
+            !ids(&free).contains(&"requires-no-transaction"),
+            "{sql}: {free:?}"
+        );
+    }
+}
+
+#[test]
+fn a_delete_without_where_next_to_schema_changes_is_mixed() {
+    let sql = "ALTER TABLE users ADD COLUMN flag boolean;\nDELETE FROM sessions;\n";
+    assert_eq!(ids(&lint_sql(sql)), ["mixed-data-and-ddl"]);
+    let bounded =
+        "ALTER TABLE users ADD COLUMN flag boolean;\nDELETE FROM sessions WHERE expired;\n";
+    assert!(lint_sql(bounded).is_empty(), "{:?}", lint_sql(bounded));
+}
