@@ -123,7 +123,7 @@ fn github_format_prints_workflow_annotations() {
         (
             1,
             "",
-            "error: --format github is for `cargo migrate lint` only; use text or json\n"
+            "error: --format github is for `cargo migrate lint` and `check` only; use text or json\n"
         )
     );
 }
