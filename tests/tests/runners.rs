@@ -65,7 +65,8 @@ fn runner_at_the_gate(db: &TestDb) -> i32 {
         "the first runner's migration waits at the gate",
         "SELECT coalesce(max(l.pid), 0)::bigint FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
          WHERE l.locktype = 'advisory' AND NOT l.granted AND l.objid = 4242
-           AND a.application_name = 'cargo-migrate'",
+           AND a.application_name = 'cargo-migrate'
+           AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
     );
     i32::try_from(pid).expect("a pid")
 }
