@@ -36,7 +36,12 @@ fn a_session_ended_mid_run_reports_what_committed_and_what_did_not() {
         "the original error comes first: {}",
         run.stderr
     );
-    assert!(error.contains("57P01"), "{error}");
+    // The server sends FATAL 57P01 as it ends the session; on a loaded machine the client can
+    // see the socket close before it reads that message. Either way the session ended.
+    assert!(
+        error.contains("57P01") || error.ends_with(": connection closed"),
+        "{error}"
+    );
     assert!(
         run.stderr.contains(&format!(
             "help: {B} was rolled back: nothing of it remains; check with `cargo migrate status`, \
