@@ -274,7 +274,8 @@ fn without_a_lock_timeout_nothing_is_retried() {
         );
         let waiting = db.count(
             "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-             WHERE NOT l.granted AND a.application_name = 'cargo-migrate'",
+             WHERE NOT l.granted AND a.application_name = 'cargo-migrate'
+               AND a.datname = current_database()",
         );
         if waiting > 0 {
             break;

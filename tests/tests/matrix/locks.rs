@@ -147,7 +147,8 @@ fn a_second_runner_names_the_holder_of_the_migration_lock(pg: &Server) {
     let start = Instant::now();
     while db.count(
         "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-         WHERE l.locktype = 'advisory' AND l.granted AND a.application_name = 'cargo-migrate'",
+         WHERE l.locktype = 'advisory' AND l.granted AND a.application_name = 'cargo-migrate'
+           AND a.datname = current_database()",
     ) == 0
     {
         assert!(
