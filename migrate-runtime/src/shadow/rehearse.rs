@@ -152,8 +152,7 @@ impl Replay<'_, '_> {
                 self.base = Some(self.capture()?);
             }
             if let Err(failure) = run_committed(self.shadow.client(), m, Direction::Up) {
-                let detail = format!("migration.sql failed: {}", failure.message);
-                let mut c = Checked::failed(Verdict::UpFailed, *failure, detail);
+                let mut c = Checked::failed(Verdict::UpFailed, *failure);
                 c.duration_ms = ms(started);
                 events(VerifyEvent::Checked(&c));
                 self.results.push(c);
@@ -221,8 +220,7 @@ impl Replay<'_, '_> {
         let mut tx = self.shadow.client().transaction().map_err(session)?;
         let outcome = (|| -> Result<Checked, VerifyError> {
             if let Err(failure) = run_in(&mut tx, m, Direction::Down) {
-                let detail = format!("down.sql failed: {}", failure.message);
-                return Ok(Checked::failed(Verdict::DownFailed, *failure, detail));
+                return Ok(Checked::failed(Verdict::DownFailed, *failure));
             }
             let reverted = after.refresh_cached(&mut tx, cache)?;
             let down_diff = diff(before.snapshot(), reverted.snapshot());
@@ -251,9 +249,8 @@ impl Replay<'_, '_> {
         events: &mut dyn FnMut(VerifyEvent<'_>),
     ) -> Result<(Checked, TrackedSnapshot), VerifyError> {
         if let Err(failure) = run_committed(self.shadow.client(), m, Direction::Down) {
-            let detail = format!("down.sql failed: {}", failure.message);
             let partly = !failure.transactional;
-            let c = Checked::failed(Verdict::DownFailed, *failure, detail);
+            let c = Checked::failed(Verdict::DownFailed, *failure);
             let next = if partly {
                 self.rebuild(index, events)?
             } else {
@@ -366,11 +363,7 @@ fn judge(
     }
     let up = match reapplied {
         Err(failure) => {
-            let detail = format!(
-                "migration.sql failed when applied again after down.sql: {}",
-                failure.message
-            );
-            return Checked::failed(Verdict::ReapplyFailed, *failure, detail);
+            return Checked::failed(Verdict::ReapplyFailed, *failure);
         }
         Ok(up) => up,
     };

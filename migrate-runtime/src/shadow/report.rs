@@ -135,10 +135,15 @@ impl Checked {
         }
     }
 
-    /// A verdict decided by a file that failed.
-    pub fn failed(verdict: Verdict, failure: Failure, detail: String) -> Checked {
+    /// A verdict decided by a file that failed; the detail names the file and its error.
+    pub fn failed(verdict: Verdict, failure: Failure) -> Checked {
+        let what = match verdict {
+            Verdict::DownFailed => "down.sql failed",
+            Verdict::ReapplyFailed => "migration.sql failed when applied again after down.sql",
+            _ => "migration.sql failed",
+        };
         let mut c = Checked::new(failure.version, &failure.name, verdict);
-        c.detail = Some(detail);
+        c.detail = Some(format!("{what}: {}", failure.message));
         c.file = Some(failure.file.clone());
         c.line = failure.line;
         c.column = failure.column;
