@@ -37,6 +37,15 @@ fn first_line(e: &OpError) -> String {
     e.to_string().lines().next().unwrap_or("").to_string()
 }
 
+/// The width of the database column: the longest label, at least the header's.
+fn label_width<'a>(labels: impl Iterator<Item = &'a str>) -> usize {
+    labels
+        .map(str::len)
+        .max()
+        .unwrap_or(0)
+        .max("database".len())
+}
+
 /// Prints `apply --fleet`'s report.
 pub fn print_apply(format: Format, report: FleetReport) {
     match format {
@@ -46,13 +55,7 @@ pub fn print_apply(format: Format, report: FleetReport) {
 }
 
 fn apply_text(report: FleetReport) {
-    let width = report
-        .entries
-        .iter()
-        .map(|e| e.member.label.len())
-        .max()
-        .unwrap_or(0)
-        .max(8);
+    let width = label_width(report.entries.iter().map(|e| e.member.label.as_str()));
     println!(
         "{:<width$}  {:<11}  {:>7}  {:<14}  time",
         "database", "result", "applied", "version"
@@ -243,13 +246,7 @@ pub fn print_status(format: Format, report: FleetStatusReport) {
 }
 
 fn status_text(report: FleetStatusReport) {
-    let width = report
-        .entries
-        .iter()
-        .map(|e| e.member.label.len())
-        .max()
-        .unwrap_or(0)
-        .max(8);
+    let width = label_width(report.entries.iter().map(|e| e.member.label.as_str()));
     println!(
         "{:<width$}  {:<14}  {:>7}  {:>7}  problems",
         "database", "version", "applied", "pending"
