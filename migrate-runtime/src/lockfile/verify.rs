@@ -117,6 +117,23 @@ impl Finding {
         }
     }
 
+    /// The version of a draft (an unsealed migration, in order or not); `None` for a problem.
+    ///
+    /// ```
+    /// # use migrate_runtime::{Finding, Version};
+    /// let v = Version::new(20261121093000).unwrap();
+    /// let f = Finding::Unsealed { version: v, name: "a".into(), path: "a".into() };
+    /// assert_eq!(f.draft(), Some(v));
+    /// ```
+    pub fn draft(&self) -> Option<Version> {
+        match self {
+            Finding::Unsealed { version, .. } | Finding::OutOfOrder { version, .. } => {
+                Some(*version)
+            }
+            _ => None,
+        }
+    }
+
     /// The finding's kind as in JSON: `edited`, `missing`, `renamed`, `unsealed`,
     /// `out_of_order`, `corrupt`.
     ///

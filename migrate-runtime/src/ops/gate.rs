@@ -131,12 +131,7 @@ pub fn gate(
     };
     let mut new: BTreeSet<Version> = BTreeSet::new();
     if let Step::Ran(r) = &sealed {
-        new.extend(r.findings.iter().filter_map(|f| match f {
-            Finding::Unsealed { version, .. } | Finding::OutOfOrder { version, .. } => {
-                Some(*version)
-            }
-            _ => None,
-        }));
+        new.extend(r.findings.iter().filter_map(Finding::draft));
     }
     if let Step::Ran(r) = &status {
         new.extend(

@@ -138,15 +138,7 @@ fn selected(
 ) -> Result<BTreeSet<Version>, OpError> {
     match selection {
         Selection::All => Ok(set.migrations.iter().map(|m| m.version).collect()),
-        Selection::Drafts => Ok(findings
-            .iter()
-            .filter_map(|f| match f {
-                Finding::Unsealed { version, .. } | Finding::OutOfOrder { version, .. } => {
-                    Some(*version)
-                }
-                _ => None,
-            })
-            .collect()),
+        Selection::Drafts => Ok(findings.iter().filter_map(Finding::draft).collect()),
         Selection::Versions(versions) => {
             let missing: Vec<String> = versions
                 .iter()
