@@ -1,9 +1,10 @@
 //! Refreshed snapshots against a real PostgreSQL: after every step of a long script of schema
 //! changes (every kind of object created, altered, renamed, commented, granted, dropped), a
 //! refresh that reads only what changed gives exactly the snapshot a full capture gives, in
-//! autocommit, inside an open transaction, and after a rollback.
+//! autocommit, inside an open transaction, and after a rollback; each test twice: finding the
+//! changes by scanning the catalogs, and from the session's record of them (event triggers).
 
-use migrate_runtime::schema::{Snapshot, SnapshotOptions, TrackedSnapshot, diff};
+use migrate_runtime::schema::{Snapshot, SnapshotOptions, TrackedSnapshot, diff, record_changes};
 use migrate_tests::TestDb;
 use postgres::GenericClient;
 
@@ -66,8 +67,15 @@ const STEPS: &[&str] = &[
     "CREATE TABLE events_2027 (at timestamptz NOT NULL, kind text)",
     "ALTER TABLE events ATTACH PARTITION events_2027 FOR VALUES FROM ('2027-01-01') TO ('2028-01-01')",
     "ALTER TABLE events DETACH PARTITION events_2027",
+    "CREATE INDEX events_kind ON events (kind)",
+    "ALTER TABLE events ADD COLUMN source text",
     "CREATE TABLE parent (a integer)",
     "CREATE TABLE child (b integer) INHERITS (parent)",
+    "CREATE TABLE grandchild () INHERITS (child)",
+    "ALTER TABLE parent ADD COLUMN c integer",
+    "ALTER TABLE parent ADD CONSTRAINT c_positive CHECK (c > 0)",
+    "ALTER TABLE parent RENAME COLUMN c TO d",
+    "DROP TABLE grandchild",
     "ALTER TABLE child NO INHERIT parent",
     "ALTER TABLE events RENAME TO happenings",
     "CREATE SCHEMA app",
@@ -109,6 +117,44 @@ fn role(client: &mut impl GenericClient) {
         .expect("create the role");
 }
 
+/// How a test's refreshes find the changes.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Finding {
+    /// Scanning the catalogs for newer transaction ids.
+    Scan,
+    /// From the session's record of its schema changes.
+    Record,
+}
+
+/// A session on the test's database, recording its schema changes or not.
+fn session(db: &TestDb, finding: Finding) -> postgres::Client {
+    let mut client = db.client();
+    role(&mut client);
+    if finding == Finding::Record {
+        assert!(
+            record_changes(&mut client).expect("record changes"),
+            "the test role is a superuser"
+        );
+        // Again: harmless.
+        assert!(record_changes(&mut client).expect("record changes again"));
+    }
+    client
+}
+
+/// Two tests for one body: `$name` scanning, `$name` + `_from_the_record` from the record.
+macro_rules! both {
+    ($scan:ident, $record:ident, $body:ident) => {
+        #[test]
+        fn $scan() {
+            $body(Finding::Scan)
+        }
+        #[test]
+        fn $record() {
+            $body(Finding::Record)
+        }
+    };
+}
+
 fn capture(client: &mut impl GenericClient) -> Snapshot {
     Snapshot::capture(client, &SnapshotOptions::default()).expect("capture")
 }
@@ -126,17 +172,22 @@ fn assert_same(step: &str, refreshed: &TrackedSnapshot, full: &Snapshot) {
     );
 }
 
-#[test]
-fn a_refresh_after_each_committed_change_equals_a_full_capture() {
+both!(
+    a_refresh_after_each_committed_change_equals_a_full_capture,
+    a_refresh_after_each_committed_change_equals_a_full_capture_from_the_record,
+    a_refresh_after_each_committed_change_equals_a_full_capture_with
+);
+
+fn a_refresh_after_each_committed_change_equals_a_full_capture_with(finding: Finding) {
     let db = TestDb::new();
-    let mut client = db.client();
-    role(&mut client);
-    let mut tracked = TrackedSnapshot::capture(&mut client, &SnapshotOptions::default()).unwrap();
+    let mut client = session(&db, finding);
+    let mut tracked = TrackedSnapshot::capture(&mut client, &SnapshotOptions::default())
+        .expect("the step succeeds");
     for step in STEPS {
         client
             .batch_execute(step)
             .unwrap_or_else(|e| panic!("{step}: {e}"));
-        tracked = tracked.refresh(&mut client).unwrap();
+        tracked = tracked.refresh(&mut client).expect("the step succeeds");
         assert_same(step, &tracked, &capture(&mut client));
     }
     assert!(
@@ -148,75 +199,106 @@ fn a_refresh_after_each_committed_change_equals_a_full_capture() {
     );
 }
 
-#[test]
-fn a_refresh_sees_several_committed_changes_at_once() {
+both!(
+    a_refresh_sees_several_committed_changes_at_once,
+    a_refresh_sees_several_committed_changes_at_once_from_the_record,
+    a_refresh_sees_several_committed_changes_at_once_with
+);
+
+fn a_refresh_sees_several_committed_changes_at_once_with(finding: Finding) {
     let db = TestDb::new();
-    let mut client = db.client();
-    role(&mut client);
-    let mut tracked = TrackedSnapshot::capture(&mut client, &SnapshotOptions::default()).unwrap();
+    let mut client = session(&db, finding);
+    let mut tracked = TrackedSnapshot::capture(&mut client, &SnapshotOptions::default())
+        .expect("the step succeeds");
     for chunk in STEPS.chunks(7) {
         for step in chunk {
-            client.batch_execute(step).unwrap();
+            client.batch_execute(step).expect("the step succeeds");
         }
-        tracked = tracked.refresh(&mut client).unwrap();
-        assert_same(chunk.last().unwrap(), &tracked, &capture(&mut client));
+        tracked = tracked.refresh(&mut client).expect("the step succeeds");
+        assert_same(
+            chunk.last().expect("a chunk has steps"),
+            &tracked,
+            &capture(&mut client),
+        );
     }
 }
 
-#[test]
-fn inside_a_transaction_a_refresh_sees_its_changes_and_after_a_rollback_the_snapshot_stands() {
+both!(inside_a_transaction_a_refresh_sees_its_changes_and_after_a_rollback_the_snapshot_stands, inside_a_transaction_a_refresh_sees_its_changes_and_after_a_rollback_the_snapshot_stands_from_the_record, inside_a_transaction_a_refresh_sees_its_changes_and_after_a_rollback_the_snapshot_stands_with);
+
+fn inside_a_transaction_a_refresh_sees_its_changes_and_after_a_rollback_the_snapshot_stands_with(
+    finding: Finding,
+) {
     let db = TestDb::new();
-    let mut client = db.client();
-    role(&mut client);
+    let mut client = session(&db, finding);
     let setup = STEPS.len() / 2;
     for step in &STEPS[..setup] {
-        client.batch_execute(step).unwrap();
+        client.batch_execute(step).expect("the step succeeds");
     }
-    let base = TrackedSnapshot::capture(&mut client, &SnapshotOptions::default()).unwrap();
-    let mut tx = client.transaction().unwrap();
+    let base = TrackedSnapshot::capture(&mut client, &SnapshotOptions::default())
+        .expect("the step succeeds");
+    let mut tx = client.transaction().expect("the step succeeds");
     let mut tracked = base.clone();
     for step in &STEPS[setup..] {
-        tx.batch_execute(step).unwrap();
+        tx.batch_execute(step).expect("the step succeeds");
         // From the snapshot taken before the transaction, and from the last refresh.
-        let from_base = base.refresh(&mut tx).unwrap();
-        tracked = tracked.refresh(&mut tx).unwrap();
+        let from_base = base.refresh(&mut tx).expect("the step succeeds");
+        tracked = tracked.refresh(&mut tx).expect("the step succeeds");
         let full = capture(&mut tx);
         assert_same(step, &from_base, &full);
         assert_same(step, &tracked, &full);
     }
-    tx.rollback().unwrap();
-    let after = base.refresh(&mut client).unwrap();
+    tx.rollback().expect("the step succeeds");
+    let after = base.refresh(&mut client).expect("the step succeeds");
     assert_same("ROLLBACK", &after, &capture(&mut client));
     assert_eq!(after.snapshot(), base.snapshot());
 }
 
-#[test]
-fn a_refresh_with_nothing_changed_is_the_same_snapshot() {
+both!(
+    a_refresh_with_nothing_changed_is_the_same_snapshot,
+    a_refresh_with_nothing_changed_is_the_same_snapshot_from_the_record,
+    a_refresh_with_nothing_changed_is_the_same_snapshot_with
+);
+
+fn a_refresh_with_nothing_changed_is_the_same_snapshot_with(finding: Finding) {
     let db = TestDb::new();
-    let mut client = db.client();
-    role(&mut client);
-    client.batch_execute(STEPS[0]).unwrap();
-    let tracked = TrackedSnapshot::capture(&mut client, &SnapshotOptions::default()).unwrap();
+    let mut client = session(&db, finding);
+    client.batch_execute(STEPS[0]).expect("the step succeeds");
+    let tracked = TrackedSnapshot::capture(&mut client, &SnapshotOptions::default())
+        .expect("the step succeeds");
     client
         .batch_execute("INSERT INTO users VALUES (1, 'a')")
-        .unwrap();
-    client.batch_execute("VACUUM FULL ANALYZE users").unwrap();
-    client.batch_execute("VACUUM FREEZE pg_class").unwrap();
-    let again = tracked.refresh(&mut client).unwrap();
+        .expect("the step succeeds");
+    client
+        .batch_execute("VACUUM FULL ANALYZE users")
+        .expect("the step succeeds");
+    client
+        .batch_execute("VACUUM FREEZE pg_class")
+        .expect("the step succeeds");
+    let again = tracked.refresh(&mut client).expect("the step succeeds");
     assert_eq!(again.snapshot(), tracked.snapshot());
-    // VACUUM FULL gives the table a new file: its pg_class row changes, and it is read again.
-    assert_eq!(again.read_again(), Some(1));
-    let third = again.refresh(&mut client).unwrap();
+    // VACUUM FULL gives the table a new file: its pg_class row changes, and a scan reads it
+    // again; it is no schema change, and the record holds none.
+    let expected = match finding {
+        Finding::Scan => 1,
+        Finding::Record => 0,
+    };
+    assert_eq!(again.read_again(), Some(expected));
+    let third = again.refresh(&mut client).expect("the step succeeds");
     assert_eq!(
         (third.read_again(), third.snapshot()),
         (Some(0), tracked.snapshot())
     );
 }
 
-#[test]
-fn a_refresh_reads_again_only_what_a_change_touched_and_what_names_it() {
+both!(
+    a_refresh_reads_again_only_what_a_change_touched_and_what_names_it,
+    a_refresh_reads_again_only_what_a_change_touched_and_what_names_it_from_the_record,
+    a_refresh_reads_again_only_what_a_change_touched_and_what_names_it_with
+);
+
+fn a_refresh_reads_again_only_what_a_change_touched_and_what_names_it_with(finding: Finding) {
     let db = TestDb::new();
-    let mut client = db.client();
+    let mut client = session(&db, finding);
     client
         .batch_execute(
             "CREATE TABLE a (id bigint PRIMARY KEY);
@@ -225,11 +307,12 @@ fn a_refresh_reads_again_only_what_a_change_touched_and_what_names_it() {
              CREATE VIEW a_ids AS SELECT id FROM a;
              CREATE FUNCTION f() RETURNS integer LANGUAGE sql RETURN 1;",
         )
-        .unwrap();
-    let base = TrackedSnapshot::capture(&mut client, &SnapshotOptions::default()).unwrap();
+        .expect("the step succeeds");
+    let base = TrackedSnapshot::capture(&mut client, &SnapshotOptions::default())
+        .expect("the step succeeds");
     let read_again = |client: &mut postgres::Client, sql: &str| {
-        client.batch_execute(sql).unwrap();
-        let refreshed = base.refresh(client).unwrap();
+        client.batch_execute(sql).expect("the step succeeds");
+        let refreshed = base.refresh(client).expect("the step succeeds");
         assert_same(sql, &refreshed, &capture(client));
         refreshed.read_again()
     };
@@ -250,4 +333,56 @@ fn a_refresh_reads_again_only_what_a_change_touched_and_what_names_it() {
     );
     // A schema: everything.
     assert_eq!(read_again(&mut client, "CREATE SCHEMA s"), None);
+}
+
+#[test]
+fn when_the_record_is_discarded_a_refresh_reads_everything_and_goes_on_scanning() {
+    let db = TestDb::new();
+    let mut client = session(&db, Finding::Record);
+    client.batch_execute(STEPS[0]).expect("the step succeeds");
+    let tracked = TrackedSnapshot::capture(&mut client, &SnapshotOptions::default())
+        .expect("the step succeeds");
+    client
+        .batch_execute("DISCARD TEMP; ALTER TABLE users ADD COLUMN note text")
+        .expect("the step succeeds");
+    let refreshed = tracked.refresh(&mut client).expect("the step succeeds");
+    assert_same("DISCARD TEMP", &refreshed, &capture(&mut client));
+    assert_eq!(refreshed.read_again(), None, "read in full");
+    client.batch_execute(STEPS[1]).expect("the step succeeds");
+    let next = refreshed.refresh(&mut client).expect("the step succeeds");
+    assert_same(STEPS[1], &next, &capture(&mut client));
+    assert_eq!(next.read_again(), Some(1), "scanning: the table");
+}
+
+#[test]
+fn a_grant_the_record_cannot_name_is_found_by_a_scan() {
+    let db = TestDb::new();
+    let mut client = session(&db, Finding::Record);
+    client
+        .batch_execute("CREATE TABLE a (id integer); CREATE TABLE b (id integer)")
+        .expect("the step succeeds");
+    let tracked = TrackedSnapshot::capture(&mut client, &SnapshotOptions::default())
+        .expect("the step succeeds");
+    client
+        .batch_execute("GRANT SELECT ON b TO refresh_reader")
+        .expect("the step succeeds");
+    let refreshed = tracked.refresh(&mut client).expect("the step succeeds");
+    assert_same("GRANT", &refreshed, &capture(&mut client));
+    assert_eq!(refreshed.read_again(), Some(1), "b, found by the scan");
+    assert_ne!(refreshed.snapshot(), tracked.snapshot());
+}
+
+#[test]
+fn another_session_on_a_recording_database_records_nothing_and_is_not_hindered() {
+    let db = TestDb::new();
+    let mut client = session(&db, Finding::Record);
+    let mut other = db.client();
+    other
+        .batch_execute("CREATE TABLE elsewhere (id integer); DROP TABLE elsewhere")
+        .expect("the step succeeds");
+    let recorded: i64 = client
+        .query_one("SELECT count(*) FROM pg_temp.migrate_schema_changes", &[])
+        .expect("the step succeeds")
+        .get(0);
+    assert_eq!(recorded, 0);
 }

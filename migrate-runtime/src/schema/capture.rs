@@ -3,6 +3,7 @@
 
 use super::builder::{Builder, Roots};
 use super::catalog::{self, Only, Scope};
+use super::change_log::RECORDING;
 use super::error::{Reading, SnapshotError};
 use super::object::Snapshot;
 use super::options::SnapshotOptions;
@@ -46,7 +47,7 @@ impl Snapshot {
         client: &mut impl GenericClient,
         options: &SnapshotOptions,
     ) -> Result<Snapshot, SnapshotError> {
-        let mut tx = begin(client)?;
+        let (mut tx, _) = begin(client, Reads::Everything)?;
         let mut cache = StatementCache::default();
         let (snapshot, _, _) = read(&mut tx, &mut cache, options, None)?;
         tx.rollback().reading("ending the transaction")?;
@@ -54,15 +55,43 @@ impl Snapshot {
     }
 }
 
+/// For a refresh, which reads a few objects: little memory per sort and hash table. The
+/// planner's estimates for the change query's recursive parts run to millions of rows, and
+/// each execution would allocate hash tables that large (up to `work_mem`, 4 MB by default),
+/// which costs more than the query itself. A full read inside a refresh resets it.
+const SMALL: &str = "SET LOCAL work_mem = '64kB';";
+
+/// What a transaction started by [`begin`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Reads {
+    /// The whole schema.
+    Everything,
+    /// What changed since a snapshot (see [`SMALL`]).
+    Changes,
+}
+
 /// Starts the capture's transaction (a savepoint in a transaction) with the output settings,
-/// on a server that is new enough.
+/// and says whether the session records its schema changes ([`record_changes`]), in one round
+/// trip.
+///
+/// [`record_changes`]: super::record_changes
 pub(super) fn begin(
     client: &mut impl GenericClient,
-) -> Result<postgres::Transaction<'_>, SnapshotError> {
+    reads: Reads,
+) -> Result<(postgres::Transaction<'_>, bool), SnapshotError> {
     let mut tx = client.transaction().reading("starting a transaction")?;
-    tx.batch_execute(SETTINGS)
+    let small = match reads {
+        Reads::Everything => "",
+        Reads::Changes => SMALL,
+    };
+    let messages = tx
+        .simple_query(&format!("{SETTINGS}\n{small}\n{RECORDING}"))
         .reading("setting the output settings")?;
-    Ok(tx)
+    let recording = messages.iter().any(|m| match m {
+        postgres::SimpleQueryMessage::Row(row) => row.get(0) == Some("t"),
+        _ => false,
+    });
+    Ok((tx, recording))
 }
 
 /// Reads the whole schema, in a transaction started by [`begin`]; also returns what was read

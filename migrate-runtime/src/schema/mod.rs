@@ -10,7 +10,9 @@
 //! - `catalog`: one reader per kind of object, each one query (two for tables and types);
 //! - `builder`: gathers the objects and attaches comments and grants to them;
 //! - `render`: the text of column, sequence and routine details (pure);
-//! - `tracked`: [`TrackedSnapshot`], a snapshot refreshed by reading only what changed.
+//! - `tracked`: [`TrackedSnapshot`], a snapshot refreshed by reading only what changed;
+//! - `change_log`: [`record_changes`], event triggers that record a session's schema changes,
+//!   so refreshes find them without scanning the catalogs.
 //!
 //! PostgreSQL prints the definitions (`pg_get_indexdef`, `pg_get_constraintdef`,
 //! `pg_get_viewdef`, `pg_get_functiondef`, `pg_get_triggerdef`, `format_type`, `pg_get_expr`),
@@ -30,6 +32,7 @@
 mod builder;
 mod capture;
 mod catalog;
+mod change_log;
 mod diff;
 mod error;
 mod object;
@@ -38,6 +41,7 @@ mod queries;
 mod render;
 mod tracked;
 
+pub use change_log::record_changes;
 pub use diff::{Change, ObjectChange, SchemaDiff, diff};
 pub use error::SnapshotError;
 pub use object::{Object, ObjectKind, Snapshot};

@@ -4,8 +4,8 @@
 //! The same text as a full capture, by construction and by test (`schema_refresh.rs`).
 
 use super::builder::{CatalogId, Roots, catalogs};
-use super::capture::{begin, read, read_again};
-use super::catalog::{Changes, Only, Scope, Seen, read_changes};
+use super::capture::{Reads, begin, read, read_again};
+use super::catalog::{Changes, Mark, Only, Scope, Seen, read_changes};
 use super::error::{Reading, SnapshotError};
 use super::object::{ObjectKind, Snapshot};
 use super::options::SnapshotOptions;
@@ -16,10 +16,12 @@ use std::collections::{BTreeSet, HashSet};
 /// A [`Snapshot`] that remembers where each object came from, so that
 /// [`refresh`](TrackedSnapshot::refresh) can read again only what changed since it was taken.
 ///
-/// Changes are found from the transaction ids catalog rows carry: a refresh sees what any
-/// transaction that started writing after the capture did, and what the session's own
-/// transaction did, committed or not. It is meant for a database one session changes (a
-/// shadow database); with other writers, take a full [`Snapshot::capture`].
+/// Changes are found in the session's record of its schema changes when it keeps one
+/// ([`record_changes`](super::record_changes): what it costs is what changed), else from the
+/// transaction ids catalog rows carry (a scan of the user rows of about twenty catalogs): a
+/// refresh sees what any transaction that started writing after the capture did, and what the
+/// session's own transaction did, committed or not. It is meant for a database one session
+/// changes (a shadow database); with other writers, take a full [`Snapshot::capture`].
 ///
 /// ```no_run
 /// use migrate_runtime::schema::{SnapshotOptions, TrackedSnapshot, diff};
@@ -35,8 +37,8 @@ pub struct TrackedSnapshot {
     snapshot: Snapshot,
     roots: Roots,
     seen: Seen,
-    /// Changes from this transaction id on are not in the snapshot yet.
-    mark: String,
+    /// Changes from this mark on are not in the snapshot yet.
+    mark: Mark,
     options: SnapshotOptions,
     /// The server version and schemas it was read with (a changed schema means a full read).
     scope: Scope,
@@ -61,12 +63,12 @@ impl TrackedSnapshot {
         cache: &mut StatementCache,
         options: &SnapshotOptions,
     ) -> Result<TrackedSnapshot, SnapshotError> {
-        let mut tx = begin(client)?;
+        let (mut tx, recording) = begin(client, Reads::Everything)?;
         let mut q = Queries {
             client: &mut tx,
             cache,
         };
-        let mark = super::catalog::mark(&mut q)?;
+        let mark = super::catalog::mark(&mut q, recording)?;
         let changes = read_changes(&mut q, &mark, &[], options.exclude_table.as_ref())?;
         let (snapshot, roots, scope) = read(&mut tx, cache, options, None)?;
         tx.rollback().reading("ending the transaction")?;
@@ -97,7 +99,7 @@ impl TrackedSnapshot {
         client: &mut impl GenericClient,
         cache: &mut StatementCache,
     ) -> Result<TrackedSnapshot, SnapshotError> {
-        let mut tx = begin(client)?;
+        let (mut tx, recording) = begin(client, Reads::Changes)?;
         let known: Vec<CatalogId> = (self.roots.targets.keys())
             .chain(&self.roots.containers)
             .copied()
@@ -106,16 +108,20 @@ impl TrackedSnapshot {
             client: &mut tx,
             cache,
         };
-        let changes = read_changes(
-            &mut q,
-            &self.mark,
-            &known,
-            self.options.exclude_table.as_ref(),
-        )?;
+        // The record of changes is gone (`DISCARD TEMP`): scan, and read everything, since
+        // what a scan compares (comments, sequence ownerships) was not kept.
+        let lost = self.mark.recorded.is_some() && !recording;
+        let mark = Mark {
+            recorded: self.mark.recorded.filter(|_| !lost),
+            ..self.mark.clone()
+        };
+        let changes = read_changes(&mut q, &mark, &known, self.options.exclude_table.as_ref())?;
         let stale = match self.stale(&changes) {
-            Some(stale) if changes.excluded == self.scope.excluded => stale,
+            Some(stale) if changes.excluded == self.scope.excluded && !lost => stale,
             // A schema or an extension changed, or the table left out appeared or went.
             _ => {
+                tx.batch_execute("RESET work_mem")
+                    .reading("setting the output settings")?;
                 let (snapshot, roots, scope) = read(&mut tx, cache, &self.options, None)?;
                 tx.rollback().reading("ending the transaction")?;
                 return Ok(self.next(snapshot, roots, scope, changes, None));

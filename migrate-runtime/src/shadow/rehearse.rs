@@ -9,7 +9,9 @@
 //! built again up to this migration before the replay goes on.
 //!
 //! Each snapshot after the first is a refresh that reads only what the migration touched, so
-//! the replay stays linear in the number of migrations. At the end, a full capture is compared
+//! the replay stays linear in the number of migrations. The session records its schema changes
+//! when the role may (a superuser: `record_changes`), so a refresh need not scan the catalogs
+//! to find them. At the end, a full capture is compared
 //! with the refreshed snapshot, as a check of the refreshes themselves.
 
 use super::database::{ShadowDb, ShadowError};
@@ -19,6 +21,7 @@ use crate::engine::Direction;
 use crate::engine::connection::error_text;
 use crate::schema::{
     SchemaDiff, Snapshot, SnapshotError, SnapshotOptions, StatementCache, TrackedSnapshot, diff,
+    record_changes,
 };
 use crate::{Migration, MigrationSet, Version};
 use std::collections::BTreeSet;
@@ -113,6 +116,7 @@ pub fn verify(
         total: migrations.len(),
         checking: request.check.len(),
     });
+    record_changes(shadow.client())?;
     let mut replay = Replay {
         shadow,
         request,
@@ -289,8 +293,9 @@ impl Replay<'_, '_> {
             through: self.migrations[index].version,
         });
         self.shadow.recreate()?;
-        // A new session: its statements are prepared again.
+        // A new session: its statements are prepared again, its changes recorded again.
         self.cache = StatementCache::default();
+        record_changes(self.shadow.client())?;
         for m in &self.migrations[..=index] {
             if let Err(failure) = run_committed(self.shadow.client(), m, Direction::Up) {
                 return Err(VerifyError::Session {

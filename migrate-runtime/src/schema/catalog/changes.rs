@@ -1,6 +1,13 @@
 //! What changed since a mark: the roots (relations, types, routines) to read again for a
 //! refresh, found in one query.
 //!
+//! When the session records its schema changes ([`record_changes`]), the changed objects are
+//! the ones the record names since its last entry seen, and dropped ones are gone: the query
+//! costs what changed. Otherwise (and for a command the record cannot name the objects of,
+//! such as `GRANT`) the catalogs are scanned, as follows.
+//!
+//! [`record_changes`]: crate::schema::record_changes
+//!
 //! Every catalog row a transaction writes carries its transaction id (`xmin`). A row written
 //! at or after the mark belongs to an object that was created or changed, and that object's
 //! root is read again. What a row's removal changes is found another way: a dropped root no
@@ -27,8 +34,9 @@ use postgres::GenericClient;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::LazyLock;
 
-/// The query, built once.
-static SQL: LazyLock<String> = LazyLock::new(sql);
+/// The queries, built once.
+static SCANNING: LazyLock<String> = LazyLock::new(|| sql(Source::Scan));
+static FROM_RECORD: LazyLock<String> = LazyLock::new(|| sql(Source::Record));
 
 /// The root of a catalog object `({cat}, {oid})`: a relation (`pg_class`), a type (`pg_type`)
 /// or a routine (`pg_proc`); schemas and extensions stand for themselves.
@@ -67,25 +75,18 @@ fn root_of(cat: &str, oid: &str) -> String {
     )
 }
 
-/// The query: `$1` the mark (an xid, as text), then the OIDs the snapshot being refreshed
-/// knows, by catalog: `$2` relations (tables, views, sequences, indexes), `$3` types, `$4`
-/// routines, `$5` constraints, `$6` triggers, `$7` policies, `$8` schemas, `$9` extensions;
-/// `$10` and `$11` the schema and name of the table left out.
-///
-/// Rows: `('mark', 0, 0, 0)` with the next mark as text in column 4; `('root', catalog, oid)`
-/// for each root to read again, with its `relkind` for a relation; `('excluded', oid)` for the
-/// table left out, when it exists; `('gone', catalog, oid)` for each known object that no longer
-/// exists; `('full', ...)` when a schema or extension changed;
-/// `('comment', classoid, objoid, objsubid)` and `('owned', sequence, table, column)` for
-/// every comment and sequence ownership.
-fn sql() -> String {
-    let touched_root = root_of("x.catalog", "x.oid");
-    let affected_root = root_of("a.catalog", "a.oid");
-    format!(
-        "WITH RECURSIVE
-mark AS (SELECT age($1::text::xid) AS age),
-touched (catalog, oid) AS (
-    SELECT 1259::oid, c.oid FROM pg_class c, mark
+/// What a refresh reads to find the changes: the catalogs (every user row, for a transaction
+/// id at or after the mark), or the session's record of its schema changes
+/// ([`record_changes`](crate::schema::record_changes)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Scan,
+    Record,
+}
+
+/// The catalog rows written at or after the mark (`$1`, in the CTE `mark`), as
+/// `(catalog, oid)` of the object they belong to.
+const SCAN: &str = "SELECT 1259::oid, c.oid FROM pg_class c, mark
      WHERE c.oid >= 16384 AND age(c.xmin) <= mark.age
     UNION SELECT 1259, a.attrelid FROM pg_attribute a, mark
      WHERE a.attrelid >= 16384 AND age(a.xmin) <= mark.age
@@ -126,10 +127,10 @@ touched (catalog, oid) AS (
      WHERE d.classid = 1259 AND d.objid >= 16384 AND d.deptype = 'a'
        AND age(d.xmin) <= mark.age
     UNION SELECT 2615, n.oid FROM pg_namespace n, mark WHERE age(n.xmin) <= mark.age
-    UNION SELECT 3079, e.oid FROM pg_extension e, mark WHERE age(e.xmin) <= mark.age
-),
-gone (catalog, oid) AS (
-    SELECT 1259::oid, o FROM unnest($2::oid[]) o
+    UNION SELECT 3079, e.oid FROM pg_extension e, mark WHERE age(e.xmin) <= mark.age";
+
+/// The known objects that no longer exist, from the lists of the last snapshot.
+const GONE_KNOWN: &str = "SELECT 1259::oid, o FROM unnest($2::oid[]) o
      WHERE NOT EXISTS (SELECT FROM pg_class WHERE oid = o)
     UNION ALL SELECT 1247, o FROM unnest($3::oid[]) o
      WHERE NOT EXISTS (SELECT FROM pg_type WHERE oid = o)
@@ -144,17 +145,114 @@ gone (catalog, oid) AS (
     UNION ALL SELECT 2615, o FROM unnest($8::oid[]) o
      WHERE NOT EXISTS (SELECT FROM pg_namespace WHERE oid = o)
     UNION ALL SELECT 3079, o FROM unnest($9::oid[]) o
-     WHERE NOT EXISTS (SELECT FROM pg_extension WHERE oid = o)
+     WHERE NOT EXISTS (SELECT FROM pg_extension WHERE oid = o)";
+
+/// The query. Parameters: `$1` the mark (an xid, as text); scanning, then the OIDs the
+/// snapshot being refreshed knows, by catalog: `$2` relations (tables, views, sequences,
+/// indexes), `$3` types, `$4` routines, `$5` constraints, `$6` triggers, `$7` policies, `$8`
+/// schemas, `$9` extensions, and `$10`, `$11` the schema and name of the table left out;
+/// from the record, `$2`, `$3` the table left out and `$4` the last entry already seen.
+///
+/// Rows: `('mark', 0, 0, 0)` with the next mark as text in column 4 (and from the record,
+/// `('logged', 0, 0, 0)` with its last entry); `('root', catalog, oid)` for each root to read
+/// again, with its `relkind` for a relation; `('excluded', oid)` for the table left out, when it
+/// exists; `('gone', catalog, oid)` for each known object that no longer exists; `('full',
+/// ...)` when a schema or extension changed; scanning, `('comment', classoid, objoid,
+/// objsubid)` and `('owned', sequence, table, column)` for every comment and sequence
+/// ownership.
+///
+/// From the record, the changes are the objects its rows name: created or changed, and a
+/// dropped part (a column) of an object; dropped objects are gone. A row that names no object
+/// (a `GRANT`, a `DROP OWNED`) makes the query scan as well (a `DROP` command's own row names
+/// none, but its `sql_drop` rows do), and so does an `ALTER TABLE` of a partitioned table: a
+/// partition it detached is named nowhere.
+///
+/// What is read again: each changed object's root; the parents of a changed relation (they
+/// list their partitions); then, recursively, what depends on something read again (in
+/// `pg_depend`, looked up one object at a time by index) and the children of a relation read
+/// again (a column added to a parent is added to them).
+fn sql(source: Source) -> String {
+    let touched_root = root_of("x.catalog", "x.oid");
+    let affected_root = root_of("a.catalog", "a.oid");
+    let scan = source == Source::Scan;
+    let excluded = if scan {
+        "$10 AND c.relname = $11"
+    } else {
+        "$2 AND c.relname = $3"
+    };
+    let changes = if scan {
+        format!(
+            "touched (catalog, oid) AS ({SCAN}),
+gone (catalog, oid) AS ({GONE_KNOWN}),"
+        )
+    } else {
+        format!(
+            "logged AS MATERIALIZED (
+    SELECT l.tag, l.classid, l.objid, l.objsubid, l.dropped
+      FROM pg_temp.migrate_schema_changes l WHERE l.id > $4
 ),
-affected (catalog, oid) AS (
+rescan AS (
+    SELECT EXISTS (SELECT FROM logged WHERE classid IS NULL AND NOT dropped
+                                        AND (tag NOT LIKE 'DROP %' OR tag = 'DROP OWNED'))
+        OR EXISTS (SELECT FROM logged l JOIN pg_class c ON c.oid = l.objid
+                    WHERE l.classid = 1259 AND l.tag = 'ALTER TABLE' AND c.relkind = 'p')
+           AS yes
+),
+touched (catalog, oid) AS (
+    SELECT classid, objid FROM logged
+     WHERE classid IS NOT NULL AND (NOT dropped OR objsubid <> 0)
+    UNION
+    SELECT s.catalog, s.oid FROM ({SCAN}) s (catalog, oid) WHERE (SELECT yes FROM rescan)
+),
+gone (catalog, oid) AS (
+    SELECT classid, objid FROM logged WHERE dropped AND objsubid = 0
+),"
+        )
+    };
+    let seen = if scan {
+        "
+UNION ALL
+SELECT 'comment', d.classoid, d.objoid, d.objsubid, NULL FROM pg_description d
+ WHERE d.objoid >= 16384
+UNION ALL
+SELECT 'comment', d.classoid, d.objoid, d.objsubid, NULL
+  FROM pg_namespace n JOIN pg_description d ON d.objoid = n.oid AND d.classoid = 2615
+ WHERE n.oid < 16384
+UNION ALL
+SELECT 'owned', d.objid, d.refobjid, d.refobjsubid, NULL
+  FROM pg_depend d JOIN pg_class c ON c.oid = d.objid
+ WHERE d.classid = 1259 AND d.objid >= 16384 AND d.refclassid = 1259 AND d.deptype = 'a'
+   AND c.relkind = 'S'"
+    } else {
+        "
+UNION ALL
+SELECT 'logged', 0, 0, 0, (SELECT coalesce(max(id), 0) FROM pg_temp.migrate_schema_changes)::text"
+    };
+    format!(
+        "WITH RECURSIVE
+mark AS (SELECT age($1::text::xid) AS age),
+{changes}
+touched_roots (catalog, oid) AS (
     SELECT x.catalog, x.oid FROM touched x WHERE x.catalog NOT IN (2615, 3079)
     UNION
     SELECT r.catalog, r.oid FROM touched x, LATERAL ({touched_root}) r
      WHERE x.catalog NOT IN (2615, 3079)
+),
+affected (catalog, oid) AS (
+    SELECT t.catalog, t.oid FROM touched_roots t
     UNION
-    SELECT d.classid, d.objid FROM affected a
-      JOIN pg_depend d ON d.refclassid = a.catalog AND d.refobjid = a.oid
-     WHERE d.deptype IN ('n', 'a') AND d.classid NOT IN (2615, 3079)
+    SELECT 1259, i.inhparent FROM touched_roots t JOIN pg_inherits i ON i.inhrelid = t.oid
+     WHERE t.catalog = 1259
+    UNION
+    SELECT n.catalog, n.oid FROM affected a, LATERAL (
+        SELECT d.classid, d.objid FROM pg_depend d
+         WHERE d.refclassid = a.catalog AND d.refobjid = a.oid
+           AND d.deptype IN ('n', 'a') AND d.classid NOT IN (2615, 3079)
+        UNION ALL
+        SELECT 1259, i.inhrelid FROM pg_inherits i
+         WHERE a.catalog = 1259 AND i.inhparent = a.oid
+        OFFSET 0
+    ) n (catalog, oid)
 ),
 roots (catalog, oid) AS (
     SELECT r.catalog, r.oid FROM affected a, LATERAL ({affected_root}) r
@@ -172,25 +270,13 @@ SELECT 'full', 0, 0, 0, NULL
     OR EXISTS (SELECT FROM gone WHERE catalog IN (2615, 3079))
 UNION ALL
 SELECT 'root', r.catalog, r.oid, 0, (SELECT c.relkind::text FROM pg_class c WHERE c.oid = r.oid)
-  FROM roots r
+  FROM (SELECT DISTINCT catalog, oid FROM roots) r
 UNION ALL
 SELECT 'excluded', c.oid, 0, 0, NULL FROM pg_class c
   JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE n.nspname = $10 AND c.relname = $11
+ WHERE n.nspname = {excluded}
 UNION ALL
-SELECT 'gone', catalog, oid, 0, NULL FROM gone WHERE catalog NOT IN (2615, 3079)
-UNION ALL
-SELECT 'comment', d.classoid, d.objoid, d.objsubid, NULL FROM pg_description d
- WHERE d.objoid >= 16384
-UNION ALL
-SELECT 'comment', d.classoid, d.objoid, d.objsubid, NULL
-  FROM pg_namespace n JOIN pg_description d ON d.objoid = n.oid AND d.classoid = 2615
- WHERE n.oid < 16384
-UNION ALL
-SELECT 'owned', d.objid, d.refobjid, d.refobjsubid, NULL
-  FROM pg_depend d JOIN pg_class c ON c.oid = d.objid
- WHERE d.classid = 1259 AND d.objid >= 16384 AND d.refclassid = 1259 AND d.deptype = 'a'
-   AND c.relkind = 'S'"
+SELECT 'gone', catalog, oid, 0, NULL FROM gone WHERE catalog NOT IN (2615, 3079){seen}"
     )
 }
 
@@ -210,8 +296,8 @@ pub(crate) struct Seen {
 /// What changed since a mark.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Changes {
-    /// The transaction id to refresh from next time (as text: a 64-bit xid).
-    pub mark: String,
+    /// Where to refresh from next time.
+    pub mark: Mark,
     /// A schema or an extension changed: read everything.
     pub full: bool,
     /// The roots to read again, with the `relkind` of relations.
@@ -224,43 +310,65 @@ pub(crate) struct Changes {
     pub seen: Seen,
 }
 
+/// Where a refresh starts from: changes at or after it are not in the snapshot yet.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Mark {
+    /// The next transaction id (as text: a 64-bit xid), or the session's own transaction's
+    /// when it has written (its later writes carry that id).
+    pub xid: String,
+    /// With a record of the session's schema changes, its last entry already seen; `None`
+    /// (no record): refreshes scan the catalogs.
+    pub recorded: Option<i64>,
+}
+
 /// Reads what changed since `mark` in a database whose last snapshot knew these catalog
-/// objects (the objects comments and grants can name, schemas and extensions).
+/// objects (the objects comments and grants can name, schemas and extensions). With a record
+/// (`mark.recorded`), the record must still exist.
 pub(crate) fn read(
     client: &mut Queries<'_, impl GenericClient>,
-    mark: &str,
+    mark: &Mark,
     known: &[CatalogId],
     excluded: Option<&HistoryTable>,
 ) -> Result<Changes, SnapshotError> {
-    let of = |catalog: u32| -> Vec<u32> {
-        known
-            .iter()
-            .filter(|(c, _)| *c == catalog)
-            .map(|(_, o)| *o)
-            .collect()
-    };
-    let xid = xid32(mark);
-    let lists: Vec<Vec<u32>> = [1259, 1247, 1255, 2606, 2620, 3256, 2615, 3079]
-        .into_iter()
-        .map(of)
-        .collect();
+    let xid = xid32(&mark.xid);
     let (schema, table) = (excluded.map(|t| &t.schema), excluded.map(|t| &t.table));
-    let mut params: Vec<&(dyn postgres::types::ToSql + Sync)> = vec![&xid];
-    params.extend(
-        lists
-            .iter()
-            .map(|l| l as &(dyn postgres::types::ToSql + Sync)),
-    );
-    params.push(&schema);
-    params.push(&table);
+    let rows = match mark.recorded {
+        Some(last) => client.query(&FROM_RECORD, &[&xid, &schema, &table, &last]),
+        None => {
+            let of = |catalog: u32| -> Vec<u32> {
+                known
+                    .iter()
+                    .filter(|(c, _)| *c == catalog)
+                    .map(|(_, o)| *o)
+                    .collect()
+            };
+            let lists: Vec<Vec<u32>> = [1259, 1247, 1255, 2606, 2620, 3256, 2615, 3079]
+                .into_iter()
+                .map(of)
+                .collect();
+            let mut params: Vec<&(dyn postgres::types::ToSql + Sync)> = vec![&xid];
+            params.extend(
+                lists
+                    .iter()
+                    .map(|l| l as &(dyn postgres::types::ToSql + Sync)),
+            );
+            params.push(&schema);
+            params.push(&table);
+            client.query(&SCANNING, &params)
+        }
+    };
     let mut changes = Changes::default();
-    for row in client.query(&SQL, &params).reading("changes")? {
+    for row in rows.reading("changes")? {
         let tag: &str = row.try_get(0).reading("changes")?;
         let a: u32 = row.try_get(1).reading("changes")?;
         let b: u32 = row.try_get(2).reading("changes")?;
         let c: i32 = row.try_get(3).reading("changes")?;
         match tag {
-            "mark" => changes.mark = row.try_get(4).reading("changes")?,
+            "mark" => changes.mark.xid = row.try_get(4).reading("changes")?,
+            "logged" => {
+                let last: String = row.try_get(4).reading("changes")?;
+                changes.mark.recorded = Some(last.parse().unwrap_or(0));
+            }
             "full" => changes.full = true,
             "root" => {
                 changes
@@ -282,19 +390,39 @@ pub(crate) fn read(
     Ok(changes)
 }
 
-/// The mark of a capture: the next transaction id to be assigned, or the session's own
-/// transaction's when it has written (its later writes carry that id), as text. A transaction
-/// of another session already running and committing later is not seen: refreshes are for a
-/// database this session alone changes.
-pub(crate) fn mark(client: &mut Queries<'_, impl GenericClient>) -> Result<String, SnapshotError> {
-    client
-        .query_one(
-            "SELECT least(pg_current_xact_id_if_assigned(), \
-             pg_snapshot_xmax(pg_current_snapshot()))::text",
-            &[],
-        )
-        .and_then(|row| row.try_get(0))
-        .reading("the transaction id")
+/// The mark of a capture, as text: the next transaction id to be assigned, or the session's
+/// own transaction's when it has written (its later writes carry that id); with a record of
+/// the session's schema changes, its last entry too. A transaction of another session already
+/// running and committing later is not seen: refreshes are for a database this session alone
+/// changes.
+pub(crate) fn mark(
+    client: &mut Queries<'_, impl GenericClient>,
+    recording: bool,
+) -> Result<Mark, SnapshotError> {
+    let xid =
+        "least(pg_current_xact_id_if_assigned(), pg_snapshot_xmax(pg_current_snapshot()))::text";
+    if recording {
+        let row = client
+            .query_one(
+                &format!(
+                    "SELECT {xid}, (SELECT coalesce(max(id), 0) FROM pg_temp.migrate_schema_changes)"
+                ),
+                &[],
+            )
+            .reading("the transaction id")?;
+        Ok(Mark {
+            xid: row.try_get(0).reading("the transaction id")?,
+            recorded: Some(row.try_get(1).reading("the transaction id")?),
+        })
+    } else {
+        let row = client
+            .query_one(&format!("SELECT {xid}"), &[])
+            .reading("the transaction id")?;
+        Ok(Mark {
+            xid: row.try_get(0).reading("the transaction id")?,
+            recorded: None,
+        })
+    }
 }
 
 /// A 64-bit transaction id (epoch and xid) as the 32-bit xid `age()` takes, as text.

@@ -24,7 +24,7 @@ mod triggers;
 mod types;
 mod views;
 
-pub(super) use changes::{Changes, Seen, mark, read as read_changes};
+pub(super) use changes::{Changes, Mark, Seen, mark, read as read_changes};
 
 use super::builder::Builder;
 use super::error::{Reading, SnapshotError};
