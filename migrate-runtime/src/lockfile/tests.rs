@@ -418,3 +418,55 @@ fn without_verified_entries_the_lock_stays_format_1() {
     assert!(text.contains("\nformat 1\n"), "{text}");
     assert_eq!(text.lines().last().unwrap().split(' ').count(), 5);
 }
+
+#[test]
+fn same_files_compares_everything_but_verified() {
+    let a = entry(1, "a", "SELECT 1;", Some("SELECT 2;"));
+    assert!(a.same_files(&LockEntry {
+        verified: !a.verified,
+        ..a.clone()
+    }));
+    let others = [
+        LockEntry {
+            version: v(2),
+            ..a.clone()
+        },
+        LockEntry {
+            name: "b".into(),
+            ..a.clone()
+        },
+        LockEntry {
+            up: Checksum::of_sql(b"SELECT 3;"),
+            ..a.clone()
+        },
+        LockEntry {
+            down: None,
+            ..a.clone()
+        },
+    ];
+    for other in others {
+        assert!(!a.same_files(&other), "{other:?}");
+    }
+}
+
+#[test]
+fn a_lock_file_that_cannot_be_read_is_an_error_not_absent() {
+    let dir = tempfile::tempdir().unwrap();
+    // A directory where the file should be: reading it fails, but not with NotFound.
+    fs::create_dir(path(dir.path())).unwrap();
+    assert!(LockState::load(dir.path()).is_err());
+}
+
+#[test]
+fn corrupt_shows_its_line_when_it_has_one() {
+    let at = Corrupt {
+        line: Some(3),
+        message: "merge conflict".into(),
+    };
+    assert_eq!(at.to_string(), "line 3: merge conflict");
+    let nowhere = Corrupt {
+        line: None,
+        message: "not valid UTF-8".into(),
+    };
+    assert_eq!(nowhere.to_string(), "not valid UTF-8");
+}
