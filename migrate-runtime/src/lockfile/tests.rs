@@ -470,3 +470,30 @@ fn corrupt_shows_its_line_when_it_has_one() {
     };
     assert_eq!(nowhere.to_string(), "not valid UTF-8");
 }
+
+#[test]
+fn the_columns_comment_names_the_columns_of_each_format() {
+    let columns = |lock: &LockFile| -> String {
+        lock.render()
+            .lines()
+            .find(|l| l.starts_with("# columns:"))
+            .unwrap_or_default()
+            .to_string()
+    };
+    let plain = LockFile::new(vec![entry(1, "a", "SELECT 1;", None)]);
+    let verified = LockFile::new(vec![LockEntry {
+        verified: true,
+        ..entry(1, "a", "SELECT 1;", None)
+    }]);
+    assert_eq!(plain.format(), 1);
+    assert_eq!(
+        columns(&plain),
+        "# columns: version name sha256(migration.sql) sha256(down.sql)|- chain"
+    );
+    assert_eq!(verified.format(), 2);
+    assert_eq!(
+        columns(&verified),
+        "# columns: version name sha256(migration.sql) sha256(down.sql)|- verified|- chain"
+    );
+    assert_eq!(verified.render().matches("# columns:").count(), 1);
+}
