@@ -497,3 +497,34 @@ fn the_columns_comment_names_the_columns_of_each_format() {
     );
     assert_eq!(verified.render().matches("# columns:").count(), 1);
 }
+
+#[test]
+fn the_header_lines_come_once_each_and_in_order() {
+    let text = LockFile::new(vec![entry(1, "a", "SELECT 1;", None)]).render();
+    let lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let at = |prefix: &str| lines.iter().position(|l| l.starts_with(prefix)).unwrap();
+    let (format, sum) = (at("format "), at("sum "));
+    assert_eq!(sum, format + 1, "{text}");
+    let parse = |edited: Vec<String>| LockFile::parse(&edited.join("\n")).unwrap_err();
+    // No format line: the sum line is where it was expected.
+    let mut edited = lines.clone();
+    edited.remove(format);
+    let e = parse(edited);
+    assert_eq!(
+        (e.line, e.message.as_str()),
+        (Some(format + 1), "expected the header line `format 1`")
+    );
+    // The format line twice: the second is not the sum line.
+    let mut edited = lines.clone();
+    edited.insert(format, lines[format].clone());
+    let e = parse(edited);
+    assert_eq!(
+        (e.line, e.message.as_str()),
+        (Some(format + 2), "expected the header line `sum <hash>`")
+    );
+    // The sum line twice: the second is no entry.
+    let mut edited = lines.clone();
+    edited.insert(sum, lines[sum].clone());
+    assert_eq!(parse(edited).line, Some(sum + 2));
+    assert!(LockFile::parse(&text).is_ok());
+}
