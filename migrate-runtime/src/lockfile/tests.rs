@@ -522,6 +522,14 @@ fn the_header_lines_come_once_each_and_in_order() {
         (e.line, e.message.as_str()),
         (Some(format + 2), "expected the header line `sum <hash>`")
     );
+    // No sum line: the first entry is where it was expected.
+    let mut edited = lines.clone();
+    edited.remove(sum);
+    let e = parse(edited);
+    assert_eq!(
+        (e.line, e.message.as_str()),
+        (Some(sum + 1), "expected the header line `sum <hash>`")
+    );
     // The sum line twice: the second is no entry.
     let mut edited = lines.clone();
     edited.insert(sum, lines[sum].clone());
