@@ -536,3 +536,9 @@ fn the_header_lines_come_once_each_and_in_order() {
     assert_eq!(parse(edited).line, Some(sum + 2));
     assert!(LockFile::parse(&text).is_ok());
 }
+
+#[test]
+fn salvage_names_the_line_it_cannot_read() {
+    let text = "<<<<<<< HEAD\nformat 1\nnot an entry\n=======\n>>>>>>> branch\n";
+    assert_eq!(LockFile::salvage(text).unwrap_err().line, Some(3));
+}
