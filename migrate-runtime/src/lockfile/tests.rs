@@ -114,10 +114,20 @@ fn salvage_refuses_two_different_seals_of_one_version() {
         LockFile::new(vec![b]).render()
     );
     let err = LockFile::salvage(&text).unwrap_err();
-    assert!(
-        err.message.contains("sealed differently"),
-        "{}",
-        err.message
+    let lines: Vec<usize> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.starts_with("20261121093000 "))
+        .map(|(i, _)| i + 1)
+        .collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert_eq!(err.line, Some(lines[1]));
+    assert_eq!(
+        err.message,
+        format!(
+            "version 20261121093000 is sealed differently here and on line {}",
+            lines[0]
+        )
     );
 }
 
@@ -541,4 +551,29 @@ fn the_header_lines_come_once_each_and_in_order() {
 fn salvage_names_the_line_it_cannot_read() {
     let text = "<<<<<<< HEAD\nformat 1\nnot an entry\n=======\n>>>>>>> branch\n";
     assert_eq!(LockFile::salvage(text).unwrap_err().line, Some(3));
+}
+
+#[test]
+fn seal_keeps_a_verified_entry_verified_and_marks_only_what_verify_proved() {
+    let dir = sealed_dir(&[(1, "a", "SELECT 1;", None), (2, "b", "SELECT 2;", None)]);
+    write_migration(dir.path(), 3, "c", "SELECT 3;", None);
+    let set = MigrationSet::read(dir.path()).unwrap();
+    let verified_flags =
+        |lock: &LockFile| -> Vec<bool> { lock.entries().iter().map(|e| e.verified).collect() };
+    // Nothing verified yet: sealing the draft verifies nothing.
+    let state = LockState::load(dir.path()).unwrap();
+    let plain = seal(&set, &state, &SealOptions::default()).unwrap();
+    assert_eq!(verified_flags(&plain.lock), [false, false, false]);
+    // The draft sealed as verified (verify proved it): only it.
+    let options = SealOptions {
+        verified: [v(3)].into(),
+        ..SealOptions::default()
+    };
+    let outcome = seal(&set, &state, &options).unwrap();
+    assert_eq!(verified_flags(&outcome.lock), [false, false, true]);
+    // Sealing again keeps it verified; the unverified stay unverified.
+    write(dir.path(), &outcome.lock).unwrap();
+    let state = LockState::load(dir.path()).unwrap();
+    let again = seal(&set, &state, &SealOptions::default()).unwrap();
+    assert_eq!(verified_flags(&again.lock), [false, false, true]);
 }
