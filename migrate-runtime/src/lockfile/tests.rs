@@ -577,3 +577,19 @@ fn seal_keeps_a_verified_entry_verified_and_marks_only_what_verify_proved() {
     let again = seal(&set, &state, &SealOptions::default()).unwrap();
     assert_eq!(verified_flags(&again.lock), [false, false, true]);
 }
+
+#[test]
+fn seal_drafts_adds_only_the_applied_drafts_to_what_is_sealed() {
+    let dir = sealed_dir(&[(1, "a", "SELECT 1;", None)]);
+    write_migration(dir.path(), 2, "b", "SELECT 2;", None);
+    write_migration(dir.path(), 3, "c", "SELECT 3;", None);
+    let set = MigrationSet::read(dir.path()).unwrap();
+    let state = LockState::load(dir.path()).unwrap();
+    // 1 is sealed already, 3 was not applied, 4 does not exist.
+    let (lock, sealed) = seal_drafts(&set, &state, &[v(1), v(2), v(4)]).unwrap();
+    assert_eq!(sealed, [v(2)]);
+    let versions: Vec<Version> = lock.entries().iter().map(|e| e.version).collect();
+    assert_eq!(versions, [v(1), v(2)]);
+    assert_eq!(lock.get(v(2)), Some(&LockEntry::of(&set.migrations[1])));
+    assert_eq!(seal_drafts(&set, &state, &[v(1)]), None);
+}
