@@ -593,3 +593,40 @@ fn seal_drafts_adds_only_the_applied_drafts_to_what_is_sealed() {
     assert_eq!(lock.get(v(2)), Some(&LockEntry::of(&set.migrations[1])));
     assert_eq!(seal_drafts(&set, &state, &[v(1)]), None);
 }
+
+#[test]
+fn drafts_are_the_unsealed_and_out_of_order_findings_and_each_says_what_to_do() {
+    let dir = sealed_dir(&[(2, "b", "SELECT 2;", None)]);
+    write_migration(dir.path(), 1, "a", "SELECT 1;", None);
+    write_migration(dir.path(), 3, "c", "SELECT 3;", None);
+    let found = findings(dir.path());
+    let drafts: Vec<(&str, Option<Version>)> =
+        found.iter().map(|f| (f.kind(), f.draft())).collect();
+    assert_eq!(
+        drafts,
+        [("out_of_order", Some(v(1))), ("unsealed", Some(v(3)))]
+    );
+    assert_eq!(
+        found[1].help(),
+        "a draft: run `cargo migrate seal` once it is ready (apply seals it too)"
+    );
+    assert!(
+        found[0]
+            .help()
+            .starts_with(&format!("it is older than the sealed {}: ", v(2))),
+        "{}",
+        found[0].help()
+    );
+    fs::remove_dir_all(dir.path().join(format!("{}_b", v(2)))).unwrap();
+    let missing = findings(dir.path());
+    let gone = missing.iter().find(|f| f.kind() == "missing").unwrap();
+    assert_eq!(gone.draft(), None);
+    assert_eq!(
+        gone.help(),
+        format!(
+            "restore the folder from git; if {0} was never shared, `cargo migrate seal --force \
+             {0}` removes it from the lock file",
+            v(2)
+        )
+    );
+}
