@@ -630,3 +630,27 @@ fn drafts_are_the_unsealed_and_out_of_order_findings_and_each_says_what_to_do() 
         )
     );
 }
+
+#[test]
+fn a_corrupt_lock_file_reports_why_salvage_failed_too_once() {
+    let set = MigrationSet {
+        dir: "migrations".into(),
+        migrations: vec![],
+    };
+    let lines = |bytes: &[u8]| -> Vec<Option<usize>> {
+        verify(&set, &LockState::from_bytes(bytes))
+            .iter()
+            .map(|f| match f {
+                Finding::Corrupt { line, .. } => *line,
+                other => panic!("{other:?}"),
+            })
+            .collect()
+    };
+    // The conflict marker, then the line salvage could not read.
+    assert_eq!(
+        lines(b"<<<<<<< HEAD\nformat 1\nnot an entry\n"),
+        [Some(1), Some(3)]
+    );
+    // Not UTF-8: salvage fails for the same reason, said once.
+    assert_eq!(lines(b"\xff\xfe"), [None]);
+}
