@@ -105,5 +105,13 @@ fn quiet_prints_only_errors_and_verbose_prints_each_step() {
     p.migration("20260101000200_c", "CREATE TABLE a (id int);", None);
     let run = p.run(&["-q", "apply"]);
     assert_eq!(run.code, 1);
-    assert!(run.stderr.starts_with("error: "), "{}", run.stderr);
+    // The whole error, with its location and help, and nothing else.
+    assert_eq!(
+        run.stderr,
+        "error: migration 20260101000200_c failed: 42P07: relation \"a\" already exists\n  \
+         --> migrations/20260101000200_c/migration.sql:1:1\n    |\n  1 | CREATE TABLE a (id int);\n    \
+         | ^\n  = statement 1 of 1\n  help: its transaction was rolled back: nothing of it is in the \
+         database. Fix it and run `cargo migrate apply`, which retries it (a draft can be edited \
+         freely; if 20260101000200 is sealed, fix what it depends on instead)\n"
+    );
 }

@@ -195,12 +195,205 @@ fn concurrent_first_uses_create_one_cluster_and_agree_on_it() {
         assert_eq!(run.code, 0, "{runs:?}");
         assert_eq!(run.stdout, runs[0].stdout, "{runs:?}");
     }
+    // One of them created it (and said so); the others waited and found it running.
+    let mut said: Vec<&str> = runs.iter().map(|r| r.stderr.as_str()).collect();
+    said.sort();
+    let created = format!(
+        "Created the dev database in {}\n",
+        p.0.path().join("target/migrate-dev-db").display()
+    );
+    assert_eq!(said, ["", "", created.as_str()], "{runs:?}");
     let url = runs[0].stdout.trim_end();
     assert!(url.ends_with("/racing"), "{url}");
     connect(url).expect("the one server answers");
     let run = p.run(&["apply"]);
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(using_line(&run), (url.to_string(), "running".to_string()));
+}
+
+#[test]
+fn two_applies_starting_the_dev_database_at_once_share_one_cluster() {
+    let p = DevProject::new("two_at_once");
+    let children: Vec<_> = (0..2).map(|_| p.0.spawn(&["apply"])).collect();
+    let runs: Vec<Run> = children
+        .into_iter()
+        .map(|c| Run::from_output(c.wait_with_output().expect("apply")))
+        .collect();
+    assert_eq!((runs[0].code, runs[1].code), (0, 0), "{runs:?}");
+    let (url, first) = using_line(&runs[0]);
+    let (again, second) = using_line(&runs[1]);
+    assert_eq!(url, again, "{runs:?}");
+    let major = std::fs::read_to_string(p.data_dir().join("PG_VERSION")).expect("PG_VERSION");
+    let mut whats = [first, second];
+    whats.sort();
+    assert_eq!(
+        whats,
+        [
+            format!("created with PostgreSQL {}", major.trim()),
+            "running".to_string()
+        ],
+        "{runs:?}"
+    );
+    assert!(has_items(&url));
+    let applied: i64 = connect(&url)
+        .expect("connect")
+        .query_one(
+            "SELECT count(*) FROM _migrate_history WHERE action = 'apply'",
+            &[],
+        )
+        .expect("history")
+        .get(0);
+    assert_eq!(applied, 1, "the migration ran once");
+}
+
+/// A directory of fake `initdb`, `pg_ctl` and `postgres` that report PostgreSQL `major` and
+/// record any other use in `used` (then fail): a second major version on a machine that has
+/// only one. Everyone may run them and write `used` (the server's user runs them under root).
+fn fake_major(dir: &Path, major: u32, used: &Path) {
+    std::fs::create_dir_all(dir).expect("mkdir");
+    std::fs::write(used, "").expect("write");
+    std::fs::set_permissions(used, std::fs::Permissions::from_mode(0o666)).expect("chmod");
+    for program in ["initdb", "pg_ctl", "postgres"] {
+        let path = dir.join(program);
+        std::fs::write(
+            &path,
+            format!(
+                "#!/bin/sh\nif [ \"$1\" = --version ]; then echo \"{program} (PostgreSQL) {major}.1\"; exit 0; fi\n\
+                 echo \"{program} $*\" >> '{}'\nexit 1\n",
+                used.display()
+            ),
+        )
+        .expect("write");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+}
+
+#[test]
+fn a_restarted_dev_database_runs_with_the_major_that_created_it() {
+    let mut p = DevProject::new("majors");
+    let run = p.run(&["apply"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let (url, _) = using_line(&run);
+    let created: u32 = std::fs::read_to_string(p.data_dir().join("PG_VERSION"))
+        .expect("PG_VERSION")
+        .trim()
+        .parse()
+        .expect("a major version");
+    assert_eq!(p.run(&["dev-db", "stop"]).code, 0);
+
+    // Another major comes first on PATH now (faked: this machine may have only one).
+    let other = tempfile::tempdir().expect("tempdir");
+    migrate_tests::open_up(other.path());
+    let used = other.path().join("used");
+    fake_major(&other.path().join("bin"), created + 1, &used);
+    let path = std::env::var("PATH").unwrap_or_default();
+    p.0.env.push((
+        "PATH".into(),
+        format!("{}:{path}", other.path().join("bin").display()),
+    ));
+    let run = p.run(&["status"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let (again, what) = using_line(&run);
+    assert_eq!(what, "started");
+    assert_eq!(
+        again.rsplit_once('/').map(|(_, db)| db),
+        url.rsplit_once('/').map(|(_, db)| db)
+    );
+    assert!(has_items(&again), "the data is there");
+    assert_eq!(
+        std::fs::read_to_string(&used).expect("used"),
+        "",
+        "PostgreSQL {} ran",
+        created + 1
+    );
+    let json = p.run(&["--format", "json", "dev-db", "status"]).json();
+    assert_eq!(json["postgres_version"], created.to_string());
+    let version: String = connect(&again)
+        .expect("connect")
+        .query_one("SHOW server_version_num", &[])
+        .expect("version")
+        .get(0);
+    assert_eq!(version[..version.len() - 4], created.to_string());
+}
+
+#[test]
+fn a_dev_database_whose_major_is_not_installed_is_refused_and_can_be_destroyed() {
+    let mut p = DevProject::new("gone");
+    assert_eq!(p.run(&["dev-db", "url"]).code, 0);
+    assert_eq!(p.run(&["dev-db", "stop"]).code, 0);
+    // Made by a major this machine does not have (faked: the cluster's PG_VERSION says so).
+    let pg_version = p.data_dir().join("PG_VERSION");
+    let installed = std::fs::read_to_string(&pg_version).expect("PG_VERSION");
+    let missing = installed.trim().parse::<u32>().expect("a major") + 1;
+    std::fs::write(&pg_version, format!("{missing}\n")).expect("write PG_VERSION");
+    let found = migrate_runtime::devdb::Search::from_env()
+        .find(None)
+        .expect("the installed programs");
+
+    let run = p.run(&["status"]);
+    assert_eq!(
+        (run.code, run.stderr.as_str()),
+        (
+            1,
+            format!(
+                "error: the dev database was created by PostgreSQL {missing}, but only PostgreSQL {} \
+                 is installed ({})\n  help: run `cargo migrate dev-db destroy` to recreate it with \
+                 this version (its data is lost), or install PostgreSQL {missing} again\n",
+                found.major,
+                found.bindir.display()
+            )
+            .as_str()
+        ),
+        "{run:?}"
+    );
+    assert!(
+        !p.data_dir().join("postmaster.pid").exists(),
+        "nothing was started"
+    );
+
+    // With MIGRATE_PG_BINDIR, the refusal names it.
+    p.0.env.push((
+        "MIGRATE_PG_BINDIR".into(),
+        found.bindir.display().to_string(),
+    ));
+    let run = p.run(&["dev-db", "url"]);
+    assert_eq!(
+        (run.code, run.stderr.as_str()),
+        (
+            1,
+            format!(
+                "error: the dev database was created by PostgreSQL {missing}, but MIGRATE_PG_BINDIR \
+                 ({}) holds PostgreSQL {}\n  help: point MIGRATE_PG_BINDIR at the matching version, \
+                 or run `cargo migrate dev-db destroy`\n",
+                found.bindir.display(),
+                found.major
+            )
+            .as_str()
+        ),
+        "{run:?}"
+    );
+    assert!(!p.data_dir().join("postmaster.pid").exists());
+
+    p.0.env.pop();
+
+    // Status still reports it, and destroy (what the help says) removes it.
+    let run = p.run(&["dev-db", "status"]);
+    assert_eq!(
+        (run.code, run.stdout.as_str()),
+        (
+            0,
+            format!(
+                "Dev database: stopped\n  data      {}/target/migrate-dev-db\n  database  gone\n  \
+                 version   PostgreSQL {missing}\n",
+                p.0.path().display()
+            )
+            .as_str()
+        ),
+        "{run:?}"
+    );
+    let run = p.run(&["dev-db", "destroy"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(!p.data_dir().exists());
 }
 
 #[test]

@@ -413,7 +413,7 @@ error: refusing to import the history: 2 problems in sqlx's history (public._sql
     assert_eq!(rows(&mut c, "_sqlx_migrations"), before);
     // A dry run reports the same and creates nothing.
     let dry = p.run(&["import", "--from", "sqlx", "--dry-run"]);
-    assert_eq!(dry.code, 1);
+    assert_eq!((dry.code, dry.stderr.as_str()), (1, run.stderr.as_str()));
     nothing_recorded(&db);
 }
 

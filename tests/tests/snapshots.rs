@@ -3,7 +3,7 @@
 //! as a diff to review (`cargo insta review`, or `INSTA_UPDATE=always` to accept). Values that
 //! differ between runs (database names, durations, times, pids, paths) are normalised.
 
-use migrate_tests::{Project, Run, TestDb};
+use migrate_tests::{Project, Run, TestDb, admin_url, with_dbname};
 
 /// One run as a snapshot: the exit code, then stdout and stderr.
 fn shown(run: &Run) -> String {
@@ -15,6 +15,11 @@ fn shown(run: &Run) -> String {
 
 /// Snapshots `runs` (named) with run-specific values normalised.
 fn snapshot(name: &str, p: &Project, runs: &[(&str, Run)]) {
+    snapshot_with(name, p, runs, &[]);
+}
+
+/// [`snapshot`] with more filters (regex, replacement) for what else varies in these runs.
+fn snapshot_with(name: &str, p: &Project, runs: &[(&str, Run)], filters: &[(&str, &str)]) {
     let mut text = String::new();
     for (what, run) in runs {
         text.push_str(&format!("=== {what}\n{}\n", shown(run)));
@@ -27,7 +32,7 @@ fn snapshot(name: &str, p: &Project, runs: &[(&str, Run)]) {
     settings.add_filter(r"cm_test_[0-9]+_[0-9]+_[0-9]+", "[db]");
     settings.add_filter(r"[0-9]+(\.[0-9]+)? ms\b", "[ms]");
     settings.add_filter(
-        r#""(duration_ms|execution_ms|elapsed_ms)": ?[0-9.e+-]+"#,
+        r#""(duration_ms|execution_ms|elapsed_ms|eta_ms)": ?[0-9.e+-]+"#,
         r#""$1": "[ms]""#,
     );
     settings.add_filter(
@@ -36,6 +41,9 @@ fn snapshot(name: &str, p: &Project, runs: &[(&str, Run)]) {
     );
     settings.add_filter(r"pid [0-9]+", "pid [pid]");
     settings.add_filter(r#""pid": ?[0-9]+"#, r#""pid": "[pid]""#);
+    for (regex, replacement) in filters {
+        settings.add_filter(regex, *replacement);
+    }
     settings.bind(|| insta::assert_snapshot!(name, text));
 }
 
@@ -308,4 +316,194 @@ fn no_transaction_down_and_resolving_a_failure() {
         p.run(&["status", "--format", "json"]),
     ));
     snapshot("no_transaction_down_and_resolving_a_failure", &p, &runs);
+}
+
+/// The shadow databases `verify` and `check` make (named after the process and a counter).
+const SHADOW: (&str, &str) = (r"migrate_shadow_[0-9a-z_]+", "[shadow]");
+
+#[test]
+fn import() {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/import");
+    let source = fixtures.join("golang-migrate").display().to_string();
+    let p = Project::new();
+    let mut runs = vec![
+        (
+            "import --dry-run (text)",
+            p.run(&["import", "--from", "golang-migrate", &source, "--dry-run"]),
+        ),
+        (
+            "import (json)",
+            p.run(&[
+                "import",
+                "--from",
+                "golang-migrate",
+                &source,
+                "--format",
+                "json",
+            ]),
+        ),
+        (
+            "import again (text)",
+            p.run(&["import", "--from", "golang-migrate", &source]),
+        ),
+    ];
+    let missing = fixtures.join("nowhere").display().to_string();
+    runs.push((
+        "import from a missing directory (json)",
+        p.run(&["import", "--from", "sqlx", &missing, "--format", "json"]),
+    ));
+    runs.push((
+        "import from a missing directory (text)",
+        p.run(&["import", "--from", "sqlx", &missing]),
+    ));
+    let fixtures = fixtures.display().to_string();
+    snapshot_with(
+        "import",
+        &p,
+        &runs,
+        &[(regex_escape(&fixtures).as_str(), "[fixtures]")],
+    );
+}
+
+#[test]
+fn verify() {
+    let db = TestDb::new();
+    let p = two(&db);
+    assert_eq!(p.run(&["seal"]).code, 0);
+    p.migration(
+        BROKEN,
+        "CREATE TABLE audit (id int);\nCREATE INDEX audit_id ON audit (id);\n",
+        Some("DROP INDEX audit_id;\n"),
+    );
+    let mut runs = vec![
+        ("verify a failing draft (text)", p.run(&["verify"])),
+        (
+            "verify a failing draft (json)",
+            p.run(&["verify", "--format", "json"]),
+        ),
+    ];
+    runs.push((
+        "verify the sealed ones (text)",
+        p.run(&["verify", &USERS[..14], &EMAIL[..14]]),
+    ));
+    runs.push((
+        "verify the sealed ones (json)",
+        p.run(&["verify", &USERS[..14], &EMAIL[..14], "--format", "json"]),
+    ));
+    runs.push((
+        "verify an unknown version (json)",
+        p.run(&["verify", "20990101000000", "--format", "json"]),
+    ));
+    snapshot_with(
+        "verify",
+        &p,
+        &runs,
+        &[SHADOW, (r"[0-9]+(\.[0-9]+)? s\b", "[s]")],
+    );
+}
+
+#[test]
+fn check() {
+    let db = TestDb::new();
+    let p = two(&db);
+    assert_eq!(p.run(&["apply"]).code, 0);
+    let shadow = with_dbname(&admin_url(), "postgres");
+    let mut runs = vec![
+        (
+            "check passing (text)",
+            p.run(&["check", "--shadow-url", &shadow]),
+        ),
+        (
+            "check passing (json)",
+            p.run(&["check", "--shadow-url", &shadow, "--format", "json"]),
+        ),
+    ];
+    p.migration(
+        BROKEN,
+        "CREATE TABLE audit (id int);\n",
+        Some("SELECT 1;\n"),
+    );
+    runs.push((
+        "check with an unsealed, irreversible draft (text)",
+        p.run(&["check", "--shadow-url", &shadow]),
+    ));
+    runs.push((
+        "check with an unsealed, irreversible draft (json)",
+        p.run(&["check", "--shadow-url", &shadow, "--format", "json"]),
+    ));
+    snapshot_with(
+        "check",
+        &p,
+        &runs,
+        &[SHADOW, (r"[0-9]+(\.[0-9]+)? s\b", "[s]")],
+    );
+}
+
+#[test]
+fn dev_db() {
+    let p = Project::new();
+    p.file(
+        "Cargo.toml",
+        "[package]\nname = \"snap-app\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[workspace]\n",
+    );
+    migrate_tests::open_up(p.path());
+    p.migration(
+        USERS,
+        "CREATE TABLE users (id bigint PRIMARY KEY);\n",
+        Some("DROP TABLE users;\n"),
+    );
+    struct Destroy<'a>(&'a Project);
+    impl Drop for Destroy<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.run(&["dev-db", "destroy"]);
+        }
+    }
+    let _destroy = Destroy(&p);
+    let runs = vec![
+        ("status before (text)", p.run(&["dev-db", "status"])),
+        (
+            "status before (json)",
+            p.run(&["dev-db", "status", "--format", "json"]),
+        ),
+        ("url, creating it (text)", p.run(&["dev-db", "url"])),
+        (
+            "url again (json)",
+            p.run(&["dev-db", "url", "--format", "json"]),
+        ),
+        ("apply using it (text)", p.run(&["apply"])),
+        ("status running (text)", p.run(&["dev-db", "status"])),
+        (
+            "status running (json)",
+            p.run(&["dev-db", "status", "--format", "json"]),
+        ),
+        (
+            "stop (json)",
+            p.run(&["dev-db", "stop", "--format", "json"]),
+        ),
+        ("stop again (text)", p.run(&["dev-db", "stop"])),
+        (
+            "status stopped (json)",
+            p.run(&["dev-db", "status", "--format", "json"]),
+        ),
+        ("url, starting it (text)", p.run(&["dev-db", "url"])),
+        ("destroy (text)", p.run(&["dev-db", "destroy"])),
+        (
+            "destroy again (json)",
+            p.run(&["dev-db", "destroy", "--format", "json"]),
+        ),
+    ];
+    snapshot_with(
+        "dev_db",
+        &p,
+        &runs,
+        &[
+            (r"127\.0\.0\.1:[0-9]+", "127.0.0.1:[port]"),
+            (r#""port": ?[0-9]+"#, r#""port": "[port]""#),
+            (r"PostgreSQL [0-9]+", "PostgreSQL [major]"),
+            (
+                r#""postgres_version": ?"[0-9]+""#,
+                r#""postgres_version": "[major]""#,
+            ),
+        ],
+    );
 }

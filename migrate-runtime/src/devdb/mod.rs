@@ -299,6 +299,11 @@ impl DevDb {
             return Ok(false);
         };
         let _lock = self.lock()?;
+        // Without a postmaster.pid no server runs: nothing to stop, and no need for the
+        // programs of its major (which may be gone: `destroy` is the way out then).
+        if !self.data().join("postmaster.pid").is_file() {
+            return Ok(false);
+        }
         let user = ServerUser::pick()?;
         let bin = self.binaries(Some(&major))?;
         if self.running_port(&bin, &user)?.is_none() {

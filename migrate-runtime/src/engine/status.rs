@@ -271,6 +271,99 @@ mod tests {
     }
 
     #[test]
+    fn state_names_and_which_are_problems() {
+        let shown: Vec<(&str, bool)> = State::ALL
+            .iter()
+            .map(|s| (s.as_str(), s.is_problem()))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("applied", false),
+                ("pending", false),
+                ("edited", true),
+                ("missing", true),
+                ("failed", true),
+                ("out_of_order", true),
+                ("down_failed", true),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_failed_down_is_down_failed_and_its_folder_is_found_present_or_not() {
+        let set = MigrationSet {
+            dir: "migrations".into(),
+            migrations: vec![migration(1, "SELECT 1;")],
+        };
+        let mut down = row(1, "SELECT 1;", RowState::Failed);
+        down.action = Action::Down;
+        let rows = vec![down, row(2, "SELECT 2;", RowState::Applied)];
+        let entries = compute(&set, &rows);
+        let shown: Vec<(State, PathBuf)> =
+            entries.iter().map(|e| (e.state, e.folder(&set))).collect();
+        assert_eq!(
+            shown,
+            [
+                (State::DownFailed, PathBuf::from("migrations/1_m1")),
+                (
+                    State::Missing,
+                    PathBuf::from("migrations")
+                        .join(crate::model::folder_name(Version::new(2).unwrap(), "m2"))
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn newest_applied_counts_applied_rows_only() {
+        let rows = vec![
+            row(1, "SELECT 1;", RowState::Applied),
+            row(3, "SELECT 3;", RowState::Applied),
+            row(5, "SELECT 5;", RowState::Failed),
+            row(7, "SELECT 7;", RowState::RolledBack),
+        ];
+        assert_eq!(newest_applied(&rows), Version::new(3));
+    }
+
+    #[test]
+    fn applied_drafts_are_the_applied_migrations_the_lock_file_does_not_seal() {
+        let set = MigrationSet {
+            dir: "m".into(),
+            migrations: vec![
+                migration(1, "SELECT 1;"),
+                migration(2, "SELECT 2;"),
+                migration(3, "SELECT 3;"),
+                migration(4, "SELECT 4;"),
+            ],
+        };
+        let rows = vec![
+            row(1, "SELECT 1;", RowState::Applied),
+            row(2, "SELECT 2;", RowState::Applied),
+            row(3, "SELECT 3; -- other", RowState::Applied),
+            row(4, "SELECT 4;", RowState::Failed),
+        ];
+        let versions =
+            |v: &[i64]| -> Vec<Version> { v.iter().map(|v| Version::new(*v).unwrap()).collect() };
+        assert_eq!(applied_drafts(&set, None, &rows), versions(&[1, 2]));
+        let lock = crate::LockFile::new(vec![crate::LockEntry::of(&set.migrations[0])]);
+        assert_eq!(applied_drafts(&set, Some(&lock), &rows), versions(&[2]));
+    }
+
+    #[test]
+    fn statement_checksums_are_one_per_statement_of_its_text() {
+        let file = SqlFile::new("m.sql".into(), "SELECT 1;\nSELECT  2;\n".into());
+        let statements = file.statements().unwrap();
+        assert_eq!(
+            statement_checksums(&file.sql, statements),
+            [
+                Checksum::of_sql(b"SELECT 1;").to_string(),
+                Checksum::of_sql(b"SELECT  2;").to_string(),
+            ]
+        );
+    }
+
+    #[test]
     fn crlf_file_matches_lf_history() {
         let set = MigrationSet {
             dir: "m".into(),

@@ -81,6 +81,8 @@ impl LockEntry {
     /// # use migrate_runtime::{Checksum, LockEntry, Version};
     /// let a = LockEntry { version: Version::new(1).unwrap(), name: "a".into(), up: Checksum::of_sql(b""), down: None, verified: true };
     /// assert!(a.same_files(&LockEntry { verified: false, ..a.clone() }));
+    /// assert!(!a.same_files(&LockEntry { name: "b".into(), ..a.clone() }));
+    /// assert!(!a.same_files(&LockEntry { down: Some(Checksum::of_sql(b"")), ..a.clone() }));
     /// ```
     pub fn same_files(&self, other: &LockEntry) -> bool {
         (self.version, &self.name, self.up, self.down)
@@ -226,8 +228,12 @@ impl LockFile {
     /// The total hash in the header: covers every entry.
     ///
     /// ```
-    /// # use migrate_runtime::LockFile;
-    /// assert_eq!(LockFile::default().sum(), LockFile::default().sum());
+    /// # use migrate_runtime::{Checksum, LockEntry, LockFile, Version};
+    /// let entry = LockEntry { version: Version::new(1).unwrap(), name: "a".into(), up: Checksum::of_sql(b""), down: None, verified: false };
+    /// let (empty, one) = (LockFile::default(), LockFile::new(vec![entry.clone()]));
+    /// assert_ne!(one.sum(), empty.sum());
+    /// assert_ne!(one.sum(), LockFile::new(vec![LockEntry { name: "b".into(), ..entry }]).sum());
+    /// assert!(one.render().contains(&format!("\nsum {}\n", one.sum())));
     /// ```
     pub fn sum(&self) -> Checksum {
         self.chain()

@@ -114,10 +114,20 @@ fn salvage_refuses_two_different_seals_of_one_version() {
         LockFile::new(vec![b]).render()
     );
     let err = LockFile::salvage(&text).unwrap_err();
-    assert!(
-        err.message.contains("sealed differently"),
-        "{}",
-        err.message
+    let lines: Vec<usize> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.starts_with("20261121093000 "))
+        .map(|(i, _)| i + 1)
+        .collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert_eq!(err.line, Some(lines[1]));
+    assert_eq!(
+        err.message,
+        format!(
+            "version 20261121093000 is sealed differently here and on line {}",
+            lines[0]
+        )
     );
 }
 
@@ -417,4 +427,230 @@ fn without_verified_entries_the_lock_stays_format_1() {
     let text = lock.render();
     assert!(text.contains("\nformat 1\n"), "{text}");
     assert_eq!(text.lines().last().unwrap().split(' ').count(), 5);
+}
+
+#[test]
+fn same_files_compares_everything_but_verified() {
+    let a = entry(1, "a", "SELECT 1;", Some("SELECT 2;"));
+    assert!(a.same_files(&LockEntry {
+        verified: !a.verified,
+        ..a.clone()
+    }));
+    let others = [
+        LockEntry {
+            version: v(2),
+            ..a.clone()
+        },
+        LockEntry {
+            name: "b".into(),
+            ..a.clone()
+        },
+        LockEntry {
+            up: Checksum::of_sql(b"SELECT 3;"),
+            ..a.clone()
+        },
+        LockEntry {
+            down: None,
+            ..a.clone()
+        },
+    ];
+    for other in others {
+        assert!(!a.same_files(&other), "{other:?}");
+    }
+}
+
+#[test]
+fn a_lock_file_that_cannot_be_read_is_an_error_not_absent() {
+    let dir = tempfile::tempdir().unwrap();
+    // A directory where the file should be: reading it fails, but not with NotFound.
+    fs::create_dir(path(dir.path())).unwrap();
+    assert!(LockState::load(dir.path()).is_err());
+}
+
+#[test]
+fn corrupt_shows_its_line_when_it_has_one() {
+    let at = Corrupt {
+        line: Some(3),
+        message: "merge conflict".into(),
+    };
+    assert_eq!(at.to_string(), "line 3: merge conflict");
+    let nowhere = Corrupt {
+        line: None,
+        message: "not valid UTF-8".into(),
+    };
+    assert_eq!(nowhere.to_string(), "not valid UTF-8");
+}
+
+#[test]
+fn the_columns_comment_names_the_columns_of_each_format() {
+    let columns = |lock: &LockFile| -> String {
+        lock.render()
+            .lines()
+            .find(|l| l.starts_with("# columns:"))
+            .unwrap_or_default()
+            .to_string()
+    };
+    let plain = LockFile::new(vec![entry(1, "a", "SELECT 1;", None)]);
+    let verified = LockFile::new(vec![LockEntry {
+        verified: true,
+        ..entry(1, "a", "SELECT 1;", None)
+    }]);
+    assert_eq!(plain.format(), 1);
+    assert_eq!(
+        columns(&plain),
+        "# columns: version name sha256(migration.sql) sha256(down.sql)|- chain"
+    );
+    assert_eq!(verified.format(), 2);
+    assert_eq!(
+        columns(&verified),
+        "# columns: version name sha256(migration.sql) sha256(down.sql)|- verified|- chain"
+    );
+    assert_eq!(verified.render().matches("# columns:").count(), 1);
+}
+
+#[test]
+fn the_header_lines_come_once_each_and_in_order() {
+    let text = LockFile::new(vec![entry(1, "a", "SELECT 1;", None)]).render();
+    let lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let at = |prefix: &str| lines.iter().position(|l| l.starts_with(prefix)).unwrap();
+    let (format, sum) = (at("format "), at("sum "));
+    assert_eq!(sum, format + 1, "{text}");
+    let parse = |edited: Vec<String>| LockFile::parse(&edited.join("\n")).unwrap_err();
+    // No format line: the sum line is where it was expected.
+    let mut edited = lines.clone();
+    edited.remove(format);
+    let e = parse(edited);
+    assert_eq!(
+        (e.line, e.message.as_str()),
+        (Some(format + 1), "expected the header line `format 1`")
+    );
+    // The format line twice: the second is not the sum line.
+    let mut edited = lines.clone();
+    edited.insert(format, lines[format].clone());
+    let e = parse(edited);
+    assert_eq!(
+        (e.line, e.message.as_str()),
+        (Some(format + 2), "expected the header line `sum <hash>`")
+    );
+    // No sum line: the first entry is where it was expected.
+    let mut edited = lines.clone();
+    edited.remove(sum);
+    let e = parse(edited);
+    assert_eq!(
+        (e.line, e.message.as_str()),
+        (Some(sum + 1), "expected the header line `sum <hash>`")
+    );
+    // The sum line twice: the second is no entry.
+    let mut edited = lines.clone();
+    edited.insert(sum, lines[sum].clone());
+    assert_eq!(parse(edited).line, Some(sum + 2));
+    assert!(LockFile::parse(&text).is_ok());
+}
+
+#[test]
+fn salvage_names_the_line_it_cannot_read() {
+    let text = "<<<<<<< HEAD\nformat 1\nnot an entry\n=======\n>>>>>>> branch\n";
+    assert_eq!(LockFile::salvage(text).unwrap_err().line, Some(3));
+}
+
+#[test]
+fn seal_keeps_a_verified_entry_verified_and_marks_only_what_verify_proved() {
+    let dir = sealed_dir(&[(1, "a", "SELECT 1;", None), (2, "b", "SELECT 2;", None)]);
+    write_migration(dir.path(), 3, "c", "SELECT 3;", None);
+    let set = MigrationSet::read(dir.path()).unwrap();
+    let verified_flags =
+        |lock: &LockFile| -> Vec<bool> { lock.entries().iter().map(|e| e.verified).collect() };
+    // Nothing verified yet: sealing the draft verifies nothing.
+    let state = LockState::load(dir.path()).unwrap();
+    let plain = seal(&set, &state, &SealOptions::default()).unwrap();
+    assert_eq!(verified_flags(&plain.lock), [false, false, false]);
+    // The draft sealed as verified (verify proved it): only it.
+    let options = SealOptions {
+        verified: [v(3)].into(),
+        ..SealOptions::default()
+    };
+    let outcome = seal(&set, &state, &options).unwrap();
+    assert_eq!(verified_flags(&outcome.lock), [false, false, true]);
+    // Sealing again keeps it verified; the unverified stay unverified.
+    write(dir.path(), &outcome.lock).unwrap();
+    let state = LockState::load(dir.path()).unwrap();
+    let again = seal(&set, &state, &SealOptions::default()).unwrap();
+    assert_eq!(verified_flags(&again.lock), [false, false, true]);
+}
+
+#[test]
+fn seal_drafts_adds_only_the_applied_drafts_to_what_is_sealed() {
+    let dir = sealed_dir(&[(1, "a", "SELECT 1;", None)]);
+    write_migration(dir.path(), 2, "b", "SELECT 2;", None);
+    write_migration(dir.path(), 3, "c", "SELECT 3;", None);
+    let set = MigrationSet::read(dir.path()).unwrap();
+    let state = LockState::load(dir.path()).unwrap();
+    // 1 is sealed already, 3 was not applied, 4 does not exist.
+    let (lock, sealed) = seal_drafts(&set, &state, &[v(1), v(2), v(4)]).unwrap();
+    assert_eq!(sealed, [v(2)]);
+    let versions: Vec<Version> = lock.entries().iter().map(|e| e.version).collect();
+    assert_eq!(versions, [v(1), v(2)]);
+    assert_eq!(lock.get(v(2)), Some(&LockEntry::of(&set.migrations[1])));
+    assert_eq!(seal_drafts(&set, &state, &[v(1)]), None);
+}
+
+#[test]
+fn drafts_are_the_unsealed_and_out_of_order_findings_and_each_says_what_to_do() {
+    let dir = sealed_dir(&[(2, "b", "SELECT 2;", None)]);
+    write_migration(dir.path(), 1, "a", "SELECT 1;", None);
+    write_migration(dir.path(), 3, "c", "SELECT 3;", None);
+    let found = findings(dir.path());
+    let drafts: Vec<(&str, Option<Version>)> =
+        found.iter().map(|f| (f.kind(), f.draft())).collect();
+    assert_eq!(
+        drafts,
+        [("out_of_order", Some(v(1))), ("unsealed", Some(v(3)))]
+    );
+    assert_eq!(
+        found[1].help(),
+        "a draft: run `cargo migrate seal` once it is ready (apply seals it too)"
+    );
+    assert!(
+        found[0]
+            .help()
+            .starts_with(&format!("it is older than the sealed {}: ", v(2))),
+        "{}",
+        found[0].help()
+    );
+    fs::remove_dir_all(dir.path().join(format!("{}_b", v(2)))).unwrap();
+    let missing = findings(dir.path());
+    let gone = missing.iter().find(|f| f.kind() == "missing").unwrap();
+    assert_eq!(gone.draft(), None);
+    assert_eq!(
+        gone.help(),
+        format!(
+            "restore the folder from git; if {0} was never shared, `cargo migrate seal --force \
+             {0}` removes it from the lock file",
+            v(2)
+        )
+    );
+}
+
+#[test]
+fn a_corrupt_lock_file_reports_why_salvage_failed_too_once() {
+    let set = MigrationSet {
+        dir: "migrations".into(),
+        migrations: vec![],
+    };
+    let lines = |bytes: &[u8]| -> Vec<Option<usize>> {
+        verify(&set, &LockState::from_bytes(bytes))
+            .iter()
+            .map(|f| match f {
+                Finding::Corrupt { line, .. } => *line,
+                other => panic!("{other:?}"),
+            })
+            .collect()
+    };
+    // The conflict marker, then the line salvage could not read.
+    assert_eq!(
+        lines(b"<<<<<<< HEAD\nformat 1\nnot an entry\n"),
+        [Some(1), Some(3)]
+    );
+    // Not UTF-8: salvage fails for the same reason, said once.
+    assert_eq!(lines(b"\xff\xfe"), [None]);
 }

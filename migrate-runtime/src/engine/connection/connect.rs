@@ -152,3 +152,40 @@ pub fn error_text(e: &postgres::Error) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hint_follows_the_error() {
+        let c = ConnInfo::parse("postgres://app@db.internal:6432/shop").unwrap();
+        let name = "the server's certificate is not issued for `db.internal`: connect with a host \
+                    name the certificate names, or use sslmode=verify-ca";
+        let cases = [
+            (
+                "password authentication failed for user \"app\"",
+                "check the user and password",
+            ),
+            ("invalid peer certificate: NotValidForName", name),
+            ("certificate not valid for name \"other\"", name),
+            (
+                "invalid peer certificate: UnknownIssuer",
+                "the server's certificate is not trusted: set sslrootcert to the CA certificate \
+                 (PEM) that signed it, or use sslmode=require to encrypt without checking it",
+            ),
+            (
+                "database \"shop\" does not exist",
+                "check the database name (create it with `createdb`)",
+            ),
+            (
+                "Connection refused (os error 111)",
+                "is the server running and reachable? (`pg_isready -h db.internal -p 6432`); \
+                 does it require TLS (sslmode=require)?",
+            ),
+        ];
+        for (detail, hint) in cases {
+            assert_eq!(c.hint(detail), hint, "{detail}");
+        }
+    }
+}
