@@ -62,6 +62,8 @@ pub struct Backfill {
     pub line: usize,
     /// 1-based line of the statement.
     pub statement_line: usize,
+    /// Byte offset of the statement in the file.
+    pub statement_start: usize,
 }
 
 fn display<T: std::fmt::Display, S: serde::Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
@@ -281,9 +283,10 @@ impl Backfill {
         }
         let mut b = Backfill::options(options).map_err(|p| bad(line, p))?;
         b.line = line;
-        let (statement, statement_line) = the_statement(sql)?;
+        let (statement, statement_line, start) = the_statement(sql)?;
         b.statement = statement;
         b.statement_line = statement_line;
+        b.statement_start = start;
         Ok(Some(b))
     }
 
@@ -376,13 +379,14 @@ impl Backfill {
             statement: String::new(),
             line: 0,
             statement_line: 0,
+            statement_start: 0,
         })
     }
 }
 
 /// The file's one statement, bound (`$1`, `$2`), with its line; checked to be a data change
 /// that uses both placeholders.
-fn the_statement(sql: &str) -> Result<(String, usize), Located> {
+fn the_statement(sql: &str) -> Result<(String, usize, usize), Located> {
     let bad = |line: usize, p: BackfillProblem| (line, Problem::Backfill(p));
     let mut offset = 0;
     for token in squawk_lexer::tokenize(sql) {
@@ -433,7 +437,7 @@ fn the_statement(sql: &str) -> Result<(String, usize), Located> {
             ));
         }
     }
-    Ok((bound[start..end].to_string(), line))
+    Ok((bound[start..end].to_string(), line, start))
 }
 
 /// The kind of a schema-changing statement (`ALTER TABLE`, ...).
