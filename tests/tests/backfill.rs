@@ -486,3 +486,23 @@ fn down_runs_a_backfill_down_sql() {
     assert_eq!(state, "rolled_back");
     assert_eq!(progress.expect("checkpoint")["batches"], 4);
 }
+
+#[test]
+fn new_backfill_writes_a_template_that_reads_as_a_backfill() {
+    let p = Project::new();
+    std::fs::create_dir(p.path().join("migrations")).expect("dir");
+    let run = p.run(&["new", "fill_names", "--backfill"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let set = migrate_runtime::MigrationSet::read(&p.path().join("migrations")).expect("reads");
+    let m = &set.migrations[0];
+    assert!(m.directives.backfill);
+    let up = m.up.backfill().expect("valid").expect("a backfill");
+    assert_eq!(
+        (up.table.to_string(), up.key.as_str(), up.batch),
+        ("my_table".to_string(), "id", 1000)
+    );
+    let down = m.down.as_ref().expect("down.sql");
+    assert!(down.backfill().expect("valid").is_some());
+    let refused = p.run(&["new", "x", "--backfill", "--no-transaction"]);
+    assert_eq!(refused.code, 2, "{refused:?}");
+}
