@@ -506,3 +506,29 @@ fn new_backfill_writes_a_template_that_reads_as_a_backfill() {
     let refused = p.run(&["new", "x", "--backfill", "--no-transaction"]);
     assert_eq!(refused.code, 2, "{refused:?}");
 }
+
+#[test]
+fn dry_run_estimates_rows_and_batches() {
+    let db = TestDb::new();
+    let p = project(
+        &db,
+        "-- migrate:backfill table=items key=id batch=20\n\
+         UPDATE items SET n = n + 1 WHERE id BETWEEN :batch_start AND :batch_end;\n",
+    );
+    let run = p.run(&["apply", "--dry-run"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout
+            .lines()
+            .any(|l| l == "  backfill: ~95 rows of items by id in ~5 batches of 20"),
+        "{}",
+        run.stdout
+    );
+    let json = p.run(&["apply", "--dry-run", "--format", "json"]).json();
+    assert_eq!(
+        json["impact"][0]["backfill"],
+        serde_json::json!({"table": "items", "key": "id", "batch": 20,
+                           "estimated_rows": 95, "estimated_batches": 5})
+    );
+    assert_eq!(counts(&db), [(0, 95)], "nothing ran");
+}

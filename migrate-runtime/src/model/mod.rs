@@ -11,6 +11,8 @@ mod read;
 mod statements;
 mod transaction;
 
+#[cfg(feature = "lint")]
+pub(crate) use backfill::ddl_kind;
 pub use backfill::{
     BACKFILL_OPTIONS, BATCH_END, BATCH_START, Backfill, BackfillProblem, DEFAULT_BATCH,
     DEFAULT_PAUSE, MAX_BATCH, bind_placeholders,
