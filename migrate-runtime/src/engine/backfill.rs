@@ -216,9 +216,9 @@ impl Runner<'_> {
             let code = e.code().map(|c| c.code().to_string());
             self.refused(job, file, message, line, position.map(|_| column), code)
         })?;
-        let setup = format!("{}RESET ALL; ", self.baseline.reset_sql());
+        // The session every migration starts from (each batch sets its own timeouts).
         self.client
-            .batch_execute(&setup)
+            .batch_execute(self.baseline.reset_sql())
             .map_err(|e| JobError::stopped("cannot set up the session", &e, Outcome::RolledBack))?;
         let mut row = job.row.clone();
         row.state = job.failed_state;
