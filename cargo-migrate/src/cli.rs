@@ -423,6 +423,9 @@ pub struct NewArgs {
     /// It cannot be reverted: write `-- migrate:irreversible` and no down.sql
     #[arg(long)]
     pub irreversible: bool,
+    /// A batched data change: write a `-- migrate:backfill` template (and a backfill down.sql)
+    #[arg(long, conflicts_with = "no_transaction")]
+    pub backfill: bool,
 }
 
 #[derive(Debug, Args)]

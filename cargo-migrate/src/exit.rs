@@ -13,6 +13,9 @@ pub enum Exit {
     Problems = 3,
     /// `status`: pending migrations, nothing wrong.
     Pending = 4,
+    /// A backfill stopped on Ctrl-C after a committed batch (128 + SIGINT, as shells report
+    /// a command ended by Ctrl-C); running the command again resumes it.
+    Interrupted = 130,
 }
 
 impl From<Exit> for ExitCode {

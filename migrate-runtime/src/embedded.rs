@@ -53,16 +53,25 @@ impl EmbeddedMigration {
                 statements.map(<[Statement]>::to_vec),
             )
         };
+        let up = file(
+            "migration.sql",
+            self.up,
+            self.up_checksum,
+            self.up_statements,
+        );
         Migration {
             version: self.version,
             name: self.name.to_string(),
             dir: dir.clone(),
-            up: file(
-                "migration.sql",
-                self.up,
-                self.up_checksum,
-                self.up_statements,
-            ),
+            directives: Directives {
+                no_transaction: self.no_transaction,
+                irreversible: self.irreversible,
+                transaction: false,
+                // Read from the text (checked at compile time), not a field of the generated
+                // code.
+                backfill: matches!(up.backfill(), Ok(Some(_))),
+            },
+            up,
             down: self.down.map(|d| {
                 file(
                     "down.sql",
@@ -71,11 +80,6 @@ impl EmbeddedMigration {
                     self.down_statements,
                 )
             }),
-            directives: Directives {
-                no_transaction: self.no_transaction,
-                irreversible: self.irreversible,
-                transaction: false,
-            },
             down_no_transaction: self.down_no_transaction,
         }
     }

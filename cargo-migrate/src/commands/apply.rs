@@ -4,8 +4,8 @@ use crate::cli::ApplyArgs;
 use crate::exit::Exit;
 use crate::render::error::CliError;
 use crate::render::{Format, apply, events::printer};
-use migrate_runtime::engine::ApplyOptions;
-use migrate_runtime::ops::{self, ApplyRequest, Workspace};
+use migrate_runtime::engine::{ApplyOptions, EngineError};
+use migrate_runtime::ops::{self, ApplyRequest, OpError, Workspace};
 
 pub fn run(ws: &Workspace, format: Format, args: ApplyArgs) -> Result<Exit, CliError> {
     let request = ApplyRequest {
@@ -20,11 +20,24 @@ pub fn run(ws: &Workspace, format: Format, args: ApplyArgs) -> Result<Exit, CliE
         db: args.db.options(),
         backup_command: args.backup.backup_command,
         no_backup: args.backup.no_backup,
+        stop: Some(super::stop_on_ctrl_c()),
     };
     if let Some(file) = args.fleet.file() {
         return super::fleet::apply(ws, format, request, file, &args.fleet, &args.fleet_apply);
     }
-    let outcome = ops::apply(ws, &request, &mut printer(format))?;
-    apply::print(format, &outcome);
-    Ok(Exit::Success)
+    match ops::apply(ws, &request, &mut printer(format)) {
+        Ok(outcome) => {
+            apply::print(format, &outcome);
+            Ok(Exit::Success)
+        }
+        Err(OpError::Engine {
+            error: EngineError::Interrupted(stopped),
+            sealed,
+            ..
+        }) => {
+            crate::render::backfill::interrupted(format, &stopped, &sealed);
+            Ok(Exit::Interrupted)
+        }
+        Err(e) => Err(e.into()),
+    }
 }

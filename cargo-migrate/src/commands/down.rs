@@ -4,8 +4,8 @@ use crate::cli::DownArgs;
 use crate::exit::Exit;
 use crate::render::error::CliError;
 use crate::render::{Format, down, events::printer};
-use migrate_runtime::engine::DownTarget;
-use migrate_runtime::ops::{self, DownRequest, Workspace};
+use migrate_runtime::engine::{DownTarget, EngineError};
+use migrate_runtime::ops::{self, DownRequest, OpError, Workspace};
 
 pub fn run(ws: &Workspace, format: Format, args: DownArgs) -> Result<Exit, CliError> {
     let request = DownRequest {
@@ -15,8 +15,21 @@ pub fn run(ws: &Workspace, format: Format, args: DownArgs) -> Result<Exit, CliEr
         },
         dry_run: args.dry_run,
         db: args.db.options(),
+        stop: Some(super::stop_on_ctrl_c()),
     };
-    let outcome = ops::down(ws, &request, &mut printer(format))?;
-    down::print(format, &outcome);
-    Ok(Exit::Success)
+    match ops::down(ws, &request, &mut printer(format)) {
+        Ok(outcome) => {
+            down::print(format, &outcome);
+            Ok(Exit::Success)
+        }
+        Err(OpError::Engine {
+            error: EngineError::Interrupted(stopped),
+            sealed,
+            ..
+        }) => {
+            crate::render::backfill::interrupted(format, &stopped, &sealed);
+            Ok(Exit::Interrupted)
+        }
+        Err(e) => Err(e.into()),
+    }
 }

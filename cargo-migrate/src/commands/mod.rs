@@ -26,6 +26,21 @@ use crate::render::Format;
 use crate::render::error::CliError;
 use migrate_runtime::ops::{Workspace, WorkspaceOptions};
 
+/// Ctrl-C while a backfill runs stops it after its current batch (a second Ctrl-C ends the
+/// process at once); at any other time it ends the process at once, exit code 130.
+pub(crate) fn stop_on_ctrl_c() -> migrate_runtime::engine::Stop {
+    use signal_hook::consts::SIGINT;
+    use signal_hook::flag;
+    let stop = migrate_runtime::engine::Stop::default();
+    // Registered in this order, they run in this order: a second Ctrl-C (already requested)
+    // or one with no batch to finish exits; otherwise the request is noted. If the handlers
+    // cannot be installed, Ctrl-C keeps its default effect.
+    let _ = flag::register_conditional_shutdown(SIGINT, 130, stop.requested.clone())
+        .and_then(|_| flag::register_conditional_shutdown(SIGINT, 130, stop.immediate.clone()))
+        .and_then(|_| flag::register(SIGINT, stop.requested.clone()));
+    stop
+}
+
 /// Runs the parsed command line.
 pub fn run(cli: Cli, format: Format) -> Result<Exit, CliError> {
     // Completions need no project.

@@ -1,4 +1,4 @@
-//! `cargo migrate new <name> [--no-transaction] [--irreversible]`.
+//! `cargo migrate new <name> [--no-transaction | --backfill] [--irreversible]`.
 
 use crate::cli::NewArgs;
 use crate::exit::Exit;
@@ -12,6 +12,7 @@ pub fn run(ws: &Workspace, format: Format, args: NewArgs) -> Result<Exit, CliErr
         name: &args.name,
         no_transaction: args.no_transaction,
         irreversible: args.irreversible,
+        backfill: args.backfill,
     };
     let report = ops::new_migration(ws, &request)?;
     new::print(format, &report);

@@ -162,6 +162,19 @@ fn engine_event(format: Format, spinner: &mut Spinner, event: Event<'_>) {
         crate::detail!("  Starting {version}_{name}");
         return;
     }
+    if let Event::BackfillProgress {
+        version,
+        progress,
+        estimated_rows,
+        keys_per_s,
+        ..
+    } = &event
+    {
+        let line = super::backfill::line(progress, *estimated_rows, *keys_per_s);
+        spinner.start(format!("Backfilling {version}: {line}"));
+        crate::detail!("  Backfill {version}: {line}");
+        return;
+    }
     spinner.print(|| print_event(event));
 }
 
@@ -428,6 +441,23 @@ fn event_json(event: &Event<'_>) -> Option<Value> {
             json!({ "event": "dropped_invalid_index", "version": version, "index": index })
         }
         Event::Dropped { schemas } => json!({ "event": "dropped_schemas", "schemas": schemas }),
+        Event::BackfillProgress {
+            version,
+            direction: d,
+            progress,
+            estimated_rows,
+            keys_per_s,
+        } => super::backfill::event(
+            *version,
+            direction(*d),
+            progress,
+            *estimated_rows,
+            *keys_per_s,
+        ),
+        Event::WaitingForReplicas { version, lag, max } => json!({
+            "event": "waiting_for_replicas", "version": version,
+            "lag_ms": lag.as_millis() as u64, "max_ms": max.as_millis() as u64,
+        }),
         _ => return None,
     })
 }
@@ -479,10 +509,11 @@ fn print_event(event: Event<'_>) {
             } else {
                 ""
             };
-            let stmts = match a.statements {
-                Some(1) => ", 1 statement".to_string(),
-                Some(n) => format!(", {n} statements"),
-                None => String::new(),
+            let stmts = match (a.statements, &a.backfill) {
+                (_, Some(b)) => format!(", backfill: {} batches, {} rows", b.batches, b.rows),
+                (Some(1), _) => ", 1 statement".to_string(),
+                (Some(n), _) => format!(", {n} statements"),
+                (None, _) => String::new(),
             };
             crate::info!(
                 "  {GOOD}Applied{GOOD:#} {} {DIM}({}{mode}{stmts}){DIM:#}",
@@ -497,6 +528,11 @@ fn print_event(event: Event<'_>) {
             "  {GOOD}Reverted{GOOD:#} {} {DIM}({}){DIM:#}",
             r.folder(),
             ms(r.duration_ms)
+        ),
+        Event::WaitingForReplicas { version, lag, max } => crate::info!(
+            "  Backfill {version}: waiting, a replica lags {} (more than {})",
+            format_duration(Duration::from_millis(lag.as_millis() as u64)),
+            format_duration(max)
         ),
         Event::DroppedInvalidIndex { version, index } => crate::info!(
             "  {version}: dropped the invalid index {index} left by an earlier failed build; building it again"

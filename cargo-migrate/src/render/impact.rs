@@ -60,6 +60,16 @@ pub fn text(m: &MigrationImpact) {
         |l| format!("strongest lock {}", l.as_str()),
     );
     println!("  impact: {} risk, {lock}", m.risk_level());
+    if let Some(b) = &m.backfill {
+        let rows = b.estimated_rows.map_or_else(
+            || "rows unknown (never analyzed)".to_string(),
+            |r| format!("~{r} rows"),
+        );
+        let batches = b
+            .estimated_batches
+            .map_or_else(String::new, |n| format!(" in ~{n} batches of {}", b.batch));
+        println!("  backfill: {rows} of {} by {}{batches}", b.table, b.key);
+    }
     for s in &m.statements {
         println!(
             "    {:>3}. line {:<4} {}",

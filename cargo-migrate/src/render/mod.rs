@@ -3,6 +3,7 @@
 //! typed reports. One module per command's report; `events` for progress, `error` for failures.
 
 pub mod apply;
+pub mod backfill;
 pub mod backup;
 pub mod check;
 pub mod dev_db;

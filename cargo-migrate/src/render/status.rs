@@ -45,7 +45,18 @@ pub fn detail(e: &StatusEntry) -> String {
     if let Some(err) = &e.down_error {
         detail.push_str(&format!(", its down.sql failed and was rolled back: {err}"));
     }
-    if e.state == State::DownFailed {
+    if let Some(b) = &e.backfill {
+        detail.push_str(&format!(
+            ", backfill stopped after {} batches ({} keys, {} rows, last key {})",
+            b.batches,
+            b.keys,
+            b.rows,
+            b.last_key.as_deref().unwrap_or("none")
+        ));
+        if let Some(err) = &e.error {
+            detail.push_str(&format!(": {err}"));
+        }
+    } else if e.state == State::DownFailed {
         detail.push_str(&format!(
             ", down.sql: {} of {} statements done",
             e.statements_applied.unwrap_or(0),
@@ -55,7 +66,7 @@ pub fn detail(e: &StatusEntry) -> String {
             detail.push_str(&format!(": {err}"));
         }
     }
-    if e.state == State::Failed {
+    if e.state == State::Failed && e.backfill.is_none() {
         if let Some(done) = e.statements_applied {
             detail.push_str(&format!(
                 ", {done} of {} statements applied",
@@ -148,7 +159,7 @@ pub fn to_json(r: &StatusReport) -> serde_json::Value {
         .entries
         .iter()
         .map(|e| {
-            json!({
+            let mut v = json!({
                 "version": e.version,
                 "name": e.name,
                 "state": e.state.as_str(),
@@ -164,7 +175,12 @@ pub fn to_json(r: &StatusReport) -> serde_json::Value {
                 "statements_total": e.statements_total,
                 "recorded_sql": e.recorded_sql,
                 "backup": e.backup,
-            })
+            });
+            // Only for a backfill that did not finish, so other entries keep their shape.
+            if let Some(b) = &e.backfill {
+                v["backfill"] = json!(b);
+            }
+            v
         })
         .collect();
     let summary: serde_json::Map<String, serde_json::Value> = r

@@ -151,7 +151,14 @@ impl Engine {
             direction: Direction::Up,
         });
         let started = Instant::now();
-        let statements = runner.run(&job(step, async_commit, backup), events)?;
+        let job = job(step, async_commit, backup);
+        let (statements, backfill) = match m.up.backfill() {
+            Ok(Some(b)) => {
+                let from = step.backfill_from.as_ref();
+                (None, Some(runner.backfill(&job, b, &m.up, from, events)?))
+            }
+            _ => (runner.run(&job, events)?, None),
+        };
         let done = Completed {
             version: m.version,
             name: m.name.clone(),
@@ -161,6 +168,7 @@ impl Engine {
             resumed_at: (step.resume_from > 0).then_some(step.resume_from + 1),
             recorded_down: false,
             retried: step.retried.is_some(),
+            backfill,
         };
         events(Event::Applied(&done));
         Ok(done)
@@ -228,6 +236,7 @@ impl Engine {
                                     resumed_at: None,
                                     recorded_down: false,
                                     retried: step.retried.is_some(),
+                                    backfill: None,
                                 });
                                 continue;
                             }
@@ -369,6 +378,7 @@ fn job<'a>(step: &'a Step<'a>, async_commit: bool, backup: Option<&'a str>) -> J
                 .map(|_| "retried after an earlier failure (rolled back)".to_string()),
             in_progress: false,
             backup,
+            backfill: None,
         },
         failed_state: RowState::Failed,
         async_commit,

@@ -135,6 +135,9 @@ pub struct EngineConfig {
     pub lock_timeout: Duration,
     /// At most this many retries after a lock timeout (`None`: as many as the budget allows).
     pub lock_retries: Option<u32>,
+    /// `statement_timeout` of each backfill batch (zero leaves the server's): a batch that
+    /// runs longer is rolled back, so no batch holds its row locks for long.
+    pub statement_timeout: Duration,
     /// How long a migration may keep retrying after lock timeouts before it gives up.
     pub lock_retry_budget: Duration,
     /// First pause after a lock timeout when the blockers cannot be watched; grows 1.5x per
@@ -158,6 +161,7 @@ impl Default for EngineConfig {
             history: HistoryTable::default(),
             lock_timeout: Duration::from_millis(200),
             lock_retries: None,
+            statement_timeout: Duration::from_secs(30),
             lock_retry_budget: Duration::from_secs(180),
             retry_pause: Duration::from_millis(100),
             retry_pause_max: Duration::from_secs(2),

@@ -7,7 +7,7 @@
 
 use super::error::{Completed, Direction, EngineError, Refusal};
 use super::execute::Script;
-use super::history::{Action, NewRow, Row, RowState};
+use super::history::{Action, BackfillProgress, NewRow, Row, RowState};
 use super::runner::{Job, Runner, ms};
 use super::session::{self, Replay};
 use super::status::statement_checksums;
@@ -62,6 +62,8 @@ struct Target<'a> {
     no_transaction: bool,
     resume_from: usize,
     replay: Vec<String>,
+    /// A partly reverted backfill down.sql: its last checkpoint.
+    backfill_from: Option<BackfillProgress>,
 }
 
 impl Engine {
@@ -108,8 +110,14 @@ impl Engine {
             let script = Script::new(r.version, &t.file, t.no_transaction)
                 .map_err(|x| EngineError::Refused(vec![x]))?;
             let job = job(t, &script);
-            match runner.run(&job, events) {
-                Ok(statements) => {
+            let ran = match t.file.backfill() {
+                Ok(Some(b)) => runner
+                    .backfill(&job, b, &t.file, t.backfill_from.as_ref(), events)
+                    .map(|p| (None, Some(p))),
+                _ => runner.run(&job, events).map(|n| (n, None)),
+            };
+            match ran {
+                Ok((statements, backfill)) => {
                     let done = Completed {
                         version: r.version,
                         name: r.name.clone(),
@@ -119,6 +127,7 @@ impl Engine {
                         resumed_at: (t.resume_from > 0).then_some(t.resume_from + 1),
                         recorded_down: t.recorded,
                         retried: false,
+                        backfill,
                     };
                     events(Event::RolledBack(&done));
                     reverted.push(done);
@@ -255,6 +264,20 @@ fn target_for<'a>(set: &MigrationSet, r: &'a Row) -> Result<Target<'a>, Vec<Refu
             ));
         }
     };
+    // A backfill down.sql runs batch by batch (each batch its own transaction), resumed
+    // after its last committed batch.
+    if matches!(file.backfill(), Ok(Some(_))) {
+        let partly = r.action == Action::Down && r.state == RowState::Failed;
+        return Ok(Target {
+            row: r,
+            file,
+            recorded,
+            no_transaction: true,
+            resume_from: 0,
+            replay: Vec::new(),
+            backfill_from: r.backfill.clone().filter(|_| partly),
+        });
+    }
     if let Err(r) = Script::new(r.version, &file, no_transaction) {
         return Err(vec![r]);
     }
@@ -279,6 +302,7 @@ fn target_for<'a>(set: &MigrationSet, r: &'a Row) -> Result<Target<'a>, Vec<Refu
         no_transaction,
         resume_from,
         replay,
+        backfill_from: None,
     })
 }
 
@@ -381,6 +405,7 @@ fn job<'a>(t: &'a Target<'a>, script: &'a Script<'a>) -> Job<'a> {
             note: None,
             in_progress: false,
             backup: None,
+            backfill: None,
         },
         // A transactional down.sql that fails is rolled back: the migration stays applied. One
         // that ran outside a transaction leaves it partly reverted.

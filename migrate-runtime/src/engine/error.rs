@@ -186,6 +186,9 @@ pub struct Completed {
     pub recorded_down: bool,
     /// It failed in an earlier run and was retried (its transaction had been rolled back).
     pub retried: bool,
+    /// A backfill: its progress at the end (over every run of it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backfill: Option<super::history::BackfillProgress>,
 }
 
 impl Completed {
@@ -221,6 +224,13 @@ pub enum Outcome {
         statements_applied: usize,
         /// Statements in the file.
         statements_total: usize,
+    },
+    /// A backfill: these batches are committed (with their checkpoint), the rest not.
+    Backfill {
+        /// Batches committed.
+        batches: u64,
+        /// Rows changed by them.
+        rows: u64,
     },
 }
 
@@ -283,9 +293,63 @@ impl Stopped {
                          e.g. leaving an INVALID index, which the next run rebuilds); run the \
                          same command again to resume it"
                     ),
+                    Outcome::Backfill { batches, rows } => format!(
+                        "{m} is a backfill: {batches} batches ({rows} rows) are committed with \
+                         their checkpoint, the batch that was running was rolled back; fix the \
+                         cause if there is one, then run the same command again to resume after \
+                         the last committed batch"
+                    ),
                 }
             }
         }
+    }
+}
+
+/// A backfill stopped on request (Ctrl-C) after a committed batch.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Interrupted {
+    /// The backfill.
+    pub version: Version,
+    /// Its name.
+    pub name: String,
+    /// Which file ran.
+    pub direction: Direction,
+    /// Its progress, as checkpointed.
+    pub progress: super::history::BackfillProgress,
+    /// Migrations that completed (and committed) before it.
+    pub completed: Vec<Completed>,
+}
+
+impl Interrupted {
+    /// The migration's folder name.
+    pub fn folder(&self) -> String {
+        crate::model::folder_name(self.version, &self.name)
+    }
+
+    /// How to go on.
+    pub fn remedy(&self) -> String {
+        let cmd = match self.direction {
+            Direction::Up => "apply",
+            Direction::Down => "down",
+        };
+        format!("run `cargo migrate {cmd}` again to resume after the last committed batch")
+    }
+}
+
+impl fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let p = &self.progress;
+        write!(
+            f,
+            "backfill {} interrupted after {} batches ({} rows",
+            self.folder(),
+            p.batches,
+            p.rows
+        )?;
+        if let Some(key) = &p.last_key {
+            write!(f, ", last key {key}")?;
+        }
+        write!(f, ")")
     }
 }
 
@@ -320,6 +384,9 @@ pub enum EngineError {
     },
     /// The run stopped for a reason outside a migration's SQL.
     Stopped(Box<Stopped>),
+    /// A backfill stopped between two batches because it was asked to (Ctrl-C): what
+    /// committed stays, the next run resumes.
+    Interrupted(Box<Interrupted>),
     /// The request does not make sense in this state.
     Invalid {
         /// What is wrong.
@@ -356,6 +423,7 @@ impl EngineError {
         match self {
             EngineError::Failed { completed, .. } => completed,
             EngineError::Stopped(s) => &s.completed,
+            EngineError::Interrupted(i) => &i.completed,
             _ => &[],
         }
     }
@@ -404,6 +472,7 @@ impl fmt::Display for EngineError {
                 )
             }
             EngineError::Stopped(s) => write!(f, "{}: {}", s.context, s.error),
+            EngineError::Interrupted(i) => write!(f, "{i}"),
             EngineError::Invalid { message, help } => {
                 write!(f, "{message}")?;
                 if let Some(help) = help {

@@ -134,6 +134,41 @@ pub struct Row {
     /// The backup taken before the run that added this row (`apply` with a `backup`
     /// setting); `None` when none was taken, or the row predates the column.
     pub backup: Option<BackupRecord>,
+    /// A backfill's progress (checkpointed with each batch); `None` for other migrations.
+    pub backfill: Option<BackfillProgress>,
+}
+
+/// How far a backfill got: written (as JSON text, in the `backfill` column) in the same
+/// transaction as each batch, so a resumed run starts right after the last committed batch.
+///
+/// ```
+/// use migrate_runtime::engine::history::BackfillProgress;
+/// let p = BackfillProgress { last_key: Some("1000".into()), keys: 1000, rows: 998, batches: 1 };
+/// assert_eq!(p.to_json(), r#"{"last_key":"1000","keys":1000,"rows":998,"batches":1}"#);
+/// assert_eq!(BackfillProgress::from_json(&p.to_json()), Some(p));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct BackfillProgress {
+    /// The last key of the last committed batch, as text (`None`: no batch yet).
+    pub last_key: Option<String>,
+    /// Keys walked so far (the batches' sizes).
+    pub keys: u64,
+    /// Rows the statement changed so far.
+    pub rows: u64,
+    /// Batches committed so far.
+    pub batches: u64,
+}
+
+impl BackfillProgress {
+    /// The JSON text stored in the history.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Reads the stored JSON text.
+    pub fn from_json(text: &str) -> Option<BackfillProgress> {
+        serde_json::from_str(text).ok()
+    }
 }
 
 /// The backup an `apply` run took before its first migration, recorded (as JSON text) in the
@@ -204,6 +239,8 @@ pub(crate) struct NewRow<'a> {
     pub(crate) in_progress: bool,
     /// The run's backup, as JSON text ([`BackupRecord::to_json`]).
     pub(crate) backup: Option<&'a str>,
+    /// A backfill's progress, as JSON text ([`BackfillProgress::to_json`]).
+    pub(crate) backfill: Option<String>,
 }
 
 /// A column of the table: its name and its definition in `CREATE TABLE`.
@@ -278,6 +315,7 @@ const COLUMNS: &[Column] = &[
     col("client_addr", "inet DEFAULT inet_client_addr()", false),
     col("tool_version", "text NOT NULL", true),
     added("backup", "text"),
+    added("backfill", "text"),
 ];
 
 /// Why the history could not be read or written as a history.
@@ -514,6 +552,12 @@ fn from_row(r: &postgres::Row) -> Result<Row, String> {
                     .ok_or_else(|| format!("row {id}: `backup` is not a backup record"))
             })
             .transpose()?,
+        backfill: get::<Option<String>>(r, "backfill", at)?
+            .map(|text| {
+                BackfillProgress::from_json(&text)
+                    .ok_or_else(|| format!("row {id}: `backfill` is not a backfill's progress"))
+            })
+            .transpose()?,
     })
 }
 
@@ -567,6 +611,7 @@ pub(crate) fn insert_sql(t: &HistoryTable, row: &NewRow<'_>) -> String {
         opt(client_host().as_deref().map(literal)),
         literal(env!("CARGO_PKG_VERSION")),
         opt(row.backup.map(literal)),
+        opt(row.backfill.as_deref().map(literal)),
     ];
     let names: Vec<&str> = COLUMNS
         .iter()
@@ -711,6 +756,7 @@ mod tests {
             note: None,
             in_progress: false,
             backup: None,
+            backfill: None,
         };
         let sql = insert_sql(&HistoryTable::default(), &row);
         let (names, values) = sql.split_once(" VALUES ").unwrap();

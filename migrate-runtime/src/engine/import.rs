@@ -181,6 +181,7 @@ fn record(
         note: Some(format!("imported from {tool} {}{when}", m.origin)),
         in_progress: false,
         backup: None,
+        backfill: None,
     };
     history::insert(client, table, &row)
         .map(|_| ())

@@ -23,6 +23,7 @@
 
 mod advisory;
 mod apply;
+mod backfill;
 mod config;
 pub mod connection;
 mod diff;
@@ -43,14 +44,15 @@ pub mod tls;
 
 pub use advisory::{LockHolder, one_line};
 pub use apply::ApplyReport;
+pub use backfill::Stop;
 pub use config::{
     EngineConfig, HistoryTable, MAX_LOCK_TIMEOUT, MAX_WAIT, check_lock_timeout, check_wait,
 };
 pub use diff::unified_diff;
 pub use down::{DownPlanned, DownReport, DownTarget};
 pub use error::{
-    Applied, Completed, Direction, EngineError, Failure, InFlight, Outcome, Refusal, Reverted,
-    Stopped,
+    Applied, Completed, Direction, EngineError, Failure, InFlight, Interrupted, Outcome, Refusal,
+    Reverted, Stopped,
 };
 pub use history::HistoryError;
 pub use plan::{ApplyOptions, Planned, PlannedStatement};
@@ -131,6 +133,28 @@ pub enum Event<'a> {
         /// The index, as the statement names it.
         index: &'a str,
     },
+    /// A backfill starts (resumes) or committed a batch: its progress.
+    BackfillProgress {
+        /// The migration.
+        version: Version,
+        /// Which file.
+        direction: Direction,
+        /// Keys, rows and batches done (over every run), the last key.
+        progress: &'a history::BackfillProgress,
+        /// The table's estimated rows (`pg_class.reltuples`), when analyzed.
+        estimated_rows: Option<u64>,
+        /// Keys walked per second in this run (after the first batch).
+        keys_per_s: Option<f64>,
+    },
+    /// A backfill waits before its next batch: a replica lags more than `max_replica_lag`.
+    WaitingForReplicas {
+        /// The migration.
+        version: Version,
+        /// The largest `replay_lag` of `pg_stat_replication`.
+        lag: Duration,
+        /// The ceiling.
+        max: Duration,
+    },
     /// `reset` dropped and recreated these schemas.
     Dropped {
         /// The schemas.
@@ -152,6 +176,8 @@ pub struct Engine {
     /// Opens a second session, used to see who blocks a migration that waits for a lock (and
     /// to retry as soon as they finish). Without one, retries pause instead.
     pub sessions: Option<SessionOpener>,
+    /// Set (e.g. by a Ctrl-C handler) to stop a backfill cleanly after its current batch.
+    pub stop: Option<Stop>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -169,6 +195,7 @@ impl Engine {
         Engine {
             config,
             sessions: None,
+            stop: None,
         }
     }
 

@@ -61,6 +61,8 @@ pub(crate) struct Step<'a> {
     pub(crate) replay: Vec<String>,
     /// It failed before (its transaction was rolled back) and is retried: the old error.
     pub(crate) retried: Option<&'a str>,
+    /// An interrupted backfill: its last checkpoint, to resume after.
+    pub(crate) backfill_from: Option<super::history::BackfillProgress>,
 }
 
 impl Engine {
@@ -99,6 +101,14 @@ impl Engine {
                 (State::DownFailed, _, Some(row)) => {
                     refusals.push(refusal::partly_reverted(version, &entry.folder(set), row));
                 }
+                // An interrupted or failed backfill resumes after its last committed batch.
+                (State::Failed, Some(m), Some(row)) if m.directives.backfill && in_range => {
+                    steps.push(Step {
+                        backfill_from: row.backfill.clone(),
+                        ..step(m, None)?
+                    });
+                }
+                (State::Failed, Some(m), Some(_)) if m.directives.backfill => {}
                 (State::Failed, Some(m), Some(row)) if row.no_transaction && in_range => {
                     match resumable(m, row) {
                         Ok(step) => steps.push(step),
@@ -139,12 +149,19 @@ impl Engine {
             return Err(EngineError::Refused(refusals));
         }
         if options.single_transaction
-            && let Some(s) = steps.iter().find(|s| s.migration.directives.no_transaction)
+            && let Some(s) = steps
+                .iter()
+                .find(|s| s.migration.directives.no_transaction || s.migration.directives.backfill)
         {
             return Err(EngineError::invalid(
                 format!(
-                    "--single-transaction: {} is a no-transaction migration",
-                    s.migration.folder()
+                    "--single-transaction: {} is a {} migration",
+                    s.migration.folder(),
+                    if s.migration.directives.backfill {
+                        "backfill"
+                    } else {
+                        "no-transaction"
+                    }
                 ),
                 Some("apply without --single-transaction, or --to the version before it".into()),
             ));
@@ -162,6 +179,7 @@ fn step<'a>(m: &'a Migration, retried: Option<&'a str>) -> Result<Step<'a>, Engi
         resume_from: 0,
         replay: Vec::new(),
         retried,
+        backfill_from: None,
     })
 }
 
@@ -233,6 +251,7 @@ fn resumable<'a>(m: &'a Migration, row: &Row) -> Result<Step<'a>, Refusal> {
         resume_from: done,
         replay,
         retried: None,
+        backfill_from: None,
     })
 }
 

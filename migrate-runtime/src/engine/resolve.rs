@@ -203,6 +203,7 @@ fn new_row<'a>(r: &Recorded<'a>, resolution: Resolution, note: &str) -> NewRow<'
         note: Some(note.to_string()),
         in_progress: false,
         backup: None,
+        backfill: None,
     }
 }
 

@@ -42,7 +42,7 @@ pub(crate) struct Job<'a> {
 }
 
 impl Job<'_> {
-    fn folder(&self) -> String {
+    pub(crate) fn folder(&self) -> String {
         crate::model::folder_name(self.version, self.name)
     }
 }
@@ -58,10 +58,16 @@ pub(crate) enum JobError {
         code: Option<String>,
         outcome: Outcome,
     },
+    /// A backfill stopped on request between two batches.
+    Interrupted(Box<super::error::Interrupted>),
 }
 
 impl JobError {
-    fn stopped(context: impl Into<String>, e: &postgres::Error, outcome: Outcome) -> JobError {
+    pub(crate) fn stopped(
+        context: impl Into<String>,
+        e: &postgres::Error,
+        outcome: Outcome,
+    ) -> JobError {
         JobError::Stopped {
             context: context.into(),
             error: super::connection::error_text(e),
@@ -74,6 +80,7 @@ impl JobError {
     pub(crate) fn into_engine(self, job: &Job<'_>, completed: Vec<Completed>) -> EngineError {
         match self {
             JobError::Failed(failure) => EngineError::Failed { failure, completed },
+            JobError::Interrupted(i) => super::backfill::interrupted(i, completed),
             JobError::Stopped {
                 context,
                 error,
@@ -99,10 +106,10 @@ impl JobError {
 /// A run over one locked session: the session state every file starts from, and the second
 /// session that watches lock waits.
 pub(crate) struct Runner<'a> {
-    engine: &'a Engine,
+    pub(crate) engine: &'a Engine,
     pub(crate) client: &'a mut Client,
-    baseline: Baseline,
-    watch: Watch,
+    pub(crate) baseline: Baseline,
+    pub(crate) watch: Watch,
 }
 
 impl<'a> Runner<'a> {

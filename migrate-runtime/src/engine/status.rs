@@ -225,6 +225,7 @@ mod tests {
             client_host: None,
             tool_version: "0".into(),
             backup: None,
+            backfill: None,
         }
     }
 

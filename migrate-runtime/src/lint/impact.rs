@@ -115,7 +115,8 @@ pub struct StatementImpact {
 
 /// The impact of every statement of `sql` (a whole `migration.sql`).
 pub fn impact(sql: &str) -> Vec<StatementImpact> {
-    let parse = squawk_syntax::SourceFile::parse(sql);
+    // A backfill's placeholders read as the parameters they are bound as (same offsets).
+    let parse = squawk_syntax::SourceFile::parse(&crate::model::bind_placeholders(sql));
     let mut created: Vec<String> = Vec::new();
     let mut out = Vec::new();
     for (i, stmt) in parse.tree().stmts().enumerate() {

@@ -94,7 +94,9 @@ pub fn lint(
         if !versions.contains(&m.version) {
             continue;
         }
-        let parse = squawk_syntax::SourceFile::parse(&m.up.sql);
+        // A backfill's placeholders read as the parameters they are bound as (same offsets).
+        let sql = crate::model::bind_placeholders(&m.up.sql);
+        let parse = squawk_syntax::SourceFile::parse(&sql);
         let file = parse.tree();
         let cx = rules::Context {
             set,
@@ -104,7 +106,7 @@ pub fn lint(
             config,
             file: &file,
         };
-        let mut raw = squawk::lint(&m.up.sql, &parse, config, !m.directives.no_transaction);
+        let mut raw = squawk::lint(&sql, &parse, config, !m.directives.no_transaction);
         raw.extend(rules::run(&cx));
         let up = suppress::apply(&m.up, raw);
         out.extend(located(m.version, &m.name, &m.up, up, config));
@@ -149,8 +151,9 @@ fn applies_to_down(rule: &str) -> bool {
 /// The findings of a `down.sql`: squawk's rules that apply to it (told how it runs), and
 /// statements that cannot run in the transaction it runs in.
 fn lint_down(m: &Migration, down: &SqlFile, config: &LintConfig) -> Vec<Raw> {
-    let parse = squawk_syntax::SourceFile::parse(&down.sql);
-    let mut raw: Vec<Raw> = squawk::lint(&down.sql, &parse, config, !m.down_no_transaction)
+    let sql = crate::model::bind_placeholders(&down.sql);
+    let parse = squawk_syntax::SourceFile::parse(&sql);
+    let mut raw: Vec<Raw> = squawk::lint(&sql, &parse, config, !m.down_no_transaction)
         .into_iter()
         .filter(|r| applies_to_down(&r.rule))
         .collect();

@@ -16,6 +16,9 @@ pub struct NewMigration<'a> {
     pub no_transaction: bool,
     /// Write `-- migrate:irreversible` and no `down.sql`.
     pub irreversible: bool,
+    /// Write a backfill (`-- migrate:backfill ...` and a bounded `UPDATE`), and a backfill
+    /// `down.sql`.
+    pub backfill: bool,
 }
 
 /// Why a migration could not be created.
@@ -94,12 +97,19 @@ pub fn create_migration(
     if new.irreversible {
         up.push_str("-- migrate:irreversible\n-- There is no down.sql: say here why it cannot be reverted.\n");
     }
-    up.push_str("-- Write the up migration below.\n\n");
+    if new.backfill {
+        up.push_str(BACKFILL_UP);
+    } else {
+        up.push_str("-- Write the up migration below.\n\n");
+    }
     let up_path = staging.path().join(UP_FILE);
     fs::write(&up_path, up).map_err(io_err(&up_path))?;
     if !new.irreversible {
-        let down =
+        let mut down =
             format!("-- Reverts {folder}: undo what migration.sql does, newest change first.\n\n");
+        if new.backfill {
+            down = format!("-- Reverts {folder}, batch by batch like it.\n{BACKFILL_DOWN}");
+        }
         let down_path = staging.path().join(DOWN_FILE);
         fs::write(&down_path, down).map_err(io_err(&down_path))?;
     }
@@ -113,6 +123,25 @@ pub fn create_migration(
     })?;
     Ok(target)
 }
+
+/// The body of a new backfill: a working example to edit (it reads as a backfill, so the
+/// directory stays readable while it is a draft).
+const BACKFILL_UP: &str = "\
+-- A backfill: the key of `table` is walked in batches of `batch` keys, each batch in its own
+-- short transaction, with `pause` between batches; `:batch_start` and `:batch_end` are the
+-- first and last key of each batch (bound as parameters). Keep it to one UPDATE, DELETE or
+-- INSERT ... SELECT, and no schema changes. Optional: max_replica_lag=<duration>.
+-- migrate:backfill table=my_table key=id batch=1000 pause=0ms
+UPDATE my_table SET new_column = old_column
+WHERE new_column IS NULL AND id BETWEEN :batch_start AND :batch_end;
+";
+
+/// The down.sql of a new backfill.
+const BACKFILL_DOWN: &str = "\
+-- migrate:backfill table=my_table key=id batch=1000 pause=0ms
+UPDATE my_table SET new_column = NULL
+WHERE id BETWEEN :batch_start AND :batch_end;
+";
 
 fn existing_versions(dir: &Path) -> io::Result<Vec<Version>> {
     let mut versions = Vec::new();
@@ -199,6 +228,7 @@ mod tests {
             name: "idx",
             no_transaction: true,
             irreversible: true,
+            backfill: false,
         };
         let p = create_migration(dir.path(), &new, datetime!(2026-11-21 09:30:00 UTC)).unwrap();
         assert!(!p.join(DOWN_FILE).exists());

@@ -24,6 +24,9 @@ pub struct Directives {
     /// `-- migrate:transaction` (in `down.sql`): run in a transaction even though the
     /// migration runs without one.
     pub transaction: bool,
+    /// `-- migrate:backfill table=<table> key=<column> ...`: a batched data change; its
+    /// options and statement are read by [`super::Backfill::parse`].
+    pub backfill: bool,
 }
 
 /// The directives cargo-migrate knows, for messages.
@@ -31,6 +34,7 @@ pub const KNOWN_DIRECTIVES: &[&str] = &[
     "no-transaction",
     "irreversible",
     "transaction",
+    "backfill table=<table> key=<column> [batch=<n>] [pause=<duration>] [max_replica_lag=<duration>]",
     "allow(<rule>) reason: <why>",
 ];
 
@@ -104,29 +108,20 @@ impl Directives {
         for (index, line) in sql.lines().enumerate() {
             let line_no = index + 1;
             let trimmed = line.trim();
-            let Some(comment) = trimmed.strip_prefix("--") else {
-                if !trimmed.is_empty() {
+            let Some((word, after)) = super::backfill::directive_of(line) else {
+                if !trimmed.is_empty() && !trimmed.starts_with("--") {
                     in_header = false;
                 }
                 continue;
             };
-            let Some(rest) = comment.trim_start().strip_prefix("migrate:") else {
-                continue;
-            };
-            // The name ends at anything but letters, digits, `-` and `_`: a reason may follow
-            // (`-- migrate:irreversible: drops the legacy table`).
-            let rest = rest.trim_start();
-            let word = rest
-                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
-                .next()
-                .unwrap_or("");
             let directive = format!("-- migrate:{word}");
             let (flag, name) = match word {
                 "no-transaction" => (&mut directives.no_transaction, "no-transaction"),
                 "irreversible" => (&mut directives.irreversible, "irreversible"),
                 "transaction" => (&mut directives.transaction, "transaction"),
+                "backfill" => (&mut directives.backfill, "backfill"),
                 // Statement-level lint suppressions, read by the linter.
-                "allow" if rest[word.len()..].starts_with('(') => continue,
+                "allow" if after.starts_with('(') => continue,
                 _ => return Err((line_no, Problem::UnknownDirective { directive })),
             };
             if !in_header {

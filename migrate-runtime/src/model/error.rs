@@ -70,6 +70,9 @@ pub enum Problem {
     /// `-- migrate:irreversible` and a `down.sql` both present.
     #[error("migration.sql says `-- migrate:irreversible` but down.sql exists")]
     IrreversibleWithDown,
+    /// A backfill migration that is not right.
+    #[error("{0}")]
+    Backfill(super::BackfillProblem),
     /// The file system refused.
     #[error("{message}")]
     Io {
@@ -126,6 +129,9 @@ impl Problem {
                     .iter()
                     .map(|d| match *d {
                         "transaction" => format!("`-- migrate:{d}` (in down.sql)"),
+                        d if d.starts_with("backfill") => {
+                            format!("`-- migrate:{d}` (see `cargo migrate new --backfill`)")
+                        }
                         _ => format!("`-- migrate:{d}`"),
                     })
                     .collect::<Vec<_>>()
@@ -152,6 +158,7 @@ impl Problem {
                  reverted"
                     .into()
             }
+            Problem::Backfill(p) => p.help(),
             Problem::Io { .. } => return None,
         })
     }

@@ -2,6 +2,7 @@
 //! new migration folder is created. The CLI, the macro and the engine all go through here, so
 //! they can never disagree about what a migration is.
 
+mod backfill;
 mod create;
 mod directives;
 mod error;
@@ -10,6 +11,12 @@ mod read;
 mod statements;
 mod transaction;
 
+#[cfg(feature = "lint")]
+pub(crate) use backfill::ddl_kind;
+pub use backfill::{
+    BACKFILL_OPTIONS, BATCH_END, BATCH_START, Backfill, BackfillProblem, DEFAULT_BATCH,
+    DEFAULT_PAUSE, MAX_BATCH, bind_placeholders,
+};
 #[cfg(feature = "postgres")]
 pub(crate) use create::next_version;
 pub use create::{CreateError, NewMigration, create_migration};
@@ -41,6 +48,8 @@ pub struct SqlFile {
     /// Its statements: split on first use, or given (embedded migrations are split at
     /// compile time).
     statements: OnceLock<Result<Vec<Statement>, SplitError>>,
+    /// Its backfill (`-- migrate:backfill`), parsed when the file is made.
+    backfill: Result<Option<Backfill>, (usize, Problem)>,
 }
 
 impl SqlFile {
@@ -56,6 +65,7 @@ impl SqlFile {
         let checksum = Checksum::of_sql(sql.as_bytes());
         SqlFile {
             path,
+            backfill: Backfill::parse(&sql),
             sql,
             checksum,
             statements: OnceLock::new(),
@@ -83,9 +93,25 @@ impl SqlFile {
         }
         SqlFile {
             path,
+            backfill: Backfill::parse(&sql),
             sql,
             checksum,
             statements: cell,
+        }
+    }
+
+    /// Its backfill, when its header says `-- migrate:backfill` (parsed once, when the file
+    /// was made); an error with its 1-based line when the backfill is not right.
+    ///
+    /// ```
+    /// # use migrate_runtime::SqlFile;
+    /// let f = SqlFile::new("m.sql".into(), "-- migrate:backfill table=t key=id\nDELETE FROM t WHERE id BETWEEN :batch_start AND :batch_end;".into());
+    /// assert_eq!(f.backfill().unwrap().unwrap().batch, 1000);
+    /// ```
+    pub fn backfill(&self) -> Result<Option<&Backfill>, (usize, &Problem)> {
+        match &self.backfill {
+            Ok(b) => Ok(b.as_ref()),
+            Err((line, p)) => Err((*line, p)),
         }
     }
 

@@ -192,6 +192,15 @@ fn read_migration(dir: &Path, version: Version, name: &str) -> Result<Migration,
             }),
         }
     }
+    for file in up.iter().chain(down.iter()) {
+        if let Err((line, problem)) = file.backfill() {
+            errors.push(ReadError {
+                path: file.path.clone(),
+                line: Some(line),
+                problem: problem.clone(),
+            });
+        }
+    }
     match up {
         Some(up) if errors.is_empty() => Ok(Migration {
             version,

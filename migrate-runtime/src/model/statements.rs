@@ -55,7 +55,9 @@ pub struct SplitError {
 /// assert!(split_statements("CREATE TABL t ();").is_err());
 /// ```
 pub fn split_statements(sql: &str) -> Result<Vec<Statement>, SplitError> {
-    let parse = SourceFile::parse(sql);
+    // A backfill's `:batch_start`/`:batch_end` parse as the parameters they are bound as
+    // (same offsets).
+    let parse = SourceFile::parse(&super::bind_placeholders(sql));
     if let Some(error) = parse.errors().first() {
         let offset: usize = error.range().start().into();
         let (line, column) = line_column(sql, offset);

@@ -33,6 +33,8 @@ pub struct ApplyRequest {
     pub backup_command: Option<String>,
     /// `--no-backup`: take none (and say so).
     pub no_backup: bool,
+    /// Set (by a Ctrl-C handler) to stop a running backfill after its current batch.
+    pub stop: Option<crate::engine::Stop>,
 }
 
 /// What `apply` did (or, in a dry run, would do).
@@ -81,7 +83,8 @@ pub fn apply(
     let backup_spec = backup::spec(ws, request.backup_command.as_deref())?;
     let settings = database::db_settings(ws, &request.db, events)?;
     let mut db = database::connect(ws, &settings, events)?;
-    let engine = database::watching(ws, &settings)?;
+    let mut engine = database::watching(ws, &settings)?;
+    engine.stop = request.stop.clone();
     let fail = |ws: &Workspace| OpError::engine("apply", ws.redacted());
     // Drafts an interrupted run applied are sealed first, so they are not refused as drafts.
     let rows = engine.history(&mut db.client).map_err(fail(ws))?;

@@ -15,6 +15,8 @@ pub struct DownRequest {
     pub dry_run: bool,
     /// Database options.
     pub db: DbOptions,
+    /// Set (by a Ctrl-C handler) to stop a backfill down.sql after its current batch.
+    pub stop: Option<crate::engine::Stop>,
 }
 
 /// What `down` did.
@@ -35,7 +37,8 @@ pub fn down(
     let set = ws.read_set(Untouched::NothingRun)?;
     let settings = database::db_settings(ws, &request.db, events)?;
     let mut db = database::connect(ws, &settings, events)?;
-    let engine = database::watching(ws, &settings)?;
+    let mut engine = database::watching(ws, &settings)?;
+    engine.stop = request.stop.clone();
     let report = engine
         .down(
             &mut db.client,

@@ -38,6 +38,24 @@ pub struct MigrationImpact {
     pub strongest_lock: Option<LockLevel>,
     /// The lint findings of its `migration.sql` (errors and warnings).
     pub risks: Vec<LintFinding>,
+    /// For a backfill: the rows it walks and in how many batches (estimated).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backfill: Option<BackfillImpact>,
+}
+
+/// What a backfill will walk, estimated from `pg_class.reltuples`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct BackfillImpact {
+    /// The table walked.
+    pub table: String,
+    /// Its key.
+    pub key: String,
+    /// Keys per batch.
+    pub batch: u32,
+    /// The table's estimated rows (`None`: never analyzed, or missing).
+    pub estimated_rows: Option<i64>,
+    /// Batches that makes (rounded up).
+    pub estimated_batches: Option<i64>,
 }
 
 impl MigrationImpact {
@@ -114,6 +132,24 @@ pub(crate) fn plan_impact(
                 }
             })
             .collect();
+        let backfill = match m.up.backfill() {
+            Ok(Some(b)) => {
+                let table = b.table.to_string();
+                let rows = sizes
+                    .entry(table.clone())
+                    .or_insert_with(|| size(client, &table))
+                    .1;
+                Some(BackfillImpact {
+                    key: b.key.to_string(),
+                    batch: b.batch,
+                    estimated_rows: rows,
+                    estimated_batches: rows
+                        .map(|r| (r.max(0) + i64::from(b.batch) - 1) / i64::from(b.batch)),
+                    table,
+                })
+            }
+            _ => None,
+        };
         let strongest_lock = statements
             .iter()
             .filter(|s| !s.statement.new_table)
@@ -129,6 +165,7 @@ pub(crate) fn plan_impact(
                 .cloned()
                 .collect(),
             statements,
+            backfill,
         });
     }
     Ok(out)

@@ -52,7 +52,7 @@ pub use drift::{DriftOutcome, DriftRequest, NotReplayed, drift};
 pub use error::{EditedDiff, OpError, Untouched};
 pub use event::{OpEvent, quiet};
 pub use gate::{GateReport, GateRequest, Step, gate};
-pub use impact::{MigrationImpact, PlannedImpact};
+pub use impact::{BackfillImpact, MigrationImpact, PlannedImpact};
 pub use import::{ImportRequest, import};
 pub use lint::{LintReport, LintRequest, counts as lint_counts, run as lint};
 pub use new::{NewReport, new_migration};

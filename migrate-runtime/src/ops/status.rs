@@ -57,6 +57,9 @@ pub struct StatusEntry {
     pub diff: Option<String>,
     /// The backup the run that put it in this state took before its first migration.
     pub backup: Option<crate::backup::BackupRecord>,
+    /// A backfill that did not finish (interrupted, failed, or running now): its last
+    /// checkpoint.
+    pub backfill: Option<crate::engine::history::BackfillProgress>,
 }
 
 /// How `status` ends.
@@ -165,8 +168,12 @@ pub fn status(
                     .filter(|r| e.state == State::Applied && r.is_failed_down())
                     .and_then(|r| r.error.clone()),
                 statements_applied: row
+                    .filter(|r| r.backfill.is_none())
                     .filter(|r| r.no_transaction || e.state == State::DownFailed)
                     .map(|r| r.statements_applied),
+                backfill: row
+                    .filter(|_| matches!(e.state, State::Failed | State::DownFailed))
+                    .and_then(|r| r.backfill.clone()),
                 statements_total: row.and_then(|r| r.statements_total),
                 recorded_sql: row.filter(|_| recorded).map(|r| r.sql.clone()),
                 backup: row.and_then(|r| r.backup.clone()),

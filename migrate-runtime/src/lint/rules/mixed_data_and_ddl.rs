@@ -83,6 +83,10 @@ mod tests {
             .is_empty()
         );
         assert!(lint_sql("ALTER TABLE users ADD COLUMN flag boolean;\nUPDATE users SET flag = true WHERE id = 1;\n").is_empty());
-        assert!(lint_sql("UPDATE users SET full_name = name;\n").is_empty());
+        // Without schema changes, `update-without-backfill` warns instead.
+        assert_eq!(
+            ids(&lint_sql("UPDATE users SET full_name = name;\n")),
+            ["update-without-backfill"]
+        );
     }
 }

@@ -2,12 +2,14 @@
 //! directives or the lock file. One file per rule; adding a rule touches one new file and
 //! [`OWN_RULES`].
 
+mod contract_before_backfill;
 mod contract_too_soon;
 mod empty_migration;
 mod missing_down_migration;
 mod mixed_data_and_ddl;
 mod requires_no_transaction;
 mod seed_insert_without_on_conflict;
+mod update_without_backfill;
 
 use super::{LintConfig, Raw, Severity};
 use crate::Version;
@@ -48,6 +50,8 @@ pub const OWN_RULES: &[OwnRule] = &[
     empty_migration::RULE,
     mixed_data_and_ddl::RULE,
     contract_too_soon::RULE,
+    contract_before_backfill::RULE,
+    update_without_backfill::RULE,
     seed_insert_without_on_conflict::RULE,
 ];
 

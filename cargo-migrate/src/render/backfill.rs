@@ -1,0 +1,87 @@
+//! Backfills: the progress line (keys, rows, rate, ETA from `pg_class.reltuples`), its JSON
+//! event, and the report of a backfill stopped by Ctrl-C.
+
+use super::{Format, print_json};
+use crate::output::{HELP, WARNING};
+use migrate_runtime::Version;
+use migrate_runtime::engine::Interrupted;
+use migrate_runtime::engine::history::BackfillProgress;
+use migrate_runtime::format_duration;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+/// The estimated time left, from the keys walked per second and the table's estimated rows.
+fn eta(p: &BackfillProgress, estimate: Option<u64>, keys_per_s: Option<f64>) -> Option<Duration> {
+    let (total, rate) = (estimate?, keys_per_s.filter(|r| *r > 0.0)?);
+    let left = total.saturating_sub(p.keys) as f64;
+    Some(Duration::from_millis((left / rate * 1000.0) as u64))
+}
+
+/// One line: `batch 12: 12000 of ~1000000 keys (1%), 11800 rows, 5400 keys/s, ETA 3m`.
+pub fn line(p: &BackfillProgress, estimate: Option<u64>, keys_per_s: Option<f64>) -> String {
+    let mut s = format!("batch {}: {} ", p.batches, p.keys);
+    match estimate {
+        Some(total) => s.push_str(&format!(
+            "of ~{total} keys ({}%)",
+            (p.keys * 100).checked_div(total).unwrap_or(0).min(100)
+        )),
+        None => s.push_str("keys"),
+    }
+    s.push_str(&format!(", {} rows", p.rows));
+    if let Some(rate) = keys_per_s {
+        s.push_str(&format!(", {rate:.0} keys/s"));
+    }
+    if let Some(left) = eta(p, estimate, keys_per_s) {
+        s.push_str(&format!(
+            ", ETA {}",
+            format_duration(Duration::from_secs(left.as_secs()))
+        ));
+    }
+    s
+}
+
+/// The `backfill_progress` JSON event.
+pub fn event(
+    version: Version,
+    direction: &str,
+    p: &BackfillProgress,
+    estimate: Option<u64>,
+    keys_per_s: Option<f64>,
+) -> Value {
+    json!({
+        "event": "backfill_progress", "version": version, "direction": direction,
+        "batches": p.batches, "keys": p.keys, "rows": p.rows, "last_key": p.last_key,
+        "estimated_rows": estimate, "keys_per_s": keys_per_s.map(f64::round),
+        "eta_ms": eta(p, estimate, keys_per_s).map(|d| d.as_millis() as u64),
+    })
+}
+
+/// A backfill stopped by Ctrl-C: what committed, and how to resume (exit code 130).
+pub fn interrupted(format: Format, i: &Interrupted, sealed: &[String]) {
+    match format {
+        Format::Text => {
+            anstream::eprintln!("{WARNING}Stopped{WARNING:#}: {i}");
+            anstream::eprintln!("  {HELP}help{HELP:#}: {}", i.remedy());
+            if !i.completed.is_empty() {
+                anstream::eprintln!(
+                    "  {HELP}note{HELP:#}: {} migration(s) before it were applied: {}",
+                    i.completed.len(),
+                    i.completed
+                        .iter()
+                        .map(|c| c.folder())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+        }
+        Format::Json => print_json(&json!({
+            "ok": false,
+            "exit_code": 130,
+            "error": i.to_string(),
+            "help": [i.remedy()],
+            "interrupted": i,
+            "applied": i.completed,
+            "sealed": sealed,
+        })),
+    }
+}

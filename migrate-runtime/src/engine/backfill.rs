@@ -1,0 +1,627 @@
+//! Running a backfill migration (`-- migrate:backfill`): the table's key is walked by keyset
+//! pagination (never `OFFSET`), each batch the next `batch` keys after the last one done, and
+//! the statement runs with the batch's first and last key bound as `$1` and `$2`. Each batch
+//! is its own short transaction (`lock_timeout`, `statement_timeout`), and writes its
+//! checkpoint (last key, keys, rows, batches) into the migration's history row in that same
+//! transaction: a crash or `kill -9` loses at most the batch that was running, and the next
+//! run resumes right after the last committed one, so no batch runs twice.
+//!
+//! Between batches: the pause, a wait while a replica lags more than `max_replica_lag`, and
+//! the stop flag (Ctrl-C), checked so a run stops cleanly after the batch that is running.
+
+use super::error::{Failure, Interrupted, Outcome};
+use super::execute::{cut_off, is_lock_timeout};
+use super::history::{self, BackfillProgress, Finish};
+use super::retry::Retrier;
+use super::runner::{Job, JobError, Runner, ms};
+use super::{EngineError, Event};
+use crate::model::{Backfill, line_column};
+use bytes::BytesMut;
+use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
+use postgres::{Client, Statement};
+use std::error::Error;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// The key types a backfill walks: their text form (`key::text`) is bound back as the type.
+const KEY_TYPES: &[&str] = &["int2", "int4", "int8", "text", "varchar", "bpchar", "uuid"];
+
+/// A key, as text, bound as the type PostgreSQL expects where it is used (the walk's
+/// `key > $1`, the statement's `$1` and `$2`).
+#[derive(Debug)]
+struct Key<'a>(&'a str);
+
+impl ToSql for Key<'_> {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn Error + Sync + Send>> {
+        match *ty {
+            Type::INT2 => self.0.parse::<i16>()?.to_sql(ty, out),
+            Type::INT4 => self.0.parse::<i32>()?.to_sql(ty, out),
+            Type::INT8 => self.0.parse::<i64>()?.to_sql(ty, out),
+            Type::UUID => {
+                out.extend_from_slice(&uuid_bytes(self.0)?);
+                Ok(IsNull::No)
+            }
+            _ => self.0.to_sql(ty, out),
+        }
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        matches!(
+            *ty,
+            Type::INT2
+                | Type::INT4
+                | Type::INT8
+                | Type::UUID
+                | Type::TEXT
+                | Type::VARCHAR
+                | Type::BPCHAR
+                | Type::NAME
+        )
+    }
+
+    to_sql_checked!();
+}
+
+/// A UUID's 16 bytes from its text form (as PostgreSQL prints it).
+fn uuid_bytes(text: &str) -> Result<[u8; 16], String> {
+    let hex: Vec<u8> = text.bytes().filter(|b| *b != b'-').collect();
+    let mut out = [0u8; 16];
+    if hex.len() != 32 {
+        return Err(format!("`{text}` is not a UUID"));
+    }
+    for (i, pair) in hex.chunks(2).enumerate() {
+        let s = std::str::from_utf8(pair).map_err(|e| e.to_string())?;
+        out[i] = u8::from_str_radix(s, 16).map_err(|e| e.to_string())?;
+    }
+    Ok(out)
+}
+
+/// What the catalog says about the table and its key.
+struct KeyInfo {
+    /// `pg_class.reltuples` (negative or zero: never analyzed).
+    estimate: Option<u64>,
+}
+
+fn table_sql(b: &Backfill) -> String {
+    match &b.table.schema {
+        Some(s) => format!("{}.{}", s.quoted(), b.table.name.quoted()),
+        None => b.table.name.quoted(),
+    }
+}
+
+/// Checks the table and its key: the table exists, the key is a column of a supported type
+/// with a unique index of its own (so keys are unique and the walk is an index scan).
+fn check_key(client: &mut Client, b: &Backfill) -> Result<KeyInfo, String> {
+    let table = table_sql(b);
+    let row = client
+        .query_one(
+            "SELECT c.oid IS NOT NULL, a.attnum IS NOT NULL, t.typname::text,
+                    EXISTS (SELECT 1 FROM pg_catalog.pg_index i
+                            WHERE i.indrelid = c.oid AND i.indisunique AND i.indisvalid
+                              AND i.indnkeyatts = 1 AND i.indkey[0] = a.attnum
+                              AND i.indpred IS NULL AND i.indexprs IS NULL),
+                    c.reltuples::float8
+             FROM (SELECT to_regclass($1) AS oid) r
+             LEFT JOIN pg_catalog.pg_class c ON c.oid = r.oid
+             LEFT JOIN pg_catalog.pg_attribute a
+                    ON a.attrelid = c.oid AND a.attname = $2 AND a.attnum > 0 AND NOT a.attisdropped
+             LEFT JOIN pg_catalog.pg_type t ON t.oid = a.atttypid",
+            &[&table, &b.key.as_str()],
+        )
+        .map_err(|e| super::connection::error_text(&e))?;
+    let (exists, has_key): (bool, bool) = (row.get(0), row.get(1));
+    if !exists {
+        return Err(format!("table {} does not exist", b.table));
+    }
+    if !has_key {
+        return Err(format!("table {} has no column {}", b.table, b.key));
+    }
+    let typname: String = row.get(2);
+    if !KEY_TYPES.contains(&typname.as_str()) {
+        return Err(format!(
+            "key {}.{} is of type {typname}; a backfill walks keys of type smallint, integer, \
+             bigint, text, varchar, char or uuid",
+            b.table, b.key
+        ));
+    }
+    if !row.get::<_, bool>(3) {
+        return Err(format!(
+            "key {}.{} has no unique index (or primary key) of its own: a backfill walks a \
+             unique key, in index order",
+            b.table, b.key
+        ));
+    }
+    let estimate = row
+        .get::<_, Option<f64>>(4)
+        .filter(|n| *n > 0.0)
+        .map(|n| n as u64);
+    Ok(KeyInfo { estimate })
+}
+
+/// The two walk queries: the first batch, and the batch after `$1`. Each returns the batch's
+/// first and last key (as text) and its size.
+fn walk_sql(b: &Backfill) -> (String, String) {
+    let (table, key, n) = (table_sql(b), b.key.quoted(), b.batch);
+    let query = |filter: &str| {
+        format!(
+            "WITH b AS MATERIALIZED (SELECT {key} AS k FROM {table} {filter} ORDER BY {key} LIMIT {n})
+             SELECT (SELECT b.k::text FROM b ORDER BY b.k LIMIT 1),
+                    (SELECT b.k::text FROM b ORDER BY b.k DESC LIMIT 1),
+                    (SELECT count(*) FROM b)"
+        )
+    };
+    (
+        query(&format!("WHERE {key} IS NOT NULL")),
+        query(&format!("WHERE {key} > $1")),
+    )
+}
+
+/// The prepared statements of a walk.
+struct Prepared {
+    first: Statement,
+    next: Statement,
+    statement: Statement,
+    checkpoint: Statement,
+}
+
+/// How one batch went.
+enum Batch {
+    /// Committed.
+    Done { keys: u64, rows: u64, last: String },
+    /// No keys left.
+    End,
+}
+
+impl Runner<'_> {
+    /// Runs a backfill file (`from`: the progress of an interrupted run, to resume after).
+    pub(crate) fn backfill(
+        &mut self,
+        job: &Job<'_>,
+        b: &Backfill,
+        file: &crate::SqlFile,
+        from: Option<&BackfillProgress>,
+        events: &mut dyn FnMut(Event<'_>),
+    ) -> Result<BackfillProgress, JobError> {
+        let engine = self.engine;
+        let _finishing = Finishing::new(engine.stop.as_ref());
+        let table = &engine.config.history;
+        let started = Instant::now();
+        let mut progress = from.cloned().unwrap_or_default();
+        let before = |message: String, position: Option<usize>| {
+            let offset = position.map_or(file.sql.len().min(line_start(&file.sql, b.line)), |p| {
+                b.statement_start + char_offset(&b.statement, p)
+            });
+            let (line, column) = line_column(&file.sql, offset);
+            (message, line, column)
+        };
+        let info = check_key(self.client, b).map_err(|message| {
+            let (message, line, _) = before(message, None);
+            self.refused(job, file, message, line, None, None)
+        })?;
+        let prepared = self.prepare(b).map_err(|e| {
+            let db = e.as_db_error();
+            let position = db.and_then(|d| match d.position() {
+                Some(postgres::error::ErrorPosition::Original(p)) => Some(*p as usize),
+                _ => None,
+            });
+            let (message, line, column) = before(
+                db.map_or_else(|| e.to_string(), |d| d.message().to_string()),
+                position,
+            );
+            let code = e.code().map(|c| c.code().to_string());
+            self.refused(job, file, message, line, position.map(|_| column), code)
+        })?;
+        // The session every migration starts from (each batch sets its own timeouts).
+        self.client
+            .batch_execute(self.baseline.reset_sql())
+            .map_err(|e| JobError::stopped("cannot set up the session", &e, Outcome::RolledBack))?;
+        let mut row = job.row.clone();
+        row.state = job.failed_state;
+        row.in_progress = true;
+        row.no_transaction = true;
+        row.backfill = Some(progress.to_json());
+        if progress.batches > 0 {
+            row.note = Some(format!(
+                "resumed after {} batches, key {}",
+                progress.batches,
+                progress.last_key.as_deref().unwrap_or("-")
+            ));
+        }
+        let stopped_at = |p: &BackfillProgress| Outcome::Backfill {
+            batches: p.batches,
+            rows: p.rows,
+        };
+        let id = history::insert(self.client, table, &row).map_err(|e| JobError::Stopped {
+            context: format!(
+                "cannot record {} in the history table {table}",
+                job.folder()
+            ),
+            error: e.to_string(),
+            code: None,
+            outcome: stopped_at(&progress),
+        })?;
+        let walk_started = Instant::now();
+        let keys_at_start = progress.keys;
+        events(Event::BackfillProgress {
+            version: job.version,
+            direction: job.direction,
+            progress: &progress,
+            estimated_rows: info.estimate,
+            keys_per_s: None,
+        });
+        loop {
+            if engine.stopping() {
+                return Err(JobError::Interrupted(Box::new(Interrupted {
+                    version: job.version,
+                    name: job.name.to_string(),
+                    direction: job.direction,
+                    progress,
+                    completed: Vec::new(),
+                })));
+            }
+            if let Some(max) = b.max_replica_lag {
+                self.wait_for_replicas(job, max, events).map_err(|e| {
+                    JobError::stopped("cannot read pg_stat_replication", &e, stopped_at(&progress))
+                })?;
+            }
+            let mut retry = Retrier::new(engine, &mut self.watch, job.version);
+            let batch = loop {
+                let last = progress.last_key.clone();
+                let attempt = retry.attempt(self.client, |c| {
+                    run_batch(c, engine, &prepared, last.as_deref(), &progress, id)
+                });
+                match attempt {
+                    Ok(batch) => break batch,
+                    Err(e) if cut_off(&e) => {
+                        return Err(JobError::stopped(
+                            format!(
+                                "the run was cut off during batch {} of {}",
+                                progress.batches + 1,
+                                job.folder()
+                            ),
+                            &e,
+                            stopped_at(&progress),
+                        ));
+                    }
+                    Err(e) if is_lock_timeout(&e) && retry.again(events) => continue,
+                    Err(e) => {
+                        let error = super::connection::error_text(&e);
+                        let place = statement_place(file, b, &e);
+                        let end = Finish {
+                            state: job.failed_state,
+                            execution_ms: ms(started),
+                            error: Some(&error),
+                            error_statement: Some(1),
+                        };
+                        // Best effort: the row stays `failed` (in progress) with its
+                        // checkpoint either way, and the next run resumes from it.
+                        let _ = history::finish(
+                            self.client,
+                            table,
+                            id,
+                            &end,
+                            self.baseline.identity_sql(),
+                        );
+                        return Err(JobError::Stopped {
+                            context: format!(
+                                "{place}: batch {} of backfill {} failed",
+                                progress.batches + 1,
+                                job.folder()
+                            ),
+                            error,
+                            code: e.code().map(|c| c.code().to_string()),
+                            outcome: stopped_at(&progress),
+                        });
+                    }
+                }
+            };
+            match batch {
+                Batch::End => break,
+                Batch::Done { keys, rows, last } => {
+                    progress.keys += keys;
+                    progress.rows += rows;
+                    progress.batches += 1;
+                    progress.last_key = Some(last);
+                }
+            }
+            let secs = walk_started.elapsed().as_secs_f64();
+            events(Event::BackfillProgress {
+                version: job.version,
+                direction: job.direction,
+                progress: &progress,
+                estimated_rows: info.estimate,
+                keys_per_s: (secs > 0.0).then(|| (progress.keys - keys_at_start) as f64 / secs),
+            });
+            self.pause(b.pause);
+        }
+        let end = Finish {
+            state: job.row.state,
+            execution_ms: ms(started),
+            error: None,
+            error_statement: None,
+        };
+        history::finish(self.client, table, id, &end, self.baseline.identity_sql()).map_err(
+            |e| {
+                JobError::stopped(
+                    format!(
+                        "every batch of {} ran, but the history could not record its end",
+                        job.folder()
+                    ),
+                    &e,
+                    stopped_at(&progress),
+                )
+            },
+        )?;
+        Ok(progress)
+    }
+
+    /// A failure before any batch of this run: nothing of this run happened.
+    fn refused(
+        &self,
+        job: &Job<'_>,
+        file: &crate::SqlFile,
+        message: String,
+        line: usize,
+        column: Option<usize>,
+        code: Option<String>,
+    ) -> JobError {
+        let source_line = file
+            .sql
+            .lines()
+            .nth(line.saturating_sub(1))
+            .map(str::to_string);
+        JobError::Failed(Box::new(Failure {
+            version: job.version,
+            name: job.name.to_string(),
+            direction: job.direction,
+            file: file.path.clone(),
+            statement: None,
+            statements_total: None,
+            line: Some(line),
+            column,
+            source_line,
+            code,
+            message,
+            detail: None,
+            hint: None,
+            transactional: true,
+            statements_applied: 0,
+            blocked_by: None,
+            not_recorded: None,
+        }))
+    }
+
+    fn prepare(&mut self, b: &Backfill) -> Result<Prepared, postgres::Error> {
+        let (first, next) = walk_sql(b);
+        let checkpoint = format!(
+            "UPDATE {} SET backfill = $1, statements_applied = 0 WHERE id = $2",
+            self.engine.config.history.qualified()
+        );
+        Ok(Prepared {
+            first: self.client.prepare(&first)?,
+            next: self.client.prepare(&next)?,
+            statement: self.client.prepare(&b.statement)?,
+            checkpoint: self.client.prepare(&checkpoint)?,
+        })
+    }
+
+    /// Waits while a replica's `replay_lag` exceeds `max` (no replicas: no wait), or until
+    /// asked to stop.
+    fn wait_for_replicas(
+        &mut self,
+        job: &Job<'_>,
+        max: Duration,
+        events: &mut dyn FnMut(Event<'_>),
+    ) -> Result<(), postgres::Error> {
+        loop {
+            let lag: Option<f64> = self
+                .client
+                .query_one(
+                    "SELECT extract(epoch FROM max(replay_lag))::float8 FROM pg_catalog.pg_stat_replication",
+                    &[],
+                )?
+                .get(0);
+            let lag = Duration::from_secs_f64(lag.unwrap_or(0.0).max(0.0));
+            if lag <= max || self.engine.stopping() {
+                return Ok(());
+            }
+            events(Event::WaitingForReplicas {
+                version: job.version,
+                lag,
+                max,
+            });
+            self.pause(Duration::from_millis(500));
+        }
+    }
+
+    /// Sleeps, waking early when asked to stop.
+    fn pause(&self, d: Duration) {
+        let until = Instant::now() + d;
+        while !self.engine.stopping() {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            std::thread::sleep(left.min(Duration::from_millis(50)));
+        }
+    }
+}
+
+/// One batch in its own transaction: the next keys, the statement over them, the checkpoint.
+fn run_batch(
+    client: &mut Client,
+    engine: &super::Engine,
+    p: &Prepared,
+    last: Option<&str>,
+    progress: &BackfillProgress,
+    id: i64,
+) -> Result<Batch, postgres::Error> {
+    let mut tx = client.transaction()?;
+    // Each batch's commit need not wait for its WAL flush: a batch and its checkpoint are
+    // lost together or not at all, and the history row's end is written synchronously.
+    let mut settings = String::from("SET LOCAL synchronous_commit = off; ");
+    let config = &engine.config;
+    if !config.lock_timeout.is_zero() {
+        settings.push_str(&format!(
+            "SET LOCAL lock_timeout = '{}ms'; ",
+            config.lock_timeout.as_millis().max(1)
+        ));
+    }
+    if !config.statement_timeout.is_zero() {
+        settings.push_str(&format!(
+            "SET LOCAL statement_timeout = '{}ms'; ",
+            config.statement_timeout.as_millis().max(1)
+        ));
+    }
+    tx.batch_execute(&settings)?;
+    let row = match last {
+        None => tx.query_one(&p.first, &[])?,
+        Some(k) => tx.query_one(&p.next, &[&Key(k)])?,
+    };
+    let (Some(first), Some(last_key)) = (
+        row.get::<_, Option<String>>(0),
+        row.get::<_, Option<String>>(1),
+    ) else {
+        tx.rollback()?;
+        return Ok(Batch::End);
+    };
+    let keys = row.get::<_, i64>(2) as u64;
+    let rows = tx.execute(&p.statement, &[&Key(&first), &Key(&last_key)])?;
+    let next = BackfillProgress {
+        last_key: Some(last_key.clone()),
+        keys: progress.keys + keys,
+        rows: progress.rows + rows,
+        batches: progress.batches + 1,
+    };
+    tx.execute(&p.checkpoint, &[&next.to_json(), &id])?;
+    tx.commit()?;
+    Ok(Batch::Done {
+        keys,
+        rows,
+        last: last_key,
+    })
+}
+
+/// `path:line:column` of a failing statement (PostgreSQL's position mapped into the file).
+fn statement_place(file: &crate::SqlFile, b: &Backfill, e: &postgres::Error) -> String {
+    let offset = match e.as_db_error().and_then(|d| d.position()) {
+        Some(postgres::error::ErrorPosition::Original(p)) => {
+            b.statement_start + char_offset(&b.statement, *p as usize)
+        }
+        _ => b.statement_start,
+    };
+    let (line, column) = line_column(&file.sql, offset);
+    format!("{}:{line}:{column}", file.path.display())
+}
+
+/// The byte offset of PostgreSQL's 1-based character position in `text`.
+fn char_offset(text: &str, position: usize) -> usize {
+    text.char_indices()
+        .nth(position.saturating_sub(1))
+        .map_or(text.len(), |(i, _)| i)
+}
+
+/// The byte offset where 1-based line `line` starts.
+fn line_start(text: &str, line: usize) -> usize {
+    if line <= 1 {
+        return 0;
+    }
+    text.match_indices('\n')
+        .nth(line - 2)
+        .map_or(text.len(), |(i, _)| i + 1)
+}
+
+/// How a front end asks a backfill to stop (Ctrl-C): `requested` is set by its signal
+/// handler; `immediate` is true except while a backfill runs, so a handler can end the process
+/// at once when there is no batch to finish (as Ctrl-C always did).
+///
+/// ```
+/// use migrate_runtime::engine::Stop;
+/// let stop = Stop::default();
+/// assert!(stop.immediate.load(std::sync::atomic::Ordering::Acquire));
+/// ```
+#[derive(Debug, Clone)]
+pub struct Stop {
+    /// Set to stop after the current batch.
+    pub requested: Arc<AtomicBool>,
+    /// Whether nothing needs finishing (no backfill is running).
+    pub immediate: Arc<AtomicBool>,
+}
+
+impl Default for Stop {
+    fn default() -> Stop {
+        Stop {
+            requested: Arc::new(AtomicBool::new(false)),
+            immediate: Arc::new(AtomicBool::new(true)),
+        }
+    }
+}
+
+/// While alive, a stop request waits for the current batch (`immediate` is false).
+struct Finishing<'a>(Option<&'a Stop>);
+
+impl<'a> Finishing<'a> {
+    fn new(stop: Option<&'a Stop>) -> Finishing<'a> {
+        if let Some(s) = stop {
+            s.immediate.store(false, Ordering::Release);
+        }
+        Finishing(stop)
+    }
+}
+
+impl Drop for Finishing<'_> {
+    fn drop(&mut self) {
+        if let Some(s) = self.0 {
+            s.immediate.store(true, Ordering::Release);
+        }
+    }
+}
+
+impl super::Engine {
+    /// Whether a stop was requested (Ctrl-C): a backfill stops after its current batch.
+    pub(crate) fn stopping(&self) -> bool {
+        self.stop
+            .as_ref()
+            .is_some_and(|s| s.requested.load(Ordering::Acquire))
+    }
+}
+
+/// The error a backfill's interruption becomes, with the migrations completed before it.
+pub(crate) fn interrupted(
+    mut i: Box<Interrupted>,
+    completed: Vec<super::Completed>,
+) -> EngineError {
+    i.completed = completed;
+    EngineError::Interrupted(i)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_bind_as_their_column_type() {
+        let mut out = BytesMut::new();
+        Key("42").to_sql(&Type::INT8, &mut out).unwrap();
+        assert_eq!(&out[..], &42i64.to_be_bytes());
+        let mut out = BytesMut::new();
+        Key("0b0a2c3e-0000-4000-8000-00000000000f")
+            .to_sql(&Type::UUID, &mut out)
+            .unwrap();
+        assert_eq!(out[0], 0x0b);
+        assert_eq!(out[15], 0x0f);
+        assert!(Key("x").to_sql(&Type::INT4, &mut BytesMut::new()).is_err());
+        assert!(!<Key<'_> as ToSql>::accepts(&Type::NUMERIC));
+    }
+
+    #[test]
+    fn positions_map_to_bytes() {
+        assert_eq!(char_offset("é = $1", 3), 3);
+        assert_eq!(line_start("a\nb\nc", 3), 4);
+    }
+}

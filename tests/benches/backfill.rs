@@ -1,0 +1,193 @@
+//! A backfill against the one big `UPDATE` it replaces, on `users` with `BENCH_ROWS` rows
+//! (default 10,000,000): `UPDATE users SET display_name = split_part(email, '@', 1)`.
+//!
+//! Reported: the throughput of the backfill (default batch size, no pause) against the single
+//! `UPDATE` of the same rows; the longest batch transaction (the longest any row lock is held),
+//! from the engine's progress events; and the p99 latency of a pgbench-style workload (four
+//! threads, each a single-row `UPDATE` or `SELECT` by id in a loop) while the backfill runs,
+//! against the same workload alone.
+//!
+//! Run: `cargo bench -p migrate-tests --bench backfill` (`BENCH_ROWS`, `BENCH_BATCH`).
+
+use migrate_runtime::MigrationSet;
+use migrate_runtime::engine::{ApplyOptions, Engine, Event};
+use migrate_tests::TestDb;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+fn env(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.replace('_', "").parse().ok())
+        .unwrap_or(default)
+}
+
+/// Four application threads on `users` until `stop`: each loop a single-row UPDATE or SELECT
+/// by a pseudo-random id; the latencies.
+fn workload(
+    url: &str,
+    rows: u64,
+    stop: Arc<AtomicBool>,
+) -> Vec<std::thread::JoinHandle<Vec<Duration>>> {
+    (0..4u64)
+        .map(|t| {
+            let (stop, url) = (stop.clone(), url.to_string());
+            std::thread::spawn(move || {
+                let mut client = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+                let update = client
+                    .prepare("UPDATE users SET touched = touched + 1 WHERE id = $1")
+                    .expect("prepare");
+                let select = client
+                    .prepare("SELECT email FROM users WHERE id = $1")
+                    .expect("prepare");
+                let mut latencies = Vec::new();
+                let mut x = 0x9e37_79b9_7f4a_7c15u64 ^ (t + 1);
+                while !stop.load(Ordering::Relaxed) {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    let id = (x % rows) as i64 + 1;
+                    let started = Instant::now();
+                    if x.is_multiple_of(2) {
+                        client.execute(&update, &[&id]).expect("update");
+                    } else {
+                        client.query_opt(&select, &[&id]).expect("select");
+                    }
+                    latencies.push(started.elapsed());
+                }
+                latencies
+            })
+        })
+        .collect()
+}
+
+fn p99(mut all: Vec<Duration>) -> (f64, usize) {
+    all.sort();
+    let n = all.len();
+    let at = ((n as f64) * 0.99).ceil() as usize;
+    (
+        all.get(at.saturating_sub(1))
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0),
+        n,
+    )
+}
+
+fn join(handles: Vec<std::thread::JoinHandle<Vec<Duration>>>) -> Vec<Duration> {
+    handles
+        .into_iter()
+        .flat_map(|h| h.join().expect("workload thread"))
+        .collect()
+}
+
+fn main() {
+    let rows = env("BENCH_ROWS", 10_000_000);
+    let batch = env("BENCH_BATCH", migrate_runtime::model::DEFAULT_BATCH as u64);
+    let db = TestDb::new();
+    let mut client = db.client();
+    let t = Instant::now();
+    client
+        .batch_execute(&format!(
+            "CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL, display_name text,
+                                 touched int NOT NULL DEFAULT 0) WITH (fillfactor = 90);
+             INSERT INTO users (id, email)
+                 SELECT i, 'user' || i || '@example.org' FROM generate_series(1, {rows}) i;"
+        ))
+        .expect("table");
+    // VACUUM cannot share a query with other statements (an implicit transaction).
+    client
+        .batch_execute("VACUUM ANALYZE users")
+        .expect("vacuum");
+    eprintln!("{rows} rows loaded in {:.1?}", t.elapsed());
+
+    // 1. One UPDATE of every row, then the column emptied again (and vacuumed) for the
+    // backfill.
+    let t = Instant::now();
+    client
+        .batch_execute("UPDATE users SET display_name = split_part(email, '@', 1)")
+        .expect("single update");
+    let single = t.elapsed();
+    client
+        .batch_execute("UPDATE users SET display_name = NULL")
+        .expect("reset");
+    client
+        .batch_execute("VACUUM ANALYZE users")
+        .expect("vacuum");
+    eprintln!("single UPDATE: {single:.1?}");
+
+    // 2. The workload alone, for as long as the single UPDATE took (at least 5 s).
+    let alone_for = single.max(Duration::from_secs(5));
+    let stop = Arc::new(AtomicBool::new(false));
+    let handles = workload(&db.url, rows, stop.clone());
+    std::thread::sleep(alone_for);
+    stop.store(true, Ordering::Relaxed);
+    let (alone_p99, alone_n) = p99(join(handles));
+
+    // 3. The backfill, with the workload running.
+    let dir = tempfile::tempdir().expect("dir");
+    let folder = dir.path().join("20261122090000_fill_display_name");
+    std::fs::create_dir(&folder).expect("folder");
+    std::fs::write(
+        folder.join("migration.sql"),
+        format!(
+            "-- migrate:backfill table=users key=id batch={batch}\n\
+             UPDATE users SET display_name = split_part(email, '@', 1)\n\
+             WHERE display_name IS NULL AND id BETWEEN :batch_start AND :batch_end;\n"
+        ),
+    )
+    .expect("migration");
+    let set = MigrationSet::read(dir.path()).expect("read");
+    let stop = Arc::new(AtomicBool::new(false));
+    let handles = workload(&db.url, rows, stop.clone());
+    let mut longest = Duration::ZERO;
+    let mut last = Instant::now();
+    let mut batches = 0u64;
+    let t = Instant::now();
+    Engine::default()
+        .apply(&mut client, &set, &ApplyOptions::default(), &mut |e| {
+            if let Event::BackfillProgress { progress, .. } = e {
+                // From one committed batch to the next: the walk, the statement, the
+                // checkpoint and the commit, i.e. the batch's transaction.
+                if progress.batches > 0 {
+                    longest = longest.max(last.elapsed());
+                }
+                batches = progress.batches;
+                last = Instant::now();
+            }
+        })
+        .expect("backfill");
+    let backfill = t.elapsed();
+    stop.store(true, Ordering::Relaxed);
+    let (during_p99, during_n) = p99(join(handles));
+    assert_eq!(
+        db.count("SELECT count(*) FROM users WHERE display_name IS NULL"),
+        0,
+        "every row backfilled"
+    );
+
+    let secs = |d: Duration| d.as_secs_f64();
+    println!("\nbackfill of {rows} rows, batch {batch} ({batches} batches), 4 workload threads\n");
+    println!("| measure | value | target | ratio |");
+    println!("|---|---|---|---|");
+    println!(
+        "| single UPDATE (no workload) | {:.1} s ({:.0} rows/s) | | 1.00x |",
+        secs(single),
+        rows as f64 / secs(single)
+    );
+    println!(
+        "| backfill (with the workload) | {:.1} s ({:.0} rows/s) | within 2x | {:.2}x |",
+        secs(backfill),
+        rows as f64 / secs(backfill),
+        secs(backfill) / secs(single)
+    );
+    println!(
+        "| longest batch transaction | {:.1} ms | < 100 ms | {:.2}x of target |",
+        secs(longest) * 1000.0,
+        secs(longest) * 1000.0 / 100.0
+    );
+    println!("| workload p99 alone | {alone_p99:.2} ms ({alone_n} queries) | | 1.00x |");
+    println!(
+        "| workload p99 during the backfill | {during_p99:.2} ms ({during_n} queries) | < 2x | {:.2}x |",
+        during_p99 / alone_p99.max(f64::MIN_POSITIVE)
+    );
+}

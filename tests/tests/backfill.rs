@@ -1,0 +1,534 @@
+//! Backfill migrations (`-- migrate:backfill`): every key visited exactly once in bounded
+//! batches, resumed after a `kill -9` or a Ctrl-C from the last committed batch, clear errors
+//! for a bad file or a key without a unique index, and what `status`, `--dry-run` and the JSON
+//! events show. Concurrency is gated on an advisory lock the test holds (the batch waits for
+//! it with `--lock-timeout 0`), and each wait ends on observable state (the waiting backend in
+//! `pg_locks`, a line the CLI prints), never on a sleep.
+
+use migrate_tests::{Project, TestDb};
+use std::io::{BufRead, BufReader};
+use std::process::Child;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const CREATE: &str = "20261122090000_create_items";
+const FILL: &str = "20261122090100_fill_items";
+const GATE: i64 = 4242;
+
+/// `items` with 95 rows (ids 1..=95), each with a counter the backfill increments.
+fn project(db: &TestDb, fill: &str) -> Project {
+    let p = Project::with_db(db);
+    p.migration(
+        CREATE,
+        "CREATE TABLE items (id bigint PRIMARY KEY, n int NOT NULL DEFAULT 0, note text);\n",
+        Some("DROP TABLE items;\n"),
+    );
+    assert_eq!(p.run(&["apply"]).code, 0);
+    db.client()
+        .batch_execute("INSERT INTO items (id) SELECT generate_series(1, 95); ANALYZE items;")
+        .expect("rows");
+    p.migration(FILL, fill, None);
+    p
+}
+
+/// Batches of 10; batches from key 31 on wait for the test's advisory lock.
+const GATED: &str = "-- migrate:backfill table=items key=id batch=10\n\
+    UPDATE items SET n = n + 1\n\
+    WHERE id BETWEEN :batch_start AND :batch_end\n  \
+      AND (:batch_start < 31 OR pg_advisory_xact_lock_shared(4242)::text IS NOT NULL);\n";
+
+/// How many rows were changed how many times: `(n, rows)` ordered by `n`.
+fn counts(db: &TestDb) -> Vec<(i32, i64)> {
+    db.client()
+        .query("SELECT n, count(*) FROM items GROUP BY n ORDER BY n", &[])
+        .expect("counts")
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect()
+}
+
+/// The newest history row of the backfill: state and checkpoint.
+fn checkpoint(db: &TestDb) -> (String, Option<serde_json::Value>) {
+    let row = db
+        .client()
+        .query_one(
+            "SELECT state, backfill FROM _migrate_history WHERE version = $1 ORDER BY id DESC LIMIT 1",
+            &[&FILL[..14].parse::<i64>().expect("version")],
+        )
+        .expect("history row");
+    let text: Option<String> = row.get(1);
+    (
+        row.get(0),
+        text.map(|t| serde_json::from_str(&t).expect("checkpoint JSON")),
+    )
+}
+
+/// Holds the gate: batches from key 31 on wait for it.
+fn hold_gate(db: &TestDb) -> postgres::Client {
+    let mut gate = db.client();
+    gate.batch_execute(&format!("SELECT pg_advisory_lock({GATE})"))
+        .expect("gate");
+    gate
+}
+
+/// Waits until a session of the test database waits for the gate.
+fn wait_for_waiter(db: &TestDb) {
+    let started = Instant::now();
+    let mut client = db.client();
+    loop {
+        let waiting: i64 = client
+            .query_one(
+                "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+                 WHERE l.locktype = 'advisory' AND NOT l.granted AND l.objid = $1::bigint::oid
+                   AND d.datname = current_database()",
+                &[&GATE],
+            )
+            .expect("pg_locks")
+            .get(0);
+        if waiting > 0 {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no batch waits for the gate"
+        );
+        std::thread::yield_now();
+    }
+}
+
+/// The child's stderr, line by line.
+fn lines(child: &mut Child) -> mpsc::Receiver<String> {
+    let stderr = child.stderr.take().expect("piped stderr");
+    let (send, receive) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if send.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    receive
+}
+
+#[test]
+fn every_key_is_visited_once_in_bounded_batches() {
+    let db = TestDb::new();
+    let p = project(
+        &db,
+        "-- migrate:backfill table=items key=id batch=10 pause=1ms\n\
+         UPDATE items SET n = n + 1, note = :batch_start || '-' || :batch_end\n\
+         WHERE id BETWEEN :batch_start AND :batch_end;\n",
+    );
+    let run = p.run(&["apply"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr.contains(&format!("  Applied {FILL} ("))
+            && run.stderr.contains(", backfill: 10 batches, 95 rows)"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(counts(&db), [(1, 95)], "every row exactly once");
+    // Each row saw the bounds of its own batch: the next 10 keys after the last one done.
+    assert_eq!(
+        db.count("SELECT count(DISTINCT note) FROM items"),
+        10,
+        "ten batches"
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM items WHERE note = '91-95' AND id BETWEEN 91 AND 95"),
+        5
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM items WHERE note = '1-10' AND id BETWEEN 1 AND 10"),
+        10
+    );
+    let (state, progress) = checkpoint(&db);
+    assert_eq!(state, "applied");
+    assert_eq!(
+        progress.expect("checkpoint"),
+        serde_json::json!({"last_key": "95", "keys": 95, "rows": 95, "batches": 10})
+    );
+    // Applied once: a second apply runs nothing.
+    assert_eq!(p.run(&["apply"]).code, 0);
+    assert_eq!(counts(&db), [(1, 95)]);
+}
+
+#[test]
+fn text_and_uuid_keys_are_walked_in_their_own_order() {
+    let db = TestDb::new();
+    let p = Project::with_db(&db);
+    p.migration(
+        CREATE,
+        "CREATE TABLE tags (name text PRIMARY KEY, n int NOT NULL DEFAULT 0);\n\
+         CREATE TABLE docs (id uuid PRIMARY KEY, n int NOT NULL DEFAULT 0);\n",
+        None,
+    );
+    assert_eq!(p.run(&["apply"]).code, 0);
+    db.client()
+        .batch_execute(
+            "INSERT INTO tags (name) SELECT 'tag' || i FROM generate_series(1, 25) i;
+             INSERT INTO docs (id) SELECT md5(i::text)::uuid FROM generate_series(1, 25) i;",
+        )
+        .expect("rows");
+    p.migration(
+        FILL,
+        "-- migrate:backfill table=tags key=name batch=7\n\
+         UPDATE tags SET n = n + 1 WHERE name BETWEEN :batch_start AND :batch_end;\n",
+        None,
+    );
+    p.migration(
+        "20261122090200_fill_docs",
+        "-- migrate:backfill table=public.docs key=id batch=4\n\
+         UPDATE docs SET n = n + 1 WHERE id >= :batch_start AND id <= :batch_end;\n",
+        None,
+    );
+    let run = p.run(&["apply"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr.contains("backfill: 4 batches, 25 rows"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("backfill: 7 batches, 25 rows"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(db.count("SELECT count(*) FROM tags WHERE n = 1"), 25);
+    assert_eq!(db.count("SELECT count(*) FROM docs WHERE n = 1"), 25);
+}
+
+#[test]
+fn kill_9_mid_walk_resumes_after_the_last_committed_batch() {
+    let db = TestDb::new();
+    let p = project(&db, GATED);
+    let gate = hold_gate(&db);
+    let mut child = p.spawn(&["apply", "--lock-timeout", "0"]);
+    wait_for_waiter(&db);
+    child.kill().expect("kill -9");
+    child.wait().expect("reaped");
+    // Three batches (keys 1 to 30) committed with their checkpoint; the fourth waits.
+    assert_eq!(counts(&db), [(0, 65), (1, 30)]);
+    let (state, progress) = checkpoint(&db);
+    assert_eq!(state, "failed", "the row of a run that did not finish");
+    assert_eq!(
+        progress.expect("checkpoint"),
+        serde_json::json!({"last_key": "30", "keys": 30, "rows": 30, "batches": 3})
+    );
+    // The killed session's batch goes on once the gate opens, then finds its client gone and
+    // rolls back; the next run waits for that session's runner lock, then resumes.
+    drop(gate);
+    let run = p.run(&["apply"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr.contains("backfill: 10 batches, 95 rows)"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(counts(&db), [(1, 95)], "no row twice, none skipped");
+    let (state, progress) = checkpoint(&db);
+    assert_eq!(state, "applied");
+    assert_eq!(
+        progress.expect("checkpoint"),
+        serde_json::json!({"last_key": "95", "keys": 95, "rows": 95, "batches": 10})
+    );
+    let note: String = db
+        .client()
+        .query_one(
+            "SELECT note FROM _migrate_history ORDER BY id DESC LIMIT 1",
+            &[],
+        )
+        .expect("note")
+        .get(0);
+    assert_eq!(note, "resumed after 3 batches, key 30");
+}
+
+#[test]
+fn ctrl_c_stops_after_the_current_batch_and_apply_resumes() {
+    let db = TestDb::new();
+    let p = project(&db, GATED);
+    let gate = hold_gate(&db);
+    let mut child = p.spawn(&["apply", "--lock-timeout", "0"]);
+    let out = lines(&mut child);
+    wait_for_waiter(&db);
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill -INT");
+    assert!(status.success());
+    // The batch that was waiting finishes (and commits) once the gate opens; then the run
+    // stops.
+    drop(gate);
+    let code = child.wait().expect("wait").code();
+    let stderr: Vec<String> = out.iter().collect();
+    assert_eq!(code, Some(130), "{stderr:#?}");
+    assert!(
+        stderr.contains(&format!(
+            "Stopped: backfill {FILL} interrupted after 4 batches (40 rows, last key 40)"
+        )),
+        "{stderr:#?}"
+    );
+    assert!(
+        stderr.contains(
+            &"  help: run `cargo migrate apply` again to resume after the last committed batch"
+                .to_string()
+        ),
+        "{stderr:#?}"
+    );
+    assert_eq!(counts(&db), [(0, 55), (1, 40)]);
+
+    // `status` shows it, with its progress (text and JSON), as a problem (exit 3).
+    let status = p.run(&["status"]);
+    assert_eq!(status.code, 3, "{status:?}");
+    let line = status
+        .stdout
+        .lines()
+        .chain(status.stderr.lines())
+        .find(|l| l.contains(FILL))
+        .expect("a line for the backfill")
+        .to_string();
+    assert!(line.trim_start().starts_with("failed"), "{line}");
+    assert!(
+        line.contains(
+            "backfill stopped after 4 batches (40 keys, 40 rows, last key 40): did not finish: running now, or interrupted"
+        ),
+        "{line}"
+    );
+    let json = p.run(&["status", "--format", "json"]).json();
+    let entry = json["migrations"]
+        .as_array()
+        .expect("migrations")
+        .iter()
+        .find(|m| m["name"] == "fill_items")
+        .expect("the backfill")
+        .clone();
+    assert_eq!(entry["state"], "failed");
+    assert_eq!(
+        entry["backfill"],
+        serde_json::json!({"last_key": "40", "keys": 40, "rows": 40, "batches": 4})
+    );
+
+    let run = p.run(&["apply"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(counts(&db), [(1, 95)]);
+}
+
+#[test]
+fn a_key_without_a_unique_index_is_refused_before_anything_runs() {
+    let db = TestDb::new();
+    let p = project(
+        &db,
+        "-- migrate:backfill table=items key=n\n\
+         UPDATE items SET note = 'x' WHERE n BETWEEN :batch_start AND :batch_end;\n",
+    );
+    let run = p.run(&["apply"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains(&format!(
+            "error: migration {FILL} failed: key items.n has no unique index (or primary key) of \
+             its own: a backfill walks a unique key, in index order\n  --> migrations/{FILL}/migration.sql:1\n"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM items WHERE note IS NOT NULL"),
+        0
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM _migrate_history WHERE backfill IS NOT NULL"),
+        0,
+        "nothing recorded: nothing ran"
+    );
+}
+
+#[test]
+fn every_file_error_names_its_file_and_line() {
+    let p = Project::new();
+    let cases = [
+        (
+            "20261122090001_a",
+            "-- migrate:backfill table=t\nDELETE FROM t WHERE id BETWEEN :batch_start AND :batch_end;\n",
+            "migration.sql:1: the backfill directive needs `key=<name>`",
+        ),
+        (
+            "20261122090002_b",
+            "-- migrate:backfill table=t key=id batch=0\nDELETE FROM t WHERE id BETWEEN :batch_start AND :batch_end;\n",
+            "migration.sql:1: backfill option `batch`: `0` is not a batch size (a whole number from 1 to 1000000)",
+        ),
+        (
+            "20261122090003_c",
+            "-- migrate:backfill table=t key=id pause=later\nDELETE FROM t WHERE id BETWEEN :batch_start AND :batch_end;\n",
+            "migration.sql:1: backfill option `pause`: `later` is not a duration: it does not start with a number (examples: 500ms, 5s, 1.5s, 2m, 1h, 0)",
+        ),
+        (
+            "20261122090004_d",
+            "-- migrate:backfill table=t key=id every=1\nDELETE FROM t WHERE id BETWEEN :batch_start AND :batch_end;\n",
+            "migration.sql:1: unknown backfill option `every` (known: table, key, batch, pause, max_replica_lag)",
+        ),
+        (
+            "20261122090005_e",
+            "-- migrate:backfill table=t key=id\n\nDELETE FROM t WHERE id >= :batch_start;\n",
+            "migration.sql:3: the backfill statement does not use `:batch_end`",
+        ),
+        (
+            "20261122090006_f",
+            "-- migrate:backfill table=t key=id\nDELETE FROM t WHERE id BETWEEN :batch_start AND :batch_end;\nDELETE FROM u;\n",
+            "migration.sql:3: a backfill holds exactly one statement, this file has 2",
+        ),
+        (
+            "20261122090007_g",
+            "-- migrate:backfill table=t key=id\nALTER TABLE t ADD COLUMN c int;\n",
+            "migration.sql:2: a backfill cannot change the schema (ALTER TABLE)",
+        ),
+        (
+            "20261122090008_h",
+            "-- migrate:no-transaction\n-- migrate:backfill table=t key=id\nDELETE FROM t WHERE id BETWEEN :batch_start AND :batch_end;\n",
+            "migration.sql:1: `-- migrate:backfill` and `-- migrate:no-transaction` together",
+        ),
+    ];
+    for (folder, sql, _) in cases {
+        p.migration(folder, sql, None);
+    }
+    let run = p.run(&["lint"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    for (folder, _, message) in cases {
+        let expected = format!("  --> migrations/{folder}/{message}");
+        assert!(
+            run.stderr.lines().any(|l| l == expected),
+            "{expected}\n{}",
+            run.stderr
+        );
+    }
+    assert!(
+        run.stderr.contains("help: a backfill reads `-- migrate:backfill table=<table> key=<column> [batch=<n>] [pause=<duration>] [max_replica_lag=<duration>]`"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn json_events_report_each_batch() {
+    let db = TestDb::new();
+    let p = project(
+        &db,
+        "-- migrate:backfill table=items key=id batch=50\n\
+         UPDATE items SET n = n + 1 WHERE id BETWEEN :batch_start AND :batch_end;\n",
+    );
+    let run = p.run(&["apply", "--format", "json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let events: Vec<serde_json::Value> = run
+        .stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .filter(|e: &serde_json::Value| e["event"] == "backfill_progress")
+        .collect();
+    let shape: Vec<(u64, u64, u64, Option<String>)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["batches"].as_u64().expect("batches"),
+                e["keys"].as_u64().expect("keys"),
+                e["rows"].as_u64().expect("rows"),
+                e["last_key"].as_str().map(str::to_string),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            (0, 0, 0, None),
+            (1, 50, 50, Some("50".into())),
+            (2, 95, 95, Some("95".into()))
+        ]
+    );
+    assert!(events.iter().all(|e| e["version"] == FILL[..14]
+        && e["direction"] == "up"
+        && e["estimated_rows"] == 95));
+    assert!(events[2]["keys_per_s"].as_f64().is_some());
+    let report = run.json();
+    assert_eq!(
+        report["applied"][0]["backfill"],
+        serde_json::json!({"last_key": "95", "keys": 95, "rows": 95, "batches": 2})
+    );
+}
+
+#[test]
+fn down_runs_a_backfill_down_sql() {
+    let db = TestDb::new();
+    let p = project(
+        &db,
+        "-- migrate:backfill table=items key=id batch=40\n\
+         UPDATE items SET note = 'filled' WHERE id BETWEEN :batch_start AND :batch_end;\n",
+    );
+    p.file(
+        &format!("migrations/{FILL}/down.sql"),
+        "-- migrate:backfill table=items key=id batch=30\n\
+         UPDATE items SET note = NULL WHERE id BETWEEN :batch_start AND :batch_end;\n",
+    );
+    assert_eq!(p.run(&["apply"]).code, 0);
+    assert_eq!(
+        db.count("SELECT count(*) FROM items WHERE note = 'filled'"),
+        95
+    );
+    let run = p.run(&["down"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr.contains(&format!("  Reverted {FILL} (")),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM items WHERE note IS NULL"),
+        95
+    );
+    let (state, progress) = checkpoint(&db);
+    assert_eq!(state, "rolled_back");
+    assert_eq!(progress.expect("checkpoint")["batches"], 4);
+}
+
+#[test]
+fn new_backfill_writes_a_template_that_reads_as_a_backfill() {
+    let p = Project::new();
+    std::fs::create_dir(p.path().join("migrations")).expect("dir");
+    let run = p.run(&["new", "fill_names", "--backfill"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let set = migrate_runtime::MigrationSet::read(&p.path().join("migrations")).expect("reads");
+    let m = &set.migrations[0];
+    assert!(m.directives.backfill);
+    let up = m.up.backfill().expect("valid").expect("a backfill");
+    assert_eq!(
+        (up.table.to_string(), up.key.as_str(), up.batch),
+        ("my_table".to_string(), "id", 1000)
+    );
+    let down = m.down.as_ref().expect("down.sql");
+    assert!(down.backfill().expect("valid").is_some());
+    let refused = p.run(&["new", "x", "--backfill", "--no-transaction"]);
+    assert_eq!(refused.code, 2, "{refused:?}");
+}
+
+#[test]
+fn dry_run_estimates_rows_and_batches() {
+    let db = TestDb::new();
+    let p = project(
+        &db,
+        "-- migrate:backfill table=items key=id batch=20\n\
+         UPDATE items SET n = n + 1 WHERE id BETWEEN :batch_start AND :batch_end;\n",
+    );
+    let run = p.run(&["apply", "--dry-run"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout
+            .lines()
+            .any(|l| l == "  backfill: ~95 rows of items by id in ~5 batches of 20"),
+        "{}",
+        run.stdout
+    );
+    let json = p.run(&["apply", "--dry-run", "--format", "json"]).json();
+    assert_eq!(
+        json["impact"][0]["backfill"],
+        serde_json::json!({"table": "items", "key": "id", "batch": 20,
+                           "estimated_rows": 95, "estimated_batches": 5})
+    );
+    assert_eq!(counts(&db), [(0, 95)], "nothing ran");
+}
