@@ -169,6 +169,38 @@ fn failing_transactional_migration_leaves_nothing_and_reports_file_line_column()
 }
 
 #[test]
+fn a_failure_deep_in_a_long_file_names_its_statement_and_line() {
+    // Statements travel several per round trip; a failed batch is located statement by
+    // statement, also for errors that carry no position (a unique violation).
+    let db = TestDb::new();
+    let p = Project::with_db(&db);
+    let mut sql = String::from("CREATE TABLE t (id bigint PRIMARY KEY, note text);\n");
+    for i in 0..3000 {
+        sql.push_str(&format!(
+            "INSERT INTO t VALUES ({i}, 'a note long enough to fill several batches');\n"
+        ));
+    }
+    sql.push_str("INSERT INTO t VALUES (2500, 'again');\nINSERT INTO t VALUES (-1, 'never');\n");
+    p.migration(USERS, &sql, Some("DROP TABLE t;\n"));
+    let run = p.run(&["apply", "--format", "json"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let failure = &run.json()["failure"];
+    assert_eq!(failure["code"], "23505");
+    assert_eq!(failure["statement"], 3002);
+    assert_eq!(failure["line"], 3002);
+    assert_eq!(failure["column"], 1);
+    assert!(!db.has_table("t"), "rolled back");
+    // Fixed, the whole file applies.
+    p.migration(
+        USERS,
+        &sql.replace("(2500, 'again')", "(3000, 'again')"),
+        Some("DROP TABLE t;\n"),
+    );
+    assert_eq!(p.run(&["apply"]).code, 0);
+    assert_eq!(db.count("SELECT count(*) FROM t"), 3002);
+}
+
+#[test]
 fn a_failed_no_transaction_migration_still_needs_its_resume_not_a_retry() {
     // Something of it may remain, so the failure blocks until it resumes or is resolved.
     let db = TestDb::new();
