@@ -637,6 +637,43 @@ fn single_transaction_rolls_back_everything_on_failure() {
 }
 
 #[test]
+fn single_transaction_records_every_migration_with_its_sql_or_none() {
+    // The history rows are written together at the end, in the run's transaction.
+    let db = TestDb::new();
+    let p = two_migrations(&db);
+    p.migration(
+        "20261121090200_break_history",
+        "-- migrate:allow(renaming-column) reason: the test breaks the history on purpose\nALTER TABLE _migrate_history RENAME COLUMN note TO remark;\n",
+        Some("SELECT 1;\n"),
+    );
+    let run = p.run(&["apply", "--single-transaction"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains(
+            "error: cannot record the migrations in the history table public._migrate_history: \
+             column \"note\" of relation \"_migrate_history\" does not exist"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(!db.has_table("users"), "everything was rolled back");
+    assert_eq!(db.history(), []);
+    std::fs::remove_dir_all(p.path().join("migrations/20261121090200_break_history"))
+        .expect("remove");
+    let run = p.run(&["apply", "--single-transaction"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(db.history(), [applied(USERS), applied(EMAIL)]);
+    assert_eq!(
+        db.count(
+            "SELECT count(*) FROM _migrate_history WHERE execution_ms IS NOT NULL \
+             AND sql LIKE '%TABLE users%'"
+        ),
+        2,
+        "each row has its SQL and its time"
+    );
+}
+
+#[test]
 fn out_of_order_pending_migration_is_refused_unless_allowed() {
     let db = TestDb::new();
     let p = Project::with_db(&db);
