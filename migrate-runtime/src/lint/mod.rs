@@ -95,6 +95,7 @@ pub fn lint(
             continue;
         }
         let parse = squawk_syntax::SourceFile::parse(&m.up.sql);
+        m.up.split_from(&parse);
         let file = parse.tree();
         let cx = rules::Context {
             set,
@@ -150,6 +151,7 @@ fn applies_to_down(rule: &str) -> bool {
 /// statements that cannot run in the transaction it runs in.
 fn lint_down(m: &Migration, down: &SqlFile, config: &LintConfig) -> Vec<Raw> {
     let parse = squawk_syntax::SourceFile::parse(&down.sql);
+    down.split_from(&parse);
     let mut raw: Vec<Raw> = squawk::lint(&down.sql, &parse, config, !m.down_no_transaction)
         .into_iter()
         .filter(|r| applies_to_down(&r.rule))

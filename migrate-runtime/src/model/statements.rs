@@ -55,7 +55,15 @@ pub struct SplitError {
 /// assert!(split_statements("CREATE TABL t ();").is_err());
 /// ```
 pub fn split_statements(sql: &str) -> Result<Vec<Statement>, SplitError> {
-    let parse = SourceFile::parse(sql);
+    statements_of(sql, &SourceFile::parse(sql))
+}
+
+/// The statements of `sql` from a parse of it made for something else (the linter's), so a
+/// large file is parsed once.
+pub(crate) fn statements_of(
+    sql: &str,
+    parse: &squawk_syntax::Parse<SourceFile>,
+) -> Result<Vec<Statement>, SplitError> {
     if let Some(error) = parse.errors().first() {
         let offset: usize = error.range().start().into();
         let (line, column) = line_column(sql, offset);
