@@ -8,9 +8,11 @@
 //!   workspace's lock file, or none, as a user's new crate).
 //! - [`PrivateCluster`]: a PostgreSQL cluster of one test's own (TLS, authentication), of
 //!   the default programs or of a given major.
+//! - [`bench`]: what the benchmarks share (settings, medians, a child's time and peak memory).
 //! - [`matrix`]: the version matrix, one server per supported PostgreSQL major (14-18), and
 //!   [`each_major!`] to declare a test for each.
 
+pub mod bench;
 mod cluster;
 mod db;
 mod fixture;

@@ -169,6 +169,38 @@ fn failing_transactional_migration_leaves_nothing_and_reports_file_line_column()
 }
 
 #[test]
+fn a_failure_deep_in_a_long_file_names_its_statement_and_line() {
+    // Statements travel several per round trip; a failed batch is located statement by
+    // statement, also for errors that carry no position (a unique violation).
+    let db = TestDb::new();
+    let p = Project::with_db(&db);
+    let mut sql = String::from("CREATE TABLE t (id bigint PRIMARY KEY, note text);\n");
+    for i in 0..3000 {
+        sql.push_str(&format!(
+            "INSERT INTO t VALUES ({i}, 'a note long enough to fill several batches');\n"
+        ));
+    }
+    sql.push_str("INSERT INTO t VALUES (2500, 'again');\nINSERT INTO t VALUES (-1, 'never');\n");
+    p.migration(USERS, &sql, Some("DROP TABLE t;\n"));
+    let run = p.run(&["apply", "--format", "json"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let failure = &run.json()["failure"];
+    assert_eq!(failure["code"], "23505");
+    assert_eq!(failure["statement"], 3002);
+    assert_eq!(failure["line"], 3002);
+    assert_eq!(failure["column"], 1);
+    assert!(!db.has_table("t"), "rolled back");
+    // Fixed, the whole file applies.
+    p.migration(
+        USERS,
+        &sql.replace("(2500, 'again')", "(3000, 'again')"),
+        Some("DROP TABLE t;\n"),
+    );
+    assert_eq!(p.run(&["apply"]).code, 0);
+    assert_eq!(db.count("SELECT count(*) FROM t"), 3002);
+}
+
+#[test]
 fn a_failed_no_transaction_migration_still_needs_its_resume_not_a_retry() {
     // Something of it may remain, so the failure blocks until it resumes or is resolved.
     let db = TestDb::new();
@@ -601,6 +633,43 @@ fn single_transaction_rolls_back_everything_on_failure() {
             .contains("--single-transaction: 20261121100000_idx is a no-transaction migration"),
         "{}",
         run.stderr
+    );
+}
+
+#[test]
+fn single_transaction_records_every_migration_with_its_sql_or_none() {
+    // The history rows are written together at the end, in the run's transaction.
+    let db = TestDb::new();
+    let p = two_migrations(&db);
+    p.migration(
+        "20261121090200_break_history",
+        "-- migrate:allow(renaming-column) reason: the test breaks the history on purpose\nALTER TABLE _migrate_history RENAME COLUMN note TO remark;\n",
+        Some("SELECT 1;\n"),
+    );
+    let run = p.run(&["apply", "--single-transaction"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains(
+            "error: cannot record the migrations in the history table public._migrate_history: \
+             column \"note\" of relation \"_migrate_history\" does not exist"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(!db.has_table("users"), "everything was rolled back");
+    assert_eq!(db.history(), []);
+    std::fs::remove_dir_all(p.path().join("migrations/20261121090200_break_history"))
+        .expect("remove");
+    let run = p.run(&["apply", "--single-transaction"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(db.history(), [applied(USERS), applied(EMAIL)]);
+    assert_eq!(
+        db.count(
+            "SELECT count(*) FROM _migrate_history WHERE execution_ms IS NOT NULL \
+             AND sql LIKE '%TABLE users%'"
+        ),
+        2,
+        "each row has its SQL and its time"
     );
 }
 

@@ -198,6 +198,16 @@ impl Engine {
                 .batch_execute(&begin)
                 .map_err(EngineError::db("cannot begin a transaction"))?;
             let mut applied = Vec::new();
+            // The history rows are written together after the last migration (one round trip,
+            // in the same transaction, so they still commit with the SQL or not at all).
+            let mut rows = Vec::with_capacity(steps.len());
+            // Every migration starts from the session state the run began with, as in
+            // separate transactions.
+            let reset = format!(
+                "{}{}",
+                baseline.reset_sql(),
+                session_settings(self.config.lock_timeout, true, false)
+            );
             for step in steps {
                 let m = step.migration;
                 let t = Instant::now();
@@ -207,53 +217,25 @@ impl Engine {
                     no_transaction: false,
                     direction: Direction::Up,
                 });
-                // Every migration starts from the session state the run began with, as in
-                // separate transactions.
-                let reset = format!(
-                    "{}{}",
-                    baseline.reset_sql(),
-                    session_settings(self.config.lock_timeout, true, false)
-                );
                 let attempt = retry.attempt(client, |c| step.script.run(c, &reset));
                 let failed = match attempt {
                     Ok(()) => {
-                        let row = NewRow {
+                        rows.push(NewRow {
                             execution_ms: Some(ms(t)),
                             ..job(step, false, backup).row
-                        };
-                        let recorded = client
-                            .batch_execute(baseline.identity_sql())
-                            .map_err(history::ReadError::from)
-                            .and_then(|()| history::insert(client, &self.config.history, &row));
-                        match recorded {
-                            Ok(_) => {
-                                applied.push(Completed {
-                                    version: m.version,
-                                    name: m.name.clone(),
-                                    duration_ms: ms(t),
-                                    statements: step.script.len(),
-                                    no_transaction: false,
-                                    resumed_at: None,
-                                    recorded_down: false,
-                                    retried: step.retried.is_some(),
-                                    backfill: None,
-                                });
-                                continue;
-                            }
-                            Err(e) => {
-                                rollback(client);
-                                return Err(stopped_single(
-                                    format!(
-                                        "cannot record {} in the history table {}",
-                                        m.folder(),
-                                        self.config.history
-                                    ),
-                                    e.to_string(),
-                                    None,
-                                    step,
-                                ));
-                            }
-                        }
+                        });
+                        applied.push(Completed {
+                            version: m.version,
+                            name: m.name.clone(),
+                            duration_ms: ms(t),
+                            statements: step.script.len(),
+                            no_transaction: false,
+                            resumed_at: None,
+                            recorded_down: false,
+                            retried: step.retried.is_some(),
+                            backfill: None,
+                        });
+                        continue;
                     }
                     Err(failed) => failed,
                 };
@@ -289,6 +271,29 @@ impl Engine {
                     failure: Box::new(failure),
                     completed: Vec::new(),
                 });
+            }
+            if let Some(last) = steps.last() {
+                let mut record = baseline.identity_sql().to_string();
+                for row in &rows {
+                    record.push_str(&history::insert_sql(&self.config.history, row));
+                    record.push_str(";\n");
+                }
+                if let Err(e) = client.batch_execute(&record) {
+                    rollback(client);
+                    let what = match steps {
+                        [one] => one.migration.folder(),
+                        _ => "the migrations".to_string(),
+                    };
+                    return Err(stopped_single(
+                        format!(
+                            "cannot record {what} in the history table {}",
+                            self.config.history
+                        ),
+                        super::connection::error_text(&e),
+                        e.code().map(|c| c.code().to_string()),
+                        last,
+                    ));
+                }
             }
             if let Err(e) = client.batch_execute("COMMIT") {
                 let outcome = if cut_off(&e) {

@@ -95,6 +95,50 @@ impl<'a> Script<'a> {
         Ok(())
     }
 
+    /// Runs every statement like [`Script::run`], but several per round trip: consecutive
+    /// statements are sent as one multi-statement query of up to [`BATCH_BYTES`] (the file's
+    /// own text between them, so nothing is copied but the prefix). A failed batch does not
+    /// say which of its statements failed, so its error has no index: the caller, which owns
+    /// the transaction, rolls back and runs the file again with [`Script::run`] to locate it
+    /// (only on failure; a file of one statement per batch is the same as `run`).
+    ///
+    /// Only for a transactional file: statements of one batch run in one implicit transaction
+    /// when no `BEGIN` precedes them.
+    pub fn run_batched<C: GenericClient>(
+        &self,
+        client: &mut C,
+        prefix: &str,
+    ) -> Result<(), RunError> {
+        let Some(statements) = self.statements else {
+            return self.run(client, prefix);
+        };
+        if statements.len() <= 1 {
+            return self.run(client, prefix);
+        }
+        let mut first = 0;
+        while first < statements.len() {
+            let start = statements[first].start;
+            let mut last = first;
+            while last + 1 < statements.len() && statements[last + 1].end - start <= BATCH_BYTES {
+                last += 1;
+            }
+            let text = &self.sql[start..statements[last].end];
+            let p = if first == 0 { prefix } else { "" };
+            let result = if p.is_empty() {
+                client.batch_execute(text)
+            } else {
+                client.batch_execute(&format!("{p}{text}"))
+            };
+            result.map_err(|error| RunError {
+                index: (first == last).then_some(first),
+                error,
+                prefix_chars: p.chars().count(),
+            })?;
+            first = last + 1;
+        }
+        Ok(())
+    }
+
     /// Runs statement `i` (0-based), with `prefix` in the same round trip.
     pub fn run_one<C: GenericClient>(
         &self,
@@ -182,6 +226,12 @@ impl<'a> Script<'a> {
         }
     }
 }
+
+/// The most SQL text [`Script::run_batched`] sends in one round trip (a single longer
+/// statement is sent alone): large enough that a file of many small statements costs a few
+/// round trips per thousand statements, small enough that the server parses each batch at once
+/// without noticeable memory.
+pub const BATCH_BYTES: usize = 64 * 1024;
 
 /// A statement that failed: its index (when known), the error, and how many characters of
 /// prefix were sent before it (to map PostgreSQL's position back to the file).

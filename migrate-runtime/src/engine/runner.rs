@@ -2,8 +2,10 @@
 //! and `down`:
 //!
 //! - a transactional file runs in one transaction with its history row (the session reset and
-//!   `BEGIN; SET LOCAL ...` travel with the first statement, the row with the `COMMIT`); a
-//!   failure rolls both back and is recorded in a transaction of its own;
+//!   `BEGIN; SET LOCAL ...` travel with the first statement, the row with the `COMMIT`), its
+//!   statements sent in batches of several per round trip; a failure rolls both back, the
+//!   file runs again statement by statement to name the failing one, and the failure is
+//!   recorded in a transaction of its own;
 //! - a no-transaction file runs statement by statement, recording progress after each, so a
 //!   failed or interrupted one resumes at the statement that did not finish;
 //! - lock timeouts are retried (see `retry`); a run cut off from outside (connection lost,
@@ -163,7 +165,17 @@ impl<'a> Runner<'a> {
         );
         let mut retry = Retrier::new(self.engine, &mut self.watch, job.version);
         loop {
-            let attempt = retry.attempt(self.client, |c| job.script.run(c, &prefix));
+            let attempt = retry.attempt(self.client, |c| {
+                job.script.run_batched(c, &prefix).or_else(|failed| {
+                    if failed.index.is_some() || cut_off(&failed.error) {
+                        return Err(failed);
+                    }
+                    // A batch failed: run the file again statement by statement, so the error
+                    // names its statement (and a failure that does not recur is no failure).
+                    rollback(c);
+                    job.script.run(c, &prefix)
+                })
+            });
             let failed = match attempt {
                 Ok(()) => {
                     let row = NewRow {

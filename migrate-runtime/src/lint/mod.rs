@@ -97,6 +97,7 @@ pub fn lint(
         // A backfill's placeholders read as the parameters they are bound as (same offsets).
         let sql = crate::model::bind_placeholders(&m.up.sql);
         let parse = squawk_syntax::SourceFile::parse(&sql);
+        m.up.split_from(&parse);
         let file = parse.tree();
         let cx = rules::Context {
             set,
@@ -153,6 +154,7 @@ fn applies_to_down(rule: &str) -> bool {
 fn lint_down(m: &Migration, down: &SqlFile, config: &LintConfig) -> Vec<Raw> {
     let sql = crate::model::bind_placeholders(&down.sql);
     let parse = squawk_syntax::SourceFile::parse(&sql);
+    down.split_from(&parse);
     let mut raw: Vec<Raw> = squawk::lint(&sql, &parse, config, !m.down_no_transaction)
         .into_iter()
         .filter(|r| applies_to_down(&r.rule))

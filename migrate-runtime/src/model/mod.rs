@@ -115,6 +115,15 @@ impl SqlFile {
         }
     }
 
+    /// Splits its statements from `parse` (a parse of its text made for something else,
+    /// e.g. the linter's) unless they are known already: a large file is then parsed once.
+    #[cfg(feature = "lint")]
+    pub(crate) fn split_from(&self, parse: &squawk_syntax::Parse<squawk_syntax::SourceFile>) {
+        let _ = self
+            .statements
+            .get_or_init(|| statements::statements_of(&self.sql, parse));
+    }
+
     /// Its statements, split with squawk's PostgreSQL parser (once).
     ///
     /// ```

@@ -57,7 +57,15 @@ pub struct SplitError {
 pub fn split_statements(sql: &str) -> Result<Vec<Statement>, SplitError> {
     // A backfill's `:batch_start`/`:batch_end` parse as the parameters they are bound as
     // (same offsets).
-    let parse = SourceFile::parse(&super::bind_placeholders(sql));
+    statements_of(sql, &SourceFile::parse(&super::bind_placeholders(sql)))
+}
+
+/// The statements of `sql` from a parse of it made for something else (the linter's), so a
+/// large file is parsed once.
+pub(crate) fn statements_of(
+    sql: &str,
+    parse: &squawk_syntax::Parse<SourceFile>,
+) -> Result<Vec<Statement>, SplitError> {
     if let Some(error) = parse.errors().first() {
         let offset: usize = error.range().start().into();
         let (line, column) = line_column(sql, offset);
