@@ -29,10 +29,15 @@ impl Checksum {
     pub fn of_sql(bytes: &[u8]) -> Checksum {
         let mut hasher = Sha256::new();
         let mut rest = bytes;
-        while let Some(i) = rest.windows(2).position(|w| w == b"\r\n") {
-            hasher.update(&rest[..i]);
-            hasher.update(b"\n");
-            rest = &rest[i + 2..];
+        // Most files have no CR at all: one scan for it, then the whole rest in one update.
+        while let Some(i) = rest.iter().position(|&b| b == b'\r') {
+            if rest.get(i + 1) == Some(&b'\n') {
+                hasher.update(&rest[..i]);
+                rest = &rest[i + 1..];
+            } else {
+                hasher.update(&rest[..=i]);
+                rest = &rest[i + 1..];
+            }
         }
         hasher.update(rest);
         Checksum(hasher.finalize().into())
@@ -59,12 +64,26 @@ impl Checksum {
     }
 }
 
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+impl Checksum {
+    /// The 64 lowercase hex digits, built without the formatting machinery: lock files and
+    /// histories print and parse thousands of these, also inside the (unoptimized) macro.
+    fn hex(&self) -> [u8; 64] {
+        let mut out = [0u8; 64];
+        for (i, b) in self.0.iter().enumerate() {
+            out[2 * i] = HEX[usize::from(b >> 4)];
+            out[2 * i + 1] = HEX[usize::from(b & 0xf)];
+        }
+        out
+    }
+}
+
 impl fmt::Display for Checksum {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for b in self.0 {
-            write!(f, "{b:02x}")?;
-        }
-        Ok(())
+        let hex = self.hex();
+        // Only ASCII hex digits were written.
+        f.write_str(std::str::from_utf8(&hex).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -84,12 +103,18 @@ impl FromStr for Checksum {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let err = || ParseChecksumError(s.to_string());
-        if s.len() != 64 || !s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        let digit = |b: u8| match b {
+            b'0'..=b'9' => Some(b - b'0'),
+            b'a'..=b'f' => Some(b - b'a' + 10),
+            _ => None,
+        };
+        let bytes = s.as_bytes();
+        if bytes.len() != 64 {
             return Err(err());
         }
         let mut out = [0u8; 32];
-        for (i, byte) in out.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).map_err(|_| err())?;
+        for (byte, pair) in out.iter_mut().zip(bytes.chunks_exact(2)) {
+            *byte = (digit(pair[0]).ok_or_else(err)? << 4) | digit(pair[1]).ok_or_else(err)?;
         }
         Ok(Checksum(out))
     }
@@ -124,6 +149,49 @@ mod tests {
         assert_ne!(Checksum::of_sql(b"a\rb"), Checksum::of_sql(b"a\nb"));
     }
 
+    /// The reference: every CRLF pair replaced by LF, then hashed.
+    fn normalised(bytes: &[u8]) -> Checksum {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i..].starts_with(b"\r\n") {
+                out.push(b'\n');
+                i += 2;
+            } else {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+        Checksum::of_bytes(&out)
+    }
+
+    #[test]
+    fn carriage_returns_in_every_position() {
+        for text in [
+            &b"\r"[..],
+            b"\r\r\n",
+            b"\r\n\r",
+            b"a\r\r\nb\r",
+            b"\n\r\n\r\n",
+            b"",
+        ] {
+            assert_eq!(Checksum::of_sql(text), normalised(text), "{text:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn of_sql_is_the_hash_of_the_crlf_normalised_text(bytes in proptest::collection::vec(proptest::sample::select(vec![b'\r', b'\n', b'a']), 0..64)) {
+            proptest::prop_assert_eq!(Checksum::of_sql(&bytes), normalised(&bytes));
+        }
+
+        #[test]
+        fn hex_round_trips(bytes in proptest::array::uniform32(proptest::num::u8::ANY)) {
+            let c = Checksum(bytes);
+            proptest::prop_assert_eq!(c.to_string().parse::<Checksum>(), Ok(c));
+        }
+    }
+
     #[test]
     fn round_trips_through_hex() {
         let c = Checksum::of_sql(b"x");
@@ -134,5 +202,7 @@ mod tests {
         assert!("abc".parse::<Checksum>().is_err());
         assert!("ab".repeat(33).parse::<Checksum>().is_err());
         assert!(c.to_string().to_uppercase().parse::<Checksum>().is_err());
+        assert!("g".repeat(64).parse::<Checksum>().is_err());
+        assert!(format!("{}é", "a".repeat(62)).parse::<Checksum>().is_err());
     }
 }

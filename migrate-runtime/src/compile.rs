@@ -9,7 +9,7 @@
 //! profile of the crate being built, not of the macro.
 
 use crate::lockfile::{Finding, LockState, SqlKind, path as lock_path, verify};
-use crate::model::{Migration, MigrationSet, Statement};
+use crate::model::{Migration, MigrationSet};
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
 use std::collections::HashMap;
@@ -263,20 +263,16 @@ fn entry(m: &Migration, display_dir: &str) -> TokenStream {
     let up_path = m.up.path.display().to_string();
     // One byte-string token per checksum instead of 32 integer literals: far less to compile.
     let up_sum = proc_macro2::Literal::byte_string(&m.up.checksum.0);
-    let up_statements = statements(m.up.statements().ok());
-    let (down, down_sum, down_statements) = match &m.down {
+    let (down, down_sum) = match &m.down {
         Some(d) => {
             let p = d.path.display().to_string();
             let sum = proc_macro2::Literal::byte_string(&d.checksum.0);
-            let st = statements(d.statements().ok());
             (
                 quote! { ::core::option::Option::Some(::core::include_str!(#p)) },
                 quote! { ::core::option::Option::Some(*#sum) },
-                st,
             )
         }
         None => (
-            quote! { ::core::option::Option::None },
             quote! { ::core::option::Option::None },
             quote! { ::core::option::Option::None },
         ),
@@ -291,27 +287,12 @@ fn entry(m: &Migration, display_dir: &str) -> TokenStream {
             path: #path,
             up: ::core::include_str!(#up_path),
             up_checksum: *#up_sum,
-            up_statements: #up_statements,
             down: #down,
             down_checksum: #down_sum,
-            down_statements: #down_statements,
             no_transaction: #no_transaction,
             irreversible: #irreversible,
             down_no_transaction: #down_no_transaction,
         }
-    }
-}
-
-fn statements(statements: Option<&[Statement]>) -> TokenStream {
-    match statements {
-        Some(s) => {
-            let items = s.iter().map(|s| {
-                let (start, end, line, column) = (s.start, s.end, s.line, s.column);
-                quote! { ::migrate_runtime::model::Statement { start: #start, end: #end, line: #line, column: #column } }
-            });
-            quote! { ::core::option::Option::Some(&[#(#items),*]) }
-        }
-        None => quote! { ::core::option::Option::None },
     }
 }
 

@@ -1,10 +1,12 @@
 //! Migrations embedded in the binary by `migrate_macros::embed_migrations!` (or by the
-//! build-script generator, [`crate::build`]): SQL, checksums, statements and directives are
-//! all computed at compile time; nothing is read, parsed or hashed at run time. The engine that
-//! applies them is the same one the CLI uses, so edited or missing applied migrations are
-//! detected at run time exactly like `cargo migrate apply` does.
+//! build-script generator, [`crate::build`]): SQL, checksums and directives are computed at
+//! compile time, so nothing is read or hashed at run time. A file is split into statements
+//! when the engine first needs them (the parser takes microseconds per file at run time, and
+//! doing it in the unoptimized proc-macro dominated the build). The engine that applies them is
+//! the same one the CLI uses, so edited or missing applied migrations are detected at run time
+//! exactly like `cargo migrate apply` does.
 
-use crate::model::{Directives, Migration, MigrationSet, SqlFile, Statement};
+use crate::model::{Directives, Migration, MigrationSet, SqlFile};
 use crate::{Checksum, Version};
 use std::path::PathBuf;
 
@@ -21,14 +23,10 @@ pub struct EmbeddedMigration {
     pub up: &'static str,
     /// SHA-256 of `migration.sql` (CRLF normalised).
     pub up_checksum: [u8; 32],
-    /// Statements of `migration.sql`; `None` when the parser could not split it.
-    pub up_statements: Option<&'static [Statement]>,
     /// `down.sql`.
     pub down: Option<&'static str>,
     /// SHA-256 of `down.sql`.
     pub down_checksum: Option<[u8; 32]>,
-    /// Statements of `down.sql`.
-    pub down_statements: Option<&'static [Statement]>,
     /// `-- migrate:no-transaction`.
     pub no_transaction: bool,
     /// `-- migrate:irreversible`.
@@ -45,20 +43,10 @@ impl EmbeddedMigration {
 
     fn to_model(&self) -> Migration {
         let dir = PathBuf::from(self.path);
-        let file = |name: &str, sql: &str, sum: [u8; 32], statements: Option<&[Statement]>| {
-            SqlFile::precomputed(
-                dir.join(name),
-                sql.to_string(),
-                Checksum(sum),
-                statements.map(<[Statement]>::to_vec),
-            )
+        let file = |name: &str, sql: &str, sum: [u8; 32]| {
+            SqlFile::precomputed(dir.join(name), sql.to_string(), Checksum(sum), None)
         };
-        let up = file(
-            "migration.sql",
-            self.up,
-            self.up_checksum,
-            self.up_statements,
-        );
+        let up = file("migration.sql", self.up, self.up_checksum);
         Migration {
             version: self.version,
             name: self.name.to_string(),
@@ -72,14 +60,9 @@ impl EmbeddedMigration {
                 backfill: matches!(up.backfill(), Ok(Some(_))),
             },
             up,
-            down: self.down.map(|d| {
-                file(
-                    "down.sql",
-                    d,
-                    self.down_checksum.unwrap_or_default(),
-                    self.down_statements,
-                )
-            }),
+            down: self
+                .down
+                .map(|d| file("down.sql", d, self.down_checksum.unwrap_or_default())),
             down_no_transaction: self.down_no_transaction,
         }
     }

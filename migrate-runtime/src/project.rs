@@ -110,8 +110,79 @@ pub struct Project {
     pub settings: Settings,
     /// The package name (`None` outside a package, or at a virtual workspace's root).
     pub name: Option<String>,
-    /// Cargo's target directory (where the dev database lives).
-    pub target_dir: PathBuf,
+    /// Cargo's target directory, or the manifest to ask cargo about (see
+    /// [`Project::target_dir`]).
+    pub target_dir: TargetDir,
+}
+
+/// Cargo's target directory as far as it is known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetDir {
+    /// It is this directory.
+    Known(PathBuf),
+    /// `cargo metadata` of this manifest says (asked when needed).
+    Ask(PathBuf),
+}
+
+impl TargetDir {
+    /// The directory, asking cargo if need be.
+    ///
+    /// ```
+    /// use migrate_runtime::project::TargetDir;
+    /// let known = TargetDir::Known("/app/target".into());
+    /// assert_eq!(known.resolve().unwrap(), std::path::Path::new("/app/target"));
+    /// ```
+    pub fn resolve(&self) -> Result<PathBuf, ProjectError> {
+        match self {
+            TargetDir::Known(dir) => Ok(dir.clone()),
+            TargetDir::Ask(manifest) => target_dir_of(manifest),
+        }
+    }
+}
+
+/// A manifest as TOML.
+fn read_manifest(manifest: &Path) -> Result<toml::Value, ProjectError> {
+    let text = std::fs::read_to_string(manifest).map_err(|e| ProjectError::Metadata {
+        manifest: manifest.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    toml::from_str(&text).map_err(|e| ProjectError::Metadata {
+        manifest: manifest.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+/// The settings of a `migrate` table (absent: the defaults). Read through JSON, as
+/// `cargo metadata` hands metadata over, so every message is the same whichever way the
+/// manifest was read.
+fn settings_from(manifest: &Path, table: Option<&toml::Value>) -> Result<Settings, ProjectError> {
+    let invalid = |message: String| ProjectError::Settings {
+        manifest: manifest.to_path_buf(),
+        message,
+    };
+    match table {
+        Some(t) => {
+            let json = serde_json::to_value(t).map_err(|e| invalid(e.to_string()))?;
+            serde_json::from_value(json).map_err(|e| invalid(e.to_string()))
+        }
+        None => Ok(Settings::default()),
+    }
+}
+
+/// `CARGO_TARGET_DIR`, else the target directory `cargo metadata` reports for `manifest`.
+fn target_dir_of(manifest: &Path) -> Result<PathBuf, ProjectError> {
+    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
+        return Ok(PathBuf::from(dir));
+    }
+    let metadata = MetadataCommand::new()
+        .manifest_path(manifest)
+        .no_deps()
+        .exec()
+        .map_err(|e| ProjectError::Metadata {
+            manifest: manifest.to_path_buf(),
+            message: e.to_string(),
+        })?;
+    Ok(metadata.target_directory.into_std_path_buf())
 }
 
 /// Why the project could not be located.
@@ -160,47 +231,30 @@ impl Project {
         let Some(manifest) = manifest else {
             return Ok(Project::outside_cargo(cwd));
         };
-        let metadata = MetadataCommand::new()
-            .manifest_path(&manifest)
-            .no_deps()
-            .exec()
-            .map_err(|e| ProjectError::Metadata {
-                manifest: manifest.clone(),
-                message: e.to_string(),
-            })?;
-        let canonical = manifest.canonicalize().unwrap_or_else(|_| manifest.clone());
-        let package = metadata.packages.iter().find(|p| {
-            p.manifest_path.as_std_path().canonicalize().ok().as_deref()
-                == Some(canonical.as_path())
-        });
-        let (root, value, name) = match package {
-            Some(p) => (
-                p.manifest_path
-                    .parent()
-                    .map(|d| d.as_std_path().to_path_buf())
-                    .unwrap_or_default(),
-                p.metadata.get("migrate").cloned(),
-                Some(p.name.to_string()),
-            ),
-            None => (
-                metadata.workspace_root.as_std_path().to_path_buf(),
-                metadata.workspace_metadata.get("migrate").cloned(),
-                None,
-            ),
-        };
-        let settings = match value {
-            Some(v) => serde_json::from_value(v).map_err(|e| ProjectError::Settings {
-                manifest: manifest.clone(),
-                message: e.to_string(),
-            })?,
-            None => Settings::default(),
-        };
+        // The manifest is read directly, not with `cargo metadata`: everything needed is in it
+        // (a package's `[package.metadata.migrate]`, a virtual manifest's
+        // `[workspace.metadata.migrate]`), and running cargo costs more than the rest of a
+        // `status` of ten thousand migrations. Only the target directory needs cargo, and only
+        // the dev database uses it: see [`Project::target_dir`].
+        let value = read_manifest(&manifest)?;
+        let root = manifest.parent().map(Path::to_path_buf).unwrap_or_default();
+        let package = value.get("package");
+        let table = match package {
+            Some(p) => p.get("metadata"),
+            None => value.get("workspace").and_then(|w| w.get("metadata")),
+        }
+        .and_then(|m| m.get("migrate"));
+        let settings = settings_from(&manifest, table)?;
+        let name = package
+            .and_then(|p| p.get("name"))
+            .and_then(|n| n.as_str())
+            .map(String::from);
         Ok(Project {
+            target_dir: TargetDir::Ask(manifest.clone()),
             root,
             manifest: Some(manifest),
             settings,
             name,
-            target_dir: metadata.target_directory.into_std_path_buf(),
         })
     }
 
@@ -218,27 +272,12 @@ impl Project {
     /// ```
     pub fn for_package(root: &Path) -> Result<Project, ProjectError> {
         let manifest = root.join("Cargo.toml");
-        let settings_error = |message: String| ProjectError::Settings {
-            manifest: manifest.clone(),
-            message,
-        };
-        let text = std::fs::read_to_string(&manifest).map_err(|e| ProjectError::Metadata {
-            manifest: manifest.clone(),
-            message: e.to_string(),
-        })?;
-        let value: toml::Value =
-            toml::from_str(&text).map_err(|e| settings_error(e.to_string()))?;
+        let value = read_manifest(&manifest)?;
         let table = value
             .get("package")
             .and_then(|p| p.get("metadata"))
             .and_then(|m| m.get("migrate"));
-        let settings = match table {
-            Some(t) => t
-                .clone()
-                .try_into()
-                .map_err(|e: toml::de::Error| settings_error(e.to_string()))?,
-            None => Settings::default(),
-        };
+        let settings = settings_from(&manifest, table)?;
         let name = value
             .get("package")
             .and_then(|p| p.get("name"))
@@ -249,8 +288,10 @@ impl Project {
             manifest: Some(manifest),
             settings,
             name,
-            target_dir: std::env::var_os("CARGO_TARGET_DIR")
-                .map_or_else(|| root.join("target"), PathBuf::from),
+            target_dir: TargetDir::Known(
+                std::env::var_os("CARGO_TARGET_DIR")
+                    .map_or_else(|| root.join("target"), PathBuf::from),
+            ),
         })
     }
 
@@ -259,7 +300,7 @@ impl Project {
     /// ```
     /// use migrate_runtime::project::Project;
     /// let p = Project::outside_cargo("/srv/app".as_ref());
-    /// assert_eq!(p.target_dir, std::path::Path::new("/srv/app/target"));
+    /// assert_eq!(p.target_dir().unwrap(), std::path::Path::new("/srv/app/target"));
     /// ```
     pub fn outside_cargo(dir: &Path) -> Project {
         Project {
@@ -267,8 +308,25 @@ impl Project {
             manifest: None,
             settings: Settings::default(),
             name: None,
-            target_dir: dir.join("target"),
+            target_dir: TargetDir::Known(dir.join("target")),
         }
+    }
+
+    /// Cargo's target directory (where the dev database lives): `CARGO_TARGET_DIR`, else what
+    /// `cargo metadata` says for the manifest (a workspace member's is the workspace's, and
+    /// `.cargo/config.toml` may move it), asked only now.
+    ///
+    /// ```
+    /// use migrate_runtime::project::Project;
+    /// let dir = tempfile::tempdir().unwrap();
+    /// std::fs::write(dir.path().join("Cargo.toml"), "[package]\nname = \"a\"\n").unwrap();
+    /// let p = Project::for_package(dir.path()).unwrap();
+    /// # if std::env::var_os("CARGO_TARGET_DIR").is_none() {
+    /// assert_eq!(p.target_dir().unwrap(), dir.path().join("target"));
+    /// # }
+    /// ```
+    pub fn target_dir(&self) -> Result<PathBuf, ProjectError> {
+        self.target_dir.resolve()
     }
 
     /// The migrations directory: `dir` from the settings (relative to the package root), else

@@ -1,8 +1,9 @@
-//! Compile-time cost of embedding 1000 generated migrations: a crate using
-//! `migrate_macros::embed_migrations!` (which also verifies the lock file, hashes every file and
-//! splits every statement at compile time) against the same crate using refinery's
-//! `embed_migrations!`. Dependencies are built once first; each timed run touches the crate's
-//! source and rebuilds it alone. Medians of `BENCH_RUNS` (default 5) runs.
+//! Compile-time cost of embedding 1000 generated migrations, side by side: a crate using
+//! `migrate_macros::embed_migrations!` (which also verifies the lock file and hashes every file
+//! at compile time), the same crate using refinery's `embed_migrations!`, and using sqlx's
+//! `sqlx::migrate!` (SHA-384 of every file at compile time). Dependencies are built once first;
+//! each timed run touches the crate's source and rebuilds it alone. Medians of `BENCH_RUNS`
+//! (default 5) runs; `BENCH_MIGRATIONS` (default 1000) migrations.
 //!
 //! Run: `cargo bench -p migrate-tests --bench compile`
 
@@ -79,7 +80,26 @@ fn main() {
         &theirs.join("src/main.rs"),
         "mod embedded {\n    refinery::embed_migrations!(\"migrations\");\n}\nfn main() {\n    println!(\"{}\", embedded::migrations::runner().get_migrations().len());\n}\n",
     );
+    // sqlx 0.9.0 is the newest that builds with rustc 1.95; `migrate!` needs `macros` and
+    // `migrate`, the Migrator a runtime.
+    let sqlx = work.path().join("sqlx");
+    write(
+        &sqlx.join("Cargo.toml"),
+        "[package]\nname = \"bench-sqlx\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[dependencies]\n\
+         sqlx = { version = \"=0.9.0\", default-features = false, features = [\"macros\", \"migrate\", \"postgres\", \"runtime-tokio\"] }\n\n[workspace]\n",
+    );
+    write(
+        &sqlx.join("src/main.rs"),
+        "static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!(\"./migrations\");\nfn main() {\n    println!(\"{}\", MIGRATOR.iter().count());\n}\n",
+    );
     for i in 0..n {
+        write(
+            &sqlx.join(format!(
+                "migrations/{}_m{i}.sql",
+                20260101000000u64 + i as u64
+            )),
+            &sql(i),
+        );
         write(
             &ours.join(format!(
                 "migrations/{}_m{i}/migration.sql",
@@ -92,6 +112,8 @@ fn main() {
             &sql(i),
         );
     }
+    // Ours and refinery resolve exactly as the workspace does; sqlx, not in the workspace's
+    // lock file, resolves for this rustc (resolver 3 via `rust-version`).
     for dir in [&ours, &theirs] {
         write(&dir.join("Cargo.lock"), &lock);
     }
@@ -108,9 +130,11 @@ fn main() {
     eprintln!("building dependencies once...");
     cargo_build(&ours, &target);
     cargo_build(&theirs, &target);
+    cargo_build(&sqlx, &target);
     let mut times: Vec<(&str, &Path, Vec<Duration>)> = vec![
         ("cargo-migrate embed_migrations!", &ours, Vec::new()),
         ("refinery 0.10 embed_migrations!", &theirs, Vec::new()),
+        ("sqlx 0.9 migrate!", &sqlx, Vec::new()),
     ];
     for run in 0..runs {
         for (_, dir, samples) in times.iter_mut() {
@@ -129,18 +153,20 @@ fn main() {
     println!(
         "\nRebuild of a crate embedding {n} migrations (median of {runs} runs; dependencies prebuilt)\n"
     );
+    let sqlx_median = median(&times[2].2);
     println!(
-        "| {:<34} | {:>10} | {:>10} |",
-        "macro", "median", "vs refinery"
+        "| {:<34} | {:>10} | {:>11} | {:>8} |",
+        "macro", "median", "vs refinery", "vs sqlx"
     );
-    println!("|{:-<36}|{:->12}|{:->12}|", "", "", "");
+    println!("|{:-<36}|{:->12}|{:->13}|{:->10}|", "", "", "", "");
     for (name, _, samples) in &times {
         let m = median(samples);
         println!(
-            "| {:<34} | {:>7.0} ms | {:>10.2}x |",
+            "| {:<34} | {:>7.0} ms | {:>10.2}x | {:>7.2}x |",
             name,
             m.as_secs_f64() * 1000.0,
-            m.as_secs_f64() / theirs_median.as_secs_f64()
+            m.as_secs_f64() / theirs_median.as_secs_f64(),
+            m.as_secs_f64() / sqlx_median.as_secs_f64()
         );
     }
 }

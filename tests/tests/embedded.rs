@@ -4,7 +4,6 @@
 
 use migrate_runtime::embedded::{EmbeddedMigration, Migrator};
 use migrate_runtime::engine::{EngineError, State};
-use migrate_runtime::model::SqlFile;
 use migrate_runtime::{Checksum, Version};
 use migrate_tests::TestDb;
 
@@ -15,21 +14,17 @@ fn leak<T: ?Sized>(value: Box<T>) -> &'static T {
     Box::leak(value)
 }
 
-/// One migration as the macro would embed it (checksums and statements computed here).
+/// One migration as the macro would embed it (its checksum computed here).
 fn embedded(version: i64, name: &'static str, up: &str) -> EmbeddedMigration {
     let path = leak(format!("migrations/{version}_{name}").into_boxed_str());
-    let file = SqlFile::new(format!("{path}/migration.sql").into(), up.to_string());
-    let statements = file.statements().expect("statements").to_vec();
     EmbeddedMigration {
         version: Version::new(version).expect("a version"),
         name,
         path,
         up: leak(up.to_string().into_boxed_str()),
         up_checksum: Checksum::of_sql(up.as_bytes()).0,
-        up_statements: Some(leak(statements.into_boxed_slice())),
         down: None,
         down_checksum: None,
-        down_statements: None,
         no_transaction: false,
         irreversible: true,
         down_no_transaction: false,

@@ -3,7 +3,7 @@
 use super::{Format, ms, print_json};
 use crate::exit::Exit;
 use crate::output::{DIM, ERROR, GOOD, WARNING};
-use anstream::println;
+use anstream::{print, println};
 use migrate_runtime::engine::State;
 use migrate_runtime::model::folder_name;
 use migrate_runtime::ops::{StatusEntry, StatusReport, StatusVerdict};
@@ -88,7 +88,11 @@ pub fn detail(e: &StatusEntry) -> String {
 }
 
 fn text(r: &StatusReport) {
-    println!("Database {} (history {})", r.label, r.history_table);
+    use std::fmt::Write as _;
+    // One line per migration, tens of thousands of them: written to the terminal at once,
+    // not one write (and one terminal check) per line.
+    let mut out = String::new();
+    let _ = writeln!(out, "Database {} (history {})", r.label, r.history_table);
     let width = r
         .entries
         .iter()
@@ -102,7 +106,8 @@ fn text(r: &StatusReport) {
             State::Pending => WARNING,
             _ => ERROR,
         };
-        println!(
+        let _ = writeln!(
+            out,
             "  {style}{:<12}{style:#} {folder:<width$}  {DIM}{}{DIM:#}",
             e.state.as_str(),
             detail(e)
@@ -111,16 +116,17 @@ fn text(r: &StatusReport) {
         // backup taken before the run that applied it.
         if let (true, Some(diff)) = (crate::output::verbose(), &e.diff) {
             for line in diff.lines() {
-                println!("      {line}");
+                let _ = writeln!(out, "      {line}");
             }
         }
         if let (true, Some(b)) = (crate::output::verbose(), &e.backup) {
-            println!("      {DIM}{}{DIM:#}", super::backup::line(b));
+            let _ = writeln!(out, "      {DIM}{}{DIM:#}", super::backup::line(b));
         }
     }
     for f in &r.lock_findings {
-        println!("  lock-file    {f}");
+        let _ = writeln!(out, "  lock-file    {f}");
     }
+    print!("{out}");
     let mut summary: Vec<String> = r
         .summary
         .iter()

@@ -457,38 +457,107 @@ fn checked_columns(
 
 /// The newest row of every version, in version order; empty when the table does not exist.
 pub fn latest(client: &mut impl GenericClient, t: &HistoryTable) -> Result<Vec<Row>, ReadError> {
+    read_latest(client, t, Texts::All)
+}
+
+/// The newest row of every version, like [`latest`], but with the recorded texts (`sql`,
+/// `down_sql`, `statement_checksums`, the bulk of a row) read only for the rows `wants_texts`
+/// picks from their version and checksum; the others have an empty `sql`, no `down_sql` and no
+/// statement checksums. `status` picks the rows whose file is gone or differs: an applied
+/// migration whose file has the recorded checksum has the recorded text too.
+pub fn latest_texts_for(
+    client: &mut impl GenericClient,
+    t: &HistoryTable,
+    wants_texts: impl Fn(Version, Checksum) -> bool,
+) -> Result<Vec<Row>, ReadError> {
+    let mut rows = read_latest(client, t, Texts::None)?;
+    let picked: std::collections::HashMap<i64, usize> = rows
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| wants_texts(r.version, r.checksum))
+        .map(|(i, r)| (r.id, i))
+        .collect();
+    if picked.is_empty() {
+        return Ok(rows);
+    }
+    let ids: Vec<i64> = picked.keys().copied().collect();
+    let texts = client.query(
+        &format!(
+            "SELECT id, sql, down_sql, statement_checksums FROM {} WHERE id = ANY($1)",
+            t.qualified()
+        ),
+        &[&ids],
+    )?;
+    let bad = |message: String| {
+        ReadError::Bad(HistoryError {
+            table: t.to_string(),
+            message,
+        })
+    };
+    for text in &texts {
+        let id: i64 = get(text, "id", None).map_err(bad)?;
+        if let Some(&i) = picked.get(&id) {
+            let row = &mut rows[i];
+            row.sql = get(text, "sql", Some(id)).map_err(bad)?;
+            row.down_sql = get(text, "down_sql", Some(id)).map_err(bad)?;
+            row.statement_checksums = get(text, "statement_checksums", Some(id)).map_err(bad)?;
+        }
+    }
+    Ok(rows)
+}
+
+/// Which texts a read of the history fetches.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Texts {
+    All,
+    None,
+}
+
+/// The newest row of every version, streamed from the server row by row (the rows of a
+/// long history are never all held twice).
+fn read_latest(
+    client: &mut impl GenericClient,
+    t: &HistoryTable,
+    texts: Texts,
+) -> Result<Vec<Row>, ReadError> {
+    use postgres::fallible_iterator::FallibleIterator;
     let Some(present) = checked_columns(client, t)? else {
         return Ok(Vec::new());
     };
     let select = COLUMNS
         .iter()
         .filter(|c| c.name != "client_addr")
-        .map(|c| {
-            if c.added_later && !present.iter().any(|p| p == c.name) {
-                format!("NULL::text AS {}", c.name)
-            } else {
-                c.name.to_string()
+        .map(|c| match c.name {
+            "sql" if texts == Texts::None => "''::text AS sql".to_string(),
+            "down_sql" if texts == Texts::None => "NULL::text AS down_sql".to_string(),
+            "statement_checksums" if texts == Texts::None => {
+                "'{}'::text[] AS statement_checksums".to_string()
             }
+            _ if c.added_later && !present.iter().any(|p| p == c.name) => {
+                format!("NULL::text AS {}", c.name)
+            }
+            _ => c.name.to_string(),
         })
         .collect::<Vec<_>>()
         .join(", ");
-    let rows = client.query(
+    let no_params: [&(dyn postgres::types::ToSql + Sync); 0] = [];
+    let mut stream = client.query_raw(
         &format!(
             "SELECT DISTINCT ON (version) {select} FROM {} ORDER BY version, id DESC",
             t.qualified()
         ),
-        &[],
+        no_params,
     )?;
-    rows.iter()
-        .map(|r| {
-            from_row(r).map_err(|message| {
-                ReadError::Bad(HistoryError {
-                    table: t.to_string(),
-                    message,
-                })
+    let mut rows = Vec::with_capacity(stream.size_hint().0);
+    while let Some(r) = stream.next()? {
+        rows.push(from_row(&r).map_err(|message| {
+            ReadError::Bad(HistoryError {
+                table: t.to_string(),
+                message,
             })
-        })
-        .collect()
+        })?);
+    }
+    Ok(rows)
 }
 
 /// The table's column names.

@@ -215,6 +215,25 @@ impl Engine {
         self
     }
 
+    /// The newest history row of every version without the recorded texts, except for the
+    /// rows `wants_texts` picks (see [`history::latest_texts_for`]): what `status` reads.
+    ///
+    /// ```no_run
+    /// use migrate_runtime::engine::Engine;
+    /// let mut client = postgres::Client::connect("postgres://postgres@localhost/app", postgres::NoTls)?;
+    /// // Only the states: no texts at all.
+    /// let rows = Engine::default().history_texts_for(&mut client, |_, _| false)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn history_texts_for(
+        &self,
+        client: &mut postgres::Client,
+        wants_texts: impl Fn(crate::Version, crate::Checksum) -> bool,
+    ) -> Result<Vec<history::Row>, EngineError> {
+        history::latest_texts_for(client, &self.config.history, wants_texts)
+            .map_err(EngineError::history("cannot read the migration history"))
+    }
+
     /// The newest history row of every version (no lock taken, nothing created). Combine with
     /// [`status::compute`] for the state of every migration.
     pub fn history(&self, client: &mut postgres::Client) -> Result<Vec<history::Row>, EngineError> {

@@ -236,10 +236,12 @@ impl LockFile {
     /// assert!(one.render().contains(&format!("\nsum {}\n", one.sum())));
     /// ```
     pub fn sum(&self) -> Checksum {
-        self.chain()
-            .last()
-            .copied()
-            .unwrap_or_else(|| seed(self.format()))
+        self.sum_of(&self.chain())
+    }
+
+    /// The `sum` given the chain (computing the chain hashes every entry: do it once).
+    fn sum_of(&self, chain: &[Checksum]) -> Checksum {
+        chain.last().copied().unwrap_or_else(|| seed(self.format()))
     }
 
     /// The file's text. Deterministic: the same entries always give the same bytes.
@@ -256,8 +258,9 @@ impl LockFile {
             out.truncate(columns);
             out.push_str(COLUMNS_VERIFIED);
         }
-        out.push_str(&format!("format {format}\nsum {}\n", self.sum()));
-        for (entry, chain) in self.entries.iter().zip(self.chain()) {
+        let chain = self.chain();
+        out.push_str(&format!("format {format}\nsum {}\n", self.sum_of(&chain)));
+        for (entry, chain) in self.entries.iter().zip(chain) {
             out.push_str(&format!("{} {chain}\n", entry.core(format)));
         }
         out
@@ -361,8 +364,9 @@ impl LockFile {
             });
         };
         let lock = LockFile { entries };
-        for ((line_no, written), expected) in chains.iter().zip(lock.chain()) {
-            if *written != expected {
+        let expected_chain = lock.chain();
+        for ((line_no, written), expected) in chains.iter().zip(&expected_chain) {
+            if written != expected {
                 return Err(corrupt(
                     *line_no,
                     "chain hash does not match: this or an earlier entry was edited by hand",
@@ -375,7 +379,7 @@ impl LockFile {
                 "format 2 without a verified entry: the file was edited by hand",
             ));
         }
-        if sum != lock.sum() {
+        if sum != lock.sum_of(&expected_chain) {
             return Err(corrupt(
                 sum_line,
                 "sum does not match the entries: an entry was added, removed or edited by hand",

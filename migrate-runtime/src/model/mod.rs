@@ -45,8 +45,7 @@ pub struct SqlFile {
     pub sql: String,
     /// SHA-256 with CRLF normalised to LF.
     pub checksum: Checksum,
-    /// Its statements: split on first use, or given (embedded migrations are split at
-    /// compile time).
+    /// Its statements: split on first use, or given.
     statements: OnceLock<Result<Vec<Statement>, SplitError>>,
     /// Its backfill (`-- migrate:backfill`), parsed when the file is made.
     backfill: Result<Option<Backfill>, (usize, Problem)>,
@@ -72,7 +71,8 @@ impl SqlFile {
         }
     }
 
-    /// A file whose checksum and statements were computed before (at compile time).
+    /// A file whose checksum (and possibly statements) were computed before: an embedded
+    /// migration's checksum comes from compile time.
     ///
     /// ```
     /// use migrate_runtime::{Checksum, SqlFile};

@@ -45,12 +45,17 @@ pub(super) fn read_set(dir: &Path) -> Result<MigrationSet, ReadErrors> {
     };
 
     let mut by_version: BTreeMap<Version, Migration> = BTreeMap::new();
-    for (path, file_name) in entries {
+    for (path, file_name, file_type) in entries {
         if file_name.starts_with('.') {
             continue;
         }
-        let is_dir = match fs::metadata(&path) {
-            Ok(meta) => meta.is_dir(),
+        // The directory listing tells the type of most entries; only a symbolic link (or a
+        // file system that does not say) costs a `stat` of its own.
+        let is_dir = match file_type.filter(|t| !t.is_symlink()).map_or_else(
+            || fs::metadata(&path).map(|m| m.is_dir()),
+            |t| Ok(t.is_dir()),
+        ) {
+            Ok(is_dir) => is_dir,
             Err(e) => {
                 err(
                     &mut errors,
@@ -119,7 +124,7 @@ fn read_migration(dir: &Path, version: Version, name: &str) -> Result<Migration,
     let mut has_down = false;
     match sorted_entries(dir) {
         Ok(entries) => {
-            for (path, file_name) in entries {
+            for (path, file_name, _) in entries {
                 match file_name.as_str() {
                     UP_FILE => has_up = true,
                     DOWN_FILE => has_down = true,
@@ -241,13 +246,14 @@ fn read_sql(path: &Path) -> Result<SqlFile, ReadError> {
     }
 }
 
-/// A directory's entries, sorted by name so reading (and every message) is deterministic.
-fn sorted_entries(dir: &Path) -> std::io::Result<Vec<(PathBuf, String)>> {
+/// A directory's entries with their type when the listing tells it, sorted by name so reading
+/// (and every message) is deterministic.
+fn sorted_entries(dir: &Path) -> std::io::Result<Vec<(PathBuf, String, Option<fs::FileType>)>> {
     let mut entries = Vec::new();
     for entry in fs::read_dir(dir)? {
         let entry = entry?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        entries.push((entry.path(), name));
+        entries.push((entry.path(), name, entry.file_type().ok()));
     }
     entries.sort_by(|a, b| a.1.cmp(&b.1));
     Ok(entries)

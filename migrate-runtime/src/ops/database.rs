@@ -186,7 +186,7 @@ pub fn conninfo<'w>(
 
 /// Creates and starts the dev database as needed and returns its URL.
 fn dev_db_url(ws: &Workspace, events: &mut dyn FnMut(OpEvent<'_>)) -> Result<String, OpError> {
-    let db = ws.dev_db();
+    let db = ws.dev_db()?;
     let running = db.ensure()?;
     let what = match (running.created, running.started) {
         (true, _) => format!("created with PostgreSQL {}", running.major),
@@ -248,7 +248,7 @@ pub fn watching(ws: &Workspace, settings: &DbSettings) -> Result<Engine, OpError
 pub(crate) fn recorded_history(ws: &Workspace, options: &DbOptions) -> Option<Vec<Row>> {
     let url = match (&ws.database_url, &ws.settings.database_url) {
         (Some(url), _) | (None, Some(url)) => url.clone(),
-        (None, None) => ws.dev_db().status().ok()?.url?,
+        (None, None) => ws.dev_db().ok()?.status().ok()?.url?,
     };
     let settings = db_settings(ws, options, &mut |_| {}).ok()?;
     let info = ConnInfo::parse(&url).ok()?;

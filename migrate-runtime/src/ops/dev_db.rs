@@ -27,7 +27,7 @@ pub struct DevDbReport {
 
 /// The dev database's state, changing nothing.
 pub fn status(ws: &Workspace) -> Result<DevDbReport, OpError> {
-    let db = ws.dev_db();
+    let db = ws.dev_db()?;
     let s = db.status()?;
     Ok(DevDbReport {
         state: match (s.created, s.port) {
@@ -46,17 +46,17 @@ pub fn status(ws: &Workspace) -> Result<DevDbReport, OpError> {
 
 /// Creates and starts it as needed; returns what is running and where.
 pub fn url(ws: &Workspace) -> Result<(Running, PathBuf), OpError> {
-    let db = ws.dev_db();
+    let db = ws.dev_db()?;
     Ok((db.ensure()?, db.dir().to_path_buf()))
 }
 
 /// Stops the server; whether it was running.
 pub fn stop(ws: &Workspace) -> Result<bool, OpError> {
-    Ok(ws.dev_db().stop()?)
+    Ok(ws.dev_db()?.stop()?)
 }
 
 /// Deletes the cluster with its data; whether it existed. Returns where it was.
 pub fn destroy(ws: &Workspace) -> Result<(bool, PathBuf), OpError> {
-    let db = ws.dev_db();
+    let db = ws.dev_db()?;
     Ok((db.destroy()?, db.dir().to_path_buf()))
 }

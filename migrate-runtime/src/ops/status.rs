@@ -132,10 +132,18 @@ pub fn status(
     let sealed = state.sealed().cloned().unwrap_or_default();
     let settings = database::db_settings(ws, options, events)?;
     let mut db = database::connect(ws, &settings, events)?;
-    let rows = settings
-        .engine
-        .history(&mut db.client)
-        .map_err(OpError::engine("read the status", None))?;
+    // The recorded SQL only where it is shown (edited and missing migrations); `--drift`
+    // replays the history, so it reads all of it.
+    let rows = if request.drift {
+        settings.engine.history(&mut db.client)
+    } else {
+        settings
+            .engine
+            .history_texts_for(&mut db.client, |version, checksum| {
+                set.get(version).is_none_or(|m| m.up.checksum != checksum)
+            })
+    }
+    .map_err(OpError::engine("read the status", None))?;
     let entries: Vec<StatusEntry> = compute(&set, &rows)
         .iter()
         .map(|e| {

@@ -6,7 +6,7 @@ use super::error::{OpError, Untouched};
 use crate::devdb::DevDb;
 use crate::engine::connection::ConnInfo;
 use crate::lockfile;
-use crate::project::{Project, Settings};
+use crate::project::{Project, Settings, TargetDir};
 use crate::{LockState, MigrationSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -47,8 +47,11 @@ pub struct Workspace {
     pub database_url_source: String,
     /// The package name (names the dev database's database).
     pub package: Option<String>,
-    /// Cargo's target directory (holds the dev database).
-    pub target_dir: PathBuf,
+    /// Cargo's target directory (holds the dev database), asked of cargo only when needed:
+    /// see [`Workspace::target_dir`].
+    target_dir: TargetDir,
+    /// The target directory once asked.
+    target_dir_asked: OnceLock<PathBuf>,
     /// The package root (or the current directory outside a package).
     pub root: PathBuf,
     /// Problems that did not stop anything, for the front end to show.
@@ -92,6 +95,7 @@ impl Workspace {
             database_url_source: options.database_url_source.clone(),
             package: project.name,
             target_dir: project.target_dir,
+            target_dir_asked: OnceLock::new(),
             root: project.root,
             warnings,
             conninfo: OnceLock::new(),
@@ -121,6 +125,7 @@ impl Workspace {
             database_url_source: "the fleet".into(),
             package: self.package.clone(),
             target_dir: self.target_dir.clone(),
+            target_dir_asked: self.target_dir_asked.clone(),
             warnings: Vec::new(),
             conninfo: OnceLock::from(info),
             fixed: Some(read),
@@ -158,7 +163,7 @@ impl Workspace {
     /// The project's dev database: one cluster per target directory, one database per package
     /// (outside a package, named after the folder holding the migrations directory:
     /// `examples/quickstart/migrations` → `quickstart`).
-    pub fn dev_db(&self) -> DevDb {
+    pub fn dev_db(&self) -> Result<DevDb, OpError> {
         let name = self.package.clone().or_else(|| {
             std::path::absolute(&self.dir).ok().and_then(|d| {
                 d.parent()?
@@ -166,7 +171,30 @@ impl Workspace {
                     .map(|n| n.to_string_lossy().into_owned())
             })
         });
-        DevDb::new(&self.target_dir, name.as_deref().unwrap_or("dev"))
+        Ok(DevDb::new(
+            &self.target_dir()?,
+            name.as_deref().unwrap_or("dev"),
+        ))
+    }
+
+    /// Cargo's target directory (holds the dev database): asked of cargo (`cargo metadata`)
+    /// the first time, as only the dev database needs it.
+    ///
+    /// ```
+    /// use migrate_runtime::ops::{Workspace, WorkspaceOptions};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let ws = Workspace::locate(&WorkspaceOptions::default(), dir.path()).unwrap();
+    /// assert_eq!(ws.target_dir().unwrap(), dir.path().join("target"));
+    /// ```
+    pub fn target_dir(&self) -> Result<PathBuf, OpError> {
+        if let Some(dir) = self.target_dir_asked.get() {
+            return Ok(dir.clone());
+        }
+        let dir = self
+            .target_dir
+            .resolve()
+            .map_err(|e| OpError::Project(e.to_string()))?;
+        Ok(self.target_dir_asked.get_or_init(|| dir).clone())
     }
 
     /// The connection (redacted), once resolved.
