@@ -4,8 +4,8 @@ use crate::cli::ApplyArgs;
 use crate::exit::Exit;
 use crate::render::error::CliError;
 use crate::render::{Format, apply, events::printer};
-use migrate_runtime::engine::{ApplyOptions, EngineError};
-use migrate_runtime::ops::{self, ApplyRequest, OpError, Workspace};
+use migrate_runtime::engine::ApplyOptions;
+use migrate_runtime::ops::{self, ApplyRequest, Workspace};
 
 pub fn run(ws: &Workspace, format: Format, args: ApplyArgs) -> Result<Exit, CliError> {
     let request = ApplyRequest {
@@ -25,19 +25,9 @@ pub fn run(ws: &Workspace, format: Format, args: ApplyArgs) -> Result<Exit, CliE
     if let Some(file) = args.fleet.file() {
         return super::fleet::apply(ws, format, request, file, &args.fleet, &args.fleet_apply);
     }
-    match ops::apply(ws, &request, &mut printer(format)) {
-        Ok(outcome) => {
-            apply::print(format, &outcome);
-            Ok(Exit::Success)
-        }
-        Err(OpError::Engine {
-            error: EngineError::Interrupted(stopped),
-            sealed,
-            ..
-        }) => {
-            crate::render::backfill::interrupted(format, &stopped, &sealed);
-            Ok(Exit::Interrupted)
-        }
-        Err(e) => Err(e.into()),
-    }
+    super::report_or_interrupted(
+        format,
+        ops::apply(ws, &request, &mut printer(format)),
+        apply::print,
+    )
 }

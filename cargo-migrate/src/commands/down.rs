@@ -4,8 +4,8 @@ use crate::cli::DownArgs;
 use crate::exit::Exit;
 use crate::render::error::CliError;
 use crate::render::{Format, down, events::printer};
-use migrate_runtime::engine::{DownTarget, EngineError};
-use migrate_runtime::ops::{self, DownRequest, OpError, Workspace};
+use migrate_runtime::engine::DownTarget;
+use migrate_runtime::ops::{self, DownRequest, Workspace};
 
 pub fn run(ws: &Workspace, format: Format, args: DownArgs) -> Result<Exit, CliError> {
     let request = DownRequest {
@@ -17,19 +17,9 @@ pub fn run(ws: &Workspace, format: Format, args: DownArgs) -> Result<Exit, CliEr
         db: args.db.options(),
         stop: Some(super::stop_on_ctrl_c()),
     };
-    match ops::down(ws, &request, &mut printer(format)) {
-        Ok(outcome) => {
-            down::print(format, &outcome);
-            Ok(Exit::Success)
-        }
-        Err(OpError::Engine {
-            error: EngineError::Interrupted(stopped),
-            sealed,
-            ..
-        }) => {
-            crate::render::backfill::interrupted(format, &stopped, &sealed);
-            Ok(Exit::Interrupted)
-        }
-        Err(e) => Err(e.into()),
-    }
+    super::report_or_interrupted(
+        format,
+        ops::down(ws, &request, &mut printer(format)),
+        down::print,
+    )
 }

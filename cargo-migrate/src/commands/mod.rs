@@ -41,6 +41,32 @@ pub(crate) fn stop_on_ctrl_c() -> migrate_runtime::engine::Stop {
     stop
 }
 
+/// The end of a command a Ctrl-C can stop between a backfill's batches (`apply`, `down`): its
+/// report printed (exit 0), the interruption said (exit 130), or its error.
+pub(crate) fn report_or_interrupted<T>(
+    format: Format,
+    outcome: Result<T, migrate_runtime::ops::OpError>,
+    print: impl FnOnce(Format, &T),
+) -> Result<Exit, CliError> {
+    use migrate_runtime::engine::EngineError;
+    use migrate_runtime::ops::OpError;
+    match outcome {
+        Ok(report) => {
+            print(format, &report);
+            Ok(Exit::Success)
+        }
+        Err(OpError::Engine {
+            error: EngineError::Interrupted(stopped),
+            sealed,
+            ..
+        }) => {
+            crate::render::backfill::interrupted(format, &stopped, &sealed);
+            Ok(Exit::Interrupted)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Runs the parsed command line.
 pub fn run(cli: Cli, format: Format) -> Result<Exit, CliError> {
     // Completions need no project.
