@@ -6,7 +6,7 @@
 //!
 //! Run: `cargo bench -p migrate-tests --bench big_file`
 
-use migrate_tests::bench::{Measured, env_usize, measure, median};
+use migrate_tests::bench::{Measured, env_usize, measure, median, psql_single_transaction};
 use migrate_tests::{Project, TestDb, binary};
 use std::path::Path;
 use std::process::Command;
@@ -64,18 +64,7 @@ fn main() {
             };
             let m = match t {
                 0 => {
-                    let mut c = Command::new("psql");
-                    c.args([
-                        "-q",
-                        "-X",
-                        "-1",
-                        "-v",
-                        "ON_ERROR_STOP=1",
-                        "-d",
-                        &db.url,
-                        "-f",
-                    ])
-                    .arg(&file);
+                    let mut c = psql_single_transaction(&db.url, &file);
                     measure(&mut c)
                 }
                 1 => apply(None),

@@ -6,7 +6,7 @@
 //!
 //! Run: `cargo bench -p migrate-tests --bench single_tx`
 
-use migrate_tests::bench::{env_usize, measure, median};
+use migrate_tests::bench::{env_usize, measure, median, psql_single_transaction};
 use migrate_tests::{Project, TestDb, binary};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -72,18 +72,7 @@ fn main() {
             };
             let elapsed = match t {
                 0 => {
-                    let mut c = Command::new("psql");
-                    c.args([
-                        "-q",
-                        "-X",
-                        "-1",
-                        "-v",
-                        "ON_ERROR_STOP=1",
-                        "-d",
-                        &db.url,
-                        "-f",
-                    ])
-                    .arg(&script);
+                    let mut c = psql_single_transaction(&db.url, &script);
                     measure(&mut c).wall
                 }
                 1 => {

@@ -72,3 +72,12 @@ pub fn measure(command: &mut Command) -> Measured {
         .unwrap_or(0);
     Measured { wall, peak_kb }
 }
+
+/// `psql` running one SQL file in one transaction, stopping at the first error: the floor the
+/// apply benchmarks compare with.
+pub fn psql_single_transaction(url: &str, file: &std::path::Path) -> Command {
+    let mut c = Command::new("psql");
+    c.args(["-q", "-X", "-1", "-v", "ON_ERROR_STOP=1", "-d", url, "-f"])
+        .arg(file);
+    c
+}
