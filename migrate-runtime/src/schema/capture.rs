@@ -102,7 +102,7 @@ pub(super) fn read(
     options: &SnapshotOptions,
     only: Option<Only>,
 ) -> Result<(Snapshot, Roots, Scope), SnapshotError> {
-    let mut q = Queries { client: tx, cache };
+    let mut q = Queries::new(tx, cache);
     let version: i32 = q
         .query_one("SELECT current_setting('server_version_num')::int", &[])
         .and_then(|row| row.try_get(0))
@@ -126,7 +126,7 @@ pub(super) fn read_again(
     cache: &mut StatementCache,
     scope: &Scope,
 ) -> Result<(Snapshot, Roots), SnapshotError> {
-    let mut q = Queries { client: tx, cache };
+    let mut q = Queries::narrow(tx, cache);
     let mut out = Builder::default();
     catalog::read_all(&mut q, scope, &mut out)?;
     Ok(out.finish())

@@ -64,10 +64,7 @@ impl TrackedSnapshot {
         options: &SnapshotOptions,
     ) -> Result<TrackedSnapshot, SnapshotError> {
         let (mut tx, recording) = begin(client, Reads::Everything)?;
-        let mut q = Queries {
-            client: &mut tx,
-            cache,
-        };
+        let mut q = Queries::new(&mut tx, cache);
         let mark = super::catalog::mark(&mut q, recording)?;
         let changes = read_changes(&mut q, &mark, &[], options.exclude_table.as_ref())?;
         let (snapshot, roots, scope) = read(&mut tx, cache, options, None)?;
@@ -104,10 +101,7 @@ impl TrackedSnapshot {
             .chain(&self.roots.containers)
             .copied()
             .collect();
-        let mut q = Queries {
-            client: &mut tx,
-            cache,
-        };
+        let mut q = Queries::new(&mut tx, cache);
         // The record of changes is gone (`DISCARD TEMP`): scan, and read everything, since
         // what a scan compares (comments, sequence ownerships) was not kept.
         let lost = self.mark.recorded.is_some() && !recording;

@@ -19,13 +19,27 @@ LEFT JOIN pg_attribute a
       AND a.attrelid = d.objoid AND a.attnum = d.objsubid
 WHERE d.objoid >= 16384 OR d.classoid = 'pg_namespace'::regclass";
 
+/// A refresh's: schemas are not read again (a changed schema means a full read), so only
+/// user objects' comments, found by index.
+const SQL_REFRESH: &str = "
+SELECT d.classoid, d.objoid, quote_ident(a.attname), quote_literal(d.description)
+FROM pg_description d
+LEFT JOIN pg_attribute a
+       ON d.objsubid > 0 AND d.classoid = 'pg_class'::regclass
+      AND a.attrelid = d.objoid AND a.attnum = d.objsubid
+WHERE d.objoid >= 16384";
+
 /// Adds `COMMENT ON ... IS '...';` lines to the objects read before.
 pub(super) fn read(
     client: &mut Queries<'_, impl GenericClient>,
-    _scope: &Scope,
+    scope: &Scope,
     out: &mut Builder,
 ) -> Result<(), SnapshotError> {
-    for row in client.query(SQL, &[]).reading("comments")? {
+    let sql = match scope.only {
+        None => SQL,
+        Some(_) => SQL_REFRESH,
+    };
+    for row in client.query(sql, &[]).reading("comments")? {
         let catalog: u32 = row.try_get(0).reading("comments")?;
         let oid: u32 = row.try_get(1).reading("comments")?;
         let column: Option<String> = row.try_get(2).reading("comments")?;
