@@ -143,7 +143,10 @@ impl TrackedSnapshot {
     /// The stale roots that still exist, by what they are: each kind is read by its own
     /// readers.
     fn only(&self, stale: &BTreeSet<CatalogId>, changes: &Changes) -> Only {
-        let mut only = Only::default();
+        let mut only = Only {
+            present: changes.present,
+            ..Only::default()
+        };
         for root @ &(catalog, oid) in stale {
             if changes.gone.contains(root) {
                 continue;

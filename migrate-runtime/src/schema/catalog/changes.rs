@@ -157,7 +157,9 @@ const GONE_KNOWN: &str = "SELECT 1259::oid, o FROM unnest($2::oid[]) o
 /// `('logged', 0, 0, 0)` with its last entry); `('root', catalog, oid)` for each root to read
 /// again, with its `relkind` for a relation; `('excluded', oid)` for the table left out, when it
 /// exists; `('gone', catalog, oid)` for each known object that no longer exists; `('full',
-/// ...)` when a schema or extension changed; scanning, `('comment', classoid, objoid,
+/// ...)` when a schema or extension changed; `('present', 0, 0, 0, kinds)`, the letters of
+/// the kinds of objects the database has any of (`t` triggers, `p` policies, `c` comments on
+/// user objects); scanning, `('comment', classoid, objoid,
 /// objsubid)` and `('owned', sequence, table, column)` for every comment and sequence
 /// ownership.
 ///
@@ -276,7 +278,14 @@ SELECT 'excluded', c.oid, 0, 0, NULL FROM pg_class c
   JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE n.nspname = {excluded}
 UNION ALL
-SELECT 'gone', catalog, oid, 0, NULL FROM gone WHERE catalog NOT IN (2615, 3079){seen}"
+SELECT 'gone', catalog, oid, 0, NULL FROM gone WHERE catalog NOT IN (2615, 3079)
+UNION ALL
+SELECT 'present', 0, 0, 0,
+       concat(CASE WHEN EXISTS (SELECT FROM pg_trigger t WHERE t.oid >= 16384
+                                   AND NOT t.tgisinternal AND t.tgparentid = 0) THEN 't' END,
+              CASE WHEN EXISTS (SELECT FROM pg_policy) THEN 'p' END,
+              CASE WHEN EXISTS (SELECT FROM pg_description d WHERE d.objoid >= 16384)
+                   THEN 'c' END){seen}"
     )
 }
 
@@ -308,6 +317,42 @@ pub(crate) struct Changes {
     pub gone: BTreeSet<CatalogId>,
     /// The comments and sequence ownerships now.
     pub seen: Seen,
+    /// Which kinds of objects exist at all: a refresh skips the readers of the others.
+    pub present: Present,
+}
+
+/// Kinds of objects that hang on relations and that many databases have none of: when none
+/// exists, a refresh need not look for them (one query each).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Present {
+    /// Triggers of the user's own (not a foreign key's, not a partition's clone).
+    pub triggers: bool,
+    /// Row level security policies.
+    pub policies: bool,
+    /// Comments on user objects (not on schemas: a changed schema means a full read).
+    pub comments: bool,
+}
+
+impl Default for Present {
+    /// All of them: nothing is skipped unless the database was asked.
+    fn default() -> Self {
+        Present {
+            triggers: true,
+            policies: true,
+            comments: true,
+        }
+    }
+}
+
+impl Present {
+    /// From the query's letters (`t`, `p`, `c`).
+    fn from_letters(letters: &str) -> Present {
+        Present {
+            triggers: letters.contains('t'),
+            policies: letters.contains('p'),
+            comments: letters.contains('c'),
+        }
+    }
 }
 
 /// Where a refresh starts from: changes at or after it are not in the snapshot yet.
@@ -376,6 +421,10 @@ pub(crate) fn read(
                     .insert((a, b), row.try_get(4).reading("changes")?);
             }
             "excluded" => changes.excluded = a,
+            "present" => {
+                let letters: String = row.try_get(4).reading("changes")?;
+                changes.present = Present::from_letters(&letters);
+            }
             "gone" => {
                 changes.gone.insert((a, b));
             }

@@ -24,7 +24,7 @@ mod triggers;
 mod types;
 mod views;
 
-pub(super) use changes::{Changes, Mark, Seen, mark, read as read_changes};
+pub(super) use changes::{Changes, Mark, Present, Seen, mark, read as read_changes};
 
 use super::builder::Builder;
 use super::error::{Reading, SnapshotError};
@@ -61,6 +61,8 @@ pub(super) struct Only {
     pub types: Vec<u32>,
     /// `pg_proc` OIDs.
     pub routines: Vec<u32>,
+    /// The kinds of objects hanging on them that exist at all (the others are not looked for).
+    pub present: Present,
 }
 
 impl Only {
@@ -136,7 +138,8 @@ impl Scope {
 
 /// Runs every reader but the schemas' (read with the [`Scope`]). Comments and grants come
 /// last: they attach to objects read before. With [`Scope::only`], the readers of a kind of
-/// root with nothing to read again are skipped, and extensions are not read.
+/// root with nothing to read again are skipped, so are those of kinds of objects the database
+/// has none of ([`Present`]), and extensions are not read.
 pub(super) fn read_all(
     client: &mut Queries<'_, impl GenericClient>,
     scope: &Scope,
@@ -162,18 +165,26 @@ pub(super) fn read_all(
     if some(scope.tables()) {
         constraints::read(client, scope, out)?;
     }
+    let present = scope
+        .only
+        .as_ref()
+        .map_or_else(Present::default, |o| o.present);
     if some(scope.relations()) {
         indexes::read(client, scope, out)?;
-        triggers::read(client, scope, out)?;
+        if present.triggers {
+            triggers::read(client, scope, out)?;
+        }
     }
-    if some(scope.tables()) {
+    if some(scope.tables()) && present.policies {
         policies::read(client, scope, out)?;
     }
     if some(scope.routines()) {
         routines::read(client, scope, out)?;
     }
     if all || scope.only.as_ref().is_some_and(|o| !o.is_empty()) {
-        comments::read(client, scope, out)?;
+        if present.comments {
+            comments::read(client, scope, out)?;
+        }
         grants::read(client, scope, out)?;
     }
     Ok(())
