@@ -263,3 +263,87 @@ fn a_role_that_cannot_create_databases_is_told_what_to_do() {
         )
     );
 }
+
+/// A run killed with `kill -9` cannot drop its shadow database: the next run that makes one on
+/// that server drops it, says so, and leaves alone the ones still in use or too recent to tell.
+/// On a private server, so no other test's run sweeps the ones made here.
+#[test]
+fn shadow_databases_left_by_killed_runs_are_dropped_by_the_next_run() {
+    use migrate_runtime::devdb::ClusterOptions;
+    use migrate_tests::PrivateCluster;
+    let cluster = PrivateCluster::start(ClusterOptions::default());
+    let server = format!("postgres://postgres@127.0.0.1:{}/postgres", cluster.port());
+    let mut admin = postgres::Client::connect(&server, postgres::NoTls).expect("connect");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs();
+    let killed = [
+        format!("migrate_shadow_{}_4001_0", now - 3600),
+        format!("migrate_shadow_{}_4002_3", now - 11 * 60),
+    ];
+    let in_use = format!("migrate_shadow_{}_4003_0", now - 3600);
+    let recent = format!("migrate_shadow_{}_4004_0", now - 60);
+    let not_ours = "migrate_shadow_app".to_string();
+    for name in killed.iter().chain([&in_use, &recent, &not_ours]) {
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .expect("create");
+    }
+    let _session = postgres::Client::connect(&with_dbname(&server, &in_use), postgres::NoTls)
+        .expect("connect to the one in use");
+
+    let db = TestDb::new();
+    let p = project(&db);
+    let run = p.run(&["verify", "--shadow-url", &server, "--format", "json"]);
+    assert_eq!(run.code, 3, "{run:?}");
+    let swept: Vec<serde_json::Value> = run
+        .stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|e| e["event"] == "shadows_swept")
+        .collect();
+    assert_eq!(
+        swept,
+        vec![serde_json::json!({
+            "event": "shadows_swept",
+            "server": format!("postgres@127.0.0.1:{}/postgres", cluster.port()),
+            "databases": killed,
+        })],
+        "{}",
+        run.stderr
+    );
+    let mut left: Vec<String> = admin
+        .query(
+            "SELECT datname::text FROM pg_database WHERE datname LIKE 'migrate_shadow%' ORDER BY 1",
+            &[],
+        )
+        .expect("list")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    left.sort();
+    let mut expected = vec![in_use.clone(), recent.clone(), not_ours.clone()];
+    expected.sort();
+    assert_eq!(
+        left, expected,
+        "this run's own shadow database is dropped too"
+    );
+
+    // In text, one line says which were dropped.
+    admin
+        .batch_execute(&format!("CREATE DATABASE {}", killed[0]))
+        .expect("create");
+    let run = p.run(&["verify", "--shadow-url", &server]);
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(
+        run.stderr.contains(&format!(
+            "Dropped 1 shadow database on postgres@127.0.0.1:{}/postgres that runs killed \
+             before they could drop them: {}\n",
+            cluster.port(),
+            killed[0]
+        )),
+        "{}",
+        run.stderr
+    );
+}

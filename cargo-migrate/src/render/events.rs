@@ -363,6 +363,13 @@ fn op_text(event: OpEvent<'_>) {
         OpEvent::BackingUp => crate::detail!("  Taking a backup"),
         OpEvent::BackedUp(b) => crate::info!("  {}", super::backup::line(b)),
         OpEvent::NoBackup => crate::info!("  No backup taken (--no-backup)"),
+        OpEvent::ShadowsSwept { server, databases } => crate::info!(
+            "Dropped {} shadow database{} on {server} that runs killed before they could drop \
+             them: {}",
+            databases.len(),
+            if databases.len() == 1 { "" } else { "s" },
+            databases.join(", ")
+        ),
         OpEvent::Resetting { label, schemas } => crate::info!(
             "Resetting {label}: dropping schema(s) {} and applying every migration",
             schemas.join(", ")
@@ -381,6 +388,9 @@ fn op_json(event: &OpEvent<'_>) -> Option<Value> {
         OpEvent::NoBackup => json!({ "event": "no_backup", "reason": "--no-backup" }),
         OpEvent::SealedRecovered(folders) => {
             json!({ "event": "sealed_recovered", "sealed": folders })
+        }
+        OpEvent::ShadowsSwept { server, databases } => {
+            json!({ "event": "shadows_swept", "server": server, "databases": databases })
         }
         _ => return None,
     })

@@ -12,7 +12,7 @@ use crate::engine::status::{Entry, compute};
 use crate::engine::{HistoryTable, State};
 use crate::model::Directives;
 use crate::schema::{Change, ObjectKind, SchemaDiff};
-use crate::shadow::{self, DriftRequest as Replay, Recorded, ShadowDb};
+use crate::shadow::{self, DriftRequest as Replay, Recorded};
 use crate::{MigrationSet, SqlFile, Version};
 use postgres::Client;
 use std::time::Instant;
@@ -120,7 +120,7 @@ pub(crate) fn compare(
             state: e.state,
         })
         .collect();
-    let mut shadow = ShadowDb::create(server, timeout)?;
+    let mut shadow = super::verify::shadow_db(server, timeout, events)?;
     let replay = Replay {
         migrations: &migrations,
         snapshot: snapshot_options(history),

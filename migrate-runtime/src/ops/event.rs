@@ -65,6 +65,14 @@ pub enum OpEvent<'a> {
     Drift(crate::shadow::DriftEvent<'a>),
     /// A fleet run's progress (`apply --fleet`, `status --fleet`).
     Fleet(super::fleet::FleetEvent<'a>),
+    /// Shadow databases that killed runs left on the server were dropped before a new one was
+    /// made ([`ShadowDb::swept`](crate::shadow::ShadowDb::swept)).
+    ShadowsSwept {
+        /// `user@host:port/db` of the server.
+        server: &'a str,
+        /// Their names.
+        databases: &'a [String],
+    },
     /// `reset` starts.
     Resetting {
         /// `user@host:port/db`.

@@ -90,7 +90,7 @@ pub(crate) fn rehearse(
     }
     let settings = database::db_settings(ws, &request.db, events)?;
     let server = shadow_server(ws, request.shadow_url.as_deref(), events)?;
-    let mut shadow = ShadowDb::create(&server, settings.connect_timeout)?;
+    let mut shadow = shadow_db(&server, settings.connect_timeout, events)?;
     let replay = Replay {
         set,
         check,
@@ -99,6 +99,22 @@ pub(crate) fn rehearse(
     let checked = shadow::verify(&mut shadow, &replay, &mut |e| events(OpEvent::Verify(e)))?;
     shadow.drop_now()?;
     Ok(outcome(Some(server.label()), selection, checked, started))
+}
+
+/// A new shadow database on `server`, saying which ones left by killed runs were dropped.
+pub(crate) fn shadow_db(
+    server: &ConnInfo,
+    timeout: Option<std::time::Duration>,
+    events: &mut dyn FnMut(OpEvent<'_>),
+) -> Result<ShadowDb, OpError> {
+    let shadow = ShadowDb::create(server, timeout)?;
+    if !shadow.swept().is_empty() {
+        events(OpEvent::ShadowsSwept {
+            server: &server.label(),
+            databases: shadow.swept(),
+        });
+    }
+    Ok(shadow)
 }
 
 /// The snapshots leave out the history table, as `diff` does (a shadow database has none).

@@ -46,11 +46,19 @@ pub struct ShadowDb {
     timeout: Option<Duration>,
     name: String,
     client: Option<Client>,
+    swept: Vec<String>,
 }
+
+/// A shadow database nobody is connected to is left over from a run that was killed (a run
+/// stays connected to its shadow database until it drops it) once its name is this old: the
+/// margin covers the moment between creating one and connecting to it, and clocks that differ
+/// a little between machines.
+const LEFT_OVER_AFTER: Duration = Duration::from_secs(10 * 60);
 
 impl ShadowDb {
     /// Creates a new, empty database on `server`'s server (connecting through `server`'s own
-    /// database), and connects to it.
+    /// database), and connects to it. Shadow databases that runs killed before they could drop
+    /// theirs left on the server are dropped first ([`ShadowDb::swept`]).
     pub fn create(server: &ConnInfo, timeout: Option<Duration>) -> Result<ShadowDb, ShadowError> {
         let name = fresh_name();
         let mut shadow = ShadowDb {
@@ -58,9 +66,55 @@ impl ShadowDb {
             timeout,
             name,
             client: None,
+            swept: Vec::new(),
         };
-        shadow.make()?;
+        let mut admin = shadow.admin()?;
+        shadow.swept = shadow.sweep(&mut admin)?;
+        shadow.make(&mut admin)?;
         Ok(shadow)
+    }
+
+    /// The shadow databases left over from killed runs that [`ShadowDb::create`] dropped:
+    /// named like one (`migrate_shadow_<seconds>_<pid>_<n>`), made more than ten minutes ago,
+    /// and nobody connected to them. One that cannot be dropped (another owner, someone
+    /// connected meanwhile) is left alone.
+    pub fn swept(&self) -> &[String] {
+        &self.swept
+    }
+
+    fn sweep(&self, admin: &mut Client) -> Result<Vec<String>, ShadowError> {
+        let unused = admin
+            .query(
+                "SELECT d.datname::text FROM pg_catalog.pg_database d
+                  WHERE starts_with(d.datname, $1)
+                    AND NOT EXISTS (SELECT FROM pg_catalog.pg_stat_activity a
+                                     WHERE a.datid = d.oid)",
+                &[&SHADOW_PREFIX],
+            )
+            .map_err(|e| ShadowError {
+                message: format!(
+                    "cannot list the databases of {}: {}",
+                    self.server.label(),
+                    error_text(&e)
+                ),
+                help: "check the role's rights on the server".into(),
+            })?;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        let mut swept = Vec::new();
+        for row in unused {
+            let name: String = row.get(0);
+            if !left_over(&name, now) {
+                continue;
+            }
+            // No FORCE: a run that connected meanwhile keeps its database.
+            let drop = format!("DROP DATABASE IF EXISTS {}", crate::quote_ident(&name));
+            if admin.batch_execute(&drop).is_ok() {
+                swept.push(name);
+            }
+        }
+        Ok(swept)
     }
 
     /// The session on the shadow database.
@@ -84,7 +138,8 @@ impl ShadowDb {
     pub fn recreate(&mut self) -> Result<(), ShadowError> {
         self.remove()?;
         self.name = fresh_name();
-        self.make()
+        let mut admin = self.admin()?;
+        self.make(&mut admin)
     }
 
     fn admin(&self) -> Result<Client, ShadowError> {
@@ -98,8 +153,7 @@ impl ShadowDb {
         })
     }
 
-    fn make(&mut self) -> Result<(), ShadowError> {
-        let mut admin = self.admin()?;
+    fn make(&mut self, admin: &mut Client) -> Result<(), ShadowError> {
         let sql = format!("CREATE DATABASE {}", crate::quote_ident(&self.name));
         // Another session on template1 makes CREATE DATABASE fail for a moment.
         let mut tries = 0;
@@ -205,6 +259,75 @@ fn fresh_name() -> String {
     format!("{SHADOW_PREFIX}{seconds}_{}_{n}", std::process::id())
 }
 
+/// Whether `name` is a shadow database's made at least [`LEFT_OVER_AFTER`] before `now`
+/// (since the Unix epoch).
+fn left_over(name: &str, now: Duration) -> bool {
+    let Some(rest) = name.strip_prefix(SHADOW_PREFIX) else {
+        return false;
+    };
+    let mut parts = rest.split('_');
+    let (Some(seconds), Some(pid), Some(n), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    let numbers = [seconds, pid, n]
+        .iter()
+        .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    match seconds.parse::<u64>() {
+        Ok(made) if numbers => now.as_secs().saturating_sub(made) >= LEFT_OVER_AFTER.as_secs(),
+        _ => false,
+    }
+}
+
 fn in_use(e: &postgres::Error) -> bool {
     e.code() == Some(&postgres::error::SqlState::OBJECT_IN_USE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{LEFT_OVER_AFTER, fresh_name, left_over};
+    use std::time::Duration;
+
+    const NOW: Duration = Duration::from_secs(1_800_000_000);
+
+    #[test]
+    fn a_shadow_database_named_long_enough_ago_is_left_over() {
+        let made = NOW.as_secs() - LEFT_OVER_AFTER.as_secs();
+        assert!(left_over(&format!("migrate_shadow_{made}_4242_0"), NOW));
+        assert!(left_over("migrate_shadow_1_1_1", NOW));
+    }
+
+    #[test]
+    fn a_recent_one_is_not() {
+        let made = NOW.as_secs() - LEFT_OVER_AFTER.as_secs() + 1;
+        assert!(!left_over(&format!("migrate_shadow_{made}_4242_0"), NOW));
+        // Made "in the future" by a machine whose clock is ahead.
+        assert!(!left_over(
+            &format!("migrate_shadow_{}_1_0", NOW.as_secs() + 60),
+            NOW
+        ));
+        let fresh = fresh_name();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after 1970");
+        assert!(!left_over(&fresh, now));
+    }
+
+    #[test]
+    fn a_database_not_named_like_ours_is_never_left_over() {
+        for name in [
+            "app",
+            "migrate_shadow_",
+            "migrate_shadow_1_2",
+            "migrate_shadow_1_2_3_4",
+            "migrate_shadow_x_2_3",
+            "migrate_shadow_1__3",
+            "migrate_shadow_1_2_3 ",
+            "Migrate_shadow_1_2_3",
+            "my_migrate_shadow_1_2_3",
+        ] {
+            assert!(!left_over(name, NOW), "{name}");
+        }
+    }
 }
