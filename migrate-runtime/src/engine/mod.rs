@@ -46,7 +46,8 @@ pub use advisory::{LockHolder, one_line};
 pub use apply::ApplyReport;
 pub use backfill::Stop;
 pub use config::{
-    EngineConfig, HistoryTable, MAX_LOCK_TIMEOUT, MAX_WAIT, check_lock_timeout, check_wait,
+    EngineConfig, HistoryTable, MAX_LOCK_TIMEOUT, MAX_WAIT, check_lock_timeout,
+    check_statement_timeout, check_wait,
 };
 pub use diff::unified_diff;
 pub use down::{DownPlanned, DownReport, DownTarget};
