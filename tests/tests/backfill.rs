@@ -364,7 +364,7 @@ fn every_file_error_names_its_file_and_line() {
         (
             "20261122090004_d",
             "-- migrate:backfill table=t key=id every=1\nDELETE FROM t WHERE id BETWEEN :batch_start AND :batch_end;\n",
-            "migration.sql:1: unknown backfill option `every` (known: table, key, batch, pause, max_replica_lag)",
+            "migration.sql:1: unknown backfill option `every` (known: table, key, batch, pause, max_replica_lag, rust)",
         ),
         (
             "20261122090005_e",
@@ -401,7 +401,7 @@ fn every_file_error_names_its_file_and_line() {
         );
     }
     assert!(
-        run.stderr.contains("help: a backfill reads `-- migrate:backfill table=<table> key=<column> [batch=<n>] [pause=<duration>] [max_replica_lag=<duration>]`"),
+        run.stderr.contains("help: a backfill reads `-- migrate:backfill table=<table> key=<column> [batch=<n>] [pause=<duration>] [max_replica_lag=<duration>] [rust]`"),
         "{}",
         run.stderr
     );
