@@ -183,6 +183,23 @@ mod with_engine {
 
     /// The embedded migrations with the code of their Rust backfills (`-- migrate:backfill
     /// ... rust`), made by [`Migrator::with_backfill`].
+    ///
+    /// ```no_run
+    /// # use migrate_runtime::{Version, embedded::Migrator};
+    /// use migrate_runtime::engine::{Batch, BatchError, RustBackfill};
+    /// # static MIGRATOR: Migrator = Migrator::new("migrations", &[]);
+    /// # const FILL_A: Version = Version::new_const(20261121093000);
+    /// # const FILL_B: Version = Version::new_const(20261121093100);
+    /// struct Noop;
+    /// impl RustBackfill for Noop {
+    ///     fn up(&self, _: &mut postgres::Transaction<'_>, _: &Batch<'_>) -> Result<u64, BatchError> { Ok(0) }
+    /// }
+    /// # let mut client = postgres::Client::connect("postgres://postgres@localhost/app", postgres::NoTls)?;
+    /// let migrations = MIGRATOR.with_backfill(FILL_A, Noop).with_backfill(FILL_B, Noop);
+    /// migrations.apply_to(&mut client, FILL_A)?;
+    /// migrations.apply(&mut client)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[derive(Debug)]
     pub struct WithBackfills<'m> {
         migrator: &'m Migrator,

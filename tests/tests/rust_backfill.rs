@@ -229,6 +229,20 @@ fn the_cli_refuses_a_pending_rust_backfill_and_applies_up_to_it_with_to() {
     assert_eq!(status.code, 0, "{status:?}");
     // Applied, the CLI's apply has nothing to do (and does not refuse).
     assert_eq!(p.run(&["apply"]).code, 0);
+    // Reverting it needs its code too: the CLI refuses, and says what it can revert.
+    let run = p.run(&["down"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    for expected in [
+        "no code is registered for it",
+        "`cargo migrate down --to 20261201090100`",
+        "nothing was run",
+    ] {
+        assert!(run.stderr.contains(expected), "{expected}\n{run:?}");
+    }
+    assert_eq!(
+        db.count("SELECT count(*) FROM users WHERE display_name IS NULL"),
+        0
+    );
 }
 
 #[test]

@@ -161,6 +161,7 @@ impl Engine {
         let refusals = super::rust_backfill::check_registered(
             &self.backfills,
             set,
+            Direction::Down,
             targets
                 .iter()
                 .map(|t| (t.row.version, t.row.name.as_str(), &t.file)),

@@ -148,6 +148,7 @@ impl Engine {
         refusals.extend(super::rust_backfill::check_registered(
             &self.backfills,
             set,
+            super::Direction::Up,
             steps.iter().map(|s| {
                 (
                     s.migration.version,

@@ -2,7 +2,7 @@
 //! its help are written. No help ever suggests renaming a migration that may have been
 //! applied (that would apply it twice).
 
-use super::error::Refusal;
+use super::error::{Direction, Refusal};
 use super::history::Row;
 use crate::Version;
 use crate::model::{
@@ -143,6 +143,7 @@ pub(crate) fn unregistered_backfill(
     version: Version,
     name: &str,
     file: &SqlFile,
+    direction: Direction,
 ) -> Refusal {
     let keys: Vec<(String, &str)> = set
         .migrations
@@ -159,17 +160,27 @@ pub(crate) fn unregistered_backfill(
             || format!("Version::new_const({version})"),
             |(_, c)| format!("migrations::{c}"),
         );
-    let before = set
-        .migrations
-        .iter()
-        .rev()
-        .find(|m| m.version < version)
-        .map_or_else(String::new, |m| {
+    let (run, others) = match direction {
+        Direction::Up => (
+            format!("MIGRATOR.with_backfill({constant}, <your RustBackfill>).apply(&mut client)"),
+            set.migrations
+                .iter()
+                .rev()
+                .find(|m| m.version < version)
+                .map_or_else(String::new, |m| {
+                    format!(
+                        "; to apply only the migrations before it: `cargo migrate apply --to {}`",
+                        m.version
+                    )
+                }),
+        ),
+        Direction::Down => (
+            format!("Engine::default().with_backfill({constant}, <your RustBackfill>).down(...)"),
             format!(
-                "; to apply only the migrations before it: `cargo migrate apply --to {}`",
-                m.version
-            )
-        });
+                "; to revert only the migrations after it: `cargo migrate down --to {version}`"
+            ),
+        ),
+    };
     Refusal {
         version: Some(version),
         message: format!(
@@ -180,7 +191,7 @@ pub(crate) fn unregistered_backfill(
         help: format!(
             "its batches run Rust code, which the `cargo migrate` command cannot run: run it from \
              the program that embeds the migrations, with its code registered: \
-             `MIGRATOR.with_backfill({constant}, <your RustBackfill>).apply(&mut client)`{before}"
+             `{run}`{others}"
         ),
         diff: None,
         in_files: true,

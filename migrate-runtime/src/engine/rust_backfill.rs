@@ -5,7 +5,7 @@
 //! what runs inside a batch differs.
 
 use super::backfill::Key;
-use super::error::Refusal;
+use super::error::{Direction, Refusal};
 use super::refusal;
 use crate::Version;
 use crate::model::{MigrationSet, SqlFile};
@@ -164,12 +164,13 @@ impl std::fmt::Debug for RustBackfills {
 pub(crate) fn check_registered<'f>(
     registered: &RustBackfills,
     set: &MigrationSet,
+    direction: Direction,
     files: impl Iterator<Item = (Version, &'f str, &'f SqlFile)>,
 ) -> Vec<Refusal> {
     let rust = |f: &SqlFile| f.is_rust_backfill();
     let mut refusals: Vec<Refusal> = files
         .filter(|(v, _, f)| f.is_rust_backfill() && registered.get(*v).is_none())
-        .map(|(v, name, f)| refusal::unregistered_backfill(set, v, name, f))
+        .map(|(v, name, f)| refusal::unregistered_backfill(set, v, name, f, direction))
         .collect();
     for v in registered.versions() {
         let m = set.get(v);
