@@ -313,12 +313,6 @@ impl Runner<'_> {
                 });
                 match attempt {
                     Ok(batch) => break batch,
-                    Err(BatchError::Code(e)) => {
-                        let error = e.to_string();
-                        return Err(
-                            self.batch_failed(job, file, b, &progress, started, id, error, None)
-                        );
-                    }
                     Err(BatchError::Db(e)) if cut_off(&e) => {
                         return Err(JobError::stopped(
                             format!(
@@ -333,18 +327,10 @@ impl Runner<'_> {
                     Err(BatchError::Db(e)) if is_lock_timeout(&e) && retry.again(events) => {
                         continue;
                     }
-                    Err(BatchError::Db(e)) => {
-                        let error = super::connection::error_text(&e);
-                        return Err(self.batch_failed(
-                            job,
-                            file,
-                            b,
-                            &progress,
-                            started,
-                            id,
-                            error,
-                            Some(&e),
-                        ));
+                    Err(failed) => {
+                        return Err(
+                            self.batch_failed(job, file, b, &progress, started, id, &failed)
+                        );
                     }
                 }
             };
@@ -399,9 +385,12 @@ impl Runner<'_> {
         progress: &BackfillProgress,
         started: Instant,
         id: i64,
-        error: String,
-        db: Option<&postgres::Error>,
+        failed: &BatchError,
     ) -> JobError {
+        let (error, db) = match failed {
+            BatchError::Db(e) => (super::connection::error_text(e), Some(e)),
+            BatchError::Code(e) => (e.to_string(), None),
+        };
         let end = Finish {
             state: job.failed_state,
             execution_ms: ms(started),
