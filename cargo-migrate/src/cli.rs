@@ -197,6 +197,11 @@ pub struct DbArgs {
     /// waits behind it, e.g. 200ms, 1s; 0 leaves the server's [default: 200ms]
     #[arg(long, value_name = "DURATION")]
     pub lock_timeout: Option<String>,
+    /// statement_timeout of each backfill batch: a longer batch is rolled back and the
+    /// backfill stops at its last checkpoint, e.g. 30s, 2m; 0 leaves the server's
+    /// [default: 30s]
+    #[arg(long, value_name = "DURATION")]
+    pub statement_timeout: Option<String>,
     /// How long a migration keeps retrying after lock timeouts [default: 3m]
     #[arg(long, value_name = "DURATION")]
     pub lock_retry_budget: Option<String>,
@@ -221,6 +226,7 @@ impl DbArgs {
         DbOptions {
             history_table: self.history_table.clone(),
             lock_timeout: self.lock_timeout.clone(),
+            statement_timeout: self.statement_timeout.clone(),
             lock_retry_budget: self.lock_retry_budget.clone(),
             lock_retries: self.lock_retries,
             lock_wait: self.lock_wait.clone(),

@@ -113,14 +113,14 @@ impl Migrator {
 }
 
 #[cfg(feature = "postgres")]
-pub use with_engine::{MigrationStatus, RequireError};
+pub use with_engine::{MigrationStatus, RequireError, WithBackfills};
 
 #[cfg(feature = "postgres")]
 mod with_engine {
     use super::Migrator;
     use crate::Version;
     use crate::engine::status::compute;
-    use crate::engine::{ApplyOptions, ApplyReport, Engine, EngineError, State};
+    use crate::engine::{ApplyOptions, ApplyReport, Engine, EngineError, RustBackfill, State};
     use postgres::Client;
     use std::fmt;
 
@@ -181,7 +181,109 @@ mod with_engine {
 
     impl std::error::Error for RequireError {}
 
+    /// The embedded migrations with the code of their Rust backfills (`-- migrate:backfill
+    /// ... rust`), made by [`Migrator::with_backfill`].
+    ///
+    /// ```no_run
+    /// # use migrate_runtime::{Version, embedded::Migrator};
+    /// use migrate_runtime::engine::{Batch, BatchError, RustBackfill};
+    /// # static MIGRATOR: Migrator = Migrator::new("migrations", &[]);
+    /// # const FILL_A: Version = Version::new_const(20261121093000);
+    /// # const FILL_B: Version = Version::new_const(20261121093100);
+    /// struct Noop;
+    /// impl RustBackfill for Noop {
+    ///     fn up(&self, _: &mut postgres::Transaction<'_>, _: &Batch<'_>) -> Result<u64, BatchError> { Ok(0) }
+    /// }
+    /// # let mut client = postgres::Client::connect("postgres://postgres@localhost/app", postgres::NoTls)?;
+    /// let migrations = MIGRATOR.with_backfill(FILL_A, Noop).with_backfill(FILL_B, Noop);
+    /// migrations.apply_to(&mut client, FILL_A)?;
+    /// migrations.apply(&mut client)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[derive(Debug)]
+    pub struct WithBackfills<'m> {
+        migrator: &'m Migrator,
+        engine: Engine,
+    }
+
+    impl WithBackfills<'_> {
+        /// Registers the code of one more Rust backfill.
+        pub fn with_backfill(
+            mut self,
+            version: Version,
+            code: impl RustBackfill + 'static,
+        ) -> Self {
+            self.engine = self.engine.with_backfill(version, code);
+            self
+        }
+
+        /// Applies every pending migration, the Rust backfills with their code (see
+        /// [`Migrator::apply`]).
+        pub fn apply(&self, client: &mut Client) -> Result<ApplyReport, EngineError> {
+            self.apply_with(client, &Engine::default(), &ApplyOptions::default())
+        }
+
+        /// Applies pending migrations up to and including `to`.
+        pub fn apply_to(
+            &self,
+            client: &mut Client,
+            to: Version,
+        ) -> Result<ApplyReport, EngineError> {
+            let options = ApplyOptions {
+                to: Some(to),
+                ..ApplyOptions::default()
+            };
+            self.apply_with(client, &Engine::default(), &options)
+        }
+
+        /// Applies with explicit engine settings (its own registered backfills are replaced
+        /// by these) and options.
+        pub fn apply_with(
+            &self,
+            client: &mut Client,
+            engine: &Engine,
+            options: &ApplyOptions,
+        ) -> Result<ApplyReport, EngineError> {
+            let engine = Engine {
+                backfills: self.engine.backfills.clone(),
+                ..engine.clone()
+            };
+            engine.apply(client, &self.migrator.set(), options, &mut |_| {})
+        }
+    }
+
     impl Migrator {
+        /// The migrations with `code` as the batches of the Rust backfill `version` (its
+        /// migration.sql says `-- migrate:backfill table=<table> key=<column> ... rust`). An
+        /// apply that reaches a Rust backfill without its code refuses before anything runs.
+        ///
+        /// ```no_run
+        /// # use migrate_runtime::{Version, embedded::Migrator};
+        /// use migrate_runtime::engine::{Batch, BatchError, RustBackfill};
+        /// # static MIGRATOR: Migrator = Migrator::new("migrations", &[]);
+        /// # const FILL_DISPLAY_NAME: Version = Version::new_const(20261121093000);
+        /// struct DisplayName;
+        /// impl RustBackfill for DisplayName {
+        ///     fn up(&self, tx: &mut postgres::Transaction<'_>, b: &Batch<'_>) -> Result<u64, BatchError> {
+        ///         Ok(tx.execute("UPDATE users SET display_name = split_part(email, '@', 1) \
+        ///                        WHERE id BETWEEN $1 AND $2", &[b.start(), b.end()])?)
+        ///     }
+        /// }
+        /// let mut client = postgres::Client::connect("postgres://postgres@localhost/app", postgres::NoTls)?;
+        /// MIGRATOR.with_backfill(FILL_DISPLAY_NAME, DisplayName).apply(&mut client)?;
+        /// # Ok::<(), Box<dyn std::error::Error>>(())
+        /// ```
+        pub fn with_backfill(
+            &self,
+            version: Version,
+            code: impl RustBackfill + 'static,
+        ) -> WithBackfills<'_> {
+            WithBackfills {
+                migrator: self,
+                engine: Engine::default().with_backfill(version, code),
+            }
+        }
+
         /// Applies every pending migration, exactly like `cargo migrate apply` (advisory lock,
         /// verification of what is applied, `lock_timeout` with retries, resume).
         ///

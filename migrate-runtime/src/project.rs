@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 /// dir = "db/migrations"                    # relative to the package root; default "migrations"
 /// history_table = "public._migrate_history"
 /// lock_timeout = "200ms"                   # per statement; "0" leaves the server's setting
+/// statement_timeout = "30s"                # per backfill batch; "0" leaves the server's setting
 /// lock_retry_budget = "3m"                 # how long to keep retrying after lock timeouts
 /// lock_retries = 100                       # at most this many retries (default: the budget decides)
 /// lock_wait = "60s"                        # waiting for another runner
@@ -36,6 +37,8 @@ pub struct Settings {
     pub history_table: Option<String>,
     /// `lock_timeout` for migration statements, e.g. `"5s"`.
     pub lock_timeout: Option<String>,
+    /// `statement_timeout` of each backfill batch, e.g. `"30s"`.
+    pub statement_timeout: Option<String>,
     /// Retries after a lock timeout.
     pub lock_retries: Option<u32>,
     /// How long to keep retrying after lock timeouts, e.g. `"3m"`.

@@ -364,7 +364,7 @@ fn every_file_error_names_its_file_and_line() {
         (
             "20261122090004_d",
             "-- migrate:backfill table=t key=id every=1\nDELETE FROM t WHERE id BETWEEN :batch_start AND :batch_end;\n",
-            "migration.sql:1: unknown backfill option `every` (known: table, key, batch, pause, max_replica_lag)",
+            "migration.sql:1: unknown backfill option `every` (known: table, key, batch, pause, max_replica_lag, rust)",
         ),
         (
             "20261122090005_e",
@@ -401,7 +401,7 @@ fn every_file_error_names_its_file_and_line() {
         );
     }
     assert!(
-        run.stderr.contains("help: a backfill reads `-- migrate:backfill table=<table> key=<column> [batch=<n>] [pause=<duration>] [max_replica_lag=<duration>]`"),
+        run.stderr.contains("help: a backfill reads `-- migrate:backfill table=<table> key=<column> [batch=<n>] [pause=<duration>] [max_replica_lag=<duration>] [rust]`"),
         "{}",
         run.stderr
     );
@@ -531,4 +531,41 @@ fn dry_run_estimates_rows_and_batches() {
                            "estimated_rows": 95, "estimated_batches": 5})
     );
     assert_eq!(counts(&db), [(0, 95)], "nothing ran");
+}
+
+#[test]
+fn a_batch_longer_than_statement_timeout_is_rolled_back_and_the_checkpoint_stays() {
+    let db = TestDb::new();
+    // From key 31 on, a batch sleeps while the timeout is the test's 100ms.
+    let p = project(
+        &db,
+        "-- migrate:backfill table=items key=id batch=10\n\
+         UPDATE items SET n = n + 1\n\
+         WHERE id BETWEEN :batch_start AND :batch_end\n  \
+           AND (:batch_start < 31 OR current_setting('statement_timeout') <> '100ms'\n       \
+                OR pg_sleep(0.3)::text IS NOT NULL);\n",
+    );
+    let run = p.run(&["apply", "--statement-timeout", "100ms"]);
+    assert_ne!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("batch 4 of backfill 20261122090100_fill_items failed"),
+        "{run:?}"
+    );
+    assert!(
+        run.stderr
+            .contains("canceling statement due to statement timeout"),
+        "{run:?}"
+    );
+    assert_eq!(counts(&db), [(0, 65), (1, 30)], "batch 4 was rolled back");
+    let (state, progress) = checkpoint(&db);
+    assert_eq!(state, "failed");
+    assert_eq!(
+        progress.expect("checkpoint"),
+        serde_json::json!({"last_key": "30", "keys": 30, "rows": 30, "batches": 3})
+    );
+    // With the default (30s) the backfill resumes at batch 4 and finishes.
+    let run = p.run(&["apply"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(counts(&db), [(1, 95)]);
 }

@@ -84,7 +84,8 @@ fn quiet_prints_only_errors_and_verbose_prints_each_step() {
     let run = p.run(&["-v", "apply"]);
     assert_eq!(run.code, 0, "{run:?}");
     let verbose_lines = [
-        "Settings: history public._migrate_history, lock_timeout 200ms, lock retries unlimited within 3m, \
+        "Settings: history public._migrate_history, lock_timeout 200ms, statement_timeout 30s (backfill batches), \
+         lock retries unlimited within 3m, \
          lock wait 1m, group commit on, schemas public",
         "Connected to ",
         "  Starting 20260101000100_b",

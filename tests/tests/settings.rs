@@ -120,6 +120,7 @@ fn every_key_of_the_manifest_is_used_and_its_flag_overrides_it() {
         "Cargo.toml",
         manifest(&format!(
             "dir = \"db/migrations\"\nhistory_table = 'ops.\"Hist\"'\nlock_timeout = \"1s\"\n\
+             statement_timeout = \"45s\"\n\
              lock_retry_budget = \"10s\"\nlock_retries = 3\nlock_wait = \"5s\"\n\
              connect_timeout = \"7s\"\ngroup_commit = false\nschemas = [\"app\", \"public\"]\n\
              database_url = \"{}\"\n",
@@ -138,7 +139,8 @@ fn every_key_of_the_manifest_is_used_and_its_flag_overrides_it() {
     assert_eq!(run.code, 4, "{run:?}");
     assert_eq!(
         settings_line(&run),
-        "Settings: history ops.\"Hist\", lock_timeout 1s, lock retries 3 within 10s, lock wait 5s, \
+        "Settings: history ops.\"Hist\", lock_timeout 1s, statement_timeout 45s (backfill batches), \
+         lock retries 3 within 10s, lock wait 5s, \
          group commit off, schemas app, public"
     );
     let run = p.run(&[
@@ -148,6 +150,8 @@ fn every_key_of_the_manifest_is_used_and_its_flag_overrides_it() {
         "public.other",
         "--lock-timeout",
         "0",
+        "--statement-timeout",
+        "1.5s",
         "--lock-retry-budget",
         "1m",
         "--lock-retries",
@@ -158,7 +162,8 @@ fn every_key_of_the_manifest_is_used_and_its_flag_overrides_it() {
     assert_eq!(run.code, 4, "{run:?}");
     assert_eq!(
         settings_line(&run),
-        "Settings: history public.other, lock_timeout 0, lock retries 9 within 1m, lock wait 2s, \
+        "Settings: history public.other, lock_timeout 0, statement_timeout 1.5s (backfill batches), \
+         lock retries 9 within 1m, lock wait 2s, \
          group commit off, schemas app, public"
     );
     // The history table of the manifest is where apply records.

@@ -40,6 +40,16 @@ fn bad_durations_are_refused_before_anything_runs() {
              500ms, 5s, 1.5s, 2m, 1h, 0)",
         ),
         (
+            vec!["apply", "--statement-timeout", "600h"],
+            "error: invalid --statement-timeout: 600h is longer than PostgreSQL's limit for \
+             statement_timeout (2147483647ms, about 24.8 days)",
+        ),
+        (
+            vec!["apply", "--statement-timeout", "500us"],
+            "error: invalid --statement-timeout: `500us` is not a duration: unknown unit (use ms, \
+             s, m or h) (examples: 500ms, 5s, 1.5s, 2m, 1h, 0)",
+        ),
+        (
             vec!["apply", "--lock-wait", "30d"],
             "error: invalid --lock-wait: `30d` is not a duration: unknown unit (use ms, s, m or h) \
              (examples: 500ms, 5s, 1.5s, 2m, 1h, 0)",
@@ -77,6 +87,19 @@ fn bad_durations_are_refused_before_anything_runs() {
     assert!(
         first_line(&run).starts_with(
             "error: invalid `lock_timeout` in [package.metadata.migrate]: 600h is longer than"
+        ),
+        "{run:?}"
+    );
+    p.file(
+        "Cargo.toml",
+        "[package]\nname = \"demo\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n\
+         [package.metadata.migrate]\nstatement_timeout = \"soon\"\n\n[workspace]\n",
+    );
+    let run = p.run(&["apply"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        first_line(&run).starts_with(
+            "error: invalid `statement_timeout` in [package.metadata.migrate]: `soon` is not a duration"
         ),
         "{run:?}"
     );

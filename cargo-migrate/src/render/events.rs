@@ -308,10 +308,11 @@ fn op_text(event: OpEvent<'_>) {
             );
         }
         OpEvent::Settings(config) => crate::detail!(
-            "Settings: history {}, lock_timeout {}, lock retries {} within {}, lock wait {}, \
-             group commit {}, schemas {}",
+            "Settings: history {}, lock_timeout {}, statement_timeout {} (backfill batches), \
+             lock retries {} within {}, lock wait {}, group commit {}, schemas {}",
             config.history,
             format_duration(config.lock_timeout),
+            format_duration(config.statement_timeout),
             config
                 .lock_retries
                 .map_or_else(|| "unlimited".to_string(), |n| n.to_string()),

@@ -8,12 +8,16 @@
 //!
 //! Between batches: the pause, a wait while a replica lags more than `max_replica_lag`, and
 //! the stop flag (Ctrl-C), checked so a run stops cleanly after the batch that is running.
+//!
+//! What a batch does is its [`Body`]: the file's statement, or the code of a Rust backfill
+//! (`rust_backfill`); everything around it is shared.
 
-use super::error::{Failure, Interrupted, Outcome};
+use super::error::{Direction, Failure, Interrupted, Outcome};
 use super::execute::{cut_off, is_lock_timeout};
 use super::history::{self, BackfillProgress, Finish};
 use super::retry::Retrier;
 use super::runner::{Job, JobError, Runner, ms};
+use super::rust_backfill::{self, RustBackfill};
 use super::{EngineError, Event};
 use crate::model::{Backfill, line_column};
 use bytes::BytesMut;
@@ -30,7 +34,7 @@ const KEY_TYPES: &[&str] = &["int2", "int4", "int8", "text", "varchar", "bpchar"
 /// A key, as text, bound as the type PostgreSQL expects where it is used (the walk's
 /// `key > $1`, the statement's `$1` and `$2`).
 #[derive(Debug)]
-struct Key<'a>(&'a str);
+pub(crate) struct Key<'a>(pub(crate) &'a str);
 
 impl ToSql for Key<'_> {
     fn to_sql(
@@ -161,12 +165,44 @@ fn walk_sql(b: &Backfill) -> (String, String) {
     )
 }
 
-/// The prepared statements of a walk.
+/// What a batch runs over its keys.
+enum Body {
+    /// The file's statement, prepared (`$1`, `$2`: the first and last key).
+    Sql(Statement),
+    /// A Rust backfill's code, up or down.
+    Rust(Arc<dyn RustBackfill>, Direction),
+}
+
+/// The prepared statements of a walk, and its batch body.
 struct Prepared {
     first: Statement,
     next: Statement,
-    statement: Statement,
+    body: Body,
     checkpoint: Statement,
+}
+
+/// Why a batch did not commit.
+enum BatchError {
+    /// PostgreSQL's error (from the walk, a statement, the checkpoint or the commit; a Rust
+    /// body's `postgres::Error` is one too, so a lock timeout there is retried).
+    Db(postgres::Error),
+    /// A Rust body's own error.
+    Code(rust_backfill::BatchError),
+}
+
+impl From<postgres::Error> for BatchError {
+    fn from(e: postgres::Error) -> BatchError {
+        BatchError::Db(e)
+    }
+}
+
+impl From<rust_backfill::BatchError> for BatchError {
+    fn from(e: rust_backfill::BatchError) -> BatchError {
+        match e.downcast::<postgres::Error>() {
+            Ok(db) => BatchError::Db(*db),
+            Err(other) => BatchError::Code(other),
+        }
+    }
 }
 
 /// How one batch went.
@@ -203,7 +239,7 @@ impl Runner<'_> {
             let (message, line, _) = before(message, None);
             self.refused(job, file, message, line, None, None)
         })?;
-        let prepared = self.prepare(b).map_err(|e| {
+        let prepared = self.prepare(b, job).map_err(|e| {
             let db = e.as_db_error();
             let position = db.and_then(|d| match d.position() {
                 Some(postgres::error::ErrorPosition::Original(p)) => Some(*p as usize),
@@ -277,7 +313,7 @@ impl Runner<'_> {
                 });
                 match attempt {
                     Ok(batch) => break batch,
-                    Err(e) if cut_off(&e) => {
+                    Err(BatchError::Db(e)) if cut_off(&e) => {
                         return Err(JobError::stopped(
                             format!(
                                 "the run was cut off during batch {} of {}",
@@ -288,35 +324,13 @@ impl Runner<'_> {
                             stopped_at(&progress),
                         ));
                     }
-                    Err(e) if is_lock_timeout(&e) && retry.again(events) => continue,
-                    Err(e) => {
-                        let error = super::connection::error_text(&e);
-                        let place = statement_place(file, b, &e);
-                        let end = Finish {
-                            state: job.failed_state,
-                            execution_ms: ms(started),
-                            error: Some(&error),
-                            error_statement: Some(1),
-                        };
-                        // Best effort: the row stays `failed` (in progress) with its
-                        // checkpoint either way, and the next run resumes from it.
-                        let _ = history::finish(
-                            self.client,
-                            table,
-                            id,
-                            &end,
-                            self.baseline.identity_sql(),
+                    Err(BatchError::Db(e)) if is_lock_timeout(&e) && retry.again(events) => {
+                        continue;
+                    }
+                    Err(failed) => {
+                        return Err(
+                            self.batch_failed(job, file, b, &progress, started, id, &failed)
                         );
-                        return Err(JobError::Stopped {
-                            context: format!(
-                                "{place}: batch {} of backfill {} failed",
-                                progress.batches + 1,
-                                job.folder()
-                            ),
-                            error,
-                            code: e.code().map(|c| c.code().to_string()),
-                            outcome: stopped_at(&progress),
-                        });
                     }
                 }
             };
@@ -360,6 +374,58 @@ impl Runner<'_> {
         Ok(progress)
     }
 
+    /// A batch failed (and was rolled back): the history row keeps its last checkpoint, so the
+    /// next run resumes at this batch.
+    #[allow(clippy::too_many_arguments)]
+    fn batch_failed(
+        &mut self,
+        job: &Job<'_>,
+        file: &crate::SqlFile,
+        b: &Backfill,
+        progress: &BackfillProgress,
+        started: Instant,
+        id: i64,
+        failed: &BatchError,
+    ) -> JobError {
+        let (error, db) = match failed {
+            BatchError::Db(e) => (super::connection::error_text(e), Some(e)),
+            BatchError::Code(e) => (e.to_string(), None),
+        };
+        let end = Finish {
+            state: job.failed_state,
+            execution_ms: ms(started),
+            error: Some(&error),
+            error_statement: Some(1),
+        };
+        // Best effort: the row stays `failed` (in progress) with its checkpoint either way,
+        // and the next run resumes from it.
+        let _ = history::finish(
+            self.client,
+            &self.engine.config.history,
+            id,
+            &end,
+            self.baseline.identity_sql(),
+        );
+        let place = statement_place(file, b, db);
+        let code = match (&b.rust, self.engine.backfills.get(job.version)) {
+            (true, Some(code)) => format!(" (in {})", code.name()),
+            _ => String::new(),
+        };
+        JobError::Stopped {
+            context: format!(
+                "{place}: batch {} of backfill {} failed{code}",
+                progress.batches + 1,
+                job.folder()
+            ),
+            error,
+            code: db.and_then(|e| e.code()).map(|c| c.code().to_string()),
+            outcome: Outcome::Backfill {
+                batches: progress.batches,
+                rows: progress.rows,
+            },
+        }
+    }
+
     /// A failure before any batch of this run: nothing of this run happened.
     fn refused(
         &self,
@@ -396,16 +462,22 @@ impl Runner<'_> {
         }))
     }
 
-    fn prepare(&mut self, b: &Backfill) -> Result<Prepared, postgres::Error> {
+    /// The walk's statements and the batch body. A Rust backfill's code was checked to be
+    /// registered when the run was planned.
+    fn prepare(&mut self, b: &Backfill, job: &Job<'_>) -> Result<Prepared, postgres::Error> {
         let (first, next) = walk_sql(b);
         let checkpoint = format!(
             "UPDATE {} SET backfill = $1, statements_applied = 0 WHERE id = $2",
             self.engine.config.history.qualified()
         );
+        let body = match self.engine.backfills.get(job.version) {
+            Some(code) if b.rust => Body::Rust(code.clone(), job.direction),
+            _ => Body::Sql(self.client.prepare(&b.statement)?),
+        };
         Ok(Prepared {
             first: self.client.prepare(&first)?,
             next: self.client.prepare(&next)?,
-            statement: self.client.prepare(&b.statement)?,
+            body,
             checkpoint: self.client.prepare(&checkpoint)?,
         })
     }
@@ -460,7 +532,7 @@ fn run_batch(
     last: Option<&str>,
     progress: &BackfillProgress,
     id: i64,
-) -> Result<Batch, postgres::Error> {
+) -> Result<Batch, BatchError> {
     let mut tx = client.transaction()?;
     // Each batch's commit need not wait for its WAL flush: a batch and its checkpoint are
     // lost together or not at all, and the history row's end is written synchronously.
@@ -491,7 +563,21 @@ fn run_batch(
         return Ok(Batch::End);
     };
     let keys = row.get::<_, i64>(2) as u64;
-    let rows = tx.execute(&p.statement, &[&Key(&first), &Key(&last_key)])?;
+    let rows = match &p.body {
+        Body::Sql(statement) => tx.execute(statement, &[&Key(&first), &Key(&last_key)])?,
+        Body::Rust(code, direction) => {
+            let batch = rust_backfill::Batch {
+                start: Key(&first),
+                end: Key(&last_key),
+                keys,
+                number: progress.batches + 1,
+            };
+            match direction {
+                Direction::Up => code.up(&mut tx, &batch)?,
+                Direction::Down => code.down(&mut tx, &batch)?,
+            }
+        }
+    };
     let next = BackfillProgress {
         last_key: Some(last_key.clone()),
         keys: progress.keys + keys,
@@ -507,9 +593,11 @@ fn run_batch(
     })
 }
 
-/// `path:line:column` of a failing statement (PostgreSQL's position mapped into the file).
-fn statement_place(file: &crate::SqlFile, b: &Backfill, e: &postgres::Error) -> String {
-    let offset = match e.as_db_error().and_then(|d| d.position()) {
+/// `path:line:column` of a failing statement (PostgreSQL's position mapped into the file); a
+/// Rust backfill's directive.
+fn statement_place(file: &crate::SqlFile, b: &Backfill, e: Option<&postgres::Error>) -> String {
+    let offset = match e.and_then(|e| e.as_db_error()).and_then(|d| d.position()) {
+        _ if b.rust => line_start(&file.sql, b.line),
         Some(postgres::error::ErrorPosition::Original(p)) => {
             b.statement_start + char_offset(&b.statement, *p as usize)
         }

@@ -85,15 +85,34 @@ pub const MAX_WAIT: Duration = Duration::from_secs(7 * 24 * 3600);
 /// assert!(check_lock_timeout(Duration::from_secs(600 * 3600)).is_err());
 /// ```
 pub fn check_lock_timeout(d: Duration) -> Result<Duration, String> {
+    check_timeout("lock_timeout", d)
+}
+
+/// Checks a `statement_timeout` (of each backfill batch): as a `lock_timeout`.
+///
+/// ```
+/// use migrate_runtime::engine::check_statement_timeout;
+/// use std::time::Duration;
+/// assert!(check_statement_timeout(Duration::from_secs(30)).is_ok());
+/// assert!(check_statement_timeout(Duration::from_micros(10)).is_err());
+/// ```
+pub fn check_statement_timeout(d: Duration) -> Result<Duration, String> {
+    check_timeout("statement_timeout", d)
+}
+
+/// A PostgreSQL timeout setting (whole milliseconds in an `int`; 0: none).
+fn check_timeout(setting: &str, d: Duration) -> Result<Duration, String> {
     if d > MAX_LOCK_TIMEOUT {
         return Err(format!(
-            "{} is longer than PostgreSQL's limit for lock_timeout ({}ms, about 24.8 days)",
+            "{} is longer than PostgreSQL's limit for {setting} ({}ms, about 24.8 days)",
             format_duration(d),
             MAX_LOCK_TIMEOUT.as_millis()
         ));
     }
     if !d.is_zero() && d < Duration::from_millis(1) {
-        return Err("lock_timeout counts whole milliseconds: use at least 1ms, or 0".into());
+        return Err(format!(
+            "{setting} counts whole milliseconds: use at least 1ms, or 0"
+        ));
     }
     Ok(d)
 }

@@ -80,6 +80,7 @@ impl Engine {
         if dry_run {
             let rows = self.history(client)?;
             let targets = down_targets(set, &rows, target)?;
+            self.check_rust_backfills(set, &targets)?;
             return Ok(DownReport {
                 plan: plan(&targets),
                 reverted: Vec::new(),
@@ -90,6 +91,7 @@ impl Engine {
         let client: &mut Client = &mut guard;
         let rows = self.history(client)?;
         let targets = down_targets(set, &rows, target)?;
+        self.check_rust_backfills(set, &targets)?;
         let mut runner = Runner::start(self, client)?;
         let mut reverted = Vec::new();
         for t in &targets {
@@ -149,6 +151,29 @@ impl Engine {
 
 /// The migrations to revert, newest first, with the down.sql for each; every problem refused
 /// up front.
+impl Engine {
+    /// Refuses a revert that reaches a Rust backfill without its code (before anything runs).
+    fn check_rust_backfills(
+        &self,
+        set: &MigrationSet,
+        targets: &[Target<'_>],
+    ) -> Result<(), EngineError> {
+        let refusals = super::rust_backfill::check_registered(
+            &self.backfills,
+            set,
+            Direction::Down,
+            targets
+                .iter()
+                .map(|t| (t.row.version, t.row.name.as_str(), &t.file)),
+        );
+        if refusals.is_empty() {
+            Ok(())
+        } else {
+            Err(EngineError::Refused(refusals))
+        }
+    }
+}
+
 fn down_targets<'a>(
     set: &MigrationSet,
     rows: &'a [Row],

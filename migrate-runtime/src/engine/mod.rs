@@ -38,6 +38,7 @@ mod reset;
 mod resolve;
 mod retry;
 mod runner;
+mod rust_backfill;
 mod session;
 pub mod status;
 pub mod tls;
@@ -46,7 +47,8 @@ pub use advisory::{LockHolder, one_line};
 pub use apply::ApplyReport;
 pub use backfill::Stop;
 pub use config::{
-    EngineConfig, HistoryTable, MAX_LOCK_TIMEOUT, MAX_WAIT, check_lock_timeout, check_wait,
+    EngineConfig, HistoryTable, MAX_LOCK_TIMEOUT, MAX_WAIT, check_lock_timeout,
+    check_statement_timeout, check_wait,
 };
 pub use diff::unified_diff;
 pub use down::{DownPlanned, DownReport, DownTarget};
@@ -58,6 +60,7 @@ pub use history::HistoryError;
 pub use plan::{ApplyOptions, Planned, PlannedStatement};
 pub use resolve::Resolution;
 pub use retry::{Blockage, Blocker, NextAttempt, SessionOpener};
+pub use rust_backfill::{Batch, BatchError, RustBackfill, RustBackfills};
 pub use status::State;
 
 use crate::Version;
@@ -178,6 +181,9 @@ pub struct Engine {
     pub sessions: Option<SessionOpener>,
     /// Set (e.g. by a Ctrl-C handler) to stop a backfill cleanly after its current batch.
     pub stop: Option<Stop>,
+    /// The code of the Rust backfills (`-- migrate:backfill ... rust`), by version. A run that
+    /// reaches one without its code refuses before anything runs.
+    pub backfills: RustBackfills,
 }
 
 impl std::fmt::Debug for Engine {
@@ -185,6 +191,7 @@ impl std::fmt::Debug for Engine {
         f.debug_struct("Engine")
             .field("config", &self.config)
             .field("sessions", &self.sessions.is_some())
+            .field("backfills", &self.backfills)
             .finish()
     }
 }
@@ -196,7 +203,31 @@ impl Engine {
             config,
             sessions: None,
             stop: None,
+            backfills: RustBackfills::default(),
         }
+    }
+
+    /// The same engine, with `code` as the batches of the Rust backfill `version` (a migration
+    /// whose directive says `-- migrate:backfill ... rust`).
+    ///
+    /// ```no_run
+    /// use migrate_runtime::{MigrationSet, Version};
+    /// use migrate_runtime::engine::{ApplyOptions, Batch, BatchError, Engine, RustBackfill};
+    /// struct Lowercase;
+    /// impl RustBackfill for Lowercase {
+    ///     fn up(&self, tx: &mut postgres::Transaction<'_>, b: &Batch<'_>) -> Result<u64, BatchError> {
+    ///         Ok(tx.execute("UPDATE users SET email = lower(email) WHERE id BETWEEN $1 AND $2", &[b.start(), b.end()])?)
+    ///     }
+    /// }
+    /// let engine = Engine::default().with_backfill(Version::new_const(20261121093000), Lowercase);
+    /// let set = MigrationSet::read("migrations".as_ref())?;
+    /// let mut client = postgres::Client::connect("postgres://postgres@localhost/app", postgres::NoTls)?;
+    /// engine.apply(&mut client, &set, &ApplyOptions::default(), &mut |_| {})?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_backfill(mut self, version: Version, code: impl RustBackfill + 'static) -> Engine {
+        self.backfills = self.backfills.with(version, code);
+        self
     }
 
     /// The same engine, able to open a second session to watch lock waits.

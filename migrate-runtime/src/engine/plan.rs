@@ -145,6 +145,18 @@ impl Engine {
                 ));
             }
         }
+        refusals.extend(super::rust_backfill::check_registered(
+            &self.backfills,
+            set,
+            super::Direction::Up,
+            steps.iter().map(|s| {
+                (
+                    s.migration.version,
+                    s.migration.name.as_str(),
+                    &s.migration.up,
+                )
+            }),
+        ));
         if !refusals.is_empty() {
             return Err(EngineError::Refused(refusals));
         }

@@ -2,10 +2,13 @@
 //! its help are written. No help ever suggests renaming a migration that may have been
 //! applied (that would apply it twice).
 
-use super::error::Refusal;
+use super::error::{Direction, Refusal};
 use super::history::Row;
 use crate::Version;
-use crate::model::{Migration, NO_TRANSACTION_HELP, NeedsNoTransaction, SqlFile, line_column};
+use crate::model::{
+    Migration, MigrationSet, NO_TRANSACTION_HELP, NeedsNoTransaction, SqlFile, constant_names,
+    line_column,
+};
 use std::path::Path;
 
 /// An applied migration whose `migration.sql` changed since.
@@ -128,6 +131,89 @@ pub(crate) fn needs_no_transaction(
             found.what
         ),
         help,
+        diff: None,
+        in_files: true,
+    }
+}
+
+/// A Rust backfill about to run without its code: the `cargo migrate` CLI cannot run Rust, and
+/// a program must register it.
+pub(crate) fn unregistered_backfill(
+    set: &MigrationSet,
+    version: Version,
+    name: &str,
+    file: &SqlFile,
+    direction: Direction,
+) -> Refusal {
+    let keys: Vec<(String, &str)> = set
+        .migrations
+        .iter()
+        .map(|m| (m.version.to_string(), m.name.as_str()))
+        .collect();
+    let refs: Vec<(&str, &str)> = keys.iter().map(|(v, n)| (v.as_str(), *n)).collect();
+    let constant = set
+        .migrations
+        .iter()
+        .zip(constant_names(&refs))
+        .find(|(m, _)| m.version == version)
+        .map_or_else(
+            || format!("Version::new_const({version})"),
+            |(_, c)| format!("migrations::{c}"),
+        );
+    let (run, others) = match direction {
+        Direction::Up => (
+            format!("MIGRATOR.with_backfill({constant}, <your RustBackfill>).apply(&mut client)"),
+            set.migrations
+                .iter()
+                .rev()
+                .find(|m| m.version < version)
+                .map_or_else(String::new, |m| {
+                    format!(
+                        "; to apply only the migrations before it: `cargo migrate apply --to {}`",
+                        m.version
+                    )
+                }),
+        ),
+        Direction::Down => (
+            format!("Engine::default().with_backfill({constant}, <your RustBackfill>).down(...)"),
+            format!(
+                "; to revert only the migrations after it: `cargo migrate down --to {version}`"
+            ),
+        ),
+    };
+    Refusal {
+        version: Some(version),
+        message: format!(
+            "{}: {} is a Rust backfill (`rust`), and no code is registered for it",
+            file.path.display(),
+            crate::model::folder_name(version, name),
+        ),
+        help: format!(
+            "its batches run Rust code, which the `cargo migrate` command cannot run: run it from \
+             the program that embeds the migrations, with its code registered: \
+             `{run}`{others}"
+        ),
+        diff: None,
+        in_files: true,
+    }
+}
+
+/// Code registered for a version that is not a Rust backfill.
+pub(crate) fn not_a_rust_backfill(version: Version, m: Option<&Migration>) -> Refusal {
+    let what = match m {
+        Some(m) => format!(
+            "{} is not a Rust backfill (its directive does not say `rust`)",
+            m.folder()
+        ),
+        None => format!("there is no migration {version}"),
+    };
+    Refusal {
+        version: Some(version),
+        message: format!("Rust backfill code is registered for {version}, but {what}"),
+        help: "register the code under the version of the migration whose header says \
+               `-- migrate:backfill table=<table> key=<column> rust` (use the constant \
+               `embed_migrations!` generates for it)"
+            .into(),
         diff: None,
         in_files: true,
     }

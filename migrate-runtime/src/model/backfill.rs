@@ -3,6 +3,10 @@
 //! placeholders `:batch_start` and `:batch_end`. Parsed once, into a [`Backfill`], when the
 //! file is read; the engine walks the key in batches and binds the bounds as `$1` and `$2`.
 //!
+//! A Rust backfill says `rust` in its directive and holds no statement: its batch body is code
+//! registered on the engine by version (see `engine::RustBackfill`); everything else (the
+//! walk, checkpoints, throttling, reporting) is the same.
+//!
 //! Placeholders are found with squawk's lexer, so `:batch_start` inside a string, a comment, a
 //! dollar-quoted body or a quoted identifier is text, and `x::batch_start` is a cast. Each one
 //! is replaced by `$1`/`$2` padded with spaces to its own length, so every byte offset (and so
@@ -27,7 +31,8 @@ pub const BATCH_START: &str = ":batch_start";
 /// The placeholder of a batch's last key (bound as `$2`).
 pub const BATCH_END: &str = ":batch_end";
 /// The options of the directive, for messages.
-pub const BACKFILL_OPTIONS: &[&str] = &["table", "key", "batch", "pause", "max_replica_lag"];
+pub const BACKFILL_OPTIONS: &[&str] =
+    &["table", "key", "batch", "pause", "max_replica_lag", "rust"];
 
 /// A backfill migration, as its file declares it.
 ///
@@ -56,6 +61,9 @@ pub struct Backfill {
     pub pause: Duration,
     /// Before each batch, wait while a replica's `replay_lag` exceeds this.
     pub max_replica_lag: Option<Duration>,
+    /// `rust`: each batch runs code registered for this migration (`engine::RustBackfill`),
+    /// not a statement; the file holds none (`statement` is empty, its lines 0).
+    pub rust: bool,
     /// The statement with its placeholders replaced by `$1` and `$2` (padded), as it is sent.
     pub statement: String,
     /// 1-based line of the directive.
@@ -76,7 +84,7 @@ fn display<T: std::fmt::Display, S: serde::Serializer>(v: &T, s: S) -> Result<S:
 pub enum BackfillProblem {
     /// An option the directive does not know.
     #[error(
-        "unknown backfill option `{option}` (known: table, key, batch, pause, max_replica_lag)"
+        "unknown backfill option `{option}` (known: table, key, batch, pause, max_replica_lag, rust)"
     )]
     UnknownOption {
         /// As written.
@@ -139,6 +147,12 @@ pub enum BackfillProblem {
         /// The parser's message.
         message: String,
     },
+    /// A Rust backfill (`rust`) whose file holds a statement.
+    #[error("a Rust backfill (`rust`) holds no statement, this file has {count}")]
+    RustWithStatement {
+        /// How many.
+        count: usize,
+    },
     /// `-- migrate:backfill` with a transaction directive.
     #[error("`-- migrate:backfill` and `{directive}` together")]
     TransactionDirective {
@@ -160,8 +174,12 @@ impl BackfillProblem {
             BackfillProblem::StatementCount { .. } => {
                 "split it: one backfill migration per statement".into()
             }
+            BackfillProblem::RustWithStatement { .. } => "its batches run the code registered \
+                for it (`MIGRATOR.with_backfill(<version>, <impl RustBackfill>)`): leave only \
+                comments, or remove `rust` to make it a SQL backfill"
+                .into(),
             _ => "a backfill reads `-- migrate:backfill table=<table> key=<column> [batch=<n>] \
-                  [pause=<duration>] [max_replica_lag=<duration>]`, then one UPDATE, DELETE or \
+                  [pause=<duration>] [max_replica_lag=<duration>] [rust]`, then one UPDATE, DELETE or \
                   INSERT ... SELECT bounded by `:batch_start` and `:batch_end` (e.g. `WHERE id \
                   BETWEEN :batch_start AND :batch_end`)"
                 .into(),
@@ -283,6 +301,12 @@ impl Backfill {
         }
         let mut b = Backfill::options(options).map_err(|p| bad(line, p))?;
         b.line = line;
+        if b.rust {
+            return match SourceFile::parse(sql_nobom).tree().stmts().count() {
+                0 => Ok(Some(b)),
+                count => Err(bad(line, BackfillProblem::RustWithStatement { count })),
+            };
+        }
         let (statement, statement_line, start) = the_statement(sql)?;
         b.statement = statement;
         b.statement_line = statement_line;
@@ -297,7 +321,18 @@ impl Backfill {
         let mut batch = None;
         let mut pause = None;
         let mut lag = None;
+        let mut rust = false;
         for word in text.split_whitespace() {
+            if word == "rust" {
+                if rust {
+                    return Err(BackfillProblem::BadOption {
+                        option: word.into(),
+                        why: "is given twice",
+                    });
+                }
+                rust = true;
+                continue;
+            }
             let Some((name, value)) = word.split_once('=') else {
                 return Err(BackfillProblem::BadOption {
                     option: word.into(),
@@ -376,6 +411,7 @@ impl Backfill {
             batch: batch.unwrap_or(DEFAULT_BATCH),
             pause: pause.unwrap_or(DEFAULT_PAUSE),
             max_replica_lag: lag,
+            rust,
             statement: String::new(),
             line: 0,
             statement_line: 0,
@@ -531,7 +567,7 @@ mod tests {
             (
                 "-- migrate:backfill table=t key=id size=5\n",
                 1,
-                "unknown backfill option `size` (known: table, key, batch, pause, max_replica_lag)",
+                "unknown backfill option `size` (known: table, key, batch, pause, max_replica_lag, rust)",
             ),
             (
                 "-- migrate:backfill table=t key=id batch\n",
@@ -624,6 +660,28 @@ mod tests {
                 1,
                 "`-- migrate:backfill` and `-- migrate:no-transaction` together".into()
             )
+        );
+    }
+
+    #[test]
+    fn a_rust_backfill_holds_no_statement() {
+        let b = Backfill::parse(
+            "-- Derives display_name in Rust.\n-- migrate:backfill table=users key=id batch=50 rust\n-- (code: src/display_name.rs)\n",
+        )
+        .unwrap()
+        .unwrap();
+        assert!(b.rust);
+        assert_eq!((b.batch, b.line, b.statement.as_str()), (50, 2, ""));
+        assert_eq!(
+            err(&format!("-- migrate:backfill table=t key=id rust\n{BODY}")),
+            (
+                1,
+                "a Rust backfill (`rust`) holds no statement, this file has 1".into()
+            )
+        );
+        assert_eq!(
+            err("-- migrate:backfill table=t key=id rust rust\n"),
+            (1, "backfill option `rust` is given twice".into())
         );
     }
 

@@ -34,7 +34,7 @@ pub const KNOWN_DIRECTIVES: &[&str] = &[
     "no-transaction",
     "irreversible",
     "transaction",
-    "backfill table=<table> key=<column> [batch=<n>] [pause=<duration>] [max_replica_lag=<duration>]",
+    "backfill table=<table> key=<column> [batch=<n>] [pause=<duration>] [max_replica_lag=<duration>] [rust]",
     "allow(<rule>) reason: <why>",
 ];
 

@@ -24,7 +24,7 @@ pub use directives::{Directives, KNOWN_DIRECTIVES};
 pub use error::{Problem, ReadError, ReadErrors};
 #[cfg(feature = "postgres")]
 pub(crate) use name::snake_words;
-pub use name::{parse_folder_name, validate_new_name};
+pub use name::{constant_names, parse_folder_name, validate_new_name};
 pub use read::{DOWN_FILE, LOCK_FILE, PRISMA_LOCK_FILE, UP_FILE, down_no_transaction};
 pub use statements::{LineIndex, SplitError, Statement, line_column, split_statements};
 pub use transaction::{
@@ -113,6 +113,18 @@ impl SqlFile {
             Ok(b) => Ok(b.as_ref()),
             Err((line, p)) => Err((*line, p)),
         }
+    }
+
+    /// Whether it is a Rust backfill (`-- migrate:backfill ... rust`): no statement, its
+    /// batches run code registered for its migration.
+    ///
+    /// ```
+    /// # use migrate_runtime::SqlFile;
+    /// assert!(SqlFile::new("m.sql".into(), "-- migrate:backfill table=t key=id rust\n".into()).is_rust_backfill());
+    /// assert!(!SqlFile::new("m.sql".into(), "SELECT 1;".into()).is_rust_backfill());
+    /// ```
+    pub fn is_rust_backfill(&self) -> bool {
+        matches!(&self.backfill, Ok(Some(b)) if b.rust)
     }
 
     /// Splits its statements from `parse` (a parse of its text made for something else,

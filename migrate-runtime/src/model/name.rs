@@ -100,6 +100,43 @@ pub(crate) fn snake_words(name: &str) -> String {
     out.trim_matches('_').to_string()
 }
 
+/// Constant names: the migration name in UPPER_SNAKE_CASE (`create_users` → `CREATE_USERS`,
+/// prefixed `M_` when it starts with a digit); names shared by several migrations, or equal to
+/// `LATEST` or `MIGRATOR`, get `_<version>` appended to each.
+///
+/// ```
+/// use migrate_runtime::model::constant_names;
+/// let names = constant_names(&[("20240101000000", "add_indexes"), ("20240201000000", "add_indexes"), ("20240301000000", "2fa")]);
+/// assert_eq!(names, ["ADD_INDEXES_20240101000000", "ADD_INDEXES_20240201000000", "M_2FA"]);
+/// ```
+pub fn constant_names(migrations: &[(&str, &str)]) -> Vec<String> {
+    let base: Vec<String> = migrations
+        .iter()
+        .map(|(_, name)| {
+            let upper = name.to_ascii_uppercase();
+            if upper.starts_with(|c: char| c.is_ascii_digit()) {
+                format!("M_{upper}")
+            } else {
+                upper
+            }
+        })
+        .collect();
+    let mut count: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for b in &base {
+        *count.entry(b.as_str()).or_default() += 1;
+    }
+    base.iter()
+        .zip(migrations)
+        .map(|(b, (version, _))| {
+            if count[b.as_str()] > 1 || b == "LATEST" || b == "MIGRATOR" {
+                format!("{b}_{version}")
+            } else {
+                b.clone()
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,9 @@ use super::event::OpEvent;
 use super::workspace::Workspace;
 use crate::engine::connection::ConnInfo;
 use crate::engine::history::Row;
-use crate::engine::{Engine, EngineConfig, check_lock_timeout, check_wait};
+use crate::engine::{
+    Engine, EngineConfig, check_lock_timeout, check_statement_timeout, check_wait,
+};
 use crate::{Ident, parse_duration};
 use postgres::Client;
 use std::sync::Arc;
@@ -22,6 +24,8 @@ pub struct DbOptions {
     pub history_table: Option<String>,
     /// `--lock-timeout`.
     pub lock_timeout: Option<String>,
+    /// `--statement-timeout`.
+    pub statement_timeout: Option<String>,
     /// `--lock-retry-budget`.
     pub lock_retry_budget: Option<String>,
     /// `--lock-retries`.
@@ -103,6 +107,15 @@ pub fn db_settings(
     ) {
         let (d, source) = duration(v)?;
         config.lock_timeout = check_lock_timeout(d).map_err(|e| invalid(&source, e))?;
+    }
+    if let Some(v) = pick(
+        options.statement_timeout.as_deref(),
+        s.statement_timeout.as_deref(),
+        "--statement-timeout",
+        "statement_timeout",
+    ) {
+        let (d, source) = duration(v)?;
+        config.statement_timeout = check_statement_timeout(d).map_err(|e| invalid(&source, e))?;
     }
     for (flag, setting, flag_name, key, target) in [
         (

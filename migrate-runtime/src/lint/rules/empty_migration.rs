@@ -1,5 +1,6 @@
 //! `empty-migration`: migration.sql has no statements (only comments), typically a draft from
-//! `cargo migrate new` that was never written.
+//! `cargo migrate new` that was never written. A Rust backfill (`-- migrate:backfill ... rust`)
+//! holds no statement on purpose: its batches run registered code.
 
 use super::{Context, OwnRule, raw};
 use crate::lint::{Raw, Severity};
@@ -13,7 +14,7 @@ pub(super) const RULE: OwnRule = OwnRule {
 
 fn check(cx: &Context<'_>) -> Vec<Raw> {
     let up = &cx.migration.up;
-    if !up.statements().is_ok_and(<[_]>::is_empty) {
+    if up.is_rust_backfill() || !up.statements().is_ok_and(<[_]>::is_empty) {
         return Vec::new();
     }
     let end = up.sql.lines().next().map_or(0, str::len);
@@ -40,5 +41,7 @@ mod tests {
             ["empty-migration"]
         );
         assert!(lint_migration("SELECT 1;\n", Some("SELECT 1;\n")).is_empty());
+        let rust = "-- migrate:backfill table=users key=id rust\n-- The code: src/fill.rs.\n";
+        assert!(lint_migration(rust, Some(rust)).is_empty());
     }
 }

@@ -1,5 +1,6 @@
 //! `missing-down-migration`: no down.sql (or one with no statements) without
-//! `-- migrate:irreversible`. Every migration is reversible, or says why it is not.
+//! `-- migrate:irreversible`. Every migration is reversible, or says why it is not. A down.sql
+//! that is a Rust backfill has no statement on purpose (its batches run registered code).
 
 use super::{Context, OwnRule, raw};
 use crate::lint::{Raw, Severity};
@@ -19,7 +20,7 @@ fn check(cx: &Context<'_>) -> Vec<Raw> {
     let end = m.up.sql.lines().next().map_or(0, str::len);
     let message = match &m.down {
         None => "there is no down.sql, and the migration is not marked irreversible",
-        Some(d) if d.statements().is_ok_and(<[_]>::is_empty) => {
+        Some(d) if !d.is_rust_backfill() && d.statements().is_ok_and(<[_]>::is_empty) => {
             "down.sql has no statements: `cargo migrate down` would change nothing"
         }
         Some(_) => return Vec::new(),
@@ -51,6 +52,8 @@ mod tests {
             )),
             ["missing-down-migration"]
         );
+        let rust = "-- migrate:backfill table=t key=id rust\n";
+        assert!(lint_migration(rust, Some(rust)).is_empty());
         assert!(
             lint_migration(
                 "-- migrate:irreversible: data\nCREATE TABLE t (id bigint);\n",

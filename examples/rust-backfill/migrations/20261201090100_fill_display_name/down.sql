@@ -1,0 +1,2 @@
+-- Clears what the backfill derived, batch by batch (`DisplayName::down`).
+-- migrate:backfill table=users key=id batch=500 rust

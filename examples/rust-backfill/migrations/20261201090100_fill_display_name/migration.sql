@@ -1,0 +1,4 @@
+-- Derives users.display_name from the email ("jane.doe@example.com" -> "Jane Doe"), which SQL
+-- does poorly: the batches run `DisplayName::up` (src/lib.rs), registered on MIGRATOR with
+-- `MIGRATOR.with_backfill(migrations::FILL_DISPLAY_NAME, DisplayName)`.
+-- migrate:backfill table=users key=id batch=500 pause=10ms rust
