@@ -244,3 +244,159 @@ proptest! {
         }
     }
 }
+
+/// The commands that came after the first redaction tests: a backfill's progress and dry run,
+/// the shadow database of `verify`, `diff`, `check` and `status --drift`, seeds and a fleet,
+/// with the password in the database URL and in the shadow URL.
+#[test]
+fn newer_commands_never_print_the_password_either() {
+    let (_cluster, port) = password_cluster();
+    let url = format!("postgres://app:{}@127.0.0.1:{port}/app", url_encoded(NASTY));
+    let p = Project::new();
+    p.file(
+        "Cargo.toml",
+        "[package]\nname = \"demo\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[workspace]\n",
+    );
+    p.migration(
+        "20261121090000_a",
+        "CREATE TABLE a (id int PRIMARY KEY);\nINSERT INTO a VALUES (1), (2), (3), (4), (5);\n",
+        Some("DROP TABLE a;\n"),
+    );
+    p.migration(
+        "20261121090100_fill",
+        "-- migrate:backfill table=a key=id batch=2\nUPDATE a SET id = id WHERE id BETWEEN :batch_start AND :batch_end;\n",
+        Some("SELECT 1;\n"),
+    );
+    p.file(
+        "seeds/a.sql",
+        "INSERT INTO a VALUES (6) ON CONFLICT DO NOTHING;\n",
+    );
+    p.file("fleet.txt", format!("# one database\n{url}\n"));
+    let runs = [
+        (
+            "apply --dry-run",
+            p.run(&[
+                "--database-url",
+                &url,
+                "apply",
+                "--dry-run",
+                "--to",
+                "20261121090000",
+            ]),
+            0,
+        ),
+        (
+            "apply first",
+            p.run(&["--database-url", &url, "apply", "--to", "20261121090000"]),
+            0,
+        ),
+        (
+            "backfill dry run",
+            p.run(&[
+                "--database-url",
+                &url,
+                "apply",
+                "--dry-run",
+                "--format",
+                "json",
+            ]),
+            0,
+        ),
+        (
+            "backfill json",
+            p.run(&["--database-url", &url, "-v", "apply", "--format", "json"]),
+            0,
+        ),
+        ("seed", p.run(&["--database-url", &url, "-v", "seed"]), 0),
+        (
+            "status -v",
+            p.run(&["--database-url", &url, "-v", "status"]),
+            0,
+        ),
+        (
+            "verify",
+            p.run(&[
+                "--database-url",
+                &url,
+                "-v",
+                "verify",
+                "--all",
+                "--shadow-url",
+                &url,
+            ]),
+            0,
+        ),
+        (
+            "verify json",
+            p.run(&[
+                "--database-url",
+                &url,
+                "verify",
+                "--all",
+                "--format",
+                "json",
+                "--shadow-url",
+                &url,
+            ]),
+            0,
+        ),
+        (
+            "diff",
+            p.run(&["--database-url", &url, "-v", "diff", "--shadow-url", &url]),
+            0,
+        ),
+        (
+            "status --drift json",
+            p.run(&[
+                "--database-url",
+                &url,
+                "status",
+                "--drift",
+                "--format",
+                "json",
+                "--shadow-url",
+                &url,
+            ]),
+            0,
+        ),
+        (
+            "check github",
+            p.run(&[
+                "--database-url",
+                &url,
+                "check",
+                "--format",
+                "github",
+                "--shadow-url",
+                &url,
+            ]),
+            0,
+        ),
+        (
+            "fleet status",
+            p.run(&["status", "--fleet", "fleet.txt"]),
+            0,
+        ),
+        (
+            "fleet status json",
+            p.run(&["-v", "status", "--fleet", "fleet.txt", "--format", "json"]),
+            0,
+        ),
+    ];
+    for (what, run, code) in &runs {
+        assert_hidden(run, NASTY, what);
+        assert_hidden(run, &url_encoded(NASTY), what);
+        assert_eq!(run.code, *code, "{what}: {run:?}");
+    }
+    let verified = runs[7].1.json();
+    assert!(
+        runs[4].1.stderr.contains("backfill"),
+        "{}",
+        runs[4].1.stderr
+    );
+    assert_eq!(
+        verified["shadow"],
+        format!("app@127.0.0.1:{port}/app"),
+        "{verified}"
+    );
+}

@@ -347,3 +347,53 @@ fn shadow_databases_left_by_killed_runs_are_dropped_by_the_next_run() {
         run.stderr
     );
 }
+
+/// A backfill changes rows, not the schema: on the shadow database its statement runs with
+/// its batch bounds `NULL`, so it is checked against the schema (a wrong column fails at its
+/// line and column) and changes nothing; `diff` replays it the same way.
+#[test]
+fn a_backfill_is_checked_against_the_schema_on_the_shadow_database() {
+    let db = TestDb::new();
+    let p = Project::with_db(&db);
+    p.migration(
+        "20260101000000_create_users",
+        "CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL, name text);\n",
+        Some(USERS_DOWN),
+    );
+    p.migration(
+        "20260101000100_fill_names",
+        "-- migrate:backfill table=users key=id batch=100\n\
+         UPDATE users SET name = split_part(email, '@', 1)\n\
+         WHERE name IS NULL AND id BETWEEN :batch_start AND :batch_end;\n",
+        Some("-- migrate:backfill table=users key=id\nUPDATE users SET name = NULL WHERE id BETWEEN :batch_start AND :batch_end;\n"),
+    );
+    let run = p.run(&["verify", "--all"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        normalized(&run.stdout).contains("  ok             20260101000100_fill_names (<time>)\n"),
+        "{}",
+        run.stdout
+    );
+    let applied = p.run(&["apply"]);
+    assert_eq!(applied.code, 0, "{applied:?}");
+    let drift = p.run(&["diff"]);
+    assert_eq!(drift.code, 0, "{drift:?}");
+
+    // A new draft whose backfill names a column that does not exist.
+    p.migration(
+        "20260101000200_fill_again",
+        "-- migrate:backfill table=users key=id batch=100\n\
+         UPDATE users SET name = split_part(mail, '@', 1)\n\
+         WHERE name IS NULL AND id BETWEEN :batch_start AND :batch_end;\n",
+        Some("SELECT 1;\n"),
+    );
+    let run = p.run(&["verify"]);
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(
+        run.stdout.contains(
+            "migrations/20260101000200_fill_again/migration.sql:2:36: column \"mail\" does not exist"
+        ),
+        "{}",
+        run.stdout
+    );
+}

@@ -210,6 +210,26 @@ pub(crate) fn directive_of(line: &str) -> Option<(&str, &str)> {
 ///            "id >= $1           AND ':batch_end' <> x::batch_end -- :batch_end");
 /// ```
 pub fn bind_placeholders(sql: &str) -> Cow<'_, str> {
+    replace_placeholders(sql, |n| format!("${n}"))
+}
+
+/// The SQL with `:batch_start` and `:batch_end` replaced by `NULL` (padded the same way): the
+/// statement is planned against the schema, so a wrong column or type fails as it would in a
+/// batch, and it matches no key, so no row changes. What a shadow database runs of a backfill
+/// (`verify`, `diff`): only the schema is compared there.
+///
+/// ```
+/// use migrate_runtime::model::null_placeholders;
+/// assert_eq!(null_placeholders("WHERE id BETWEEN :batch_start AND :batch_end;"),
+///            "WHERE id BETWEEN NULL         AND NULL      ;");
+/// ```
+pub fn null_placeholders(sql: &str) -> Cow<'_, str> {
+    replace_placeholders(sql, |_| "NULL".to_string())
+}
+
+/// The SQL with each placeholder replaced by `with(n)` (1: start, 2: end), padded with spaces
+/// to the placeholder's length.
+fn replace_placeholders(sql: &str, with: impl Fn(u8) -> String) -> Cow<'_, str> {
     let found = placeholders(sql);
     if found.is_empty() {
         return Cow::Borrowed(sql);
@@ -218,9 +238,9 @@ pub fn bind_placeholders(sql: &str) -> Cow<'_, str> {
     let mut at = 0;
     for (start, end, n) in found {
         out.push_str(&sql[at..start]);
-        let param = format!("${n}");
-        out.push_str(&param);
-        out.push_str(&" ".repeat(end - start - param.len()));
+        let text = with(n);
+        out.push_str(&text);
+        out.push_str(&" ".repeat(end - start - text.len()));
         at = end;
     }
     out.push_str(&sql[at..]);

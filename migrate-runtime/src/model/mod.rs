@@ -15,7 +15,7 @@ mod transaction;
 pub(crate) use backfill::ddl_kind;
 pub use backfill::{
     BACKFILL_OPTIONS, BATCH_END, BATCH_START, Backfill, BackfillProblem, DEFAULT_BATCH,
-    DEFAULT_PAUSE, MAX_BATCH, bind_placeholders,
+    DEFAULT_PAUSE, MAX_BATCH, bind_placeholders, null_placeholders,
 };
 #[cfg(feature = "postgres")]
 pub(crate) use create::next_version;

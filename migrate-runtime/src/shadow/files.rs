@@ -3,11 +3,16 @@
 //! statement by statement. Every file starts from the session's defaults (`RESET ALL`), as
 //! the engine gives every migration a clean session. A failure names the file, line and
 //! column, as `apply` does.
+//!
+//! A backfill's statement runs with its batch bounds `NULL` ([`null_placeholders`]): checked
+//! against the schema, it changes no row (a shadow database compares schemas, not data).
 
 use crate::engine::execute::{RunError, Script};
 use crate::engine::{Direction, Failure};
+use crate::model::null_placeholders;
 use crate::{Migration, SqlFile, Version};
 use postgres::{Client, GenericClient};
+use std::borrow::Cow;
 
 /// The file of `m` that runs in `direction`, and whether it runs outside a transaction.
 pub(super) fn file(m: &Migration, direction: Direction) -> Option<(&SqlFile, bool)> {
@@ -40,7 +45,8 @@ pub(super) fn run_sql_committed(
     direction: Direction,
     no_transaction: bool,
 ) -> Result<(), Box<Failure>> {
-    let script = script((version, name), sql, direction, no_transaction)?;
+    let sql = for_shadow(sql);
+    let script = script((version, name), &sql, direction, no_transaction)?;
     let fail = |run: RunError| Box::new(script.failure(version, name, direction, &run));
     if no_transaction {
         // A statement that cannot run in a transaction block cannot share its query with
@@ -95,7 +101,8 @@ pub(super) fn run_in(
     let Some((sql, no_transaction)) = file(m, direction) else {
         return Ok(false);
     };
-    let script = script((m.version, &m.name), sql, direction, no_transaction)?;
+    let sql = for_shadow(sql);
+    let script = script((m.version, &m.name), &sql, direction, no_transaction)?;
     script
         .run(tx, "RESET ALL; ")
         .and_then(|()| {
@@ -108,6 +115,15 @@ pub(super) fn run_in(
         })
         .map(|()| true)
         .map_err(|run| Box::new(script.failure(m.version, &m.name, direction, &run)))
+}
+
+/// The file as a shadow database runs it: a backfill's bounds `NULL`, other files as they
+/// are.
+fn for_shadow(sql: &SqlFile) -> Cow<'_, SqlFile> {
+    match null_placeholders(&sql.sql) {
+        Cow::Borrowed(_) => Cow::Borrowed(sql),
+        Cow::Owned(text) => Cow::Owned(SqlFile::new(sql.path.clone(), text)),
+    }
 }
 
 fn script<'a>(
