@@ -432,6 +432,10 @@ pub struct NewArgs {
     /// A batched data change: write a `-- migrate:backfill` template (and a backfill down.sql)
     #[arg(long, conflicts_with = "no_transaction")]
     pub backfill: bool,
+    /// With --backfill: its batches run Rust code registered for it (`-- migrate:backfill ...
+    /// rust`), not a statement
+    #[arg(long, requires = "backfill")]
+    pub rust: bool,
 }
 
 #[derive(Debug, Args)]

@@ -505,6 +505,34 @@ fn new_backfill_writes_a_template_that_reads_as_a_backfill() {
     assert!(down.backfill().expect("valid").is_some());
     let refused = p.run(&["new", "x", "--backfill", "--no-transaction"]);
     assert_eq!(refused.code, 2, "{refused:?}");
+    let refused = p.run(&["new", "x", "--rust"]);
+    assert_eq!(refused.code, 2, "--rust needs --backfill: {refused:?}");
+    assert!(refused.stderr.contains("--backfill"), "{}", refused.stderr);
+    assert_eq!(p.migration_folders().len(), 1, "nothing created");
+}
+
+#[test]
+fn new_backfill_rust_writes_a_rust_backfill_that_says_how_to_register_its_code() {
+    let p = Project::new();
+    std::fs::create_dir(p.path().join("migrations")).expect("dir");
+    let run = p.run(&["new", "fill_display_name", "--backfill", "--rust"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let set = migrate_runtime::MigrationSet::read(&p.path().join("migrations")).expect("reads");
+    let m = &set.migrations[0];
+    assert!(m.up.is_rust_backfill(), "{}", m.up.sql);
+    assert!(
+        m.up.sql.contains(
+            "migrations::MIGRATOR.with_backfill(migrations::FILL_DISPLAY_NAME, MyBackfill)"
+        ),
+        "{}",
+        m.up.sql
+    );
+    let down = m.down.as_ref().expect("down.sql");
+    assert!(down.is_rust_backfill(), "{}", down.sql);
+    // A fresh template passes lint and seals.
+    let lint = p.run(&["lint"]);
+    assert_eq!(lint.code, 0, "{lint:?}");
+    assert_eq!(p.run(&["seal"]).code, 0);
 }
 
 #[test]

@@ -13,6 +13,7 @@ pub fn run(ws: &Workspace, format: Format, args: NewArgs) -> Result<Exit, CliErr
         no_transaction: args.no_transaction,
         irreversible: args.irreversible,
         backfill: args.backfill,
+        rust: args.rust,
     };
     let report = ops::new_migration(ws, &request)?;
     new::print(format, &report);

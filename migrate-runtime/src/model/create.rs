@@ -19,6 +19,9 @@ pub struct NewMigration<'a> {
     /// Write a backfill (`-- migrate:backfill ...` and a bounded `UPDATE`), and a backfill
     /// `down.sql`.
     pub backfill: bool,
+    /// With `backfill`: a backfill in Rust (`... rust`, no statement; the batches run code
+    /// registered for the migration), and a `down.sql` that runs the code's `down`.
+    pub rust: bool,
 }
 
 /// Why a migration could not be created.
@@ -97,7 +100,9 @@ pub fn create_migration(
     if new.irreversible {
         up.push_str("-- migrate:irreversible\n-- There is no down.sql: say here why it cannot be reverted.\n");
     }
-    if new.backfill {
+    if new.backfill && new.rust {
+        up.push_str(&rust_backfill_up(new.name));
+    } else if new.backfill {
         up.push_str(BACKFILL_UP);
     } else {
         up.push_str("-- Write the up migration below.\n\n");
@@ -108,7 +113,12 @@ pub fn create_migration(
         let mut down =
             format!("-- Reverts {folder}: undo what migration.sql does, newest change first.\n\n");
         if new.backfill {
-            down = format!("-- Reverts {folder}, batch by batch like it.\n{BACKFILL_DOWN}");
+            let body = if new.rust {
+                RUST_BACKFILL_DOWN
+            } else {
+                BACKFILL_DOWN
+            };
+            down = format!("-- Reverts {folder}, batch by batch like it.\n{body}");
         }
         let down_path = staging.path().join(DOWN_FILE);
         fs::write(&down_path, down).map_err(io_err(&down_path))?;
@@ -141,6 +151,27 @@ const BACKFILL_DOWN: &str = "\
 -- migrate:backfill table=my_table key=id batch=1000 pause=0ms
 UPDATE my_table SET new_column = NULL
 WHERE id BETWEEN :batch_start AND :batch_end;
+";
+
+/// The body of a new Rust backfill: the directive, and how to register its code.
+fn rust_backfill_up(name: &str) -> String {
+    let constant = super::constant_names(&[("", name)]).remove(0);
+    format!(
+        "\
+-- A backfill in Rust: the key of `table` is walked in batches of `batch` keys, each batch in
+-- its own short transaction, and each batch runs `up` of the code registered for this
+-- migration (a type implementing migrate_runtime::engine::RustBackfill):
+--   migrations::MIGRATOR.with_backfill(migrations::{constant}, MyBackfill).apply(&mut client)?;
+-- (the constant is named after the migration; `apply` names it if that ever differs). It runs
+-- from your program: `cargo migrate apply` refuses to reach it. No statement in this file.
+-- migrate:backfill table=my_table key=id batch=1000 pause=0ms rust
+"
+    )
+}
+
+/// The down.sql of a new Rust backfill: the batches run the registered code's `down`.
+const RUST_BACKFILL_DOWN: &str = "\
+-- migrate:backfill table=my_table key=id batch=1000 pause=0ms rust
 ";
 
 fn existing_versions(dir: &Path) -> io::Result<Vec<Version>> {
@@ -228,7 +259,7 @@ mod tests {
             name: "idx",
             no_transaction: true,
             irreversible: true,
-            backfill: false,
+            ..Default::default()
         };
         let p = create_migration(dir.path(), &new, datetime!(2026-11-21 09:30:00 UTC)).unwrap();
         assert!(!p.join(DOWN_FILE).exists());
