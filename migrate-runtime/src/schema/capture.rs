@@ -80,24 +80,33 @@ pub(super) fn begin(
     reads: Reads,
 ) -> Result<(postgres::Transaction<'_>, bool), SnapshotError> {
     let mut tx = client.transaction().reading("starting a transaction")?;
+    let recording = settings(&mut tx, reads)?;
+    Ok((tx, recording))
+}
+
+/// Sets the output settings (`SET LOCAL`: until the end of the transaction `client` is in, or
+/// a `RESET`) and says whether the session records its schema changes, in one round trip.
+pub(super) fn settings(
+    client: &mut impl GenericClient,
+    reads: Reads,
+) -> Result<bool, SnapshotError> {
     let small = match reads {
         Reads::Everything => "",
         Reads::Changes => SMALL,
     };
-    let messages = tx
+    let messages = client
         .simple_query(&format!("{SETTINGS}\n{small}\n{RECORDING}"))
         .reading("setting the output settings")?;
-    let recording = messages.iter().any(|m| match m {
+    Ok(messages.iter().any(|m| match m {
         postgres::SimpleQueryMessage::Row(row) => row.get(0) == Some("t"),
         _ => false,
-    });
-    Ok((tx, recording))
+    }))
 }
 
 /// Reads the whole schema, in a transaction started by [`begin`]; also returns what was read
 /// with it (server version, schemas, table left out), for refreshes.
 pub(super) fn read(
-    tx: &mut postgres::Transaction<'_>,
+    tx: &mut impl GenericClient,
     cache: &mut StatementCache,
     options: &SnapshotOptions,
     only: Option<Only>,
@@ -122,7 +131,7 @@ pub(super) fn read(
 /// Reads the objects of the roots in `scope.only` (a refresh: the schemas, server version and
 /// table left out are known).
 pub(super) fn read_again(
-    tx: &mut postgres::Transaction<'_>,
+    tx: &mut impl GenericClient,
     cache: &mut StatementCache,
     scope: &Scope,
 ) -> Result<(Snapshot, Roots), SnapshotError> {

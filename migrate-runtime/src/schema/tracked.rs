@@ -4,7 +4,7 @@
 //! The same text as a full capture, by construction and by test (`schema_refresh.rs`).
 
 use super::builder::{CatalogId, Roots, catalogs};
-use super::capture::{Reads, begin, read, read_again};
+use super::capture::{Reads, begin, read, read_again, settings};
 use super::catalog::{Changes, Mark, Only, Scope, Seen, read_changes};
 use super::error::{Reading, SnapshotError};
 use super::object::{ObjectKind, Snapshot};
@@ -97,11 +97,37 @@ impl TrackedSnapshot {
         cache: &mut StatementCache,
     ) -> Result<TrackedSnapshot, SnapshotError> {
         let (mut tx, recording) = begin(client, Reads::Changes)?;
+        let next = self.refresh_within(&mut tx, cache, recording)?;
+        tx.rollback().reading("ending the transaction")?;
+        Ok(next)
+    }
+
+    /// [`refresh_cached`](TrackedSnapshot::refresh_cached) inside the caller's transaction,
+    /// without a savepoint of its own (two round trips fewer): the output settings it sets
+    /// (`search_path = ''` among them) stay until the caller's next `RESET ALL` or the end of
+    /// its transaction. For a caller that resets the session before it runs anything else
+    /// (`verify`'s rehearsal runs each file after `RESET ALL`).
+    pub(crate) fn refresh_in_transaction(
+        &self,
+        tx: &mut postgres::Transaction<'_>,
+        cache: &mut StatementCache,
+    ) -> Result<TrackedSnapshot, SnapshotError> {
+        let recording = settings(tx, Reads::Changes)?;
+        self.refresh_within(tx, cache, recording)
+    }
+
+    /// The refresh itself, on a session whose output settings are set.
+    fn refresh_within(
+        &self,
+        tx: &mut impl GenericClient,
+        cache: &mut StatementCache,
+        recording: bool,
+    ) -> Result<TrackedSnapshot, SnapshotError> {
         let known: Vec<CatalogId> = (self.roots.targets.keys())
             .chain(&self.roots.containers)
             .copied()
             .collect();
-        let mut q = Queries::new(&mut tx, cache);
+        let mut q = Queries::new(tx, cache);
         // The record of changes is gone (`DISCARD TEMP`): scan, and read everything, since
         // what a scan compares (comments, sequence ownerships) was not kept.
         let lost = self.mark.recorded.is_some() && !recording;
@@ -116,8 +142,7 @@ impl TrackedSnapshot {
             _ => {
                 tx.batch_execute("RESET work_mem")
                     .reading("setting the output settings")?;
-                let (snapshot, roots, scope) = read(&mut tx, cache, &self.options, None)?;
-                tx.rollback().reading("ending the transaction")?;
+                let (snapshot, roots, scope) = read(tx, cache, &self.options, None)?;
                 return Ok(self.next(snapshot, roots, scope, changes, None));
             }
         };
@@ -132,10 +157,9 @@ impl TrackedSnapshot {
                 only: Some(only),
                 ..self.scope.clone()
             };
-            let (fresh, fresh_roots) = read_again(&mut tx, cache, &scope)?;
+            let (fresh, fresh_roots) = read_again(tx, cache, &scope)?;
             self.merge(&stale, fresh, fresh_roots)
         };
-        tx.rollback().reading("ending the transaction")?;
         let scope = self.scope.clone();
         Ok(self.next(snapshot, roots, scope, changes, Some(stale.len())))
     }

@@ -226,10 +226,10 @@ impl Replay<'_, '_> {
             if let Err(failure) = run_in(&mut tx, m, Direction::Down) {
                 return Ok(Checked::failed(Verdict::DownFailed, *failure));
             }
-            let reverted = after.refresh_cached(&mut tx, cache)?;
+            let reverted = after.refresh_in_transaction(&mut tx, cache)?;
             let down_diff = diff(before.snapshot(), reverted.snapshot());
             let reapplied = match run_in(&mut tx, m, Direction::Up) {
-                Ok(_) => Ok(after.refresh_cached(&mut tx, cache)?),
+                Ok(_) => Ok(after.refresh_in_transaction(&mut tx, cache)?),
                 Err(failure) => Err(failure),
             };
             Ok(judge(
