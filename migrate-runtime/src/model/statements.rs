@@ -55,13 +55,72 @@ pub struct SplitError {
 /// assert!(split_statements("CREATE TABL t ();").is_err());
 /// ```
 pub fn split_statements(sql: &str) -> Result<Vec<Statement>, SplitError> {
-    // A backfill's `:batch_start`/`:batch_end` parse as the parameters they are bound as
-    // (same offsets).
-    statements_of(sql, &SourceFile::parse(&super::bind_placeholders(sql)))
+    split_in_chunks(sql, super::chunks::CHUNK_BYTES)
 }
 
-/// The statements of `sql` from a parse of it made for something else (the linter's), so a
-/// large file is parsed once.
+/// [`split_statements`], parsing about `chunk_bytes` at a time (each chunk's syntax tree is
+/// dropped before the next is built). A chunk that does not parse is parsed again with the
+/// chunks after it (one, then two, four, ...): a cut in the wrong place is mended, and a real
+/// syntax error is reported as a parse of the rest of the file reports it.
+pub(crate) fn split_in_chunks(sql: &str, chunk_bytes: usize) -> Result<Vec<Statement>, SplitError> {
+    let ends = super::chunks::cut(sql, chunk_bytes).ends;
+    let lines = LineIndex::new(sql);
+    let mut statements = Vec::new();
+    let (mut start, mut next) = (0, 0);
+    while next < ends.len() {
+        let (mut last, mut step) = (next, 1);
+        loop {
+            // A backfill's `:batch_start`/`:batch_end` parse as the parameters they are
+            // bound as (same offsets).
+            let parse = SourceFile::parse(&super::bind_placeholders(&sql[start..ends[last]]));
+            match parse.errors().first() {
+                Some(_) if last + 1 < ends.len() => {
+                    last = (last + step).min(ends.len() - 1);
+                    step *= 2;
+                }
+                Some(error) => {
+                    let offset = start + usize::from(error.range().start());
+                    let (line, column) = lines.line_column(sql, offset);
+                    return Err(SplitError {
+                        line,
+                        column,
+                        message: error.message().to_string(),
+                    });
+                }
+                None => {
+                    statements.extend(parse.tree().stmts().map(|stmt| {
+                        let range = stmt.syntax().text_range();
+                        located(
+                            sql,
+                            &lines,
+                            start + usize::from(range.start()),
+                            start + usize::from(range.end()),
+                        )
+                    }));
+                    break;
+                }
+            }
+        }
+        start = ends[last];
+        next = last + 1;
+    }
+    Ok(statements)
+}
+
+/// The statement at `start..end` of `sql`, with its line and column.
+pub(crate) fn located(sql: &str, lines: &LineIndex, start: usize, end: usize) -> Statement {
+    let (line, column) = lines.line_column(sql, start);
+    Statement {
+        start,
+        end,
+        line,
+        column,
+    }
+}
+
+/// The statements of `sql` from a parse of the whole of it made for something else (the
+/// linter's, when it had to parse the file at once), so the file is parsed once.
+#[cfg(feature = "lint")]
 pub(crate) fn statements_of(
     sql: &str,
     parse: &squawk_syntax::Parse<SourceFile>,
@@ -81,14 +140,7 @@ pub(crate) fn statements_of(
         .stmts()
         .map(|stmt| {
             let range = stmt.syntax().text_range();
-            let (start, end) = (range.start().into(), range.end().into());
-            let (line, column) = lines.line_column(sql, start);
-            Statement {
-                start,
-                end,
-                line,
-                column,
-            }
+            located(sql, &lines, range.start().into(), range.end().into())
         })
         .collect())
 }
@@ -184,5 +236,24 @@ mod tests {
     fn syntax_error_has_its_place() {
         let err = split_statements("SELECT 1;\nCREATE TABL t ();").unwrap_err();
         assert_eq!(err.line, 2);
+    }
+
+    #[cfg(feature = "lint")]
+    mod chunked {
+        use super::*;
+        use crate::model::chunks::tests::sql_files;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(300))]
+
+            /// Splitting a chunk at a time finds the statements (or the first syntax error)
+            /// a parse of the whole file finds.
+            #[test]
+            fn chunked_split_agrees_with_one_parse(sql in sql_files(), chunk in 1..120usize) {
+                let whole = statements_of(&sql, &SourceFile::parse(&crate::model::bind_placeholders(&sql)));
+                prop_assert_eq!(split_in_chunks(&sql, chunk), whole);
+            }
+        }
     }
 }

@@ -1,13 +1,14 @@
 //! `empty-migration`: migration.sql has no statements (only comments), typically a draft from
 //! `cargo migrate new` that was never written.
 
-use super::{Context, OwnRule, raw};
+use super::{Context, OwnRule, Scope, raw};
 use crate::lint::{Raw, Severity};
 
 pub(super) const RULE: OwnRule = OwnRule {
     id: "empty-migration",
     severity: Severity::Error,
     summary: "migration.sql has no statements",
+    scope: Scope::File,
     check,
 };
 

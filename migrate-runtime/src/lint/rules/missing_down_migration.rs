@@ -1,13 +1,14 @@
 //! `missing-down-migration`: no down.sql (or one with no statements) without
 //! `-- migrate:irreversible`. Every migration is reversible, or says why it is not.
 
-use super::{Context, OwnRule, raw};
+use super::{Context, OwnRule, Scope, raw};
 use crate::lint::{Raw, Severity};
 
 pub(super) const RULE: OwnRule = OwnRule {
     id: "missing-down-migration",
     severity: Severity::Error,
     summary: "no down.sql, or an empty one, without `-- migrate:irreversible`",
+    scope: Scope::File,
     check,
 };
 
