@@ -275,7 +275,7 @@ impl Engine {
             if let Some(last) = steps.last() {
                 let mut record = baseline.identity_sql().to_string();
                 for row in &rows {
-                    record.push_str(&history::insert_sql(&self.config.history, row));
+                    history::push_insert_sql(&mut record, &self.config.history, row);
                     record.push_str(";\n");
                 }
                 if let Err(e) = client.batch_execute(&record) {

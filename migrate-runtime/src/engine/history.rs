@@ -644,68 +644,140 @@ fn get<'a, T: postgres::types::FromSql<'a>>(
 /// The `INSERT` of a row as SQL text with literal values (dollar-quoted strings), so it can be
 /// sent in one round trip with other statements (`...; COMMIT`).
 pub(crate) fn insert_sql(t: &HistoryTable, row: &NewRow<'_>) -> String {
+    let mut out = String::new();
+    push_insert_sql(&mut out, t, row);
+    out
+}
+
+/// [`insert_sql`] written at the end of `out`, the texts copied once (a 50 MB migration's
+/// text is in the row).
+pub(crate) fn push_insert_sql(out: &mut String, t: &HistoryTable, row: &NewRow<'_>) {
+    use std::fmt::Write;
     let error = if row.in_progress {
-        Some("did not finish: running now, or interrupted".to_string())
+        Some("did not finish: running now, or interrupted")
     } else {
-        row.error.clone()
+        row.error.as_deref()
     };
-    let opt = |v: Option<String>| v.unwrap_or_else(|| "NULL".into());
-    let checksums: Vec<String> = row.statement_checksums.iter().map(|c| literal(c)).collect();
-    let values: Vec<String> = vec![
-        row.version.get().to_string(),
-        literal(row.name),
-        literal(row.action.as_str()),
-        literal(row.state.as_str()),
-        literal(&row.checksum.to_string()),
-        opt(row.down_checksum.map(|c| literal(&c.to_string()))),
-        literal(row.sql),
-        opt(row.down_sql.map(literal)),
-        row.no_transaction.to_string(),
-        row.irreversible.to_string(),
-        opt(row.statements_total.map(|n| n.to_string())),
-        row.statements_applied.to_string(),
-        format!("ARRAY[{}]::text[]", checksums.join(", ")),
-        if row.in_progress {
-            "NULL".into()
-        } else {
-            "clock_timestamp()".into()
-        },
-        opt(row
-            .execution_ms
-            .filter(|ms| ms.is_finite())
-            .map(|ms| format!("{ms}"))),
-        opt(error.as_deref().map(literal)),
-        opt(row.error_statement.map(|n| n.to_string())),
-        opt(row.note.as_deref().map(literal)),
-        opt(client_host().as_deref().map(literal)),
-        literal(env!("CARGO_PKG_VERSION")),
-        opt(row.backup.map(literal)),
-        opt(row.backfill.as_deref().map(literal)),
-    ];
     let names: Vec<&str> = COLUMNS
         .iter()
         .filter(|c| c.inserted)
         .map(|c| c.name)
         .collect();
-    debug_assert_eq!(names.len(), values.len());
-    format!(
-        "INSERT INTO {} ({}) VALUES ({})",
+    out.reserve(
+        row.sql.len()
+            + row.down_sql.map_or(0, str::len)
+            + row
+                .statement_checksums
+                .iter()
+                .map(|c| c.len() + 10)
+                .sum::<usize>()
+            + 1024,
+    );
+    let _ = write!(
+        out,
+        "INSERT INTO {} ({}) VALUES (",
         t.qualified(),
-        names.join(", "),
-        values.join(", ")
-    )
+        names.join(", ")
+    );
+    // Each value after a separator (`n`: values written so far).
+    let mut n = 0;
+    let mut next = |out: &mut String| {
+        if n > 0 {
+            out.push_str(", ");
+        }
+        n += 1;
+    };
+    let opt_text = |out: &mut String, v: Option<&str>| match v {
+        Some(v) => push_literal(out, v),
+        None => out.push_str("NULL"),
+    };
+    let opt = |out: &mut String, v: Option<&dyn std::fmt::Display>| match v {
+        Some(v) => {
+            let _ = write!(out, "{v}");
+        }
+        None => out.push_str("NULL"),
+    };
+    next(out);
+    let _ = write!(out, "{}", row.version.get());
+    for v in [row.name, row.action.as_str(), row.state.as_str()] {
+        next(out);
+        push_literal(out, v);
+    }
+    next(out);
+    push_literal(out, &row.checksum.to_string());
+    next(out);
+    opt_text(out, row.down_checksum.map(|c| c.to_string()).as_deref());
+    next(out);
+    push_literal(out, row.sql);
+    next(out);
+    opt_text(out, row.down_sql);
+    next(out);
+    let _ = write!(out, "{}", row.no_transaction);
+    next(out);
+    let _ = write!(out, "{}", row.irreversible);
+    next(out);
+    opt(out, row.statements_total.as_ref().map(|v| v as _));
+    next(out);
+    let _ = write!(out, "{}", row.statements_applied);
+    next(out);
+    out.push_str("ARRAY[");
+    for (i, c) in row.statement_checksums.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        push_literal(out, c);
+    }
+    out.push_str("]::text[]");
+    next(out);
+    out.push_str(if row.in_progress {
+        "NULL"
+    } else {
+        "clock_timestamp()"
+    });
+    next(out);
+    let ms = row.execution_ms.filter(|ms| ms.is_finite());
+    opt(out, ms.as_ref().map(|v| v as _));
+    next(out);
+    opt_text(out, error);
+    next(out);
+    opt(out, row.error_statement.as_ref().map(|v| v as _));
+    next(out);
+    opt_text(out, row.note.as_deref());
+    next(out);
+    opt_text(out, client_host().as_deref());
+    next(out);
+    push_literal(out, env!("CARGO_PKG_VERSION"));
+    next(out);
+    opt_text(out, row.backup);
+    next(out);
+    opt_text(out, row.backfill.as_deref());
+    debug_assert_eq!(names.len(), n);
+    out.push(')');
 }
 
 /// A SQL string literal, dollar-quoted with a tag the text does not contain (no escaping).
 fn literal(text: &str) -> String {
+    let mut out = String::new();
+    push_literal(&mut out, text);
+    out
+}
+
+/// [`literal`] written at the end of `out`.
+fn push_literal(out: &mut String, text: &str) {
     let mut tag = "$cm$".to_string();
     let mut n = 0;
-    // The first occurrence of the tag after the opening one must be the closing one.
-    while format!("{text}{tag}").find(&tag) != Some(text.len()) {
+    // The first occurrence of the tag after the opening one must be the closing one: the text
+    // holds no tag, and none starts in its end and runs on into the closing tag
+    // (`...$cm` + `$cm$` holds `$cm$` one character early).
+    while text.contains(tag.as_str())
+        || (1..tag.len()).any(|k| text.ends_with(&tag[..k]) && tag[k..] == tag[..tag.len() - k])
+    {
         n += 1;
         tag = format!("$cm{n}$");
     }
-    format!("{tag}{text}{tag}")
+    out.push_str(&tag);
+    out.push_str(text);
+    out.push_str(&tag);
 }
 
 /// Inserts a row and returns its id.

@@ -182,12 +182,11 @@ impl<'a> Runner<'a> {
                         execution_ms: Some(ms(started)),
                         ..job.row.clone()
                     };
-                    let insert = history::insert_sql(&config.history, &row);
-                    let identity = self.baseline.identity_sql();
-                    match self
-                        .client
-                        .batch_execute(&format!("{identity}{insert}; COMMIT"))
-                    {
+                    // One copy of the text (the row holds it): the record, then the commit.
+                    let mut record = self.baseline.identity_sql().to_string();
+                    history::push_insert_sql(&mut record, &config.history, &row);
+                    record.push_str("; COMMIT");
+                    match self.client.batch_execute(&record) {
                         Ok(()) => return Ok(()),
                         Err(e) if cut_off(&e) => {
                             return Err(JobError::stopped(

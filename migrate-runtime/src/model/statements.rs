@@ -58,14 +58,42 @@ pub fn split_statements(sql: &str) -> Result<Vec<Statement>, SplitError> {
     split_in_chunks(sql, super::chunks::CHUNK_BYTES)
 }
 
-/// [`split_statements`], parsing about `chunk_bytes` at a time (each chunk's syntax tree is
-/// dropped before the next is built). A chunk that does not parse is parsed again with the
-/// chunks after it (one, then two, four, ...): a cut in the wrong place is mended, and a real
-/// syntax error is reported as a parse of the rest of the file reports it.
+/// [`split_statements`], parsing about `chunk_bytes` at a time.
 pub(crate) fn split_in_chunks(sql: &str, chunk_bytes: usize) -> Result<Vec<Statement>, SplitError> {
-    let ends = super::chunks::cut(sql, chunk_bytes).ends;
     let lines = LineIndex::new(sql);
     let mut statements = Vec::new();
+    let mut error = None;
+    each_parsed_chunk(sql, chunk_bytes, |start, parse| {
+        if let Some(e) = parse.errors().first() {
+            let (line, column) = lines.line_column(sql, start + usize::from(e.range().start()));
+            error = Some(SplitError {
+                line,
+                column,
+                message: e.message().to_string(),
+            });
+            return;
+        }
+        statements.extend(parse.tree().stmts().map(|stmt| {
+            let range = stmt.syntax().text_range();
+            let (s, e): (usize, usize) = (range.start().into(), range.end().into());
+            located(sql, &lines, start + s, start + e)
+        }));
+    });
+    error.map_or(Ok(statements), Err)
+}
+
+/// Parses `sql` about `chunk_bytes` at a time, in file order, and calls `each` with where each
+/// chunk starts in the file and its parse (each syntax tree is dropped before the next is
+/// built). A chunk that does not parse is parsed again with the chunks after it (one, then
+/// two, four, ...): a cut in the wrong place is mended, and a real syntax error ends in a last
+/// call with the parse (errors included) of the rest of the file from a statement boundary,
+/// which is what a parse of the whole file says about that rest.
+pub(crate) fn each_parsed_chunk(
+    sql: &str,
+    chunk_bytes: usize,
+    mut each: impl FnMut(usize, &squawk_syntax::Parse<SourceFile>),
+) {
+    let ends = super::chunks::cut(sql, chunk_bytes).ends;
     let (mut start, mut next) = (0, 0);
     while next < ends.len() {
         let (mut last, mut step) = (next, 1);
@@ -73,38 +101,17 @@ pub(crate) fn split_in_chunks(sql: &str, chunk_bytes: usize) -> Result<Vec<State
             // A backfill's `:batch_start`/`:batch_end` parse as the parameters they are
             // bound as (same offsets).
             let parse = SourceFile::parse(&super::bind_placeholders(&sql[start..ends[last]]));
-            match parse.errors().first() {
-                Some(_) if last + 1 < ends.len() => {
-                    last = (last + step).min(ends.len() - 1);
-                    step *= 2;
-                }
-                Some(error) => {
-                    let offset = start + usize::from(error.range().start());
-                    let (line, column) = lines.line_column(sql, offset);
-                    return Err(SplitError {
-                        line,
-                        column,
-                        message: error.message().to_string(),
-                    });
-                }
-                None => {
-                    statements.extend(parse.tree().stmts().map(|stmt| {
-                        let range = stmt.syntax().text_range();
-                        located(
-                            sql,
-                            &lines,
-                            start + usize::from(range.start()),
-                            start + usize::from(range.end()),
-                        )
-                    }));
-                    break;
-                }
+            if !parse.errors().is_empty() && last + 1 < ends.len() {
+                last = (last + step).min(ends.len() - 1);
+                step *= 2;
+                continue;
             }
+            each(start, &parse);
+            break;
         }
         start = ends[last];
         next = last + 1;
     }
-    Ok(statements)
 }
 
 /// The statement at `start..end` of `sql`, with its line and column.
