@@ -652,107 +652,46 @@ pub(crate) fn insert_sql(t: &HistoryTable, row: &NewRow<'_>) -> String {
 /// [`insert_sql`] written at the end of `out`, the texts copied once (a 50 MB migration's
 /// text is in the row).
 pub(crate) fn push_insert_sql(out: &mut String, t: &HistoryTable, row: &NewRow<'_>) {
-    use std::fmt::Write;
-    let error = if row.in_progress {
-        Some("did not finish: running now, or interrupted")
-    } else {
-        row.error.as_deref()
-    };
-    let names: Vec<&str> = COLUMNS
-        .iter()
-        .filter(|c| c.inserted)
-        .map(|c| c.name)
-        .collect();
-    out.reserve(
-        row.sql.len()
-            + row.down_sql.map_or(0, str::len)
-            + row
-                .statement_checksums
-                .iter()
-                .map(|c| c.len() + 10)
-                .sum::<usize>()
-            + 1024,
-    );
-    let _ = write!(
-        out,
-        "INSERT INTO {} ({}) VALUES (",
-        t.qualified(),
-        names.join(", ")
-    );
-    // Each value after a separator (`n`: values written so far).
-    let mut n = 0;
-    let mut next = |out: &mut String| {
-        if n > 0 {
-            out.push_str(", ");
-        }
-        n += 1;
-    };
-    let opt_text = |out: &mut String, v: Option<&str>| match v {
-        Some(v) => push_literal(out, v),
-        None => out.push_str("NULL"),
-    };
-    let opt = |out: &mut String, v: Option<&dyn std::fmt::Display>| match v {
-        Some(v) => {
-            let _ = write!(out, "{v}");
-        }
-        None => out.push_str("NULL"),
-    };
-    next(out);
-    let _ = write!(out, "{}", row.version.get());
-    for v in [row.name, row.action.as_str(), row.state.as_str()] {
-        next(out);
-        push_literal(out, v);
-    }
-    next(out);
-    push_literal(out, &row.checksum.to_string());
-    next(out);
-    opt_text(out, row.down_checksum.map(|c| c.to_string()).as_deref());
-    next(out);
-    push_literal(out, row.sql);
-    next(out);
-    opt_text(out, row.down_sql);
-    next(out);
-    let _ = write!(out, "{}", row.no_transaction);
-    next(out);
-    let _ = write!(out, "{}", row.irreversible);
-    next(out);
-    opt(out, row.statements_total.as_ref().map(|v| v as _));
-    next(out);
-    let _ = write!(out, "{}", row.statements_applied);
-    next(out);
-    out.push_str("ARRAY[");
-    for (i, c) in row.statement_checksums.iter().enumerate() {
+    use super::record::Value;
+    let host = client_host();
+    let values = super::record::values(row, host.as_deref());
+    out.reserve(values.iter().map(Value::size).sum::<usize>() + 1024);
+    out.push_str("INSERT INTO ");
+    out.push_str(&t.qualified());
+    out.push_str(" (");
+    out.push_str(&inserted_columns().join(", "));
+    out.push_str(") VALUES (");
+    for (i, v) in values.iter().enumerate() {
         if i > 0 {
             out.push_str(", ");
         }
-        push_literal(out, c);
+        match v {
+            Value::Null => out.push_str("NULL"),
+            Value::Plain(p) => out.push_str(p),
+            Value::Text(text) => push_literal(out, text),
+            Value::Texts(texts) => {
+                out.push_str("ARRAY[");
+                for (i, c) in texts.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    push_literal(out, c);
+                }
+                out.push_str("]::text[]");
+            }
+            Value::Now => out.push_str("clock_timestamp()"),
+        }
     }
-    out.push_str("]::text[]");
-    next(out);
-    out.push_str(if row.in_progress {
-        "NULL"
-    } else {
-        "clock_timestamp()"
-    });
-    next(out);
-    let ms = row.execution_ms.filter(|ms| ms.is_finite());
-    opt(out, ms.as_ref().map(|v| v as _));
-    next(out);
-    opt_text(out, error);
-    next(out);
-    opt(out, row.error_statement.as_ref().map(|v| v as _));
-    next(out);
-    opt_text(out, row.note.as_deref());
-    next(out);
-    opt_text(out, client_host().as_deref());
-    next(out);
-    push_literal(out, env!("CARGO_PKG_VERSION"));
-    next(out);
-    opt_text(out, row.backup);
-    next(out);
-    opt_text(out, row.backfill.as_deref());
-    debug_assert_eq!(names.len(), n);
     out.push(')');
+}
+
+/// The columns a new row gives values for, in order.
+pub(crate) fn inserted_columns() -> Vec<&'static str> {
+    COLUMNS
+        .iter()
+        .filter(|c| c.inserted)
+        .map(|c| c.name)
+        .collect()
 }
 
 /// A SQL string literal, dollar-quoted with a tag the text does not contain (no escaping).
@@ -850,7 +789,7 @@ pub(crate) fn finish(
     ))
 }
 
-fn client_host() -> Option<String> {
+pub(crate) fn client_host() -> Option<String> {
     gethostname::gethostname().into_string().ok()
 }
 
