@@ -10,7 +10,7 @@ use super::plan::{Planned, Step, planned};
 use super::retry::{Retrier, Watch};
 use super::runner::{Job, Runner, ms, rollback};
 use super::session::Baseline;
-use super::status::statement_checksums;
+use super::status::statement_checksum_values;
 use super::{Engine, Event, advisory};
 use crate::Version;
 use crate::model::MigrationSet;
@@ -373,7 +373,7 @@ fn job<'a>(step: &'a Step<'a>, async_commit: bool, backup: Option<&'a str>) -> J
             statement_checksums: step
                 .script
                 .statements
-                .map(|s| statement_checksums(&m.up.sql, s))
+                .map(|s| statement_checksum_values(&m.up.sql, s))
                 .unwrap_or_default(),
             execution_ms: None,
             error: None,

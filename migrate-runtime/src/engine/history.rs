@@ -230,7 +230,7 @@ pub(crate) struct NewRow<'a> {
     pub(crate) irreversible: bool,
     pub(crate) statements_total: Option<i32>,
     pub(crate) statements_applied: i32,
-    pub(crate) statement_checksums: Vec<String>,
+    pub(crate) statement_checksums: Vec<Checksum>,
     pub(crate) execution_ms: Option<f64>,
     pub(crate) error: Option<String>,
     pub(crate) error_statement: Option<i32>,
@@ -669,13 +669,13 @@ pub(crate) fn push_insert_sql(out: &mut String, t: &HistoryTable, row: &NewRow<'
             Value::Null => out.push_str("NULL"),
             Value::Plain(p) => out.push_str(p),
             Value::Text(text) => push_literal(out, text),
-            Value::Texts(texts) => {
+            Value::Checksums(checksums) => {
                 out.push_str("ARRAY[");
-                for (i, c) in texts.iter().enumerate() {
+                for (i, c) in checksums.iter().enumerate() {
                     if i > 0 {
                         out.push_str(", ");
                     }
-                    push_literal(out, c);
+                    push_literal(out, &c.to_string());
                 }
                 out.push_str("]::text[]");
             }

@@ -6,6 +6,7 @@
 
 use super::HistoryTable;
 use super::history::{NewRow, inserted_columns};
+use crate::Checksum;
 use postgres::Client;
 use std::borrow::Cow;
 use std::io::Write;
@@ -20,8 +21,8 @@ pub(crate) enum Value<'a> {
     /// A number or a boolean, as written in SQL and in COPY.
     Plain(String),
     Text(Cow<'a, str>),
-    /// A `text[]`.
-    Texts(&'a [String]),
+    /// Statement checksums, a `text[]` of hex strings.
+    Checksums(&'a [Checksum]),
     /// The server's `clock_timestamp()`.
     Now,
 }
@@ -33,7 +34,7 @@ impl Value<'_> {
             Value::Null | Value::Now => 20,
             Value::Plain(p) => p.len(),
             Value::Text(t) => t.len() + 10,
-            Value::Texts(t) => t.iter().map(|c| c.len() + 10).sum::<usize>() + 20,
+            Value::Checksums(c) => c.len() * 74 + 20,
         }
     }
 }
@@ -61,7 +62,7 @@ pub(crate) fn values<'a>(row: &'a NewRow<'a>, host: Option<&'a str>) -> Vec<Valu
         Value::Plain(row.irreversible.to_string()),
         plain(row.statements_total.map(|n| n.to_string())),
         Value::Plain(row.statements_applied.to_string()),
-        Value::Texts(&row.statement_checksums),
+        Value::Checksums(&row.statement_checksums),
         if row.in_progress {
             Value::Null
         } else {
@@ -118,17 +119,14 @@ pub(crate) fn copy_row(
             Value::Null => out.raw("\\N")?,
             Value::Plain(p) => out.text(p)?,
             Value::Text(text) => out.text(text)?,
-            Value::Texts(texts) => {
+            Value::Checksums(checksums) => {
+                // Hex digits need no quotes in an array, nor escapes in COPY.
                 out.raw("{")?;
-                for (i, c) in texts.iter().enumerate() {
+                for (i, c) in checksums.iter().enumerate() {
                     if i > 0 {
                         out.raw(",")?;
                     }
-                    // An array element in double quotes, `\` and `"` escaped, then escaped
-                    // again for COPY.
-                    out.text("\"")?;
-                    out.text(&c.replace('\\', "\\\\").replace('"', "\\\""))?;
-                    out.text("\"")?;
+                    out.raw(&c.to_string())?;
                 }
                 out.raw("}")?;
             }
