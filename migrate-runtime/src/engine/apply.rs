@@ -47,7 +47,7 @@ impl Engine {
             let rows = self.history(client)?;
             let steps = self.plan(set, &rows, options)?;
             return Ok(ApplyReport {
-                plan: steps.iter().map(planned).collect(),
+                plan: steps.iter().map(|s| planned(s, true)).collect(),
                 applied: Vec::new(),
                 dry_run: true,
                 single_transaction: options.single_transaction,
@@ -96,7 +96,7 @@ impl Engine {
     ) -> Result<ApplyReport, EngineError> {
         let rows = self.history(client)?;
         let steps = self.plan(set, &rows, options)?;
-        let plan = steps.iter().map(planned).collect();
+        let plan = steps.iter().map(|s| planned(s, false)).collect();
         let applied = if options.single_transaction {
             self.run_single_transaction(client, &steps, backup, events)?
         } else {

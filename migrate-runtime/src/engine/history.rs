@@ -230,7 +230,8 @@ pub(crate) struct NewRow<'a> {
     pub(crate) irreversible: bool,
     pub(crate) statements_total: Option<i32>,
     pub(crate) statements_applied: i32,
-    pub(crate) statement_checksums: Vec<Checksum>,
+    /// Shared: a row is cloned to be finished, and a file can have hundreds of thousands.
+    pub(crate) statement_checksums: std::sync::Arc<[Checksum]>,
     pub(crate) execution_ms: Option<f64>,
     pub(crate) error: Option<String>,
     pub(crate) error_statement: Option<i32>,
@@ -829,7 +830,7 @@ mod tests {
             irreversible: false,
             statements_total: None,
             statements_applied: 0,
-            statement_checksums: vec![],
+            statement_checksums: Default::default(),
             execution_ms: None,
             error: None,
             error_statement: None,

@@ -182,11 +182,11 @@ pub fn statement_checksums(sql: &str, statements: &[crate::model::Statement]) ->
 }
 
 /// [`statement_checksums`] as values (32 bytes each, not a string each: a file can have
-/// hundreds of thousands of statements).
+/// hundreds of thousands of statements), shared rather than copied.
 pub(crate) fn statement_checksum_values(
     sql: &str,
     statements: &[crate::model::Statement],
-) -> Vec<Checksum> {
+) -> std::sync::Arc<[Checksum]> {
     statements
         .iter()
         .map(|s| Checksum::of_sql(s.text(sql).as_bytes()))
