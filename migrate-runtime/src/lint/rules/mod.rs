@@ -43,6 +43,13 @@ impl Context<'_> {
 }
 
 /// What a rule reads.
+///
+/// ```
+/// use migrate_runtime::lint::{OWN_RULES, Scope};
+/// let scope = |id: &str| OWN_RULES.iter().find(|r| r.id == id).map(|r| r.scope);
+/// assert_eq!(scope("empty-migration"), Some(Scope::File));
+/// assert_eq!(scope("mixed-data-and-ddl"), Some(Scope::Statements));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
     /// The statements' syntax trees: run on every chunk of a large file, findings placed in
