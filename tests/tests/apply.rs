@@ -726,6 +726,45 @@ fn lock_file_problems_refuse_before_connecting() {
 }
 
 #[test]
+fn a_large_migration_is_recorded_byte_for_byte() {
+    // Over a megabyte: the history row is streamed with COPY, whose escapes must round-trip.
+    let db = TestDb::new();
+    let p = Project::with_db(&db);
+    let mut sql = String::from(
+        "-- tab\there, back\\slash, ünïcödé, $cm$, \\N\r\nCREATE TABLE big (id int, note text);\n",
+    );
+    for i in 0..20_000 {
+        sql.push_str(&format!(
+            "INSERT INTO big VALUES ({i}, E'a\\tb\\\\c');\t-- \"{{x}}\"\r\n"
+        ));
+    }
+    assert!(sql.len() > 1 << 20);
+    p.migration(USERS, &sql, Some("DROP TABLE big;\n"));
+    let run = p.run(&["apply"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let row = db
+        .client()
+        .query_one(
+            "SELECT sql, down_sql, array_length(statement_checksums, 1), finished_at IS NOT NULL, \
+             tool_version, client_host IS NOT NULL FROM _migrate_history",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), sql);
+    assert_eq!(row.get::<_, String>(1), "DROP TABLE big;\n");
+    assert_eq!(row.get::<_, i32>(2), 20_001);
+    assert!(row.get::<_, bool>(3), "finished_at is recorded");
+    assert_eq!(row.get::<_, String>(4), env!("CARGO_PKG_VERSION"));
+    assert!(row.get::<_, bool>(5));
+    assert_eq!(db.count("SELECT count(*) FROM big"), 20_000);
+    assert_eq!(
+        p.run(&["status"]).code,
+        0,
+        "checksums match what was recorded"
+    );
+}
+
+#[test]
 fn the_history_records_the_sql_byte_for_byte() {
     let db = TestDb::new();
     let p = Project::with_db(&db);

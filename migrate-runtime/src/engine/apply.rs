@@ -10,7 +10,7 @@ use super::plan::{Planned, Step, planned};
 use super::retry::{Retrier, Watch};
 use super::runner::{Job, Runner, ms, rollback};
 use super::session::Baseline;
-use super::status::statement_checksums;
+use super::status::statement_checksum_values;
 use super::{Engine, Event, advisory};
 use crate::Version;
 use crate::model::MigrationSet;
@@ -47,7 +47,7 @@ impl Engine {
             let rows = self.history(client)?;
             let steps = self.plan(set, &rows, options)?;
             return Ok(ApplyReport {
-                plan: steps.iter().map(planned).collect(),
+                plan: steps.iter().map(|s| planned(s, true)).collect(),
                 applied: Vec::new(),
                 dry_run: true,
                 single_transaction: options.single_transaction,
@@ -96,7 +96,7 @@ impl Engine {
     ) -> Result<ApplyReport, EngineError> {
         let rows = self.history(client)?;
         let steps = self.plan(set, &rows, options)?;
-        let plan = steps.iter().map(planned).collect();
+        let plan = steps.iter().map(|s| planned(s, false)).collect();
         let applied = if options.single_transaction {
             self.run_single_transaction(client, &steps, backup, events)?
         } else {
@@ -275,7 +275,7 @@ impl Engine {
             if let Some(last) = steps.last() {
                 let mut record = baseline.identity_sql().to_string();
                 for row in &rows {
-                    record.push_str(&history::insert_sql(&self.config.history, row));
+                    history::push_insert_sql(&mut record, &self.config.history, row);
                     record.push_str(";\n");
                 }
                 if let Err(e) = client.batch_execute(&record) {
@@ -373,7 +373,7 @@ fn job<'a>(step: &'a Step<'a>, async_commit: bool, backup: Option<&'a str>) -> J
             statement_checksums: step
                 .script
                 .statements
-                .map(|s| statement_checksums(&m.up.sql, s))
+                .map(|s| statement_checksum_values(&m.up.sql, s))
                 .unwrap_or_default(),
             execution_ms: None,
             error: None,

@@ -10,7 +10,7 @@ use super::execute::Script;
 use super::history::{Action, BackfillProgress, NewRow, Row, RowState};
 use super::runner::{Job, Runner, ms};
 use super::session::{self, Replay};
-use super::status::statement_checksums;
+use super::status::{statement_checksum_values, statement_checksums};
 use super::{Engine, Event, refusal};
 use crate::model::{Directives, MigrationSet, SqlFile, down_no_transaction, needs_no_transaction};
 use crate::{Checksum, Version};
@@ -422,7 +422,7 @@ fn job<'a>(t: &'a Target<'a>, script: &'a Script<'a>) -> Job<'a> {
             statements_applied: 0,
             statement_checksums: script
                 .statements
-                .map(|s| statement_checksums(&t.file.sql, s))
+                .map(|s| statement_checksum_values(&t.file.sql, s))
                 .unwrap_or_default(),
             execution_ms: None,
             error: None,

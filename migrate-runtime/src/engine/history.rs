@@ -230,7 +230,8 @@ pub(crate) struct NewRow<'a> {
     pub(crate) irreversible: bool,
     pub(crate) statements_total: Option<i32>,
     pub(crate) statements_applied: i32,
-    pub(crate) statement_checksums: Vec<String>,
+    /// Shared: a row is cloned to be finished, and a file can have hundreds of thousands.
+    pub(crate) statement_checksums: std::sync::Arc<[Checksum]>,
     pub(crate) execution_ms: Option<f64>,
     pub(crate) error: Option<String>,
     pub(crate) error_statement: Option<i32>,
@@ -644,68 +645,79 @@ fn get<'a, T: postgres::types::FromSql<'a>>(
 /// The `INSERT` of a row as SQL text with literal values (dollar-quoted strings), so it can be
 /// sent in one round trip with other statements (`...; COMMIT`).
 pub(crate) fn insert_sql(t: &HistoryTable, row: &NewRow<'_>) -> String {
-    let error = if row.in_progress {
-        Some("did not finish: running now, or interrupted".to_string())
-    } else {
-        row.error.clone()
-    };
-    let opt = |v: Option<String>| v.unwrap_or_else(|| "NULL".into());
-    let checksums: Vec<String> = row.statement_checksums.iter().map(|c| literal(c)).collect();
-    let values: Vec<String> = vec![
-        row.version.get().to_string(),
-        literal(row.name),
-        literal(row.action.as_str()),
-        literal(row.state.as_str()),
-        literal(&row.checksum.to_string()),
-        opt(row.down_checksum.map(|c| literal(&c.to_string()))),
-        literal(row.sql),
-        opt(row.down_sql.map(literal)),
-        row.no_transaction.to_string(),
-        row.irreversible.to_string(),
-        opt(row.statements_total.map(|n| n.to_string())),
-        row.statements_applied.to_string(),
-        format!("ARRAY[{}]::text[]", checksums.join(", ")),
-        if row.in_progress {
-            "NULL".into()
-        } else {
-            "clock_timestamp()".into()
-        },
-        opt(row
-            .execution_ms
-            .filter(|ms| ms.is_finite())
-            .map(|ms| format!("{ms}"))),
-        opt(error.as_deref().map(literal)),
-        opt(row.error_statement.map(|n| n.to_string())),
-        opt(row.note.as_deref().map(literal)),
-        opt(client_host().as_deref().map(literal)),
-        literal(env!("CARGO_PKG_VERSION")),
-        opt(row.backup.map(literal)),
-        opt(row.backfill.as_deref().map(literal)),
-    ];
-    let names: Vec<&str> = COLUMNS
+    let mut out = String::new();
+    push_insert_sql(&mut out, t, row);
+    out
+}
+
+/// [`insert_sql`] written at the end of `out`, the texts copied once (a 50 MB migration's
+/// text is in the row).
+pub(crate) fn push_insert_sql(out: &mut String, t: &HistoryTable, row: &NewRow<'_>) {
+    use super::record::Value;
+    let host = client_host();
+    let values = super::record::values(row, host.as_deref());
+    out.reserve(values.iter().map(Value::size).sum::<usize>() + 1024);
+    out.push_str("INSERT INTO ");
+    out.push_str(&t.qualified());
+    out.push_str(" (");
+    out.push_str(&inserted_columns().join(", "));
+    out.push_str(") VALUES (");
+    for (i, v) in values.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        match v {
+            Value::Null => out.push_str("NULL"),
+            Value::Plain(p) => out.push_str(p),
+            Value::Text(text) => push_literal(out, text),
+            Value::Checksums(checksums) => {
+                out.push_str("ARRAY[");
+                for (i, c) in checksums.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    push_literal(out, &c.to_string());
+                }
+                out.push_str("]::text[]");
+            }
+            Value::Now => out.push_str("clock_timestamp()"),
+        }
+    }
+    out.push(')');
+}
+
+/// The columns a new row gives values for, in order.
+pub(crate) fn inserted_columns() -> Vec<&'static str> {
+    COLUMNS
         .iter()
         .filter(|c| c.inserted)
         .map(|c| c.name)
-        .collect();
-    debug_assert_eq!(names.len(), values.len());
-    format!(
-        "INSERT INTO {} ({}) VALUES ({})",
-        t.qualified(),
-        names.join(", "),
-        values.join(", ")
-    )
+        .collect()
 }
 
 /// A SQL string literal, dollar-quoted with a tag the text does not contain (no escaping).
 fn literal(text: &str) -> String {
+    let mut out = String::new();
+    push_literal(&mut out, text);
+    out
+}
+
+/// [`literal`] written at the end of `out`.
+fn push_literal(out: &mut String, text: &str) {
     let mut tag = "$cm$".to_string();
     let mut n = 0;
-    // The first occurrence of the tag after the opening one must be the closing one.
-    while format!("{text}{tag}").find(&tag) != Some(text.len()) {
+    // The first occurrence of the tag after the opening one must be the closing one: the text
+    // holds no tag, and none starts in its end and runs on into the closing tag
+    // (`...$cm` + `$cm$` holds `$cm$` one character early).
+    while text.contains(tag.as_str())
+        || (1..tag.len()).any(|k| text.ends_with(&tag[..k]) && tag[k..] == tag[..tag.len() - k])
+    {
         n += 1;
         tag = format!("$cm{n}$");
     }
-    format!("{tag}{text}{tag}")
+    out.push_str(&tag);
+    out.push_str(text);
+    out.push_str(&tag);
 }
 
 /// Inserts a row and returns its id.
@@ -778,7 +790,7 @@ pub(crate) fn finish(
     ))
 }
 
-fn client_host() -> Option<String> {
+pub(crate) fn client_host() -> Option<String> {
     gethostname::gethostname().into_string().ok()
 }
 
@@ -818,7 +830,7 @@ mod tests {
             irreversible: false,
             statements_total: None,
             statements_applied: 0,
-            statement_checksums: vec![],
+            statement_checksums: Default::default(),
             execution_ms: None,
             error: None,
             error_statement: None,

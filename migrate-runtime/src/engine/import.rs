@@ -5,7 +5,7 @@
 
 use super::error::EngineError;
 use super::history::{self, Action, NewRow, RowState};
-use super::status::statement_checksums;
+use super::status::statement_checksum_values;
 use super::{Engine, Event};
 use crate::import::{
     AdoptionState, HistoryOptions, HistoryReport, ImportError, ImportReport, Imported, Problem,
@@ -173,7 +173,7 @@ fn record(
         statements_applied: 0,
         statement_checksums: statements
             .as_deref()
-            .map(|s| statement_checksums(sql, s))
+            .map(|s| statement_checksum_values(sql, s))
             .unwrap_or_default(),
         execution_ms: None,
         error: None,

@@ -33,6 +33,7 @@ pub(crate) mod execute;
 pub mod history;
 mod import;
 mod plan;
+mod record;
 mod refusal;
 mod reset;
 mod resolve;

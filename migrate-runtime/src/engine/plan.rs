@@ -47,7 +47,8 @@ pub struct Planned {
     pub resume_at: Option<usize>,
     /// It failed before (its transaction was rolled back) and is retried.
     pub retried: bool,
-    /// Its statements (empty when the file is run as one batch).
+    /// Its statements, in a dry run (empty when the file is run as one batch, and in a real
+    /// run, which reports what ran in [`ApplyReport::applied`](super::ApplyReport)).
     pub statements: Vec<PlannedStatement>,
 }
 
@@ -268,7 +269,10 @@ fn resumable<'a>(m: &'a Migration, row: &Row) -> Result<Step<'a>, Refusal> {
 }
 
 /// What the plan shows of a step.
-pub(crate) fn planned(step: &Step<'_>) -> Planned {
+/// What the plan says of `step`; its statements (a copy of each one's text) only when
+/// `with_statements` (a dry run shows them; a real run reports what ran instead, and a copy of
+/// a huge migration's text would double its memory).
+pub(crate) fn planned(step: &Step<'_>, with_statements: bool) -> Planned {
     let m = step.migration;
     Planned {
         version: m.version,
@@ -279,6 +283,7 @@ pub(crate) fn planned(step: &Step<'_>) -> Planned {
         statements: step
             .script
             .statements
+            .filter(|_| with_statements)
             .unwrap_or_default()
             .iter()
             .enumerate()

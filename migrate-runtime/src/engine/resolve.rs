@@ -5,7 +5,7 @@
 
 use super::error::EngineError;
 use super::history::{self, Action, NewRow, Row, RowState};
-use super::status::{self, State, statement_checksums};
+use super::status::{self, State, statement_checksum_values};
 use super::{Engine, Event};
 use crate::model::{Migration, MigrationSet, split_statements};
 use crate::{Checksum, Version};
@@ -195,7 +195,7 @@ fn new_row<'a>(r: &Recorded<'a>, resolution: Resolution, note: &str) -> NewRow<'
         statements_applied: 0,
         statement_checksums: statements
             .as_deref()
-            .map(|s| statement_checksums(r.sql, s))
+            .map(|s| statement_checksum_values(r.sql, s))
             .unwrap_or_default(),
         execution_ms: None,
         error: None,

@@ -16,6 +16,7 @@ use super::execute::{
     RunError, Script, cut_off, fails_at_commit, is_lock_timeout, session_settings,
 };
 use super::history::{self, Finish, NewRow, RowState};
+use super::record;
 use super::retry::{Retrier, Watch};
 use super::session::Baseline;
 use super::{Engine, EngineError, Event};
@@ -182,12 +183,21 @@ impl<'a> Runner<'a> {
                         execution_ms: Some(ms(started)),
                         ..job.row.clone()
                     };
-                    let insert = history::insert_sql(&config.history, &row);
                     let identity = self.baseline.identity_sql();
-                    match self
-                        .client
-                        .batch_execute(&format!("{identity}{insert}; COMMIT"))
-                    {
+                    let recorded = if record::streams(&row) {
+                        // A large text streamed, not held in a query two or three times over.
+                        self.client
+                            .batch_execute(identity)
+                            .and_then(|()| record::copy_row(self.client, &config.history, &row))
+                            .and_then(|()| self.client.batch_execute("COMMIT"))
+                    } else {
+                        // The record and the commit in one round trip.
+                        let mut sql = identity.to_string();
+                        history::push_insert_sql(&mut sql, &config.history, &row);
+                        sql.push_str("; COMMIT");
+                        self.client.batch_execute(&sql)
+                    };
+                    match recorded {
                         Ok(()) => return Ok(()),
                         Err(e) if cut_off(&e) => {
                             return Err(JobError::stopped(

@@ -175,9 +175,21 @@ pub fn applied_drafts(
 
 /// Checksums of the statements of a SQL file (for resuming no-transaction migrations).
 pub fn statement_checksums(sql: &str, statements: &[crate::model::Statement]) -> Vec<String> {
+    statement_checksum_values(sql, statements)
+        .iter()
+        .map(Checksum::to_string)
+        .collect()
+}
+
+/// [`statement_checksums`] as values (32 bytes each, not a string each: a file can have
+/// hundreds of thousands of statements), shared rather than copied.
+pub(crate) fn statement_checksum_values(
+    sql: &str,
+    statements: &[crate::model::Statement],
+) -> std::sync::Arc<[Checksum]> {
     statements
         .iter()
-        .map(|s| Checksum::of_sql(s.text(sql).as_bytes()).to_string())
+        .map(|s| Checksum::of_sql(s.text(sql).as_bytes()))
         .collect()
 }
 

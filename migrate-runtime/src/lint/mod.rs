@@ -17,6 +17,7 @@
 //! assert_eq!((findings[0].line, findings[0].column), (1, 19));
 //! ```
 
+mod chunked;
 mod config;
 pub mod impact;
 mod rules;
@@ -24,9 +25,10 @@ mod squawk;
 mod suppress;
 
 pub use config::{LintConfig, LintSettings};
-pub use rules::OWN_RULES;
+pub use rules::{OWN_RULES, Scope};
 
 use crate::Version;
+use crate::model::chunks::CHUNK_BYTES;
 use crate::model::{LineIndex, Migration, MigrationSet, SqlFile};
 use std::path::PathBuf;
 
@@ -89,27 +91,31 @@ pub fn lint(
     sealed: &[Version],
     config: &LintConfig,
 ) -> Vec<LintFinding> {
+    lint_in_chunks(set, versions, sealed, config, CHUNK_BYTES)
+}
+
+/// [`lint`], parsing each `migration.sql` about `chunk_bytes` at a time.
+pub(crate) fn lint_in_chunks(
+    set: &MigrationSet,
+    versions: &[Version],
+    sealed: &[Version],
+    config: &LintConfig,
+    chunk_bytes: usize,
+) -> Vec<LintFinding> {
     let mut out = Vec::new();
     for (index, m) in set.migrations.iter().enumerate() {
         if !versions.contains(&m.version) {
             continue;
         }
-        // A backfill's placeholders read as the parameters they are bound as (same offsets).
-        let sql = crate::model::bind_placeholders(&m.up.sql);
-        let parse = squawk_syntax::SourceFile::parse(&sql);
-        m.up.split_from(&parse);
-        let file = parse.tree();
         let cx = rules::Context {
             set,
             index,
             migration: m,
             sealed,
             config,
-            file: &file,
+            file: None,
         };
-        let mut raw = squawk::lint(&sql, &parse, config, !m.directives.no_transaction);
-        raw.extend(rules::run(&cx));
-        let up = suppress::apply(&m.up, raw);
+        let up = suppress::apply(&m.up, lint_up(&cx, chunk_bytes));
         out.extend(located(m.version, &m.name, &m.up, up, config));
         if let Some(down) = &m.down {
             let raw = lint_down(m, down, config);
@@ -117,6 +123,47 @@ pub fn lint(
         }
     }
     out
+}
+
+/// The findings of a `migration.sql`, linted a chunk at a time (the whole file at once when a
+/// chunk does not parse as cut); its statements are recorded on the way, so applying it does
+/// not parse it again.
+fn lint_up(cx: &rules::Context<'_>, chunk_bytes: usize) -> Vec<Raw> {
+    let m = cx.migration;
+    let in_transaction = !m.directives.no_transaction;
+    let mut raw = Vec::new();
+    let statements = chunked::each_chunk(&m.up.sql, chunk_bytes, |chunk, parse| {
+        let file = parse.tree();
+        let cx = rules::Context {
+            file: Some(&file),
+            ..*cx
+        };
+        let found = squawk::lint(chunk.text(), parse, cx.config, in_transaction)
+            .into_iter()
+            .chain(rules::run(&cx, Scope::Statements));
+        raw.extend(found.filter_map(|r| {
+            let (start, end) = chunk.to_file(r.start, r.end)?;
+            Some(Raw { start, end, ..r })
+        }));
+    });
+    match statements {
+        Some(statements) => m.up.found_statements(statements),
+        None => {
+            // A backfill's placeholders read as the parameters they are bound as (same offsets).
+            let sql = crate::model::bind_placeholders(&m.up.sql);
+            let parse = squawk_syntax::SourceFile::parse(&sql);
+            m.up.split_from(&parse);
+            let file = parse.tree();
+            let cx = rules::Context {
+                file: Some(&file),
+                ..*cx
+            };
+            raw = squawk::lint(&sql, &parse, cx.config, in_transaction);
+            raw.extend(rules::run(&cx, Scope::Statements));
+        }
+    }
+    raw.extend(rules::run(cx, Scope::File));
+    raw
 }
 
 /// Lints seed files (`cargo migrate seed`): `seed-insert-without-on-conflict`, with the same

@@ -30,6 +30,31 @@ pub(crate) fn lint_with(sql: &str, down: Option<&str>, config: &LintConfig) -> V
     lint(&set, &[set.migrations[0].version], &[], config)
 }
 
+/// Lints one migration (with a down.sql), parsing `chunk_bytes` of it at a time.
+pub(crate) fn lint_in_chunks_with(sql: &str, chunk_bytes: usize) -> Vec<LintFinding> {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("20261121090000_m");
+    fs::create_dir(&folder).unwrap();
+    fs::write(folder.join("migration.sql"), sql).unwrap();
+    fs::write(folder.join("down.sql"), "SELECT 1;\n").unwrap();
+    let set = MigrationSet::read(dir.path()).unwrap();
+    let versions = [set.migrations[0].version];
+    let findings = super::lint_in_chunks(&set, &versions, &[], &LintConfig::default(), chunk_bytes);
+    // The statements recorded on the way are the file's.
+    assert_eq!(
+        set.migrations[0].up.statements().ok(),
+        crate::model::split_statements(sql).as_deref().ok()
+    );
+    // Without the temporary directory, to compare runs.
+    findings
+        .into_iter()
+        .map(|f| LintFinding {
+            path: f.path.file_name().unwrap().into(),
+            ..f
+        })
+        .collect()
+}
+
 /// Lints the last of several migrations (`sealed`: indexes of sealed ones).
 pub(crate) fn lint_set(
     migrations: &[(&str, &str)],

@@ -3,6 +3,7 @@
 //! they can never disagree about what a migration is.
 
 mod backfill;
+pub(crate) mod chunks;
 mod create;
 mod directives;
 mod error;
@@ -26,6 +27,8 @@ pub use error::{Problem, ReadError, ReadErrors};
 pub(crate) use name::snake_words;
 pub use name::{constant_names, parse_folder_name, validate_new_name};
 pub use read::{DOWN_FILE, LOCK_FILE, PRISMA_LOCK_FILE, UP_FILE, down_no_transaction};
+#[cfg(feature = "lint")]
+pub(crate) use statements::located as located_statement;
 pub use statements::{LineIndex, SplitError, Statement, line_column, split_statements};
 pub use transaction::{
     NO_TRANSACTION_HELP, NeedsNoTransaction, concurrent_index, needs_no_transaction,
@@ -127,13 +130,20 @@ impl SqlFile {
         matches!(&self.backfill, Ok(Some(b)) if b.rust)
     }
 
-    /// Splits its statements from `parse` (a parse of its text made for something else,
-    /// e.g. the linter's) unless they are known already: a large file is then parsed once.
+    /// Splits its statements from `parse` (a parse of its whole text made for something else,
+    /// e.g. the linter's) unless they are known already: the file is then parsed once.
     #[cfg(feature = "lint")]
     pub(crate) fn split_from(&self, parse: &squawk_syntax::Parse<squawk_syntax::SourceFile>) {
         let _ = self
             .statements
             .get_or_init(|| statements::statements_of(&self.sql, parse));
+    }
+
+    /// Records its statements, found by someone who parsed it anyway (the linter, a chunk at
+    /// a time), unless they are known already.
+    #[cfg(feature = "lint")]
+    pub(crate) fn found_statements(&self, statements: Vec<Statement>) {
+        let _ = self.statements.set(Ok(statements));
     }
 
     /// Its statements, split with squawk's PostgreSQL parser (once).

@@ -55,13 +55,79 @@ pub struct SplitError {
 /// assert!(split_statements("CREATE TABL t ();").is_err());
 /// ```
 pub fn split_statements(sql: &str) -> Result<Vec<Statement>, SplitError> {
-    // A backfill's `:batch_start`/`:batch_end` parse as the parameters they are bound as
-    // (same offsets).
-    statements_of(sql, &SourceFile::parse(&super::bind_placeholders(sql)))
+    split_in_chunks(sql, super::chunks::CHUNK_BYTES)
 }
 
-/// The statements of `sql` from a parse of it made for something else (the linter's), so a
-/// large file is parsed once.
+/// [`split_statements`], parsing about `chunk_bytes` at a time.
+pub(crate) fn split_in_chunks(sql: &str, chunk_bytes: usize) -> Result<Vec<Statement>, SplitError> {
+    let lines = LineIndex::new(sql);
+    let mut statements = Vec::new();
+    let mut error = None;
+    each_parsed_chunk(sql, chunk_bytes, |start, parse| {
+        if let Some(e) = parse.errors().first() {
+            let (line, column) = lines.line_column(sql, start + usize::from(e.range().start()));
+            error = Some(SplitError {
+                line,
+                column,
+                message: e.message().to_string(),
+            });
+            return;
+        }
+        statements.extend(parse.tree().stmts().map(|stmt| {
+            let range = stmt.syntax().text_range();
+            let (s, e): (usize, usize) = (range.start().into(), range.end().into());
+            located(sql, &lines, start + s, start + e)
+        }));
+    });
+    error.map_or(Ok(statements), Err)
+}
+
+/// Parses `sql` about `chunk_bytes` at a time, in file order, and calls `each` with where each
+/// chunk starts in the file and its parse (each syntax tree is dropped before the next is
+/// built). A chunk that does not parse is parsed again with the chunks after it (one, then
+/// two, four, ...): a cut in the wrong place is mended, and a real syntax error ends in a last
+/// call with the parse (errors included) of the rest of the file from a statement boundary,
+/// which is what a parse of the whole file says about that rest.
+pub(crate) fn each_parsed_chunk(
+    sql: &str,
+    chunk_bytes: usize,
+    mut each: impl FnMut(usize, &squawk_syntax::Parse<SourceFile>),
+) {
+    let ends = super::chunks::cut(sql, chunk_bytes).ends;
+    let (mut start, mut next) = (0, 0);
+    while next < ends.len() {
+        let (mut last, mut step) = (next, 1);
+        loop {
+            // A backfill's `:batch_start`/`:batch_end` parse as the parameters they are
+            // bound as (same offsets).
+            let parse = SourceFile::parse(&super::bind_placeholders(&sql[start..ends[last]]));
+            if !parse.errors().is_empty() && last + 1 < ends.len() {
+                last = (last + step).min(ends.len() - 1);
+                step *= 2;
+                continue;
+            }
+            each(start, &parse);
+            break;
+        }
+        start = ends[last];
+        next = last + 1;
+    }
+}
+
+/// The statement at `start..end` of `sql`, with its line and column.
+pub(crate) fn located(sql: &str, lines: &LineIndex, start: usize, end: usize) -> Statement {
+    let (line, column) = lines.line_column(sql, start);
+    Statement {
+        start,
+        end,
+        line,
+        column,
+    }
+}
+
+/// The statements of `sql` from a parse of the whole of it made for something else (the
+/// linter's, when it had to parse the file at once), so the file is parsed once.
+#[cfg(feature = "lint")]
 pub(crate) fn statements_of(
     sql: &str,
     parse: &squawk_syntax::Parse<SourceFile>,
@@ -81,14 +147,7 @@ pub(crate) fn statements_of(
         .stmts()
         .map(|stmt| {
             let range = stmt.syntax().text_range();
-            let (start, end) = (range.start().into(), range.end().into());
-            let (line, column) = lines.line_column(sql, start);
-            Statement {
-                start,
-                end,
-                line,
-                column,
-            }
+            located(sql, &lines, range.start().into(), range.end().into())
         })
         .collect())
 }
@@ -184,5 +243,24 @@ mod tests {
     fn syntax_error_has_its_place() {
         let err = split_statements("SELECT 1;\nCREATE TABL t ();").unwrap_err();
         assert_eq!(err.line, 2);
+    }
+
+    #[cfg(feature = "lint")]
+    mod chunked {
+        use super::*;
+        use crate::model::chunks::tests::sql_files;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(300))]
+
+            /// Splitting a chunk at a time finds the statements (or the first syntax error)
+            /// a parse of the whole file finds.
+            #[test]
+            fn chunked_split_agrees_with_one_parse(sql in sql_files(), chunk in 1..120usize) {
+                let whole = statements_of(&sql, &SourceFile::parse(&crate::model::bind_placeholders(&sql)));
+                prop_assert_eq!(split_in_chunks(&sql, chunk), whole);
+            }
+        }
     }
 }

@@ -30,7 +30,23 @@ pub struct NeedsNoTransaction {
 /// assert_eq!(what, ["CREATE INDEX CONCURRENTLY", "VACUUM"]);
 /// ```
 pub fn needs_no_transaction(sql: &str) -> Vec<NeedsNoTransaction> {
-    needs_no_transaction_in(&SourceFile::parse(sql).tree())
+    in_chunks(sql, super::chunks::CHUNK_BYTES)
+}
+
+/// [`needs_no_transaction`], parsing about `chunk_bytes` at a time: a huge file never has one
+/// syntax tree of all of it.
+fn in_chunks(sql: &str, chunk_bytes: usize) -> Vec<NeedsNoTransaction> {
+    let mut found = Vec::new();
+    super::statements::each_parsed_chunk(sql, chunk_bytes, |offset, parse| {
+        found.extend(needs_no_transaction_in(&parse.tree()).into_iter().map(|f| {
+            NeedsNoTransaction {
+                start: offset + f.start,
+                end: offset + f.end,
+                ..f
+            }
+        }));
+    });
+    found
 }
 
 /// [`needs_no_transaction`] on a file already parsed.
@@ -144,5 +160,21 @@ mod tests {
             &sql[f.start..f.end],
             "CREATE INDEX CONCURRENTLY i ON t (a);"
         );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+
+        /// A chunk at a time finds what one parse of the whole file finds.
+        #[test]
+        fn chunked_search_agrees_with_one_parse(
+            sql in crate::model::chunks::tests::sql_files(),
+            chunk in 1..120usize,
+        ) {
+            let whole = needs_no_transaction_in(
+                &SourceFile::parse(&crate::model::bind_placeholders(&sql)).tree(),
+            );
+            proptest::prop_assert_eq!(in_chunks(&sql, chunk), whole);
+        }
     }
 }

@@ -156,8 +156,9 @@ pub fn apply(
         let versions: Vec<Version> = report.applied.iter().map(|a| a.version).collect();
         seal_applied(ws, &set, &state, &versions)?.1
     };
+    // Versions and states only: not the texts just recorded (a huge migration's among them).
     let version = engine
-        .history(&mut db.client)
+        .history_texts_for(&mut db.client, |_, _| false)
         .ok()
         .and_then(|rows| newest_applied(&rows));
     Ok(ApplyOutcome {

@@ -3,7 +3,7 @@
 //! must have run everywhere before its column is contracted: `SET NOT NULL` would fail on the
 //! rows it has not reached yet, `DROP COLUMN` would throw its work away.
 
-use super::{Context, OwnRule, normalize_name, qualified_name, raw};
+use super::{Context, OwnRule, Scope, normalize_name, qualified_name, raw};
 use crate::lint::{Raw, Severity};
 use crate::model::bind_placeholders;
 use squawk_syntax::SourceFile;
@@ -13,6 +13,7 @@ pub(super) const RULE: OwnRule = OwnRule {
     id: "contract-before-backfill",
     severity: Severity::Error,
     summary: "SET NOT NULL or DROP COLUMN of a column an unsealed backfill writes",
+    scope: Scope::Statements,
     check,
 };
 
@@ -61,7 +62,7 @@ fn check(cx: &Context<'_>) -> Vec<Raw> {
         return Vec::new();
     }
     let mut findings = Vec::new();
-    for stmt in cx.file.stmts() {
+    for stmt in cx.stmts() {
         let ast::Stmt::AlterTable(t) = stmt else {
             continue;
         };

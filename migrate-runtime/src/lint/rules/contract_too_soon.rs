@@ -3,7 +3,7 @@
 //! Expand and contract must be separate deploys: old code keeps using what the expand added
 //! until the code that stops using it is deployed.
 
-use super::{Context, OwnRule, normalize_name, qualified_name, raw, search_path_schema};
+use super::{Context, OwnRule, Scope, normalize_name, qualified_name, raw, search_path_schema};
 use crate::lint::{Raw, Severity};
 use squawk_syntax::SourceFile;
 use squawk_syntax::ast::{self, AstNode};
@@ -13,6 +13,7 @@ pub(super) const RULE: OwnRule = OwnRule {
     id: "contract-too-soon",
     severity: Severity::Error,
     summary: "dropping a table or column created in the same release, or fewer than `contract_after` migrations ago",
+    scope: Scope::Statements,
     check,
 };
 
@@ -47,10 +48,10 @@ impl SearchPath {
 }
 
 /// Tables and columns a migration creates.
-fn created(file: &SourceFile) -> HashSet<Thing> {
+fn created(stmts: impl Iterator<Item = ast::Stmt>) -> HashSet<Thing> {
     let mut out = HashSet::new();
     let mut path = SearchPath::new();
-    for stmt in file.stmts() {
+    for stmt in stmts {
         path.follow(&stmt);
         match stmt {
             ast::Stmt::CreateTable(t) => {
@@ -108,9 +109,13 @@ fn check(cx: &Context<'_>) -> Vec<Raw> {
                 .rev()
                 .map(|i| {
                     let things = if i == cx.index {
-                        created(cx.file)
+                        created(cx.stmts())
                     } else {
-                        created(&SourceFile::parse(&cx.set.migrations[i].up.sql).tree())
+                        created(
+                            SourceFile::parse(&cx.set.migrations[i].up.sql)
+                                .tree()
+                                .stmts(),
+                        )
                     };
                     (i, things)
                 })
@@ -143,7 +148,7 @@ fn check(cx: &Context<'_>) -> Vec<Raw> {
         None
     };
     let mut path = SearchPath::new();
-    for stmt in cx.file.stmts() {
+    for stmt in cx.stmts() {
         path.follow(&stmt);
         match &stmt {
             ast::Stmt::DropTable(d) => {

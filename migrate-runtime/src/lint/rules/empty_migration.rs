@@ -2,13 +2,14 @@
 //! `cargo migrate new` that was never written. A Rust backfill (`-- migrate:backfill ... rust`)
 //! holds no statement on purpose: its batches run registered code.
 
-use super::{Context, OwnRule, raw};
+use super::{Context, OwnRule, Scope, raw};
 use crate::lint::{Raw, Severity};
 
 pub(super) const RULE: OwnRule = OwnRule {
     id: "empty-migration",
     severity: Severity::Error,
     summary: "migration.sql has no statements",
+    scope: Scope::File,
     check,
 };
 

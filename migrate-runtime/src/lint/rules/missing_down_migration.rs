@@ -2,13 +2,14 @@
 //! `-- migrate:irreversible`. Every migration is reversible, or says why it is not. A down.sql
 //! that is a Rust backfill has no statement on purpose (its batches run registered code).
 
-use super::{Context, OwnRule, raw};
+use super::{Context, OwnRule, Scope, raw};
 use crate::lint::{Raw, Severity};
 
 pub(super) const RULE: OwnRule = OwnRule {
     id: "missing-down-migration",
     severity: Severity::Error,
     summary: "no down.sql, or an empty one, without `-- migrate:irreversible`",
+    scope: Scope::File,
     check,
 };
 

@@ -2,7 +2,7 @@
 //! `INSERT ... SELECT`) in the same migration as schema changes. The runbooks require data
 //! migrations to be separate: a backfill holds the DDL's locks for as long as it runs.
 
-use super::{Context, OwnRule, raw};
+use super::{Context, OwnRule, Scope, raw};
 use crate::lint::{Raw, Severity};
 
 use squawk_syntax::ast::{self, AstNode};
@@ -11,6 +11,7 @@ pub(super) const RULE: OwnRule = OwnRule {
     id: "mixed-data-and-ddl",
     severity: Severity::Error,
     summary: "an unbounded UPDATE/DELETE or an INSERT ... SELECT in a migration that also changes the schema",
+    scope: Scope::Statements,
     check,
 };
 
@@ -40,7 +41,7 @@ fn unbounded_data_change(stmt: &ast::Stmt) -> Option<&'static str> {
 }
 
 fn check(cx: &Context<'_>) -> Vec<Raw> {
-    let stmts: Vec<ast::Stmt> = cx.file.stmts().collect();
+    let stmts: Vec<ast::Stmt> = cx.stmts().collect();
     if !stmts.iter().any(is_ddl) {
         return Vec::new();
     }

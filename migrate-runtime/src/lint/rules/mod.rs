@@ -27,8 +27,37 @@ pub(crate) struct Context<'a> {
     pub sealed: &'a [Version],
     /// The configuration.
     pub config: &'a LintConfig,
-    /// The linted migration's `migration.sql`, parsed once for every rule.
-    pub file: &'a squawk_syntax::SourceFile,
+    /// The part of the linted migration's `migration.sql` being linted, parsed once for every
+    /// rule (a chunk of a large file, with the statements around it that rules look across
+    /// to); `None` for [`Scope::File`] rules.
+    pub file: Option<&'a squawk_syntax::SourceFile>,
+}
+
+impl Context<'_> {
+    /// The statements of [`Context::file`].
+    pub fn stmts(&self) -> impl Iterator<Item = squawk_syntax::ast::Stmt> + '_ {
+        self.file
+            .into_iter()
+            .flat_map(squawk_syntax::SourceFile::stmts)
+    }
+}
+
+/// What a rule reads.
+///
+/// ```
+/// use migrate_runtime::lint::{OWN_RULES, Scope};
+/// let scope = |id: &str| OWN_RULES.iter().find(|r| r.id == id).map(|r| r.scope);
+/// assert_eq!(scope("empty-migration"), Some(Scope::File));
+/// assert_eq!(scope("mixed-data-and-ddl"), Some(Scope::Statements));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// The statements' syntax trees: run on every chunk of a large file, findings placed in
+    /// the chunk's text.
+    Statements,
+    /// The migration as a whole (its text, statements, directives, down.sql): run once,
+    /// findings placed in the file.
+    File,
 }
 
 /// One of our rules.
@@ -40,6 +69,8 @@ pub struct OwnRule {
     pub severity: Severity,
     /// What it checks, for documentation.
     pub summary: &'static str,
+    /// What it reads.
+    pub scope: Scope,
     pub(crate) check: fn(&Context<'_>) -> Vec<Raw>,
 }
 
@@ -69,10 +100,11 @@ pub(crate) fn requires_no_transaction_in(
     requires_no_transaction::findings(file, what, help)
 }
 
-pub(crate) fn run(cx: &Context<'_>) -> Vec<Raw> {
+/// The findings of our rules of `scope`.
+pub(crate) fn run(cx: &Context<'_>, scope: Scope) -> Vec<Raw> {
     OWN_RULES
         .iter()
-        .filter(|r| cx.config.severity(r.id).is_some())
+        .filter(|r| r.scope == scope && cx.config.severity(r.id).is_some())
         .flat_map(|r| (r.check)(cx))
         .collect()
 }

@@ -1,7 +1,7 @@
 //! `requires-no-transaction`: a statement that cannot run inside a transaction block
 //! (`CREATE INDEX CONCURRENTLY`, `VACUUM`, ...) in a migration that runs in one.
 
-use super::{Context, OwnRule, raw};
+use super::{Context, OwnRule, Scope, raw};
 use crate::lint::{Raw, Severity};
 use crate::model::{NO_TRANSACTION_HELP, needs_no_transaction_in};
 use squawk_syntax::SourceFile;
@@ -10,14 +10,18 @@ pub(super) const RULE: OwnRule = OwnRule {
     id: "requires-no-transaction",
     severity: Severity::Error,
     summary: "a statement that cannot run in a transaction, in a migration without `-- migrate:no-transaction`",
+    scope: Scope::Statements,
     check,
 };
 
 fn check(cx: &Context<'_>) -> Vec<Raw> {
+    let Some(file) = cx.file else {
+        return Vec::new();
+    };
     if cx.migration.directives.no_transaction {
         return Vec::new();
     }
-    findings(cx.file, "this migration", NO_TRANSACTION_HELP)
+    findings(file, "this migration", NO_TRANSACTION_HELP)
 }
 
 /// The findings for a file that runs in a transaction (`what`: "this migration", "this

@@ -2,7 +2,7 @@
 //! contract (seeding twice must be harmless), so every `INSERT` says what happens to a row that
 //! is already there. Seed files only: it finds nothing in migrations.
 
-use super::{Context, OwnRule, raw};
+use super::{Context, OwnRule, Scope, raw};
 use crate::lint::{Raw, Severity};
 use squawk_syntax::ast::{self, AstNode};
 
@@ -10,6 +10,7 @@ pub(super) const RULE: OwnRule = OwnRule {
     id: "seed-insert-without-on-conflict",
     severity: Severity::Warning,
     summary: "an INSERT without ON CONFLICT in a seed file (seeds must be safe to run twice)",
+    scope: Scope::Statements,
     check,
 };
 

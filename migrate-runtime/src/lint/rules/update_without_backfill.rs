@@ -5,7 +5,7 @@
 //! `WHERE` clause of any kind (a bounded change of a few rows) or a table created in the same
 //! migration (no one else uses it yet) is not reported.
 
-use super::{Context, OwnRule, qualified_name, raw};
+use super::{Context, OwnRule, Scope, qualified_name, raw};
 use crate::lint::{Raw, Severity};
 use squawk_syntax::ast::{self, AstNode};
 
@@ -13,6 +13,7 @@ pub(super) const RULE: OwnRule = OwnRule {
     id: "update-without-backfill",
     severity: Severity::Warning,
     summary: "an UPDATE or DELETE of a whole table outside a backfill migration",
+    scope: Scope::Statements,
     check,
 };
 
@@ -20,7 +21,7 @@ fn check(cx: &Context<'_>) -> Vec<Raw> {
     if cx.migration.directives.backfill {
         return Vec::new();
     }
-    let stmts: Vec<ast::Stmt> = cx.file.stmts().collect();
+    let stmts: Vec<ast::Stmt> = cx.stmts().collect();
     if stmts
         .iter()
         .any(|s| crate::model::ddl_kind(s).is_some() && !matches!(s, ast::Stmt::CreateTable(_)))
