@@ -70,6 +70,24 @@ macro_rules! detail {
     };
 }
 
+/// Prints a block of text on stdout with one write: styles kept where colour is on, stripped
+/// (once, for the whole block) where it is off. Printing a long report line by line through
+/// the stripping stream costs a write per line.
+pub fn print_block(text: &str) {
+    use std::io::Write as _;
+    let stdout = std::io::stdout();
+    let plain;
+    let bytes = match anstream::AutoStream::choice(&stdout) {
+        anstream::ColorChoice::Never => {
+            plain = anstream::adapter::strip_str(text).to_string();
+            plain.as_bytes()
+        }
+        _ => text.as_bytes(),
+    };
+    // A closed pipe (`| head`) is not an error worth reporting.
+    let _ = stdout.lock().write_all(bytes);
+}
+
 /// Prints a warning on stderr (also with `--quiet`: a warning is never progress).
 pub fn warning(message: &str) {
     anstream::eprintln!("{WARNING}warning{WARNING:#}: {message}");

@@ -90,11 +90,16 @@ impl Migrator {
     }
 
     /// The embedded migrations, oldest first.
+    // Inline: a crate that only lists its migrations then links nothing of this crate; a
+    // call into it would pull in the objects around it (the engine and its dependencies),
+    // which dominated rebuilding such a crate (mostly their debug info, at link time).
+    #[inline]
     pub fn migrations(&self) -> &'static [EmbeddedMigration] {
         self.migrations
     }
 
     /// The newest embedded version.
+    #[inline]
     pub fn latest(&self) -> Option<Version> {
         self.migrations.last().map(|m| m.version)
     }

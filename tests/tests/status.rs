@@ -142,3 +142,28 @@ fn dotenv_provides_the_database_url() {
     );
     assert!(!p.path().join("target/migrate-dev-db").exists());
 }
+
+#[test]
+fn verbose_status_shows_an_edited_migrations_diff_against_the_file() {
+    // status reads the directory without keeping the texts: the diff's new side is the file
+    // read again.
+    let db = TestDb::new();
+    let p = Project::with_db(&db);
+    p.migration(A, "CREATE TABLE users (id int);\n", None);
+    assert_eq!(p.run(&["apply"]).code, 0);
+    p.migration(A, "CREATE TABLE users (id bigint);\n", None);
+    let run = p.run(&["status", "--verbose"]);
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(
+        run.stdout.contains(&format!("  edited       {A}")),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(
+            "      -CREATE TABLE users (id int);\n      +CREATE TABLE users (id bigint);\n"
+        ),
+        "{}",
+        run.stdout
+    );
+}

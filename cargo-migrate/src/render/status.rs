@@ -3,7 +3,7 @@
 use super::{Format, ms, print_json};
 use crate::exit::Exit;
 use crate::output::{DIM, ERROR, GOOD, WARNING};
-use anstream::{print, println};
+use anstream::println;
 use migrate_runtime::engine::State;
 use migrate_runtime::model::folder_name;
 use migrate_runtime::ops::{StatusEntry, StatusReport, StatusVerdict};
@@ -126,7 +126,7 @@ fn text(r: &StatusReport) {
     for f in &r.lock_findings {
         let _ = writeln!(out, "  lock-file    {f}");
     }
-    print!("{out}");
+    crate::output::print_block(&out);
     let mut summary: Vec<String> = r
         .summary
         .iter()

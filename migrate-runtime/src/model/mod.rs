@@ -50,8 +50,9 @@ pub struct SqlFile {
     pub checksum: Checksum,
     /// Its statements: split on first use, or given.
     statements: OnceLock<Result<Vec<Statement>, SplitError>>,
-    /// Its backfill (`-- migrate:backfill`), parsed when the file is made.
-    backfill: Result<Option<Backfill>, (usize, Problem)>,
+    /// Its backfill (`-- migrate:backfill`), parsed when the file is made. Boxed: few files
+    /// have one, and a set of ten thousand files should not carry its room each.
+    backfill: Result<Option<Box<Backfill>>, Box<(usize, Problem)>>,
 }
 
 impl SqlFile {
@@ -67,7 +68,7 @@ impl SqlFile {
         let checksum = Checksum::of_sql(sql.as_bytes());
         SqlFile {
             path,
-            backfill: Backfill::parse(&sql),
+            backfill: parse_backfill(&sql),
             sql,
             checksum,
             statements: OnceLock::new(),
@@ -96,7 +97,7 @@ impl SqlFile {
         }
         SqlFile {
             path,
-            backfill: Backfill::parse(&sql),
+            backfill: parse_backfill(&sql),
             sql,
             checksum,
             statements: cell,
@@ -113,8 +114,8 @@ impl SqlFile {
     /// ```
     pub fn backfill(&self) -> Result<Option<&Backfill>, (usize, &Problem)> {
         match &self.backfill {
-            Ok(b) => Ok(b.as_ref()),
-            Err((line, p)) => Err((*line, p)),
+            Ok(b) => Ok(b.as_deref()),
+            Err(e) => Err((e.0, &e.1)),
         }
     }
 
@@ -158,6 +159,12 @@ impl SqlFile {
             .as_ref()
             .map(Vec::as_slice)
     }
+}
+
+fn parse_backfill(sql: &str) -> Result<Option<Box<Backfill>>, Box<(usize, Problem)>> {
+    Backfill::parse(sql)
+        .map(|b| b.map(Box::new))
+        .map_err(Box::new)
 }
 
 /// A migration's folder name, `<version>_<name>`: the one place it is spelled.
@@ -231,7 +238,25 @@ impl MigrationSet {
     /// assert_eq!(set.migrations[0].name, "create_users");
     /// ```
     pub fn read(dir: &Path) -> Result<MigrationSet, ReadErrors> {
-        read::read_set(dir)
+        read::read_set(dir, read::Texts::Keep)
+    }
+
+    /// Reads and checks a migrations directory as [`MigrationSet::read`] does (the same
+    /// errors), but keeps no SQL text: each file is read, checked and hashed, and its text
+    /// dropped, so every `sql` is empty. For reports over many migrations that need only the
+    /// checksums and directives (`status`); a text that is shown is read again.
+    ///
+    /// ```
+    /// use migrate_runtime::{Checksum, MigrationSet};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// std::fs::create_dir(dir.path().join("20261121093000_create_users")).unwrap();
+    /// std::fs::write(dir.path().join("20261121093000_create_users/migration.sql"), "SELECT 1;").unwrap();
+    /// let set = MigrationSet::read_checksums(dir.path()).unwrap();
+    /// assert_eq!(set.migrations[0].up.checksum, Checksum::of_sql(b"SELECT 1;"));
+    /// assert!(set.migrations[0].up.sql.is_empty());
+    /// ```
+    pub fn read_checksums(dir: &Path) -> Result<MigrationSet, ReadErrors> {
+        read::read_set(dir, read::Texts::Drop)
     }
 
     /// The migration with this version.

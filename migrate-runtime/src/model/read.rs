@@ -15,7 +15,16 @@ pub const LOCK_FILE: &str = "migrations.lock";
 /// Prisma's lock file; legal at the top of the directory so Prisma projects read as-is.
 pub const PRISMA_LOCK_FILE: &str = "migration_lock.toml";
 
-pub(super) fn read_set(dir: &Path) -> Result<MigrationSet, ReadErrors> {
+/// What a read keeps of each file's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Texts {
+    /// The text, for everything that runs, lints or shows it.
+    Keep,
+    /// Nothing: checked and hashed, then dropped.
+    Drop,
+}
+
+pub(super) fn read_set(dir: &Path, texts: Texts) -> Result<MigrationSet, ReadErrors> {
     let mut errors = Vec::new();
     let err = |errors: &mut Vec<ReadError>, path: &Path, problem| {
         errors.push(ReadError {
@@ -45,6 +54,8 @@ pub(super) fn read_set(dir: &Path) -> Result<MigrationSet, ReadErrors> {
     };
 
     let mut by_version: BTreeMap<Version, Migration> = BTreeMap::new();
+    // One buffer for every file's bytes: each file costs an open, its reads and a close.
+    let mut buffer = Vec::new();
     for (path, file_name, file_type) in entries {
         if file_name.starts_with('.') {
             continue;
@@ -83,7 +94,7 @@ pub(super) fn read_set(dir: &Path) -> Result<MigrationSet, ReadErrors> {
             );
             continue;
         };
-        let migration = match read_migration(&path, version, name) {
+        let migration = match read_migration(&path, version, name, texts, &mut buffer) {
             Ok(m) => m,
             Err(mut folder_errors) => {
                 errors.append(&mut folder_errors);
@@ -111,7 +122,13 @@ pub(super) fn read_set(dir: &Path) -> Result<MigrationSet, ReadErrors> {
     }
 }
 
-fn read_migration(dir: &Path, version: Version, name: &str) -> Result<Migration, Vec<ReadError>> {
+fn read_migration(
+    dir: &Path,
+    version: Version,
+    name: &str,
+    texts: Texts,
+    buffer: &mut Vec<u8>,
+) -> Result<Migration, Vec<ReadError>> {
     let mut errors = Vec::new();
     let io = |path: &Path, e: std::io::Error| ReadError {
         path: path.to_path_buf(),
@@ -148,14 +165,14 @@ fn read_migration(dir: &Path, version: Version, name: &str) -> Result<Migration,
         });
     }
     let up = has_up
-        .then(|| read_sql(&up_path))
+        .then(|| read_sql(&up_path, buffer))
         .transpose()
         .map_err(|e| errors.push(e))
         .ok()
         .flatten();
     let down_path = dir.join(DOWN_FILE);
     let down = has_down
-        .then(|| read_sql(&down_path))
+        .then(|| read_sql(&down_path, buffer))
         .transpose()
         .map_err(|e| errors.push(e))
         .ok()
@@ -206,6 +223,12 @@ fn read_migration(dir: &Path, version: Version, name: &str) -> Result<Migration,
             });
         }
     }
+    let (mut up, mut down) = (up, down);
+    if texts == Texts::Drop {
+        for file in up.iter_mut().chain(down.iter_mut()) {
+            file.sql = String::new();
+        }
+    }
     match up {
         Some(up) if errors.is_empty() => Ok(Migration {
             version,
@@ -221,15 +244,15 @@ fn read_migration(dir: &Path, version: Version, name: &str) -> Result<Migration,
 }
 
 /// Reads a SQL file, checking that it is UTF-8 and hashing it.
-fn read_sql(path: &Path) -> Result<SqlFile, ReadError> {
-    let bytes = fs::read(path).map_err(|e| ReadError {
+fn read_sql(path: &Path, buffer: &mut Vec<u8>) -> Result<SqlFile, ReadError> {
+    read_into(path, buffer).map_err(|e| ReadError {
         path: path.to_path_buf(),
         line: None,
         problem: Problem::Io {
             message: e.to_string(),
         },
     })?;
-    match String::from_utf8(bytes) {
+    match String::from_utf8(buffer.as_slice().to_vec()) {
         Ok(sql) => Ok(SqlFile::new(path.to_path_buf(), sql)),
         Err(e) => {
             let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
@@ -244,6 +267,18 @@ fn read_sql(path: &Path) -> Result<SqlFile, ReadError> {
             })
         }
     }
+}
+
+/// A file's bytes into `buffer` (replacing what it held). Unlike `fs::read`, no `stat` to size
+/// the allocation: migration files are small, and the buffer is reused from file to file.
+fn read_into(path: &Path, buffer: &mut Vec<u8>) -> std::io::Result<()> {
+    use std::io::Read;
+    let mut file = fs::File::open(path)?;
+    buffer.clear();
+    // `take` reads through the generic path, which fills the spare capacity without asking
+    // the file its size first.
+    file.by_ref().take(u64::MAX).read_to_end(buffer)?;
+    Ok(())
 }
 
 /// A directory's entries with their type when the listing tells it, sorted by name so reading

@@ -109,6 +109,18 @@ pub struct StatusRequest {
     pub shadow_url: Option<String>,
 }
 
+/// An edited migration's text as the diff shows it: kept when the set was read with texts,
+/// else read again (it was read and hashed a moment ago).
+fn up_text(m: &crate::Migration) -> std::borrow::Cow<'_, str> {
+    if m.up.sql.is_empty() {
+        std::fs::read_to_string(&m.up.path)
+            .unwrap_or_default()
+            .into()
+    } else {
+        m.up.sql.as_str().into()
+    }
+}
+
 /// The state of every migration (and, asked, the schema's drift).
 ///
 /// ```no_run
@@ -124,12 +136,19 @@ pub fn status(
     events: &mut dyn FnMut(OpEvent<'_>),
 ) -> Result<StatusReport, OpError> {
     let options = &request.db;
-    let (set, state) = ws.read(Untouched::NothingChanged)?;
+    // Checksums suffice, except for `--drift`, which replays the files. An edited
+    // migration's text is read again below, to show its diff.
+    let (set, state) = if request.drift {
+        ws.read(Untouched::NothingChanged)?
+    } else {
+        ws.read_checksums(Untouched::NothingChanged)?
+    };
     let lock_findings: Vec<Finding> = verify(&set, &state)
         .into_iter()
         .filter(|f| !matches!(f, Finding::Unsealed { .. }))
         .collect();
-    let sealed = state.sealed().cloned().unwrap_or_default();
+    let no_lock = crate::LockFile::default();
+    let sealed = state.sealed().unwrap_or(&no_lock);
     let settings = database::db_settings(ws, options, events)?;
     let mut db = database::connect(ws, &settings, events)?;
     // The recorded SQL only where it is shown (edited and missing migrations); `--drift`
@@ -187,7 +206,7 @@ pub fn status(
                 backup: row.and_then(|r| r.backup.clone()),
                 diff: match (e.state, e.migration, row) {
                     (State::Edited, Some(m), Some(r)) => {
-                        Some(unified_diff(&r.sql, &m.up.sql, &m.up.path))
+                        Some(unified_diff(&r.sql, &up_text(m), &m.up.path))
                     }
                     _ => None,
                 },

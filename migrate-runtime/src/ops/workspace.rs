@@ -134,10 +134,28 @@ impl Workspace {
 
     /// Reads the migrations directory and its lock file.
     pub fn read(&self, untouched: Untouched) -> Result<(MigrationSet, LockState), OpError> {
+        self.read_with(MigrationSet::read, untouched)
+    }
+
+    /// Reads the migrations directory without the SQL texts (see
+    /// [`MigrationSet::read_checksums`]) and its lock file: for reports that need only
+    /// checksums. A fleet's members get the set read once, texts included.
+    pub fn read_checksums(
+        &self,
+        untouched: Untouched,
+    ) -> Result<(MigrationSet, LockState), OpError> {
+        self.read_with(MigrationSet::read_checksums, untouched)
+    }
+
+    fn read_with(
+        &self,
+        read: fn(&Path) -> Result<MigrationSet, crate::model::ReadErrors>,
+        untouched: Untouched,
+    ) -> Result<(MigrationSet, LockState), OpError> {
         if let Some(fixed) = &self.fixed {
             return Ok((fixed.0.clone(), fixed.1.clone()));
         }
-        let set = MigrationSet::read(&self.dir).map_err(|errors| OpError::Read {
+        let set = read(&self.dir).map_err(|errors| OpError::Read {
             errors,
             untouched: Some(untouched),
         })?;
