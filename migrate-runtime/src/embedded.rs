@@ -301,7 +301,7 @@ mod with_engine {
         /// # Ok::<(), Box<dyn std::error::Error>>(())
         /// ```
         pub fn apply(&self, client: &mut Client) -> Result<ApplyReport, EngineError> {
-            self.apply_with(client, &Engine::default(), &ApplyOptions::default())
+            self.without_backfills().apply(client)
         }
 
         /// Applies pending migrations up to and including `to`.
@@ -319,11 +319,15 @@ mod with_engine {
             client: &mut Client,
             to: Version,
         ) -> Result<ApplyReport, EngineError> {
-            let options = ApplyOptions {
-                to: Some(to),
-                ..ApplyOptions::default()
-            };
-            self.apply_with(client, &Engine::default(), &options)
+            self.without_backfills().apply_to(client, to)
+        }
+
+        /// The migrations with no Rust backfill code registered.
+        fn without_backfills(&self) -> WithBackfills<'_> {
+            WithBackfills {
+                migrator: self,
+                engine: Engine::default(),
+            }
         }
 
         /// Applies with explicit engine settings and options.

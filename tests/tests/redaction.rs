@@ -20,18 +20,19 @@ fn kv_quoted(password: &str) -> String {
     format!("'{}'", password.replace('\\', "\\\\").replace('\'', "\\'"))
 }
 
-fn project() -> Project {
+/// A package of its own whose first migration creates `a` with `up`.
+fn project_creating(up: &str) -> Project {
     let p = Project::new();
     p.file(
         "Cargo.toml",
         "[package]\nname = \"demo\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[workspace]\n",
     );
-    p.migration(
-        "20261121090000_a",
-        "CREATE TABLE a (id int);\n",
-        Some("DROP TABLE a;\n"),
-    );
+    p.migration("20261121090000_a", up, Some("DROP TABLE a;\n"));
     p
+}
+
+fn project() -> Project {
+    project_creating("CREATE TABLE a (id int);\n")
 }
 
 fn assert_hidden(run: &Run, password: &str, what: &str) {
@@ -252,15 +253,8 @@ proptest! {
 fn newer_commands_never_print_the_password_either() {
     let (_cluster, port) = password_cluster();
     let url = format!("postgres://app:{}@127.0.0.1:{port}/app", url_encoded(NASTY));
-    let p = Project::new();
-    p.file(
-        "Cargo.toml",
-        "[package]\nname = \"demo\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[workspace]\n",
-    );
-    p.migration(
-        "20261121090000_a",
+    let p = project_creating(
         "CREATE TABLE a (id int PRIMARY KEY);\nINSERT INTO a VALUES (1), (2), (3), (4), (5);\n",
-        Some("DROP TABLE a;\n"),
     );
     p.migration(
         "20261121090100_fill",
