@@ -241,8 +241,8 @@ mod with_engine {
             self.apply_with(client, &Engine::default(), &options)
         }
 
-        /// Applies with explicit engine settings (its own registered backfills are replaced
-        /// by these) and options.
+        /// Applies with explicit engine settings and options; the Rust backfills run the code
+        /// registered here (any registered on `engine` itself are not used).
         pub fn apply_with(
             &self,
             client: &mut Client,

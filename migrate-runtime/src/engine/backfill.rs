@@ -165,6 +165,14 @@ fn walk_sql(b: &Backfill) -> (String, String) {
     )
 }
 
+/// Where a stopped backfill is: what its committed batches did.
+fn stopped_at(p: &BackfillProgress) -> Outcome {
+    Outcome::Backfill {
+        batches: p.batches,
+        rows: p.rows,
+    }
+}
+
 /// What a batch runs over its keys.
 enum Body {
     /// The file's statement, prepared (`$1`, `$2`: the first and last key).
@@ -268,10 +276,6 @@ impl Runner<'_> {
                 progress.last_key.as_deref().unwrap_or("-")
             ));
         }
-        let stopped_at = |p: &BackfillProgress| Outcome::Backfill {
-            batches: p.batches,
-            rows: p.rows,
-        };
         let id = history::insert(self.client, table, &row).map_err(|e| JobError::Stopped {
             context: format!(
                 "cannot record {} in the history table {table}",
@@ -419,10 +423,7 @@ impl Runner<'_> {
             ),
             error,
             code: db.and_then(|e| e.code()).map(|c| c.code().to_string()),
-            outcome: Outcome::Backfill {
-                batches: progress.batches,
-                rows: progress.rows,
-            },
+            outcome: stopped_at(progress),
         }
     }
 
