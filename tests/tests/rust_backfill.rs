@@ -222,6 +222,22 @@ fn the_cli_refuses_a_pending_rust_backfill_and_applies_up_to_it_with_to() {
     assert!(!db.has_table("users"), "nothing ran");
     let run = p.run(&["apply", "--to", "20261201090000"]);
     assert_eq!(run.code, 0, "{run:?}");
+    // `check` says who applies the pending backfill.
+    let check = p.run(&["check"]);
+    assert!(
+        check.stdout.contains(&format!(
+            "{FILL} is a Rust backfill: the application applies it with its registered code \
+             (`cargo migrate apply` stops before it)"
+        )),
+        "{check:?}"
+    );
+    let check = p.run(&["check", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&check.stdout).expect("json");
+    assert_eq!(
+        json["rust_backfills"],
+        serde_json::json!([FILL]),
+        "{check:?}"
+    );
     // The program that registers the code applies the rest.
     let mut client = db.client();
     rust_backfill::migrate(&mut client).expect("migrate");
@@ -268,4 +284,134 @@ fn down_runs_the_codes_down_batch_by_batch() {
         db.count("SELECT count(*) FROM users WHERE display_name IS NULL"),
         600
     );
+}
+
+/// The example's code, panicking in batch `panic_at`, or asking the run to stop (as Ctrl-C
+/// does) while batch `stop_at` runs.
+struct Unruly {
+    panic_at: Option<u64>,
+    stop_at: Option<(u64, migrate_runtime::engine::Stop)>,
+}
+
+impl RustBackfill for Unruly {
+    fn up(&self, tx: &mut Transaction<'_>, batch: &Batch<'_>) -> Result<u64, BatchError> {
+        let rows = DisplayName.up(tx, batch)?;
+        if self.panic_at == Some(batch.number()) {
+            panic!("no display name in batch {}", batch.number());
+        }
+        if let Some((at, stop)) = &self.stop_at
+            && *at == batch.number()
+        {
+            stop.requested
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        Ok(rows)
+    }
+}
+
+/// The example's migrations, read as the engine reads them.
+fn example_set() -> migrate_runtime::MigrationSet {
+    migrate_runtime::MigrationSet::read(&std::path::Path::new(EXAMPLE).join("migrations"))
+        .expect("read")
+}
+
+#[test]
+fn a_panic_in_the_code_fails_its_batch_which_the_rerun_resumes() {
+    let db = TestDb::new();
+    let mut client = db.client();
+    users(&mut client, 1234);
+    let engine = migrate_runtime::engine::Engine::default().with_backfill(
+        FILL_DISPLAY_NAME,
+        Unruly {
+            panic_at: Some(2),
+            stop_at: None,
+        },
+    );
+    let Err(EngineError::Stopped(stopped)) = engine.apply(
+        &mut client,
+        &example_set(),
+        &Default::default(),
+        &mut |_| {},
+    ) else {
+        panic!("batch 2 panics");
+    };
+    assert_eq!(
+        stopped.error,
+        "the backfill's code panicked: no display name in batch 2"
+    );
+    assert!(
+        stopped
+            .context
+            .contains(&format!("batch 2 of backfill {FILL} failed")),
+        "{stopped:?}"
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM users WHERE display_name IS NULL"),
+        734,
+        "batch 1 committed, batch 2 rolled back"
+    );
+    let (state, progress): (String, String) = {
+        let row = client
+            .query_one(
+                "SELECT state::text, (backfill::jsonb) ->> 'last_key' FROM _migrate_history \
+                 WHERE version = $1 ORDER BY id DESC LIMIT 1",
+                &[&FILL_DISPLAY_NAME.get()],
+            )
+            .expect("history");
+        (row.get(0), row.get(1))
+    };
+    assert_eq!(state, "failed");
+    assert_eq!(progress, "500", "the checkpoint of batch 1");
+
+    // The same client goes on: the rerun resumes at batch 2.
+    let report = MIGRATOR
+        .with_backfill(FILL_DISPLAY_NAME, DisplayName)
+        .apply(&mut client);
+    let report = report.expect("resumed");
+    let progress = report.applied[0].backfill.as_ref().expect("a backfill");
+    assert_eq!((progress.rows, progress.batches), (1234, 3));
+    assert_eq!(wrong_names(&mut client), 0);
+}
+
+#[test]
+fn a_stop_request_ends_the_run_after_the_current_batch_of_the_code() {
+    let db = TestDb::new();
+    let mut client = db.client();
+    users(&mut client, 1234);
+    let stop = migrate_runtime::engine::Stop::default();
+    let engine = migrate_runtime::engine::Engine {
+        stop: Some(stop.clone()),
+        ..Default::default()
+    }
+    .with_backfill(
+        FILL_DISPLAY_NAME,
+        Unruly {
+            panic_at: None,
+            stop_at: Some((2, stop)),
+        },
+    );
+    let Err(EngineError::Interrupted(interrupted)) = engine.apply(
+        &mut client,
+        &example_set(),
+        &Default::default(),
+        &mut |_| {},
+    ) else {
+        panic!("stopped after batch 2");
+    };
+    assert_eq!(
+        interrupted.to_string(),
+        format!("backfill {FILL} interrupted after 2 batches (1000 rows, last key 1000)")
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM users WHERE display_name IS NULL"),
+        234,
+        "the batch that was running when the stop came was finished and committed"
+    );
+    let report = MIGRATOR
+        .with_backfill(FILL_DISPLAY_NAME, DisplayName)
+        .apply(&mut client)
+        .expect("resumed");
+    let progress = report.applied[0].backfill.as_ref().expect("a backfill");
+    assert_eq!((progress.rows, progress.batches), (1234, 3));
+    assert_eq!(wrong_names(&mut client), 0);
 }

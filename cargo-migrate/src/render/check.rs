@@ -56,6 +56,7 @@ struct Report {
     lint: Shown<LintReport>,
     verify: Shown<VerifyOutcome>,
     status: Shown<StatusReport>,
+    rust_backfills: Vec<String>,
 }
 
 /// Prints the report; returns the exit code.
@@ -76,6 +77,7 @@ pub fn print(format: Format, github: bool, r: GateReport) -> Exit {
         lint: r.lint.into(),
         verify: r.verify.into(),
         status: r.status.into(),
+        rust_backfills: r.rust_backfills,
     };
     match format {
         Format::Json => print_json(&to_json(&r)),
@@ -194,6 +196,12 @@ fn text(r: &Report) {
         for f in &s.lock_findings {
             println!("      {f}");
         }
+        for folder in &r.rust_backfills {
+            println!(
+                "      {folder} is a Rust backfill: the application applies it with its \
+                 registered code (`cargo migrate apply` stops before it)"
+            );
+        }
     });
     let failed = names
         .iter()
@@ -253,6 +261,7 @@ fn to_json(r: &Report) -> Value {
         "exit_code": r.exit as u8,
         "all": r.all,
         "checked": r.checked,
+        "rust_backfills": r.rust_backfills,
         "steps": {
             "lock_file": entry(0, sealed),
             "lint": entry(1, lint),

@@ -573,9 +573,15 @@ fn run_batch(
                 keys,
                 number: progress.batches + 1,
             };
-            match direction {
-                Direction::Up => code.up(&mut tx, &batch)?,
-                Direction::Down => code.down(&mut tx, &batch)?,
+            // A panic in the application's code fails the batch as its error would: rolled
+            // back, recorded with the checkpoint before it, resumed by the next run.
+            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match direction {
+                Direction::Up => code.up(&mut tx, &batch),
+                Direction::Down => code.down(&mut tx, &batch),
+            }));
+            match ran {
+                Ok(rows) => rows?,
+                Err(payload) => return Err(BatchError::Code(panicked(payload.as_ref()).into())),
             }
         }
     };
@@ -592,6 +598,16 @@ fn run_batch(
         rows,
         last: last_key,
     })
+}
+
+/// What a panic in a Rust backfill's code said.
+fn panicked(payload: &(dyn std::any::Any + Send)) -> String {
+    let message = (payload.downcast_ref::<&str>().copied())
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str));
+    match message {
+        Some(m) => format!("the backfill's code panicked: {m}"),
+        None => "the backfill's code panicked".to_string(),
+    }
 }
 
 /// `path:line:column` of a failing statement (PostgreSQL's position mapped into the file); a

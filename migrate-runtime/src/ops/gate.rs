@@ -72,6 +72,9 @@ pub struct GateReport {
     pub verify: Step<VerifyOutcome>,
     /// `status` of the configured database.
     pub status: Step<StatusReport>,
+    /// The configured database's pending migrations that are Rust backfills (folder names):
+    /// `cargo migrate apply` stops before them; the application applies them with its code.
+    pub rust_backfills: Vec<String>,
 }
 
 impl GateReport {
@@ -128,6 +131,15 @@ pub fn gate(
             Ok(report) => Step::Ran(report),
             Err(e) => Step::Failed(e),
         }
+    };
+    let rust_backfills = match &status {
+        Step::Ran(r) => (r.entries.iter())
+            .filter(|e| matches!(e.state, State::Pending | State::OutOfOrder))
+            .filter_map(|e| set.get(e.version))
+            .filter(|m| m.up.is_rust_backfill())
+            .map(|m| m.folder())
+            .collect(),
+        _ => Vec::new(),
     };
     let mut new: BTreeSet<Version> = BTreeSet::new();
     if let Step::Ran(r) = &sealed {
@@ -199,5 +211,6 @@ pub fn gate(
         lint,
         verify,
         status,
+        rust_backfills,
     })
 }
