@@ -7,7 +7,8 @@
 //! threads, each a single-row `UPDATE` or `SELECT` by id in a loop) while the backfill runs,
 //! against the same workload alone.
 //!
-//! Run: `cargo bench -p migrate-tests --bench backfill` (`BENCH_ROWS`, `BENCH_BATCH`).
+//! Run: `cargo bench -p migrate-tests --bench backfill` (`BENCH_ROWS`, `BENCH_BATCH`,
+//! `BENCH_PAUSE_MS`).
 
 use migrate_runtime::MigrationSet;
 use migrate_runtime::engine::{ApplyOptions, Engine, Event};
@@ -23,13 +24,20 @@ fn env(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
+/// The latencies of a workload, by kind of query.
+#[derive(Default)]
+struct Latencies {
+    updates: Vec<Duration>,
+    selects: Vec<Duration>,
+}
+
 /// Four application threads on `users` until `stop`: each loop a single-row UPDATE or SELECT
 /// by a pseudo-random id; the latencies.
 fn workload(
     url: &str,
     rows: u64,
     stop: Arc<AtomicBool>,
-) -> Vec<std::thread::JoinHandle<Vec<Duration>>> {
+) -> Vec<std::thread::JoinHandle<Latencies>> {
     (0..4u64)
         .map(|t| {
             let (stop, url) = (stop.clone(), url.to_string());
@@ -41,7 +49,7 @@ fn workload(
                 let select = client
                     .prepare("SELECT email FROM users WHERE id = $1")
                     .expect("prepare");
-                let mut latencies = Vec::new();
+                let mut latencies = Latencies::default();
                 let mut x = 0x9e37_79b9_7f4a_7c15u64 ^ (t + 1);
                 while !stop.load(Ordering::Relaxed) {
                     x ^= x << 13;
@@ -51,10 +59,11 @@ fn workload(
                     let started = Instant::now();
                     if x.is_multiple_of(2) {
                         client.execute(&update, &[&id]).expect("update");
+                        latencies.updates.push(started.elapsed());
                     } else {
                         client.query_opt(&select, &[&id]).expect("select");
+                        latencies.selects.push(started.elapsed());
                     }
-                    latencies.push(started.elapsed());
                 }
                 latencies
             })
@@ -62,27 +71,36 @@ fn workload(
         .collect()
 }
 
-fn p99(mut all: Vec<Duration>) -> (f64, usize) {
+/// The 99th percentile in milliseconds.
+fn p99(all: &[Duration]) -> f64 {
+    let mut all = all.to_vec();
     all.sort();
-    let n = all.len();
-    let at = ((n as f64) * 0.99).ceil() as usize;
-    (
-        all.get(at.saturating_sub(1))
-            .map_or(0.0, |d| d.as_secs_f64() * 1000.0),
-        n,
-    )
+    let at = ((all.len() as f64) * 0.99).ceil() as usize;
+    all.get(at.saturating_sub(1))
+        .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
 }
 
-fn join(handles: Vec<std::thread::JoinHandle<Vec<Duration>>>) -> Vec<Duration> {
-    handles
-        .into_iter()
-        .flat_map(|h| h.join().expect("workload thread"))
-        .collect()
+/// Every thread's latencies: all of them, the updates, the selects.
+fn join(handles: Vec<std::thread::JoinHandle<Latencies>>) -> [Vec<Duration>; 3] {
+    let mut joined = [Vec::new(), Vec::new(), Vec::new()];
+    for h in handles {
+        let l = h.join().expect("workload thread");
+        joined[0].extend(&l.updates);
+        joined[0].extend(&l.selects);
+        joined[1].extend(l.updates);
+        joined[2].extend(l.selects);
+    }
+    joined
 }
 
 fn main() {
     let rows = env("BENCH_ROWS", 10_000_000);
     let batch = env("BENCH_BATCH", migrate_runtime::model::DEFAULT_BATCH as u64);
+    // Milliseconds; unset: the default pause.
+    let pause = std::env::var("BENCH_PAUSE_MS")
+        .ok()
+        .map(|ms| format!(" pause={ms}ms"))
+        .unwrap_or_default();
     let db = TestDb::new();
     let mut client = db.client();
     let t = Instant::now();
@@ -121,7 +139,7 @@ fn main() {
     let handles = workload(&db.url, rows, stop.clone());
     std::thread::sleep(alone_for);
     stop.store(true, Ordering::Relaxed);
-    let (alone_p99, alone_n) = p99(join(handles));
+    let alone = join(handles);
 
     // 3. The backfill, with the workload running.
     let dir = tempfile::tempdir().expect("dir");
@@ -130,7 +148,7 @@ fn main() {
     std::fs::write(
         folder.join("migration.sql"),
         format!(
-            "-- migrate:backfill table=users key=id batch={batch}\n\
+            "-- migrate:backfill table=users key=id batch={batch}{pause}\n\
              UPDATE users SET display_name = split_part(email, '@', 1)\n\
              WHERE display_name IS NULL AND id BETWEEN :batch_start AND :batch_end;\n"
         ),
@@ -158,7 +176,7 @@ fn main() {
         .expect("backfill");
     let backfill = t.elapsed();
     stop.store(true, Ordering::Relaxed);
-    let (during_p99, during_n) = p99(join(handles));
+    let during = join(handles);
     assert_eq!(
         db.count("SELECT count(*) FROM users WHERE display_name IS NULL"),
         0,
@@ -166,7 +184,9 @@ fn main() {
     );
 
     let secs = |d: Duration| d.as_secs_f64();
-    println!("\nbackfill of {rows} rows, batch {batch} ({batches} batches), 4 workload threads\n");
+    println!(
+        "\nbackfill of {rows} rows, batch {batch}{pause} ({batches} batches), 4 workload threads\n"
+    );
     println!("| measure | value | target | ratio |");
     println!("|---|---|---|---|");
     println!(
@@ -185,9 +205,20 @@ fn main() {
         secs(longest) * 1000.0,
         secs(longest) * 1000.0 / 100.0
     );
-    println!("| workload p99 alone | {alone_p99:.2} ms ({alone_n} queries) | | 1.00x |");
-    println!(
-        "| workload p99 during the backfill | {during_p99:.2} ms ({during_n} queries) | < 2x | {:.2}x |",
-        during_p99 / alone_p99.max(f64::MIN_POSITIVE)
-    );
+    for (i, what) in ["workload", "its UPDATEs", "its SELECTs"]
+        .iter()
+        .enumerate()
+    {
+        let (a, d) = (p99(&alone[i]), p99(&during[i]));
+        let target = if i == 0 { "< 2x" } else { "" };
+        println!(
+            "| {what}: p99 alone | {a:.2} ms ({} queries) | | 1.00x |",
+            alone[i].len()
+        );
+        println!(
+            "| {what}: p99 during the backfill | {d:.2} ms ({} queries) | {target} | {:.2}x |",
+            during[i].len(),
+            d / a.max(f64::MIN_POSITIVE)
+        );
+    }
 }

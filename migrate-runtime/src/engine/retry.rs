@@ -109,8 +109,15 @@ pub(crate) struct Watch {
     pid: i32,
 }
 
-/// How long a statement runs before the second session is opened to watch it.
+/// How long an attempt runs before it is watched (and the second session opened, the first
+/// time): a lock wait is likely then.
 const OPEN_AFTER: Duration = Duration::from_millis(50);
+
+/// When an attempt is first looked at: after [`OPEN_AFTER`], or sooner when the lock timeout
+/// is so short that the attempt would time out unwatched.
+fn watch_after(lock_timeout: Duration) -> Duration {
+    OPEN_AFTER.min(lock_timeout / 2)
+}
 
 impl Watch {
     pub(crate) fn new(opener: Option<SessionOpener>, pid: i32) -> Watch {
@@ -152,8 +159,8 @@ impl<'a> Retrier<'a> {
         }
     }
 
-    /// Runs one attempt. When it lasts longer than [`OPEN_AFTER`], a second session (opened
-    /// then, once per run) samples which lock it waits for and who holds it, so a timeout can
+    /// Runs one attempt. When it lasts longer than [`OPEN_AFTER`] (half the lock timeout when
+    /// that is shorter), a second session (opened then, once per run) samples which lock it waits for and who holds it, so a timeout can
     /// say who blocked it and the retry can wait for exactly them.
     pub(crate) fn attempt<T>(
         &mut self,
@@ -165,13 +172,16 @@ impl<'a> Retrier<'a> {
         }
         let watch = &mut *self.watch;
         let stop = AtomicBool::new(false);
+        let first_look = watch_after(self.engine.config.lock_timeout);
         let (result, seen) = std::thread::scope(|scope| {
             let stop = &stop;
             let watching = scope.spawn(move || {
+                // Most attempts end long before any lock wait could matter: they cost the
+                // watcher nothing but this pause, not a query.
+                if pause(stop, first_look) {
+                    return None;
+                }
                 if watch.client.is_none() {
-                    if pause(stop, OPEN_AFTER) {
-                        return None;
-                    }
                     watch.tried = true;
                     watch.client = watch.opener.as_ref().and_then(|open| open().ok());
                 }
@@ -352,6 +362,16 @@ pub(crate) fn backoff(first: Duration, max: Duration, n: u32) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn attempts_are_watched_after_50_ms_or_half_a_short_lock_timeout() {
+        assert_eq!(watch_after(Duration::from_millis(200)), OPEN_AFTER);
+        assert_eq!(watch_after(Duration::from_secs(5)), OPEN_AFTER);
+        assert_eq!(
+            watch_after(Duration::from_millis(40)),
+            Duration::from_millis(20)
+        );
+    }
 
     #[test]
     fn backoff_grows_to_its_cap_with_bounded_jitter() {
