@@ -141,6 +141,38 @@ impl TargetDir {
             TargetDir::Ask(manifest) => target_dir_of(manifest),
         }
     }
+
+    /// The directory as far as it is known without running cargo, for caches that are
+    /// rebuilt when lost: `CARGO_TARGET_DIR`, else the nearest `target/` holding cargo's
+    /// `CACHEDIR.TAG` at or above the package (a workspace member's is the workspace's), else
+    /// `target/` beside the manifest. A `build.target-dir` of `.cargo/config.toml` is not
+    /// looked at.
+    ///
+    /// ```
+    /// use migrate_runtime::project::TargetDir;
+    /// let dir = tempfile::tempdir().unwrap();
+    /// std::fs::create_dir_all(dir.path().join("target")).unwrap();
+    /// std::fs::write(dir.path().join("target/CACHEDIR.TAG"), "").unwrap();
+    /// std::fs::create_dir_all(dir.path().join("member")).unwrap();
+    /// let member = TargetDir::Ask(dir.path().join("member/Cargo.toml"));
+    /// # if std::env::var_os("CARGO_TARGET_DIR").is_none() {
+    /// assert_eq!(member.without_cargo(), dir.path().join("target"));
+    /// # }
+    /// ```
+    pub fn without_cargo(&self) -> PathBuf {
+        let manifest = match self {
+            TargetDir::Known(dir) => return dir.clone(),
+            TargetDir::Ask(manifest) => manifest,
+        };
+        if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
+            return PathBuf::from(dir);
+        }
+        let root = manifest.parent().unwrap_or(Path::new("."));
+        root.ancestors()
+            .map(|d| d.join("target"))
+            .find(|t| t.join("CACHEDIR.TAG").is_file())
+            .unwrap_or_else(|| root.join("target"))
+    }
 }
 
 /// A manifest as TOML.

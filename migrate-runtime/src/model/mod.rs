@@ -9,6 +9,7 @@ mod directives;
 mod error;
 mod name;
 mod read;
+mod stat_cache;
 mod statements;
 mod transaction;
 
@@ -238,13 +239,14 @@ impl MigrationSet {
     /// assert_eq!(set.migrations[0].name, "create_users");
     /// ```
     pub fn read(dir: &Path) -> Result<MigrationSet, ReadErrors> {
-        read::read_set(dir, read::Texts::Keep)
+        read::read_set(dir, read::Texts::Keep, None)
     }
 
     /// Reads and checks a migrations directory as [`MigrationSet::read`] does (the same
     /// errors), but keeps no SQL text: each file is read, checked and hashed, and its text
-    /// dropped, so every `sql` is empty. For reports over many migrations that need only the
-    /// checksums and directives (`status`); a text that is shown is read again.
+    /// (and the backfill parsed from it) dropped, so every `sql` is empty. For reports over
+    /// many migrations that need only the checksums and directives (`status`); a text that is
+    /// shown is read again.
     ///
     /// ```
     /// use migrate_runtime::{Checksum, MigrationSet};
@@ -256,7 +258,38 @@ impl MigrationSet {
     /// assert!(set.migrations[0].up.sql.is_empty());
     /// ```
     pub fn read_checksums(dir: &Path) -> Result<MigrationSet, ReadErrors> {
-        read::read_set(dir, read::Texts::Drop)
+        read::read_set(dir, read::Texts::Drop, None)
+    }
+
+    /// [`MigrationSet::read_checksums`] through a stat cache kept in `cache_file`: a migration
+    /// whose folder and files have the device, inode, size and modification and change times
+    /// they had when the cache last saw them is taken from the cache without being opened; the
+    /// others are read and hashed, and the cache is written back (atomically) when anything
+    /// changed. The result is the same as without the cache. A cache file that is missing,
+    /// corrupt, of another format or of another directory is rebuilt; one that cannot be
+    /// written is not an error. For `status` only: whatever runs or seals migrations reads
+    /// them.
+    ///
+    /// ```
+    /// use migrate_runtime::MigrationSet;
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let migrations = dir.path().join("migrations");
+    /// std::fs::create_dir_all(migrations.join("20261121093000_create_users")).unwrap();
+    /// std::fs::write(migrations.join("20261121093000_create_users/migration.sql"), "SELECT 1;").unwrap();
+    /// let cache = dir.path().join("target/migrate-cache/status");
+    /// let set = MigrationSet::read_checksums_cached(&migrations, &cache).unwrap();
+    /// assert_eq!(set, MigrationSet::read_checksums(&migrations).unwrap());
+    /// assert!(cache.is_file());
+    /// ```
+    pub fn read_checksums_cached(
+        dir: &Path,
+        cache_file: &Path,
+    ) -> Result<MigrationSet, ReadErrors> {
+        let mut cache = stat_cache::StatCache::open(cache_file, dir);
+        let set = read::read_set(dir, read::Texts::Drop, Some(&mut cache))?;
+        // A cache that cannot be written only costs the next run its speed.
+        let _ = cache.save();
+        Ok(set)
     }
 
     /// The migration with this version.

@@ -1,5 +1,6 @@
 //! Reading a migrations directory into a [`MigrationSet`]: the one place that knows the layout.
 
+use super::stat_cache::{FolderStamps, StatCache};
 use super::{Directives, Migration, MigrationSet, Problem, ReadError, ReadErrors, SqlFile};
 use crate::Version;
 use std::collections::BTreeMap;
@@ -20,11 +21,17 @@ pub const PRISMA_LOCK_FILE: &str = "migration_lock.toml";
 pub(super) enum Texts {
     /// The text, for everything that runs, lints or shows it.
     Keep,
-    /// Nothing: checked and hashed, then dropped.
+    /// Nothing: checked and hashed, then dropped (the backfill parsed from it too).
     Drop,
 }
 
-pub(super) fn read_set(dir: &Path, texts: Texts) -> Result<MigrationSet, ReadErrors> {
+/// Reads `dir`. With a stat cache (texts dropped), a folder whose stamps match its record is
+/// not read at all, and every folder read is remembered.
+pub(super) fn read_set(
+    dir: &Path,
+    texts: Texts,
+    mut cache: Option<&mut StatCache>,
+) -> Result<MigrationSet, ReadErrors> {
     let mut errors = Vec::new();
     let err = |errors: &mut Vec<ReadError>, path: &Path, problem| {
         errors.push(ReadError {
@@ -94,11 +101,27 @@ pub(super) fn read_set(dir: &Path, texts: Texts) -> Result<MigrationSet, ReadErr
             );
             continue;
         };
-        let migration = match read_migration(&path, version, name, texts, &mut buffer) {
-            Ok(m) => m,
-            Err(mut folder_errors) => {
-                errors.append(&mut folder_errors);
-                continue;
+        let cached = cache
+            .as_deref_mut()
+            .and_then(|c| c.lookup(&file_name, &path, version, name));
+        let migration = match cached {
+            Some(m) => m,
+            None => {
+                // Stamped before it is read: a change made while it is read shows next time
+                // as another stamp, or a racy one.
+                let stamps = cache.is_some().then(|| FolderStamps::take(&path)).flatten();
+                match read_migration(&path, version, name, texts, &mut buffer) {
+                    Ok(m) => {
+                        if let (Some(cache), Some(stamps)) = (cache.as_deref_mut(), stamps) {
+                            cache.record(&file_name, &stamps, &m);
+                        }
+                        m
+                    }
+                    Err(mut folder_errors) => {
+                        errors.append(&mut folder_errors);
+                        continue;
+                    }
+                }
             }
         };
         if let Some(first) = by_version.get(&version) {
@@ -227,6 +250,7 @@ fn read_migration(
     if texts == Texts::Drop {
         for file in up.iter_mut().chain(down.iter_mut()) {
             file.sql = String::new();
+            file.backfill = Ok(None);
         }
     }
     match up {

@@ -137,19 +137,43 @@ impl Workspace {
         self.read_with(MigrationSet::read, untouched)
     }
 
-    /// Reads the migrations directory without the SQL texts (see
-    /// [`MigrationSet::read_checksums`]) and its lock file: for reports that need only
-    /// checksums. A fleet's members get the set read once, texts included.
+    /// Reads the migrations directory without the SQL texts, through the stat cache of
+    /// [`Workspace::status_cache_file`] (see [`MigrationSet::read_checksums_cached`]), and its
+    /// lock file: for `status`, which needs only checksums. A fleet's members get the set read
+    /// once, texts included.
     pub fn read_checksums(
         &self,
         untouched: Untouched,
     ) -> Result<(MigrationSet, LockState), OpError> {
-        self.read_with(MigrationSet::read_checksums, untouched)
+        let cache = self.status_cache_file();
+        self.read_with(
+            |dir| MigrationSet::read_checksums_cached(dir, &cache),
+            untouched,
+        )
+    }
+
+    /// Where `status` keeps the stat cache of this migrations directory:
+    /// `<target dir>/migrate-cache/status-<hash of the directory's absolute path>`, the target
+    /// directory found without running cargo (see [`TargetDir::without_cargo`]).
+    ///
+    /// ```
+    /// use migrate_runtime::ops::{Workspace, WorkspaceOptions};
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let ws = Workspace::locate(&WorkspaceOptions::default(), dir.path()).unwrap();
+    /// assert!(ws.status_cache_file().starts_with(dir.path().join("target/migrate-cache")));
+    /// ```
+    pub fn status_cache_file(&self) -> PathBuf {
+        let dir = std::path::absolute(&self.dir).unwrap_or_else(|_| self.dir.clone());
+        let key = crate::Checksum::of_bytes(dir.as_os_str().as_encoded_bytes()).short();
+        self.target_dir
+            .without_cargo()
+            .join("migrate-cache")
+            .join(format!("status-{key}"))
     }
 
     fn read_with(
         &self,
-        read: fn(&Path) -> Result<MigrationSet, crate::model::ReadErrors>,
+        read: impl FnOnce(&Path) -> Result<MigrationSet, crate::model::ReadErrors>,
         untouched: Untouched,
     ) -> Result<(MigrationSet, LockState), OpError> {
         if let Some(fixed) = &self.fixed {

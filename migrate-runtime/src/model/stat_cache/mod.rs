@@ -1,0 +1,281 @@
+//! The stat cache of `status`: what each migration folder's files hashed to, remembered with
+//! the `stat` of each file (device, inode, size, modification and change times in
+//! nanoseconds), so that an unchanged migration is neither opened nor read nor hashed the next
+//! time, as git's index does for a work tree. A folder's listing is remembered with the
+//! folder's own stamp (adding, removing or renaming a file in it changes that), so a stray
+//! file is still found.
+//!
+//! Git's rule for "racily clean" files applies: a file modified within the timestamp granule of
+//! the read that hashed it could have changed again after it was read without its stamp
+//! showing it, so a record whose stamps are not safely older than that read (see
+//! [`RACY_MARGIN_NS`]) proves nothing and the folder is read again.
+//!
+//! The file is ignored and rebuilt when it is missing, unreadable, torn or corrupt (a SHA-256
+//! covers it), of another format version, or of another migrations directory. It is written
+//! only when something changed, to a temporary file renamed over it, so a reader never sees
+//! half of one.
+
+mod format;
+mod stamp;
+
+use super::{DOWN_FILE, Migration, SqlFile, UP_FILE};
+use crate::Version;
+use format::{Hashed, Record, Records};
+use sha2::{Digest, Sha256};
+use stamp::Stamp;
+use std::fs;
+use std::io::{Read, Write};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// How much older than the read that hashed it a file's stamp must be to be trusted: the
+/// coarsest timestamp granule of a common file system (FAT's two seconds); ext4, XFS, Btrfs
+/// and APFS are far finer. A file younger than that is hashed on every `status` until it is
+/// older.
+const RACY_MARGIN_NS: i64 = 2_000_000_000;
+
+/// The stat cache of one migrations directory, loaded from its file (if that is valid), and
+/// what the current read found, to write back when something changed.
+#[derive(Debug)]
+pub(crate) struct StatCache {
+    file: PathBuf,
+    /// The migrations directory, absolute, as the file records it.
+    dir: Vec<u8>,
+    /// The loaded file (empty when there was none or it was not valid).
+    old: Vec<u8>,
+    /// The records of `old` not yet looked at: position and end.
+    cursor: Range<usize>,
+    /// Stamps at or after this (ns) are racy.
+    threshold_ns: i64,
+    /// The records of the current read, in order: ranges of `old` (unchanged) or of `fresh`.
+    parts: Vec<(bool, Range<usize>)>,
+    /// Records made by the current read.
+    fresh: Vec<u8>,
+    /// Whether the file must be written: a folder read afresh, gone, or no valid file.
+    dirty: bool,
+    started: Instant,
+    /// Folders answered without reading them.
+    hits: usize,
+}
+
+/// The stamps of a folder and its files, taken before they are read.
+#[derive(Debug)]
+pub(crate) struct FolderStamps {
+    folder: Stamp,
+    up: Stamp,
+    down: Option<Stamp>,
+}
+
+impl FolderStamps {
+    /// The stamps of `folder`, its `migration.sql` and its `down.sql` if it has one; `None`
+    /// when they cannot be taken (the folder is then read but not remembered).
+    pub fn take(folder: &Path) -> Option<FolderStamps> {
+        Some(FolderStamps {
+            folder: Stamp::of(folder)?,
+            up: Stamp::of(&folder.join(UP_FILE))?,
+            down: Stamp::of(&folder.join(DOWN_FILE)),
+        })
+    }
+}
+
+impl StatCache {
+    /// The cache of `dir` kept in `file`: loaded when the file is a valid cache of that
+    /// directory, else empty (and written at [`StatCache::save`]). Call it before reading, so
+    /// the time the read took is known.
+    pub fn open(file: &Path, dir: &Path) -> StatCache {
+        let started = Instant::now();
+        let dir = std::path::absolute(dir)
+            .unwrap_or_else(|_| dir.to_path_buf())
+            .into_os_string()
+            .into_encoded_bytes();
+        let mut cache = StatCache {
+            file: file.to_path_buf(),
+            dir,
+            old: Vec::new(),
+            cursor: 0..0,
+            threshold_ns: i64::MIN,
+            parts: Vec::new(),
+            fresh: Vec::new(),
+            dirty: true,
+            started,
+            hits: 0,
+        };
+        cache.load();
+        cache
+    }
+
+    fn load(&mut self) {
+        let Ok(mut f) = fs::File::open(&self.file) else {
+            return;
+        };
+        let Some(written) = f.metadata().ok().as_ref().and_then(Stamp::from_metadata) else {
+            return;
+        };
+        let mut bytes = Vec::new();
+        if f.read_to_end(&mut bytes).is_err() {
+            return;
+        }
+        let Some(header) = format::header(&bytes) else {
+            return;
+        };
+        if header.dir != self.dir.as_slice() {
+            return;
+        }
+        let elapsed = i64::try_from(header.elapsed_ns).unwrap_or(i64::MAX);
+        self.threshold_ns = written
+            .mtime_ns
+            .saturating_sub(elapsed)
+            .saturating_sub(RACY_MARGIN_NS);
+        self.cursor = header.records;
+        self.dirty = false;
+        self.old = bytes;
+    }
+
+    /// The migration in folder `path` (named `folder_name`, `<version>_<name>`), without
+    /// reading it, when its record is there, not racy, and the stamps of the folder and its
+    /// files are the recorded ones. Folders are asked for in name order.
+    pub fn lookup(
+        &mut self,
+        folder_name: &str,
+        path: &Path,
+        version: Version,
+        name: &str,
+    ) -> Option<Migration> {
+        let (found, skipped) = seek(&self.old, &mut self.cursor, folder_name);
+        self.dirty |= skipped;
+        let (range, record) = found?;
+        let racy = std::iter::once(&record.folder)
+            .chain(std::iter::once(&record.up.0))
+            .chain(record.down.as_ref().map(|d| &d.0))
+            .any(|s| s.is_racy(self.threshold_ns));
+        if racy || Stamp::of(path)? != record.folder {
+            return None;
+        }
+        let file = |file_name: &str, (stamp, checksum): Hashed| {
+            let file_path = path.join(file_name);
+            (Stamp::of(&file_path)? == stamp)
+                .then(|| SqlFile::precomputed(file_path, String::new(), checksum, None))
+        };
+        let up = file(UP_FILE, record.up)?;
+        let down = match record.down {
+            Some(down) => Some(file(DOWN_FILE, down)?),
+            None => None,
+        };
+        let migration = Migration {
+            version,
+            name: name.to_string(),
+            dir: path.to_path_buf(),
+            up,
+            down,
+            directives: record.directives,
+            down_no_transaction: record.down_no_transaction,
+        };
+        self.parts.push((true, range));
+        self.hits += 1;
+        Some(migration)
+    }
+
+    /// Remembers a migration read afresh, with the stamps taken before it was read.
+    pub fn record(&mut self, folder_name: &str, stamps: &FolderStamps, m: &Migration) {
+        self.dirty = true;
+        let down = match (stamps.down, &m.down) {
+            (Some(stamp), Some(file)) => Some((stamp, file.checksum)),
+            (None, None) => None,
+            // down.sql came or went while the folder was read: not remembered.
+            _ => return,
+        };
+        let record = Record {
+            name: folder_name,
+            folder: stamps.folder,
+            directives: m.directives,
+            down_no_transaction: m.down_no_transaction,
+            up: (stamps.up, m.up.checksum),
+            down,
+        };
+        let start = self.fresh.len();
+        if format::encode_record(&mut self.fresh, &record) {
+            self.parts.push((false, start..self.fresh.len()));
+        }
+    }
+
+    /// How many folders were answered without being read.
+    #[cfg(test)]
+    pub fn hits(&self) -> usize {
+        self.hits
+    }
+
+    /// Writes the cache back when something changed: into a temporary file beside it, renamed
+    /// over it. The folder holding it gets a `.gitignore` of `*`, so it never shows in git
+    /// even where the target directory is not ignored.
+    pub fn save(mut self) -> std::io::Result<()> {
+        // Records left after the last folder are of folders that are gone.
+        self.dirty |= !self.cursor.is_empty();
+        if !self.dirty {
+            return Ok(());
+        }
+        let Some(parent) = self.file.parent() else {
+            return Ok(());
+        };
+        fs::create_dir_all(parent)?;
+        let ignore = parent.join(".gitignore");
+        if !ignore.exists() {
+            fs::write(&ignore, "*\n")?;
+        }
+        let mut tmp = self.file.clone().into_os_string();
+        tmp.push(format!(".{}.tmp", std::process::id()));
+        let tmp = PathBuf::from(tmp);
+        let written = self.write(&tmp).and_then(|()| fs::rename(&tmp, &self.file));
+        if written.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        written
+    }
+
+    fn write(&self, tmp: &Path) -> std::io::Result<()> {
+        let elapsed_ns = u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        let mut out = std::io::BufWriter::new(fs::File::create(tmp)?);
+        let mut hasher = Sha256::new();
+        let mut put = |bytes: &[u8]| {
+            hasher.update(bytes);
+            out.write_all(bytes)
+        };
+        put(&format::encode_header(elapsed_ns, &self.dir))?;
+        for (old, range) in &self.parts {
+            let source = if *old { &self.old } else { &self.fresh };
+            put(&source[range.clone()])?;
+        }
+        out.write_all(&format::trailer(hasher))?;
+        // No fsync: a file torn by a crash fails its hash and is rebuilt.
+        out.flush()
+    }
+}
+
+/// The record of `folder_name` among the records of `old` in `cursor`, consumed, and whether
+/// records before it were skipped (their folders are gone).
+fn seek<'a>(
+    old: &'a [u8],
+    cursor: &mut Range<usize>,
+    folder_name: &str,
+) -> (Option<(Range<usize>, Record<'a>)>, bool) {
+    let mut records = Records::new(old, cursor.clone());
+    let mut skipped = false;
+    while let Some((range, record)) = records.next_record() {
+        match record.name.cmp(folder_name) {
+            std::cmp::Ordering::Less => skipped = true,
+            std::cmp::Ordering::Equal => {
+                cursor.start = range.end;
+                return (Some((range, record)), skipped);
+            }
+            std::cmp::Ordering::Greater => {
+                cursor.start = range.start;
+                return (None, skipped);
+            }
+        }
+    }
+    cursor.start = cursor.end;
+    (None, skipped)
+}
+
+#[cfg(test)]
+mod tests;
