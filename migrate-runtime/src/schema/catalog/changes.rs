@@ -192,8 +192,7 @@ fn sql(source: Source) -> String {
 gone (catalog, oid) AS ({GONE_KNOWN}),"
         )
     } else {
-        format!(
-            "logged AS MATERIALIZED (
+        "logged AS MATERIALIZED (
     SELECT l.tag, l.classid, l.objid, l.objsubid, l.dropped
       FROM pg_temp.migrate_schema_changes l WHERE l.id > $4
 ),
@@ -204,7 +203,7 @@ touched (catalog, oid) AS (
 gone (catalog, oid) AS (
     SELECT classid, objid FROM logged WHERE dropped AND objsubid = 0
 ),"
-        )
+        .to_string()
     };
     let seen = if scan {
         "
