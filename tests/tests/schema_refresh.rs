@@ -47,6 +47,7 @@ const STEPS: &[&str] = &[
     "CREATE TRIGGER users_touch BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION touch()",
     "ALTER TABLE users DISABLE TRIGGER users_touch",
     "ALTER FUNCTION touch() RENAME TO touched",
+    "CREATE TRIGGER users_audit AFTER INSERT ON users FOR EACH ROW EXECUTE FUNCTION touched()",
     "CREATE FUNCTION double(x integer) RETURNS integer LANGUAGE sql IMMUTABLE RETURN x * 2",
     "CREATE INDEX orders_double ON orders (double(amount))",
     "ALTER FUNCTION double(integer) RENAME TO twice",
@@ -57,6 +58,7 @@ const STEPS: &[&str] = &[
     "GRANT UPDATE (name) ON users TO refresh_reader",
     "REVOKE SELECT ON users FROM refresh_reader",
     "REVOKE UPDATE (name) ON users FROM refresh_reader",
+    "GRANT INSERT ON users TO refresh_reader",
     "ALTER TABLE orders ADD CONSTRAINT positive_id CHECK (id > 0) NOT VALID",
     "ALTER TABLE orders VALIDATE CONSTRAINT positive_id",
     "ALTER TABLE orders RENAME CONSTRAINT positive_id TO id_positive",
@@ -94,6 +96,8 @@ const STEPS: &[&str] = &[
     "DROP VIEW people_mail",
     "DROP MATERIALIZED VIEW people_count",
     "DROP TRIGGER users_touch ON users",
+    "DROP TRIGGER users_audit ON users",
+    "DROP INDEX users_email",
     "DROP POLICY mine ON users",
     "DROP INDEX shop.orders_double",
     "DROP FUNCTION twice(integer)",
@@ -385,4 +389,40 @@ fn another_session_on_a_recording_database_records_nothing_and_is_not_hindered()
         .expect("the step succeeds")
         .get(0);
     assert_eq!(recorded, 0);
+}
+
+/// Whether a relation read again has triggers is looked up among the relations the change
+/// query names, so one that enters the captured schemas with its triggers brings them along
+/// (the snapshot had no trigger before).
+#[test]
+fn a_table_moved_into_the_captured_schemas_brings_its_triggers() {
+    for finding in [Finding::Scan, Finding::Record] {
+        let db = TestDb::new();
+        let mut client = session(&db, finding);
+        client
+            .batch_execute(
+                "CREATE SCHEMA side;
+                 CREATE TABLE side.t (id integer);
+                 CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;
+                 CREATE TRIGGER t_touch BEFORE INSERT ON side.t FOR EACH ROW EXECUTE FUNCTION touch()",
+            )
+            .expect("the step succeeds");
+        let options = SnapshotOptions {
+            schemas: Some(vec!["public".into()]),
+            ..SnapshotOptions::default()
+        };
+        let tracked = TrackedSnapshot::capture(&mut client, &options).expect("the step succeeds");
+        client
+            .batch_execute("ALTER TABLE side.t SET SCHEMA public")
+            .expect("the step succeeds");
+        let refreshed = tracked.refresh(&mut client).expect("the step succeeds");
+        let full = Snapshot::capture(&mut client, &options).expect("capture");
+        assert_same("SET SCHEMA", &refreshed, &full);
+        assert_eq!(refreshed.read_again(), Some(1), "{finding:?}: only t");
+        assert!(
+            full.to_text().contains("CREATE TRIGGER t_touch"),
+            "{finding:?}: {}",
+            full.to_text()
+        );
+    }
 }

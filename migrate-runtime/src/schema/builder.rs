@@ -3,7 +3,7 @@
 //! the right object's text. OIDs stay here; none reaches the snapshot.
 
 use super::object::{Object, ObjectKind, Snapshot};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 /// A catalog object, as `(catalog OID, OID)`.
 pub(crate) type CatalogId = (u32, u32);
@@ -57,6 +57,8 @@ pub(super) struct Builder {
     tables: HashMap<u32, usize>,
     /// Schemas and extensions read (not roots: a change to one is read again in full).
     containers: Vec<CatalogId>,
+    /// The roots with privilege lines.
+    granted: BTreeSet<CatalogId>,
 }
 
 /// Which objects of a snapshot each root produced, and the root of every catalog object a
@@ -72,6 +74,9 @@ pub(crate) struct Roots {
     pub targets: HashMap<CatalogId, CatalogId>,
     /// The schemas and extensions read.
     pub containers: Vec<CatalogId>,
+    /// The roots whose objects have privilege lines (`GRANT`, `REVOKE`): a refresh that reads
+    /// one of them again reads privileges even when the change query found none to read.
+    pub granted: BTreeSet<CatalogId>,
 }
 
 /// A handle on an object added to the [`Builder`].
@@ -171,6 +176,9 @@ impl Builder {
 
     /// Adds a `GRANT` or `REVOKE` line (see [`Target::grant_on`]).
     pub fn grant(&mut self, target: &Target, line: String) {
+        if let Some(root) = self.objects[target.object].root {
+            self.granted.insert(root);
+        }
         self.objects[target.object].extra.push(line);
     }
 
@@ -179,6 +187,7 @@ impl Builder {
     pub fn finish(self) -> (Snapshot, Roots) {
         let mut roots = Roots {
             containers: self.containers,
+            granted: self.granted,
             ..Roots::default()
         };
         for (id, target) in &self.targets {

@@ -171,6 +171,13 @@ impl TrackedSnapshot {
             present: changes.present,
             ..Only::default()
         };
+        // The change query looks for triggers and privileges on the roots it names. A root
+        // read again for another reason (a dropped trigger or index, a removed comment) has
+        // the triggers the last snapshot saw on it and the same privileges (a new trigger, a
+        // GRANT, names its object).
+        only.present.triggers |=
+            (self.snapshot.objects().iter()).any(|o| o.kind == ObjectKind::Trigger);
+        only.present.grants |= stale.iter().any(|root| self.roots.granted.contains(root));
         for root @ &(catalog, oid) in stale {
             if changes.gone.contains(root) {
                 continue;
@@ -298,8 +305,10 @@ impl TrackedSnapshot {
         let mut roots = self.roots.clone();
         roots.objects.retain(|root, _| !stale.contains(root));
         roots.targets.retain(|_, root| !stale.contains(root));
+        roots.granted.retain(|root| !stale.contains(root));
         roots.objects.extend(fresh_roots.objects);
         roots.targets.extend(fresh_roots.targets);
+        roots.granted.extend(fresh_roots.granted);
         (Snapshot::from_objects(objects), roots)
     }
 

@@ -159,15 +159,19 @@ const GONE_KNOWN: &str = "SELECT 1259::oid, o FROM unnest($2::oid[]) o
 /// exists; `('gone', catalog, oid)` for each known object that no longer exists; `('full',
 /// ...)` when a schema or extension changed; `('present', 0, 0, 0, kinds)`, the letters of
 /// the kinds of objects the database has any of (`t` triggers, `p` policies, `c` comments on
-/// user objects); scanning, `('comment', classoid, objoid,
+/// user objects, `g` privileges; triggers and privileges only among the roots to read again,
+/// looked up by index, where the foreign keys' triggers would make a scan of every trigger
+/// cost O(schema)); scanning, `('comment', classoid, objoid,
 /// objsubid)` and `('owned', sequence, table, column)` for every comment and sequence
 /// ownership.
 ///
 /// From the record, the changes are the objects its rows name: created or changed, and a
 /// dropped part (a column) of an object; dropped objects are gone. A row that names no object
-/// (a `GRANT`, a `DROP OWNED`) makes the query scan as well (a `DROP` command's own row names
-/// none, but its `sql_drop` rows do), and so does an `ALTER TABLE` of a partitioned table: a
-/// partition it detached is named nowhere.
+/// (a `GRANT`, a `DROP OWNED`) calls for a scan as well (`('rescan', 0, 0, 0)`; a `DROP`
+/// command's own row names none, but its `sql_drop` rows do), and so does an `ALTER TABLE` of
+/// a partitioned table: a partition it detached is named nowhere. The scan is the other query,
+/// run only then ([`read`]): inside this one, its twenty-odd branches would be prepared at
+/// every execution, run or not.
 ///
 /// What is read again: each changed object's root; the parents of a changed relation (they
 /// list their partitions); then, recursively, what depends on something read again (in
@@ -188,28 +192,18 @@ fn sql(source: Source) -> String {
 gone (catalog, oid) AS ({GONE_KNOWN}),"
         )
     } else {
-        format!(
-            "logged AS MATERIALIZED (
+        "logged AS MATERIALIZED (
     SELECT l.tag, l.classid, l.objid, l.objsubid, l.dropped
       FROM pg_temp.migrate_schema_changes l WHERE l.id > $4
-),
-rescan AS (
-    SELECT EXISTS (SELECT FROM logged WHERE classid IS NULL AND NOT dropped
-                                        AND (tag NOT LIKE 'DROP %' OR tag = 'DROP OWNED'))
-        OR EXISTS (SELECT FROM logged l JOIN pg_class c ON c.oid = l.objid
-                    WHERE l.classid = 1259 AND l.tag = 'ALTER TABLE' AND c.relkind = 'p')
-           AS yes
 ),
 touched (catalog, oid) AS (
     SELECT classid, objid FROM logged
      WHERE classid IS NOT NULL AND (NOT dropped OR objsubid <> 0)
-    UNION
-    SELECT s.catalog, s.oid FROM ({SCAN}) s (catalog, oid) WHERE (SELECT yes FROM rescan)
 ),
 gone (catalog, oid) AS (
     SELECT classid, objid FROM logged WHERE dropped AND objsubid = 0
 ),"
-        )
+        .to_string()
     };
     let seen = if scan {
         "
@@ -228,7 +222,13 @@ SELECT 'owned', d.objid, d.refobjid, d.refobjsubid, NULL
     } else {
         "
 UNION ALL
-SELECT 'logged', 0, 0, 0, (SELECT coalesce(max(id), 0) FROM pg_temp.migrate_schema_changes)::text"
+SELECT 'logged', 0, 0, 0, (SELECT coalesce(max(id), 0) FROM pg_temp.migrate_schema_changes)::text
+UNION ALL
+SELECT 'rescan', 0, 0, 0, NULL
+ WHERE EXISTS (SELECT FROM logged WHERE classid IS NULL AND NOT dropped
+                                    AND (tag NOT LIKE 'DROP %' OR tag = 'DROP OWNED'))
+    OR EXISTS (SELECT FROM logged l JOIN pg_class c ON c.oid = l.objid
+                WHERE l.classid = 1259 AND l.tag = 'ALTER TABLE' AND c.relkind = 'p')"
     };
     format!(
         "WITH RECURSIVE
@@ -281,11 +281,21 @@ UNION ALL
 SELECT 'gone', catalog, oid, 0, NULL FROM gone WHERE catalog NOT IN (2615, 3079)
 UNION ALL
 SELECT 'present', 0, 0, 0,
-       concat(CASE WHEN EXISTS (SELECT FROM pg_trigger t WHERE t.oid >= 16384
+       concat(CASE WHEN EXISTS (SELECT FROM roots r JOIN pg_trigger t ON t.tgrelid = r.oid
+                                 WHERE r.catalog = 1259
                                    AND NOT t.tgisinternal AND t.tgparentid = 0) THEN 't' END,
               CASE WHEN EXISTS (SELECT FROM pg_policy) THEN 'p' END,
               CASE WHEN EXISTS (SELECT FROM pg_description d WHERE d.objoid >= 16384)
-                   THEN 'c' END){seen}"
+                   THEN 'c' END,
+              CASE WHEN EXISTS (SELECT FROM roots r JOIN pg_class c ON c.oid = r.oid
+                                 WHERE r.catalog = 1259 AND c.relacl IS NOT NULL)
+                     OR EXISTS (SELECT FROM roots r JOIN pg_attribute a ON a.attrelid = r.oid
+                                 WHERE r.catalog = 1259 AND a.attacl IS NOT NULL)
+                     OR EXISTS (SELECT FROM roots r JOIN pg_type t ON t.oid = r.oid
+                                 WHERE r.catalog = 1247 AND t.typacl IS NOT NULL)
+                     OR EXISTS (SELECT FROM roots r JOIN pg_proc p ON p.oid = r.oid
+                                 WHERE r.catalog = 1255 AND p.proacl IS NOT NULL)
+                   THEN 'g' END){seen}"
     )
 }
 
@@ -319,18 +329,25 @@ pub(crate) struct Changes {
     pub seen: Seen,
     /// Which kinds of objects exist at all: a refresh skips the readers of the others.
     pub present: Present,
+    /// The record names a change but not its object (a `GRANT`): scan as well.
+    rescan: bool,
 }
 
 /// Kinds of objects that hang on relations and that many databases have none of: when none
 /// exists, a refresh need not look for them (one query each).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Present {
-    /// Triggers of the user's own (not a foreign key's, not a partition's clone).
+    /// Triggers of the user's own (not a foreign key's, not a partition's clone) on the
+    /// relations the change query names (a refresh adds those of the last snapshot: see
+    /// `TrackedSnapshot::only`).
     pub triggers: bool,
     /// Row level security policies.
     pub policies: bool,
     /// Comments on user objects (not on schemas: a changed schema means a full read).
     pub comments: bool,
+    /// Privileges (an ACL, even the default one) on the roots the change query names (a
+    /// refresh adds those of the last snapshot: see `TrackedSnapshot::only`).
+    pub grants: bool,
 }
 
 impl Default for Present {
@@ -340,17 +357,29 @@ impl Default for Present {
             triggers: true,
             policies: true,
             comments: true,
+            grants: true,
         }
     }
 }
 
 impl Present {
-    /// From the query's letters (`t`, `p`, `c`).
+    /// Either's kinds.
+    fn or(self, other: Present) -> Present {
+        Present {
+            triggers: self.triggers || other.triggers,
+            policies: self.policies || other.policies,
+            comments: self.comments || other.comments,
+            grants: self.grants || other.grants,
+        }
+    }
+
+    /// From the query's letters (`t`, `p`, `c`, `g`).
     fn from_letters(letters: &str) -> Present {
         Present {
             triggers: letters.contains('t'),
             policies: letters.contains('p'),
             comments: letters.contains('c'),
+            grants: letters.contains('g'),
         }
     }
 }
@@ -377,31 +406,54 @@ pub(crate) fn read(
 ) -> Result<Changes, SnapshotError> {
     let xid = xid32(&mark.xid);
     let (schema, table) = (excluded.map(|t| &t.schema), excluded.map(|t| &t.table));
-    let rows = match mark.recorded {
-        Some(last) => client.query(&FROM_RECORD, &[&xid, &schema, &table, &last]),
-        None => {
-            let of = |catalog: u32| -> Vec<u32> {
-                known
-                    .iter()
-                    .filter(|(c, _)| *c == catalog)
-                    .map(|(_, o)| *o)
-                    .collect()
-            };
-            let lists: Vec<Vec<u32>> = [1259, 1247, 1255, 2606, 2620, 3256, 2615, 3079]
-                .into_iter()
-                .map(of)
-                .collect();
-            let mut params: Vec<&(dyn postgres::types::ToSql + Sync)> = vec![&xid];
-            params.extend(
-                lists
-                    .iter()
-                    .map(|l| l as &(dyn postgres::types::ToSql + Sync)),
-            );
-            params.push(&schema);
-            params.push(&table);
-            client.query(&SCANNING, &params)
-        }
+    let Some(last) = mark.recorded else {
+        return scan(client, &xid, known, (&schema, &table));
     };
+    let rows = client.query(&FROM_RECORD, &[&xid, &schema, &table, &last]);
+    let mut changes = parse(rows)?;
+    if changes.rescan {
+        // What the scan finds as well. Its comments and sequence ownerships are not kept: the
+        // record names the object of a removed one, and the next refresh compares none.
+        let scanned = scan(client, &xid, known, (&schema, &table))?;
+        changes.full |= scanned.full;
+        changes.roots.extend(scanned.roots);
+        changes.gone.extend(scanned.gone);
+        changes.present = changes.present.or(scanned.present);
+    }
+    Ok(changes)
+}
+
+/// The changes found by scanning the catalogs ([`SCANNING`]).
+fn scan(
+    client: &mut Queries<'_, impl GenericClient>,
+    xid: &String,
+    known: &[CatalogId],
+    (schema, table): (&Option<&String>, &Option<&String>),
+) -> Result<Changes, SnapshotError> {
+    let of = |catalog: u32| -> Vec<u32> {
+        known
+            .iter()
+            .filter(|(c, _)| *c == catalog)
+            .map(|(_, o)| *o)
+            .collect()
+    };
+    let lists: Vec<Vec<u32>> = [1259, 1247, 1255, 2606, 2620, 3256, 2615, 3079]
+        .into_iter()
+        .map(of)
+        .collect();
+    let mut params: Vec<&(dyn postgres::types::ToSql + Sync)> = vec![xid];
+    params.extend(
+        lists
+            .iter()
+            .map(|l| l as &(dyn postgres::types::ToSql + Sync)),
+    );
+    params.push(schema);
+    params.push(table);
+    parse(client.query(&SCANNING, &params))
+}
+
+/// The changes from the rows of either query.
+fn parse(rows: Result<Vec<postgres::Row>, postgres::Error>) -> Result<Changes, SnapshotError> {
     let mut changes = Changes::default();
     for row in rows.reading("changes")? {
         let tag: &str = row.try_get(0).reading("changes")?;
@@ -414,6 +466,7 @@ pub(crate) fn read(
                 let last: String = row.try_get(4).reading("changes")?;
                 changes.mark.recorded = Some(last.parse().unwrap_or(0));
             }
+            "rescan" => changes.rescan = true,
             "full" => changes.full = true,
             "root" => {
                 changes

@@ -185,7 +185,9 @@ pub(super) fn read_all(
         if present.comments {
             comments::read(client, scope, out)?;
         }
-        grants::read(client, scope, out)?;
+        if present.grants {
+            grants::read(client, scope, out)?;
+        }
     }
     Ok(())
 }
