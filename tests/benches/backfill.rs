@@ -8,7 +8,8 @@
 //! against the same workload alone.
 //!
 //! Run: `cargo bench -p migrate-tests --bench backfill` (`BENCH_ROWS`, `BENCH_BATCH`,
-//! `BENCH_PAUSE_MS`).
+//! `BENCH_PAUSE_MS`, `BENCH_RATE`: queries per second per workload thread, for a workload that
+//! does not saturate the machine).
 
 use migrate_runtime::MigrationSet;
 use migrate_runtime::engine::{ApplyOptions, Engine, Event};
@@ -32,10 +33,13 @@ struct Latencies {
 }
 
 /// Four application threads on `users` until `stop`: each loop a single-row UPDATE or SELECT
-/// by a pseudo-random id; the latencies.
+/// by a pseudo-random id; the latencies. With `rate` (queries per second per thread), each
+/// query is sent at its scheduled time and its latency counts from then (a late start is
+/// latency too); without, as fast as the server answers (the machine saturated).
 fn workload(
     url: &str,
     rows: u64,
+    rate: Option<f64>,
     stop: Arc<AtomicBool>,
 ) -> Vec<std::thread::JoinHandle<Latencies>> {
     (0..4u64)
@@ -51,12 +55,22 @@ fn workload(
                     .expect("prepare");
                 let mut latencies = Latencies::default();
                 let mut x = 0x9e37_79b9_7f4a_7c15u64 ^ (t + 1);
+                let begun = Instant::now();
+                let mut sent = 0u32;
                 while !stop.load(Ordering::Relaxed) {
                     x ^= x << 13;
                     x ^= x >> 7;
                     x ^= x << 17;
                     let id = (x % rows) as i64 + 1;
-                    let started = Instant::now();
+                    let started = match rate {
+                        Some(rate) => {
+                            let at = begun + Duration::from_secs_f64(f64::from(sent) / rate);
+                            sent += 1;
+                            std::thread::sleep(at.saturating_duration_since(Instant::now()));
+                            at
+                        }
+                        None => Instant::now(),
+                    };
                     if x.is_multiple_of(2) {
                         client.execute(&update, &[&id]).expect("update");
                         latencies.updates.push(started.elapsed());
@@ -96,6 +110,11 @@ fn join(handles: Vec<std::thread::JoinHandle<Latencies>>) -> [Vec<Duration>; 3] 
 fn main() {
     let rows = env("BENCH_ROWS", 10_000_000);
     let batch = env("BENCH_BATCH", migrate_runtime::model::DEFAULT_BATCH as u64);
+    // Queries per second per workload thread; unset: as fast as the server answers.
+    let rate = std::env::var("BENCH_RATE")
+        .ok()
+        .and_then(|r| r.parse::<f64>().ok())
+        .filter(|r| *r > 0.0);
     // Milliseconds; unset: the default pause.
     let pause = std::env::var("BENCH_PAUSE_MS")
         .ok()
@@ -136,7 +155,7 @@ fn main() {
     // 2. The workload alone, for as long as the single UPDATE took (at least 5 s).
     let alone_for = single.max(Duration::from_secs(5));
     let stop = Arc::new(AtomicBool::new(false));
-    let handles = workload(&db.url, rows, stop.clone());
+    let handles = workload(&db.url, rows, rate, stop.clone());
     std::thread::sleep(alone_for);
     stop.store(true, Ordering::Relaxed);
     let alone = join(handles);
@@ -156,7 +175,7 @@ fn main() {
     .expect("migration");
     let set = MigrationSet::read(dir.path()).expect("read");
     let stop = Arc::new(AtomicBool::new(false));
-    let handles = workload(&db.url, rows, stop.clone());
+    let handles = workload(&db.url, rows, rate, stop.clone());
     let mut longest = Duration::ZERO;
     let mut last = Instant::now();
     let mut batches = 0u64;
@@ -184,8 +203,11 @@ fn main() {
     );
 
     let secs = |d: Duration| d.as_secs_f64();
+    let pace = rate.map_or("as fast as answered".to_string(), |r| {
+        format!("{r} queries/s each")
+    });
     println!(
-        "\nbackfill of {rows} rows, batch {batch}{pause} ({batches} batches), 4 workload threads\n"
+        "\nbackfill of {rows} rows, batch {batch}{pause} ({batches} batches), 4 workload threads ({pace})\n"
     );
     println!("| measure | value | target | ratio |");
     println!("|---|---|---|---|");
