@@ -113,12 +113,20 @@ fn main() {
     // Queries per second per workload thread; unset: as fast as the server answers.
     let rate = std::env::var("BENCH_RATE")
         .ok()
-        .and_then(|r| r.parse::<f64>().ok())
+        .map(|r| {
+            r.parse::<f64>()
+                .expect("BENCH_RATE: queries per second per thread")
+        })
         .filter(|r| *r > 0.0);
     // Milliseconds; unset: the default pause.
     let pause = std::env::var("BENCH_PAUSE_MS")
         .ok()
-        .map(|ms| format!(" pause={ms}ms"))
+        .map(|ms| {
+            let ms: u64 = ms
+                .parse()
+                .expect("BENCH_PAUSE_MS: a whole number of milliseconds");
+            format!(" pause={ms}ms")
+        })
         .unwrap_or_default();
     let db = TestDb::new();
     let mut client = db.client();

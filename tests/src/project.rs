@@ -103,7 +103,8 @@ impl Project {
     }
 
     /// `cargo-migrate migrate <args>` in the project root, with only this project's
-    /// environment for the database (never the caller's `DATABASE_URL`).
+    /// environment for the database (never the caller's `DATABASE_URL`) and its own target
+    /// directory (never the caller's `CARGO_TARGET_DIR`).
     fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(binary());
         command
@@ -111,6 +112,7 @@ impl Project {
             .args(args)
             .current_dir(self.path())
             .env_remove("DATABASE_URL")
+            .env_remove("CARGO_TARGET_DIR")
             .env("NO_COLOR", "1")
             .envs(self.env.iter().map(|(k, v)| (k, v)));
         command

@@ -227,7 +227,7 @@ fn the_cli_refuses_a_pending_rust_backfill_and_applies_up_to_it_with_to() {
     assert!(
         check.stdout.contains(&format!(
             "{FILL} is a Rust backfill: the application applies it with its registered code \
-             (`cargo migrate apply` stops before it)"
+             (`cargo migrate apply` refuses to run it; `--to` applies the migrations before it)"
         )),
         "{check:?}"
     );

@@ -10,10 +10,12 @@ const A: &str = "20261121090000_create_users";
 const B: &str = "20261121090100_add_email";
 const C: &str = "20261121090200_add_orders";
 
-/// A project with three applied, sealed migrations whose files are old enough for the cache
-/// to trust (older than its two-second racy margin).
+/// A project that has been built (it has a `target/` directory), with three applied, sealed
+/// migrations whose files are old enough for the cache to trust (older than its two-second
+/// racy margin).
 fn applied(db: &TestDb) -> Project {
     let p = Project::with_db(db);
+    std::fs::create_dir(p.path().join("target")).expect("target");
     p.migration(
         A,
         "CREATE TABLE users (id int);\n",
@@ -195,4 +197,70 @@ fn the_cache_stays_out_of_git() {
     let untracked = git(&["status", "--porcelain", "--untracked-files=all"]);
     assert!(!untracked.contains("target"), "{untracked}");
     assert!(untracked.contains("migrations/"), "{untracked}");
+}
+
+#[test]
+fn without_a_target_directory_status_creates_nothing() {
+    let db = TestDb::new();
+    let p = Project::with_db(&db);
+    p.migration(
+        A,
+        "CREATE TABLE users (id int);\n",
+        Some("DROP TABLE users;\n"),
+    );
+    assert_eq!(p.run(&["apply"]).code, 0);
+    let before = entries(p.path());
+    let run = p.run(&["status"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains(&format!("applied      {A}")), "{run:?}");
+    assert_eq!(
+        entries(p.path()),
+        before,
+        "status wrote nothing into the project"
+    );
+    assert!(!p.path().join("target").exists());
+}
+
+/// Every path under `dir`, sorted.
+fn entries(dir: &Path) -> Vec<PathBuf> {
+    let mut all = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("read_dir") {
+            let path = e.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path.clone());
+            }
+            all.push(path);
+        }
+    }
+    all.sort();
+    all
+}
+
+#[test]
+fn a_target_directory_of_another_user_gets_no_cache() {
+    let db = TestDb::new();
+    let p = applied(&db);
+    let target = p.path().join("target");
+    // Root can make the directory someone else's; another user cannot, and then cannot write
+    // into root's either, which is the same protection.
+    if runs_as_root() {
+        std::os::unix::fs::chown(&target, Some(65534), Some(65534)).expect("chown");
+        let run = p.run(&["status"]);
+        assert_eq!(run.code, 0, "{run:?}");
+        assert!(
+            !target.join("migrate-cache").exists(),
+            "nothing written into another user's target directory"
+        );
+    } else {
+        eprintln!("not root: the directory cannot be given to another user; checked as root in CI");
+    }
+}
+
+/// Whether this test runs as root (the owner of a file it creates).
+fn runs_as_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let probe = tempfile::tempdir().expect("temp dir");
+    std::fs::metadata(probe.path()).expect("metadata").uid() == 0
 }

@@ -199,7 +199,8 @@ fn text(r: &Report) {
         for folder in &r.rust_backfills {
             println!(
                 "      {folder} is a Rust backfill: the application applies it with its \
-                 registered code (`cargo migrate apply` stops before it)"
+                 registered code (`cargo migrate apply` refuses to run it; `--to` applies \
+                 the migrations before it)"
             );
         }
     });

@@ -160,8 +160,9 @@ impl<'a> Retrier<'a> {
     }
 
     /// Runs one attempt. When it lasts longer than [`OPEN_AFTER`] (half the lock timeout when
-    /// that is shorter), a second session (opened then, once per run) samples which lock it waits for and who holds it, so a timeout can
-    /// say who blocked it and the retry can wait for exactly them.
+    /// that is shorter), a second session (opened then, once per run) samples which lock it
+    /// waits for and who holds it, so a timeout can say who blocked it and the retry can wait
+    /// for exactly them.
     pub(crate) fn attempt<T>(
         &mut self,
         client: &mut Client,

@@ -276,6 +276,7 @@ impl MigrationSet {
     /// let migrations = dir.path().join("migrations");
     /// std::fs::create_dir_all(migrations.join("20261121093000_create_users")).unwrap();
     /// std::fs::write(migrations.join("20261121093000_create_users/migration.sql"), "SELECT 1;").unwrap();
+    /// std::fs::create_dir(dir.path().join("target")).unwrap(); // never created by the cache
     /// let cache = dir.path().join("target/migrate-cache/status");
     /// let set = MigrationSet::read_checksums_cached(&migrations, &cache).unwrap();
     /// assert_eq!(set, MigrationSet::read_checksums(&migrations).unwrap());

@@ -73,7 +73,7 @@ pub struct GateReport {
     /// `status` of the configured database.
     pub status: Step<StatusReport>,
     /// The configured database's pending migrations that are Rust backfills (folder names):
-    /// `cargo migrate apply` stops before them; the application applies them with its code.
+    /// `cargo migrate apply` refuses to run them; the application applies them with its code.
     pub rust_backfills: Vec<String>,
 }
 

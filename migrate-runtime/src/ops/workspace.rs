@@ -145,30 +145,40 @@ impl Workspace {
         &self,
         untouched: Untouched,
     ) -> Result<(MigrationSet, LockState), OpError> {
-        let cache = self.status_cache_file();
-        self.read_with(
-            |dir| MigrationSet::read_checksums_cached(dir, &cache),
-            untouched,
-        )
+        match self.status_cache_file() {
+            Some(cache) => self.read_with(
+                |dir| MigrationSet::read_checksums_cached(dir, &cache),
+                untouched,
+            ),
+            None => self.read_with(MigrationSet::read_checksums, untouched),
+        }
     }
 
     /// Where `status` keeps the stat cache of this migrations directory:
     /// `<target dir>/migrate-cache/status-<hash of the directory's absolute path>`, the target
-    /// directory found without running cargo (see [`TargetDir::without_cargo`]).
+    /// directory found without running cargo (see [`TargetDir::without_cargo`]). `None` (no
+    /// cache: every file is read) when that target directory does not exist (`status` never
+    /// creates it, e.g. on a server that only runs migrations) or belongs to another user
+    /// (`sudo cargo migrate status` must not leave files the owner cannot remove, nor trust
+    /// files someone else could have written).
     ///
     /// ```
     /// use migrate_runtime::ops::{Workspace, WorkspaceOptions};
     /// let dir = tempfile::tempdir().unwrap();
     /// let ws = Workspace::locate(&WorkspaceOptions::default(), dir.path()).unwrap();
-    /// assert!(ws.status_cache_file().starts_with(dir.path().join("target/migrate-cache")));
+    /// assert_eq!(ws.status_cache_file(), None, "no target directory yet");
+    /// std::fs::create_dir(dir.path().join("target")).unwrap();
+    /// let file = ws.status_cache_file().unwrap();
+    /// assert!(file.starts_with(dir.path().join("target/migrate-cache")));
     /// ```
-    pub fn status_cache_file(&self) -> PathBuf {
+    pub fn status_cache_file(&self) -> Option<PathBuf> {
+        let target = self.target_dir.without_cargo();
+        if !owned_by_us(&target) {
+            return None;
+        }
         let dir = std::path::absolute(&self.dir).unwrap_or_else(|_| self.dir.clone());
         let key = crate::Checksum::of_bytes(dir.as_os_str().as_encoded_bytes()).short();
-        self.target_dir
-            .without_cargo()
-            .join("migrate-cache")
-            .join(format!("status-{key}"))
+        Some(target.join("migrate-cache").join(format!("status-{key}")))
     }
 
     fn read_with(
@@ -251,4 +261,17 @@ fn shorten(path: &Path, cwd: &Path) -> PathBuf {
         Ok(rel) => rel.to_path_buf(),
         Err(_) => path.to_path_buf(),
     }
+}
+
+/// Whether `dir` is a directory owned by the user this process runs as.
+#[cfg(unix)]
+fn owned_by_us(dir: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(dir).is_ok_and(|m| m.is_dir() && m.uid() == nix::unistd::geteuid().as_raw())
+}
+
+/// Whether `dir` is a directory (ownership is not checked off Unix).
+#[cfg(not(unix))]
+fn owned_by_us(dir: &Path) -> bool {
+    dir.is_dir()
 }

@@ -1,7 +1,7 @@
 //! The stat cache's file, little-endian binary:
 //!
 //! ```text
-//! "cargo-migrate stat cache\n"  magic
+//! "cargo-migrate <version> stat cache\n"  magic (the tool's version included)
 //! u32                           format version
 //! u64                           nanoseconds from the start of the read to the write
 //! u32, bytes                    the migrations directory (absolute)
@@ -22,7 +22,10 @@ use crate::model::Directives;
 use sha2::{Digest, Sha256};
 use std::ops::Range;
 
-const MAGIC: &[u8] = b"cargo-migrate stat cache\n";
+/// The tool's version is part of it: a cache written by another version (which may hash,
+/// parse or check differently) is ignored.
+const MAGIC: &[u8] =
+    concat!("cargo-migrate ", env!("CARGO_PKG_VERSION"), " stat cache\n").as_bytes();
 /// Bumped whenever the layout or the meaning of a field changes: another version is ignored.
 pub(super) const FORMAT: u32 = 1;
 const STAMP_LEN: usize = 40;

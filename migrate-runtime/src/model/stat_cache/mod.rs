@@ -217,24 +217,28 @@ impl StatCache {
         let Some(parent) = self.file.parent() else {
             return Ok(());
         };
-        fs::create_dir_all(parent)?;
+        // Only the cache's own folder is created: never the directory holding it.
+        match fs::create_dir(parent) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(e),
+            _ => {}
+        }
         let ignore = parent.join(".gitignore");
         if !ignore.exists() {
-            fs::write(&ignore, "*\n")?;
+            let mut f = tempfile::NamedTempFile::new_in(parent)?;
+            f.write_all(b"*\n")?;
+            f.persist(&ignore).map_err(|e| e.error)?;
         }
-        let mut tmp = self.file.clone().into_os_string();
-        tmp.push(format!(".{}.tmp", std::process::id()));
-        let tmp = PathBuf::from(tmp);
-        let written = self.write(&tmp).and_then(|()| fs::rename(&tmp, &self.file));
-        if written.is_err() {
-            let _ = fs::remove_file(&tmp);
-        }
-        written
+        // A new file of a name nobody could have guessed or planted (a shared target
+        // directory), renamed over the old cache; dropped if anything fails.
+        let mut tmp = tempfile::NamedTempFile::new_in(parent)?;
+        self.write(tmp.as_file_mut())?;
+        tmp.persist(&self.file).map_err(|e| e.error)?;
+        Ok(())
     }
 
-    fn write(&self, tmp: &Path) -> std::io::Result<()> {
+    fn write(&self, file: &mut fs::File) -> std::io::Result<()> {
         let elapsed_ns = u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        let mut out = std::io::BufWriter::new(fs::File::create(tmp)?);
+        let mut out = std::io::BufWriter::new(file);
         let mut hasher = Sha256::new();
         let mut put = |bytes: &[u8]| {
             hasher.update(bytes);

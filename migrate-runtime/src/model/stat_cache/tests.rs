@@ -28,6 +28,8 @@ impl Project {
         let p = Project {
             dir: tempfile::tempdir().unwrap(),
         };
+        // The directory the cache's folder goes in exists (the cache never creates it).
+        fs::create_dir(p.dir.path().join("target")).unwrap();
         p.file("20261121093000_a/migration.sql", "CREATE TABLE a ();\n")
             .file("20261121093000_a/down.sql", "DROP TABLE a;\n")
             .file(
