@@ -3,7 +3,7 @@
 //! ```text
 //! "cargo-migrate <version> stat cache\n"  magic (the tool's version included)
 //! u32                           format version
-//! u64                           nanoseconds from the start of the read to the write
+//! i64                           records stamped at or after this (ns) are racy
 //! u32, bytes                    the migrations directory (absolute)
 //! records, in folder-name order:
 //!   u16, bytes                  folder name
@@ -27,7 +27,7 @@ use std::ops::Range;
 const MAGIC: &[u8] =
     concat!("cargo-migrate ", env!("CARGO_PKG_VERSION"), " stat cache\n").as_bytes();
 /// Bumped whenever the layout or the meaning of a field changes: another version is ignored.
-pub(super) const FORMAT: u32 = 1;
+pub(super) const FORMAT: u32 = 2;
 const STAMP_LEN: usize = 40;
 const HASH_LEN: usize = 32;
 
@@ -55,7 +55,9 @@ pub(super) struct Record<'a> {
 /// The header of a cache file whose hash is right.
 #[derive(Debug)]
 pub(super) struct Header<'a> {
-    pub elapsed_ns: u64,
+    /// Records whose stamps are at or after this (ns, the file system's clock) prove nothing:
+    /// fixed when the cache was written.
+    pub racy_from_ns: i64,
     pub dir: &'a [u8],
     /// Where the records are in the file.
     pub records: Range<usize>,
@@ -76,22 +78,22 @@ pub(super) fn header(bytes: &[u8]) -> Option<Header<'_>> {
     if r.take(MAGIC.len())? != MAGIC || r.u32()? != FORMAT {
         return None;
     }
-    let elapsed_ns = r.u64()?;
+    let racy_from_ns = r.u64()? as i64;
     let dir_len = r.u32()? as usize;
     let dir = r.take(dir_len)?;
     Some(Header {
-        elapsed_ns,
+        racy_from_ns,
         dir,
         records: r.pos..body.len(),
     })
 }
 
 /// The header's bytes, up to the records.
-pub(super) fn encode_header(elapsed_ns: u64, dir: &[u8]) -> Vec<u8> {
+pub(super) fn encode_header(racy_from_ns: i64, dir: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(MAGIC.len() + 16 + dir.len());
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&FORMAT.to_le_bytes());
-    out.extend_from_slice(&elapsed_ns.to_le_bytes());
+    out.extend_from_slice(&racy_from_ns.to_le_bytes());
     out.extend_from_slice(&(dir.len() as u32).to_le_bytes());
     out.extend_from_slice(dir);
     out
@@ -301,7 +303,7 @@ mod tests {
         let bytes = file(&records());
         let header = header(&bytes).unwrap();
         assert_eq!(
-            (header.elapsed_ns, header.dir),
+            (header.racy_from_ns, header.dir),
             (7, &b"/app/migrations"[..])
         );
         let mut read = Records::new(&bytes, header.records);

@@ -109,9 +109,6 @@ impl StatCache {
         let Ok(mut f) = fs::File::open(&self.file) else {
             return;
         };
-        let Some(written) = f.metadata().ok().as_ref().and_then(Stamp::from_metadata) else {
-            return;
-        };
         let mut bytes = Vec::new();
         if f.read_to_end(&mut bytes).is_err() {
             return;
@@ -122,11 +119,9 @@ impl StatCache {
         if header.dir != self.dir.as_slice() {
             return;
         }
-        let elapsed = i64::try_from(header.elapsed_ns).unwrap_or(i64::MAX);
-        self.threshold_ns = written
-            .mtime_ns
-            .saturating_sub(elapsed)
-            .saturating_sub(RACY_MARGIN_NS);
+        // Fixed when the file was written: touching or copying the cache later cannot make a
+        // racy record trusted.
+        self.threshold_ns = header.racy_from_ns;
         self.cursor = header.records;
         self.dirty = false;
         self.old = bytes;
@@ -237,14 +232,18 @@ impl StatCache {
     }
 
     fn write(&self, file: &mut fs::File) -> std::io::Result<()> {
-        let elapsed_ns = u64::try_from(self.started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        // The file system's clock (which stamped the files) now, less the time the read took
+        // and the margin: a record stamped at or after that was read too soon after a write.
+        let now = Stamp::from_metadata(&file.metadata()?).map_or(i64::MIN, |s| s.mtime_ns);
+        let elapsed = i64::try_from(self.started.elapsed().as_nanos()).unwrap_or(i64::MAX);
+        let racy_from_ns = now.saturating_sub(elapsed).saturating_sub(RACY_MARGIN_NS);
         let mut out = std::io::BufWriter::new(file);
         let mut hasher = Sha256::new();
         let mut put = |bytes: &[u8]| {
             hasher.update(bytes);
             out.write_all(bytes)
         };
-        put(&format::encode_header(elapsed_ns, &self.dir))?;
+        put(&format::encode_header(racy_from_ns, &self.dir))?;
         for (old, range) in &self.parts {
             let source = if *old { &self.old } else { &self.fresh };
             put(&source[range.clone()])?;

@@ -173,6 +173,35 @@ fn files_changed_within_the_racy_margin_of_the_read_are_read_again() {
 }
 
 #[test]
+fn touching_the_cache_file_does_not_make_racy_records_trusted() {
+    let p = Project::fresh();
+    p.read_same();
+    let an_hour_on = std::time::SystemTime::now() + Duration::from_secs(3600);
+    fs::File::options()
+        .write(true)
+        .open(p.cache_file())
+        .unwrap()
+        .set_modified(an_hour_on)
+        .unwrap();
+    assert_eq!(p.read_same().1, 0, "the racy records are still read again");
+}
+
+#[test]
+fn a_racy_record_read_again_after_the_margin_is_trusted_from_then_on() {
+    let p = Project::fresh();
+    p.read_same();
+    std::thread::sleep(Duration::from_nanos(
+        super::RACY_MARGIN_NS as u64 + 300_000_000,
+    ));
+    assert_eq!(p.read_same().1, 0, "racy when the cache was written");
+    assert_eq!(
+        p.read_same().1,
+        3,
+        "hashed again long after their last change"
+    );
+}
+
+#[test]
 fn a_corrupt_torn_or_foreign_cache_is_ignored_and_rebuilt() {
     let p = Project::old();
     p.read_same();
