@@ -164,8 +164,8 @@ impl TargetDir {
             TargetDir::Known(dir) => return dir.clone(),
             TargetDir::Ask(manifest) => manifest,
         };
-        if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
-            return PathBuf::from(dir);
+        if let Some(dir) = target_dir_from_env() {
+            return dir;
         }
         let root = manifest.parent().unwrap_or(Path::new("."));
         root.ancestors()
@@ -205,9 +205,14 @@ fn settings_from(manifest: &Path, table: Option<&toml::Value>) -> Result<Setting
 }
 
 /// `CARGO_TARGET_DIR`, else the target directory `cargo metadata` reports for `manifest`.
+/// `CARGO_TARGET_DIR`, which overrides every other way cargo finds the target directory.
+fn target_dir_from_env() -> Option<PathBuf> {
+    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from)
+}
+
 fn target_dir_of(manifest: &Path) -> Result<PathBuf, ProjectError> {
-    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
-        return Ok(PathBuf::from(dir));
+    if let Some(dir) = target_dir_from_env() {
+        return Ok(dir);
     }
     let metadata = MetadataCommand::new()
         .manifest_path(manifest)

@@ -217,11 +217,15 @@ impl StatCache {
             Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(e),
             _ => {}
         }
-        let ignore = parent.join(".gitignore");
-        if !ignore.exists() {
-            let mut f = tempfile::NamedTempFile::new_in(parent)?;
-            f.write_all(b"*\n")?;
-            f.persist(&ignore).map_err(|e| e.error)?;
+        // Created only when absent (never through a symlink planted in its place).
+        match fs::File::options()
+            .write(true)
+            .create_new(true)
+            .open(parent.join(".gitignore"))
+        {
+            Ok(mut f) => f.write_all(b"*\n")?,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
         }
         // A new file of a name nobody could have guessed or planted (a shared target
         // directory), renamed over the old cache; dropped if anything fails.
