@@ -132,26 +132,21 @@ pub fn gate(
             Err(e) => Step::Failed(e),
         }
     };
-    let rust_backfills = match &status {
+    // What the configured database's next deploy applies, as this directory has it.
+    let pending: Vec<&crate::Migration> = match &status {
         Step::Ran(r) => (r.entries.iter())
             .filter(|e| matches!(e.state, State::Pending | State::OutOfOrder))
             .filter_map(|e| set.get(e.version))
-            .filter(|m| m.up.is_rust_backfill())
-            .map(|m| m.folder())
             .collect(),
         _ => Vec::new(),
     };
-    let mut new: BTreeSet<Version> = BTreeSet::new();
+    let rust_backfills = (pending.iter())
+        .filter(|m| m.up.is_rust_backfill())
+        .map(|m| m.folder())
+        .collect();
+    let mut new: BTreeSet<Version> = pending.iter().map(|m| m.version).collect();
     if let Step::Ran(r) = &sealed {
         new.extend(r.findings.iter().filter_map(Finding::draft));
-    }
-    if let Step::Ran(r) = &status {
-        new.extend(
-            (r.entries.iter())
-                .filter(|e| matches!(e.state, State::Pending | State::OutOfOrder))
-                .filter(|e| set.get(e.version).is_some())
-                .map(|e| e.version),
-        );
     }
     let checked: Vec<String> = if request.all {
         set.migrations.iter().map(|m| m.folder()).collect()
