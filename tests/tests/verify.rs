@@ -467,3 +467,121 @@ fn the_shadow_database_is_dropped_afterwards() {
         .get(0);
     assert_eq!(left, 0, "{name} should be dropped");
 }
+
+/// Files of several statements run batched (a few round trips per file); a failure is
+/// located by running the file again statement by statement, so it still names its statement,
+/// line and column, in the first application, the revert and the re-application alike.
+#[test]
+fn a_failure_in_a_file_of_several_statements_names_its_statement_line_and_column() {
+    let (dir, set) = set(&[
+        USERS,
+        (
+            "20260101000100_down_fails",
+            "ALTER TABLE users ADD COLUMN age integer;\nALTER TABLE users ADD COLUMN city text;\n",
+            Some(
+                "ALTER TABLE users DROP COLUMN city;\n\
+                 -- the typo is on the third line\n\
+                 SELECT agee FROM users;\n\
+                 ALTER TABLE users DROP COLUMN age;\n",
+            ),
+        ),
+        (
+            "20260101000200_plans",
+            "CREATE TABLE plans (name text PRIMARY KEY);\n",
+            Some("DROP TABLE plans;\n"),
+        ),
+        (
+            "20260101000250_reapply_fails",
+            // Applied again after a down that leaves a row: the second statement fails.
+            "INSERT INTO plans VALUES ('x');\nINSERT INTO plans VALUES ('free');\n",
+            Some("DELETE FROM plans WHERE name = 'x';\n"),
+        ),
+        (
+            "20260101000300_up_fails",
+            "CREATE TABLE a (id int);\nCREATE TABLE b (id int);\nSELECT nope FROM a;\n",
+            Some("DROP TABLE b;\nDROP TABLE a;\n"),
+        ),
+    ]);
+    let checked = verify_all(&set);
+    assert_eq!(
+        verdicts(&checked),
+        [
+            ("20260101000000_create_users".into(), Verdict::Ok),
+            ("20260101000100_down_fails".into(), Verdict::DownFailed),
+            ("20260101000200_plans".into(), Verdict::Ok),
+            (
+                "20260101000250_reapply_fails".into(),
+                Verdict::ReapplyFailed
+            ),
+            ("20260101000300_up_fails".into(), Verdict::UpFailed),
+        ]
+    );
+    let again = &checked[3];
+    assert_eq!((again.line, again.column), (Some(2), Some(1)));
+    assert_eq!(again.error.as_ref().unwrap().statement, Some(2));
+    let down = &checked[1];
+    assert_eq!(
+        down.file.as_deref(),
+        Some(
+            dir.path()
+                .join("20260101000100_down_fails/down.sql")
+                .as_path()
+        )
+    );
+    assert_eq!((down.line, down.column), (Some(3), Some(8)));
+    assert_eq!(down.error.as_ref().unwrap().statement, Some(2));
+    assert_eq!(
+        down.detail.as_deref(),
+        Some("down.sql failed: column \"agee\" does not exist")
+    );
+    let up = &checked[4];
+    assert_eq!(
+        up.file.as_deref(),
+        Some(
+            dir.path()
+                .join("20260101000300_up_fails/migration.sql")
+                .as_path()
+        )
+    );
+    assert_eq!((up.line, up.column), (Some(3), Some(8)));
+    assert_eq!(up.error.as_ref().unwrap().statement, Some(3));
+}
+
+/// A deferred constraint is checked where the file ends, as its commit would check it: in the
+/// first application as in the rehearsal.
+#[test]
+fn a_deferred_constraint_violated_by_a_file_fails_it() {
+    let (_dir, set) = set(&[
+        USERS,
+        (
+            "20260101000100_orders",
+            "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint REFERENCES users (id) \
+             DEFERRABLE INITIALLY DEFERRED);\n",
+            Some("DROP TABLE orders;\n"),
+        ),
+        (
+            "20260101000200_orphan",
+            "INSERT INTO orders VALUES (1, 42);\nSELECT 1;\n",
+            Some("DELETE FROM orders;\n"),
+        ),
+    ]);
+    let checked = verify_all(&set);
+    assert_eq!(
+        verdicts(&checked),
+        [
+            ("20260101000000_create_users".into(), Verdict::Ok),
+            ("20260101000100_orders".into(), Verdict::Ok),
+            ("20260101000200_orphan".into(), Verdict::UpFailed),
+        ]
+    );
+    let c = &checked[2];
+    assert_eq!(c.error.as_ref().unwrap().code.as_deref(), Some("23503"));
+    assert!(
+        c.detail
+            .as_deref()
+            .unwrap_or("")
+            .contains("violates foreign key constraint"),
+        "{:?}",
+        c.detail
+    );
+}

@@ -97,10 +97,13 @@ impl<'a> Script<'a> {
 
     /// Runs every statement like [`Script::run`], but several per round trip: consecutive
     /// statements are sent as one multi-statement query of up to [`BATCH_BYTES`] (the file's
-    /// own text between them, so nothing is copied but the prefix). A failed batch does not
-    /// say which of its statements failed, so its error has no index: the caller, which owns
+    /// own text between them, so nothing is copied but the prefix), and `suffix` (e.g.
+    /// `SET CONSTRAINTS ALL IMMEDIATE`; may be empty) in the last batch's round trip after the
+    /// file's last statement. A failed batch of several statements (or carrying the suffix)
+    /// does not say which of them failed, so its error has no index: the caller, which owns
     /// the transaction, rolls back and runs the file again with [`Script::run`] to locate it
     /// (only on failure; a file of one statement per batch is the same as `run`).
+    /// [`Script::run_located`] does both.
     ///
     /// Only for a transactional file: statements of one batch run in one implicit transaction
     /// when no `BEGIN` precedes them.
@@ -108,12 +111,22 @@ impl<'a> Script<'a> {
         &self,
         client: &mut C,
         prefix: &str,
+        suffix: &str,
     ) -> Result<(), RunError> {
-        let Some(statements) = self.statements else {
+        let Some(statements) = self
+            .statements
+            .filter(|s| s.len() > 1 || !suffix.is_empty())
+        else {
             return self.run(client, prefix);
         };
-        if statements.len() <= 1 {
-            return self.run(client, prefix);
+        if statements.is_empty() {
+            return self.run(client, prefix).and_then(|()| {
+                client.batch_execute(suffix).map_err(|error| RunError {
+                    index: None,
+                    error,
+                    prefix_chars: 0,
+                })
+            });
         }
         let mut first = 0;
         while first < statements.len() {
@@ -124,19 +137,54 @@ impl<'a> Script<'a> {
             }
             let text = &self.sql[start..statements[last].end];
             let p = if first == 0 { prefix } else { "" };
-            let result = if p.is_empty() {
-                client.batch_execute(text)
+            // After the last statement: a new line ends a trailing `--` comment, `;` the
+            // statement.
+            let s = if last + 1 == statements.len() && !suffix.is_empty() {
+                Some(suffix)
             } else {
-                client.batch_execute(&format!("{p}{text}"))
+                None
+            };
+            let result = match (p.is_empty(), s) {
+                (true, None) => client.batch_execute(text),
+                (_, None) => client.batch_execute(&format!("{p}{text}")),
+                (_, Some(s)) => client.batch_execute(&format!("{p}{text}\n;{s}")),
             };
             result.map_err(|error| RunError {
-                index: (first == last).then_some(first),
+                index: (first == last && s.is_none()).then_some(first),
                 error,
                 prefix_chars: p.chars().count(),
             })?;
             first = last + 1;
         }
         Ok(())
+    }
+
+    /// Runs the file batched ([`Script::run_batched`]); when a batch fails without saying
+    /// which statement failed, sends `restart` (e.g. `ROLLBACK`, back to where `prefix` starts
+    /// from) and runs the file again statement by statement, then `suffix` on its own, so the
+    /// error names its statement (and a failure that does not recur is no failure). A run cut
+    /// off (connection lost) is not run again.
+    pub fn run_located<C: GenericClient>(
+        &self,
+        client: &mut C,
+        (prefix, suffix): (&str, &str),
+        restart: &str,
+    ) -> Result<(), RunError> {
+        self.run_batched(client, prefix, suffix).or_else(|failed| {
+            if failed.index.is_some() || cut_off(&failed.error) {
+                return Err(failed);
+            }
+            // The restart's own failure is the connection's: the run is cut off.
+            client.batch_execute(restart).map_err(|_| failed)?;
+            self.run(client, prefix).and_then(|()| match suffix {
+                "" => Ok(()),
+                _ => client.batch_execute(suffix).map_err(|error| RunError {
+                    index: None,
+                    error,
+                    prefix_chars: 0,
+                }),
+            })
+        })
     }
 
     /// Runs statement `i` (0-based), with `prefix` in the same round trip.

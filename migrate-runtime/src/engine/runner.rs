@@ -167,15 +167,7 @@ impl<'a> Runner<'a> {
         let mut retry = Retrier::new(self.engine, &mut self.watch, job.version);
         loop {
             let attempt = retry.attempt(self.client, |c| {
-                job.script.run_batched(c, &prefix).or_else(|failed| {
-                    if failed.index.is_some() || cut_off(&failed.error) {
-                        return Err(failed);
-                    }
-                    // A batch failed: run the file again statement by statement, so the error
-                    // names its statement (and a failure that does not recur is no failure).
-                    rollback(c);
-                    job.script.run(c, &prefix)
-                })
+                job.script.run_located(c, (&prefix, ""), "ROLLBACK")
             });
             let failed = match attempt {
                 Ok(()) => {

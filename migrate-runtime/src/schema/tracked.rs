@@ -102,14 +102,15 @@ impl TrackedSnapshot {
         Ok(next)
     }
 
-    /// [`refresh_cached`](TrackedSnapshot::refresh_cached) inside the caller's transaction,
-    /// without a savepoint of its own (two round trips fewer): the output settings it sets
+    /// [`refresh_cached`](TrackedSnapshot::refresh_cached) inside the caller's transaction
+    /// (`tx` must be in a transaction block: the settings are `SET LOCAL`), without a
+    /// savepoint of its own (two round trips fewer): the output settings it sets
     /// (`search_path = ''` among them) stay until the caller's next `RESET ALL` or the end of
     /// its transaction. For a caller that resets the session before it runs anything else
     /// (`verify`'s rehearsal runs each file after `RESET ALL`).
     pub(crate) fn refresh_in_transaction(
         &self,
-        tx: &mut postgres::Transaction<'_>,
+        tx: &mut impl GenericClient,
         cache: &mut StatementCache,
     ) -> Result<TrackedSnapshot, SnapshotError> {
         let recording = settings(tx, Reads::Changes)?;

@@ -36,6 +36,30 @@ pub(super) fn run_committed(
     run_sql_committed(client, (m.version, &m.name), sql, direction, no_transaction).map(|()| true)
 }
 
+/// Runs the file as [`run_committed`] does (it must exist), and `inside` before the commit:
+/// in a transactional file's own transaction, once its deferred constraints are checked (as
+/// the commit checks them), so that what `inside` reads (a snapshot) costs no transaction of
+/// its own; after a no-transaction file. The outer error is `inside`'s (the transaction is
+/// rolled back), the inner one the file's.
+pub(super) fn run_committed_then<T, E>(
+    client: &mut Client,
+    m: &Migration,
+    direction: Direction,
+    inside: impl FnOnce(&mut Client) -> Result<T, E>,
+) -> Result<Result<T, Box<Failure>>, E> {
+    match file(m, direction) {
+        Some((sql, no_transaction)) => run_file_then(
+            client,
+            (m.version, &m.name),
+            sql,
+            direction,
+            no_transaction,
+            inside,
+        ),
+        None => inside(client).map(Ok),
+    }
+}
+
 /// Runs one file of migration `(version, name)` as [`run_committed`] does: `sql` may be a
 /// file on disk or the text a history recorded.
 pub(super) fn run_sql_committed(
@@ -45,74 +69,122 @@ pub(super) fn run_sql_committed(
     direction: Direction,
     no_transaction: bool,
 ) -> Result<(), Box<Failure>> {
+    let done = run_file_then(
+        client,
+        (version, name),
+        sql,
+        direction,
+        no_transaction,
+        |_| Ok::<(), std::convert::Infallible>(()),
+    );
+    match done {
+        Ok(ran) => ran,
+        Err(never) => match never {},
+    }
+}
+
+/// [`run_committed_then`] for a file given by its text.
+fn run_file_then<T, E>(
+    client: &mut Client,
+    (version, name): (Version, &str),
+    sql: &SqlFile,
+    direction: Direction,
+    no_transaction: bool,
+    inside: impl FnOnce(&mut Client) -> Result<T, E>,
+) -> Result<Result<T, Box<Failure>>, E> {
     let sql = for_shadow(sql);
-    let script = script((version, name), &sql, direction, no_transaction)?;
+    let script = match script((version, name), &sql, direction, no_transaction) {
+        Ok(script) => script,
+        Err(refused) => return Ok(Err(refused)),
+    };
     let fail = |run: RunError| Box::new(script.failure(version, name, direction, &run));
     if no_transaction {
-        // A statement that cannot run in a transaction block cannot share its query with
-        // another statement either: the reset goes first, on its own.
-        client.batch_execute("RESET ALL").map_err(|error| {
-            fail(RunError {
+        if let Err(f) = run_statements(client, &script, fail) {
+            return Ok(Err(f));
+        }
+        return inside(client).map(Ok);
+    }
+    // The file, its deferred constraints checked, and a failure located statement by
+    // statement (after a rollback) when a batch of several failed.
+    let prefix = "BEGIN; RESET ALL; SET LOCAL synchronous_commit = off; ";
+    if let Err(run) = script.run_located(client, (prefix, IMMEDIATE), "ROLLBACK") {
+        let _ = client.batch_execute("ROLLBACK");
+        return Ok(Err(fail(run)));
+    }
+    let value = match inside(client) {
+        Ok(value) => value,
+        Err(e) => {
+            let _ = client.batch_execute("ROLLBACK");
+            return Err(e);
+        }
+    };
+    match client.batch_execute("COMMIT") {
+        Ok(()) => Ok(Ok(value)),
+        Err(error) => {
+            let _ = client.batch_execute("ROLLBACK");
+            Ok(Err(fail(RunError {
                 index: None,
                 error,
                 prefix_chars: 0,
-            })
-        })?;
-        let mut failure = None;
-        for i in 0..script.len().unwrap_or(0) {
-            if let Err(run) = script.run_one(client, i, "") {
-                failure = Some(fail(run));
-                break;
-            }
-        }
-        return match failure {
-            Some(mut f) => {
-                f.transactional = false;
-                f.statements_applied = f.statement.map_or(0, |s| s - 1);
-                Err(f)
-            }
-            None => Ok(()),
-        };
-    }
-    let prefix = "BEGIN; RESET ALL; SET LOCAL synchronous_commit = off; ";
-    let result = script.run(client, prefix).and_then(|()| {
-        client.batch_execute("COMMIT").map_err(|error| RunError {
-            index: None,
-            error,
-            prefix_chars: 0,
-        })
-    });
-    match result {
-        Ok(()) => Ok(()),
-        Err(run) => {
-            let _ = client.batch_execute("ROLLBACK");
-            Err(fail(run))
+            })))
         }
     }
 }
 
-/// Runs a transactional file inside the caller's transaction; deferred constraints are checked
-/// at its end, as its commit would check them. `Ok(false)`: there is no such file.
+/// A no-transaction file, statement by statement from a clean session.
+fn run_statements(
+    client: &mut Client,
+    script: &Script<'_>,
+    fail: impl Fn(RunError) -> Box<Failure>,
+) -> Result<(), Box<Failure>> {
+    // A statement that cannot run in a transaction block cannot share its query with
+    // another statement either: the reset goes first, on its own.
+    client.batch_execute("RESET ALL").map_err(|error| {
+        fail(RunError {
+            index: None,
+            error,
+            prefix_chars: 0,
+        })
+    })?;
+    for i in 0..script.len().unwrap_or(0) {
+        if let Err(run) = script.run_one(client, i, "") {
+            let mut f = fail(run);
+            f.transactional = false;
+            f.statements_applied = f.statement.map_or(0, |s| s - 1);
+            return Err(f);
+        }
+    }
+    Ok(())
+}
+
+/// Checks deferred constraints now, as a commit would.
+const IMMEDIATE: &str = "SET CONSTRAINTS ALL IMMEDIATE";
+
+/// Runs a transactional file inside the caller's transaction (which `opening`, e.g.
+/// `BEGIN; `, may start in the same round trip); deferred constraints are checked at its
+/// end, as its commit would check them. `Ok(false)`: there is no such file.
 pub(super) fn run_in(
     tx: &mut impl GenericClient,
     m: &Migration,
     direction: Direction,
+    opening: &str,
 ) -> Result<bool, Box<Failure>> {
     let Some((sql, no_transaction)) = file(m, direction) else {
         return Ok(false);
     };
     let sql = for_shadow(sql);
     let script = script((m.version, &m.name), &sql, direction, no_transaction)?;
+    // A savepoint to go back to when a batch of several statements fails, to run the file
+    // again statement by statement and name the one that failed.
     script
-        .run(tx, "RESET ALL; ")
-        .and_then(|()| {
-            tx.batch_execute("SET CONSTRAINTS ALL IMMEDIATE")
-                .map_err(|error| RunError {
-                    index: None,
-                    error,
-                    prefix_chars: 0,
-                })
-        })
+        .run_located(
+            tx,
+            (
+                &format!("{opening}SAVEPOINT shadow_file; RESET ALL; "),
+                IMMEDIATE,
+            ),
+            "ROLLBACK TO SAVEPOINT shadow_file",
+        )
         .map(|()| true)
         .map_err(|run| Box::new(script.failure(m.version, &m.name, direction, &run)))
 }

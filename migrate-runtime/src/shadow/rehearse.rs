@@ -15,7 +15,7 @@
 //! with the refreshed snapshot, as a check of the refreshes themselves.
 
 use super::database::{ShadowDb, ShadowError};
-use super::files::{run_committed, run_in};
+use super::files::{run_committed, run_committed_then, run_in};
 use super::report::{Checked, Verdict, VerifyEvent};
 use crate::engine::Direction;
 use crate::engine::connection::error_text;
@@ -155,18 +155,25 @@ impl Replay<'_, '_> {
             if checking && self.base.is_none() {
                 self.base = Some(self.capture()?);
             }
-            if let Err(failure) = run_committed(self.shadow.client(), m, Direction::Up) {
-                let mut c = Checked::failed(Verdict::UpFailed, *failure);
-                c.duration_ms = ms(started);
-                events(VerifyEvent::Checked(&c));
-                self.results.push(c);
-                self.not_run(index + 1, events);
-                return Ok(());
-            }
-            let Some(before) = self.base.take() else {
+            let before = self.base.take();
+            let applied = match &before {
+                None => run_committed(self.shadow.client(), m, Direction::Up).map(|_| None),
+                Some(before) => self.apply_and_refresh(m, before)?.map(Some),
+            };
+            let after = match applied {
+                Ok(after) => after,
+                Err(failure) => {
+                    let mut c = Checked::failed(Verdict::UpFailed, *failure);
+                    c.duration_ms = ms(started);
+                    events(VerifyEvent::Checked(&c));
+                    self.results.push(c);
+                    self.not_run(index + 1, events);
+                    return Ok(());
+                }
+            };
+            let (Some(before), Some(after)) = (before, after) else {
                 continue;
             };
-            let after = self.refresh(&before)?;
             if !checking {
                 self.base = Some(after);
                 continue;
@@ -178,6 +185,27 @@ impl Replay<'_, '_> {
             self.base = Some(next);
         }
         Ok(())
+    }
+
+    /// Applies `m` and reads the schema after it: a transactional file's snapshot is read in
+    /// its own transaction before the commit (three round trips fewer).
+    fn apply_and_refresh(
+        &mut self,
+        m: &Migration,
+        before: &TrackedSnapshot,
+    ) -> Result<Result<TrackedSnapshot, Box<crate::engine::Failure>>, VerifyError> {
+        if m.directives.no_transaction {
+            return match run_committed(self.shadow.client(), m, Direction::Up) {
+                Ok(_) => Ok(Ok(self.refresh(before)?)),
+                Err(failure) => Ok(Err(failure)),
+            };
+        }
+        let cache = &mut self.cache;
+        run_committed_then(self.shadow.client(), m, Direction::Up, |client| {
+            before
+                .refresh_in_transaction(client, cache)
+                .map_err(VerifyError::from)
+        })
     }
 
     /// Checks a migration just applied (`before` → `after`); returns its verdict and the
@@ -221,15 +249,16 @@ impl Replay<'_, '_> {
             message: error_text(&e),
         };
         let cache = &mut self.cache;
-        let mut tx = self.shadow.client().transaction().map_err(session)?;
+        let tx = self.shadow.client();
         let outcome = (|| -> Result<Checked, VerifyError> {
-            if let Err(failure) = run_in(&mut tx, m, Direction::Down) {
+            // The transaction begins in the down file's round trip.
+            if let Err(failure) = run_in(tx, m, Direction::Down, "BEGIN; ") {
                 return Ok(Checked::failed(Verdict::DownFailed, *failure));
             }
-            let reverted = after.refresh_in_transaction(&mut tx, cache)?;
+            let reverted = after.refresh_in_transaction(tx, cache)?;
             let down_diff = diff(before.snapshot(), reverted.snapshot());
-            let reapplied = match run_in(&mut tx, m, Direction::Up) {
-                Ok(_) => Ok(after.refresh_in_transaction(&mut tx, cache)?),
+            let reapplied = match run_in(tx, m, Direction::Up, "") {
+                Ok(_) => Ok(after.refresh_in_transaction(tx, cache)?),
                 Err(failure) => Err(failure),
             };
             Ok(judge(
@@ -238,7 +267,7 @@ impl Replay<'_, '_> {
                 reapplied.map(|r| diff(after.snapshot(), r.snapshot())),
             ))
         })();
-        tx.rollback().map_err(session)?;
+        tx.batch_execute("ROLLBACK").map_err(session)?;
         outcome
     }
 
