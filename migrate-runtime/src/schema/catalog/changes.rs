@@ -160,8 +160,9 @@ const GONE_KNOWN: &str = "SELECT 1259::oid, o FROM unnest($2::oid[]) o
 /// ...)` when a schema or extension changed; `('present', 0, 0, 0, kinds)`, the letters of
 /// the kinds of objects the database has any of (`t` triggers, `p` policies, `c` comments on
 /// user objects, `g` privileges; triggers and privileges only among the roots to read again,
-/// looked up by index, where the foreign keys' triggers would make a scan of every trigger
-/// cost O(schema)); scanning, `('comment', classoid, objoid,
+/// looked up by index one root at a time (a scalar subquery the planner cannot turn into a
+/// join: as a join, the generic plan scans every trigger and type, O(schema), where the
+/// foreign keys' triggers alone are four per key)); scanning, `('comment', classoid, objoid,
 /// objsubid)` and `('owned', sequence, table, column)` for every comment and sequence
 /// ownership.
 ///
@@ -281,20 +282,25 @@ UNION ALL
 SELECT 'gone', catalog, oid, 0, NULL FROM gone WHERE catalog NOT IN (2615, 3079)
 UNION ALL
 SELECT 'present', 0, 0, 0,
-       concat(CASE WHEN EXISTS (SELECT FROM roots r JOIN pg_trigger t ON t.tgrelid = r.oid
-                                 WHERE r.catalog = 1259
-                                   AND NOT t.tgisinternal AND t.tgparentid = 0) THEN 't' END,
+       concat(CASE WHEN EXISTS (SELECT FROM roots r WHERE r.catalog = 1259 AND (
+                                   SELECT true FROM pg_trigger t WHERE t.tgrelid = r.oid
+                                      AND NOT t.tgisinternal AND t.tgparentid = 0 LIMIT 1))
+                   THEN 't' END,
               CASE WHEN EXISTS (SELECT FROM pg_policy) THEN 'p' END,
               CASE WHEN EXISTS (SELECT FROM pg_description d WHERE d.objoid >= 16384)
                    THEN 'c' END,
-              CASE WHEN EXISTS (SELECT FROM roots r JOIN pg_class c ON c.oid = r.oid
-                                 WHERE r.catalog = 1259 AND c.relacl IS NOT NULL)
-                     OR EXISTS (SELECT FROM roots r JOIN pg_attribute a ON a.attrelid = r.oid
-                                 WHERE r.catalog = 1259 AND a.attacl IS NOT NULL)
-                     OR EXISTS (SELECT FROM roots r JOIN pg_type t ON t.oid = r.oid
-                                 WHERE r.catalog = 1247 AND t.typacl IS NOT NULL)
-                     OR EXISTS (SELECT FROM roots r JOIN pg_proc p ON p.oid = r.oid
-                                 WHERE r.catalog = 1255 AND p.proacl IS NOT NULL)
+              CASE WHEN EXISTS (SELECT FROM roots r WHERE r.catalog = 1259 AND (
+                                   SELECT c.relacl IS NOT NULL FROM pg_class c
+                                    WHERE c.oid = r.oid))
+                     OR EXISTS (SELECT FROM roots r WHERE r.catalog = 1259 AND (
+                                   SELECT true FROM pg_attribute a WHERE a.attrelid = r.oid
+                                      AND a.attacl IS NOT NULL LIMIT 1))
+                     OR EXISTS (SELECT FROM roots r WHERE r.catalog = 1247 AND (
+                                   SELECT t.typacl IS NOT NULL FROM pg_type t
+                                    WHERE t.oid = r.oid))
+                     OR EXISTS (SELECT FROM roots r WHERE r.catalog = 1255 AND (
+                                   SELECT p.proacl IS NOT NULL FROM pg_proc p
+                                    WHERE p.oid = r.oid))
                    THEN 'g' END){seen}"
     )
 }
