@@ -585,3 +585,37 @@ fn a_deferred_constraint_violated_by_a_file_fails_it() {
         c.detail
     );
 }
+
+/// A migration that drops the session's temporary objects (`DISCARD TEMP`) takes the record
+/// of schema changes with them: the replay notices and goes on reading the catalogs.
+#[test]
+fn a_migration_that_discards_temporary_objects_verifies_like_the_others() {
+    let (_dir, set) = set(&[
+        USERS,
+        (
+            "20260101000100_discard",
+            "DISCARD TEMP;\nCREATE TABLE audit (id bigint PRIMARY KEY);\n",
+            Some("DROP TABLE audit;\n"),
+        ),
+        (
+            "20260101000200_add_city",
+            "ALTER TABLE users ADD COLUMN city text;\n",
+            Some("ALTER TABLE users DROP COLUMN city;\n"),
+        ),
+        (
+            "20260101000300_forgets_index",
+            "CREATE INDEX users_city ON users (city);\n",
+            Some("SELECT 1;\n"),
+        ),
+    ]);
+    let checked = verify_all(&set);
+    assert_eq!(
+        verdicts(&checked),
+        [
+            ("20260101000000_create_users".into(), Verdict::Ok),
+            ("20260101000100_discard".into(), Verdict::Ok),
+            ("20260101000200_add_city".into(), Verdict::Ok),
+            ("20260101000300_forgets_index".into(), Verdict::NotRestored),
+        ]
+    );
+}

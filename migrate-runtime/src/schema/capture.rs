@@ -61,6 +61,13 @@ impl Snapshot {
 /// which costs more than the query itself. A full read inside a refresh resets it.
 const SMALL: &str = "SET LOCAL work_mem = '64kB';";
 
+/// The output settings of a refresh ([`SETTINGS`] and [`SMALL`]), for a caller that sends
+/// them ahead in a round trip of its own ([`TrackedSnapshot::refresh_in_transaction`]).
+///
+/// [`TrackedSnapshot::refresh_in_transaction`]: super::TrackedSnapshot
+pub(crate) static REFRESH_SETTINGS: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("{SETTINGS}\n{SMALL}"));
+
 /// What a transaction started by [`begin`] reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Reads {
@@ -90,12 +97,12 @@ pub(super) fn settings(
     client: &mut impl GenericClient,
     reads: Reads,
 ) -> Result<bool, SnapshotError> {
-    let small = match reads {
-        Reads::Everything => "",
-        Reads::Changes => SMALL,
+    let sql = match reads {
+        Reads::Everything => format!("{SETTINGS}\n{RECORDING}"),
+        Reads::Changes => format!("{}\n{RECORDING}", *REFRESH_SETTINGS),
     };
     let messages = client
-        .simple_query(&format!("{SETTINGS}\n{small}\n{RECORDING}"))
+        .simple_query(&sql)
         .reading("setting the output settings")?;
     Ok(messages.iter().any(|m| match m {
         postgres::SimpleQueryMessage::Row(row) => row.get(0) == Some("t"),

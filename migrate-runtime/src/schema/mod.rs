@@ -41,6 +41,7 @@ mod queries;
 mod render;
 mod tracked;
 
+pub(crate) use capture::REFRESH_SETTINGS;
 pub use change_log::record_changes;
 pub use diff::{Change, ObjectChange, SchemaDiff, diff};
 pub use error::SnapshotError;

@@ -108,12 +108,24 @@ impl TrackedSnapshot {
     /// (`search_path = ''` among them) stay until the caller's next `RESET ALL` or the end of
     /// its transaction. For a caller that resets the session before it runs anything else
     /// (`verify`'s rehearsal runs each file after `RESET ALL`).
+    ///
+    /// `sent`: `Some(recording)` when the caller already sent [`REFRESH_SETTINGS`] in this
+    /// transaction (in the round trip of what it ran before) and knows whether the session
+    /// records its changes (it called [`record_changes`](super::record_changes), and nothing
+    /// since can have dropped the record: a `DISCARD TEMP`); `None`: the refresh sets them and
+    /// asks, one round trip more.
+    ///
+    /// [`REFRESH_SETTINGS`]: super::capture::REFRESH_SETTINGS
     pub(crate) fn refresh_in_transaction(
         &self,
         tx: &mut impl GenericClient,
         cache: &mut StatementCache,
+        sent: Option<bool>,
     ) -> Result<TrackedSnapshot, SnapshotError> {
-        let recording = settings(tx, Reads::Changes)?;
+        let recording = match sent {
+            Some(recording) => recording,
+            None => settings(tx, Reads::Changes)?,
+        };
         self.refresh_within(tx, cache, recording)
     }
 

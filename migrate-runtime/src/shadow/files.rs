@@ -36,25 +36,24 @@ pub(super) fn run_committed(
     run_sql_committed(client, (m.version, &m.name), sql, direction, no_transaction).map(|()| true)
 }
 
-/// Runs the file as [`run_committed`] does (it must exist), and `inside` before the commit:
-/// in a transactional file's own transaction, once its deferred constraints are checked (as
-/// the commit checks them), so that what `inside` reads (a snapshot) costs no transaction of
-/// its own; after a no-transaction file. The outer error is `inside`'s (the transaction is
+/// Runs the file as [`run_committed`] does, and `inside` before the commit: in a
+/// transactional file's own transaction, once its deferred constraints are checked (as the
+/// commit checks them), so that what `inside` reads (a snapshot) costs no transaction of its
+/// own; after a no-transaction file. `then` (SQL, may be empty) is sent in a transactional
+/// file's last round trip, after the check (e.g. `inside`'s settings). The outer error is `inside`'s (the transaction is
 /// rolled back), the inner one the file's.
 pub(super) fn run_committed_then<T, E>(
     client: &mut Client,
     m: &Migration,
     direction: Direction,
-    inside: impl FnOnce(&mut Client) -> Result<T, E>,
+    (then, inside): (&str, impl FnOnce(&mut Client) -> Result<T, E>),
 ) -> Result<Result<T, Box<Failure>>, E> {
     match file(m, direction) {
         Some((sql, no_transaction)) => run_file_then(
             client,
             (m.version, &m.name),
-            sql,
-            direction,
-            no_transaction,
-            inside,
+            (sql, direction, no_transaction),
+            (then, inside),
         ),
         None => inside(client).map(Ok),
     }
@@ -69,13 +68,12 @@ pub(super) fn run_sql_committed(
     direction: Direction,
     no_transaction: bool,
 ) -> Result<(), Box<Failure>> {
+    let nothing = |_: &mut Client| Ok::<(), std::convert::Infallible>(());
     let done = run_file_then(
         client,
         (version, name),
-        sql,
-        direction,
-        no_transaction,
-        |_| Ok::<(), std::convert::Infallible>(()),
+        (sql, direction, no_transaction),
+        ("", nothing),
     );
     match done {
         Ok(ran) => ran,
@@ -87,10 +85,8 @@ pub(super) fn run_sql_committed(
 fn run_file_then<T, E>(
     client: &mut Client,
     (version, name): (Version, &str),
-    sql: &SqlFile,
-    direction: Direction,
-    no_transaction: bool,
-    inside: impl FnOnce(&mut Client) -> Result<T, E>,
+    (sql, direction, no_transaction): (&SqlFile, Direction, bool),
+    (then, inside): (&str, impl FnOnce(&mut Client) -> Result<T, E>),
 ) -> Result<Result<T, Box<Failure>>, E> {
     let sql = for_shadow(sql);
     let script = match script((version, name), &sql, direction, no_transaction) {
@@ -107,7 +103,8 @@ fn run_file_then<T, E>(
     // The file, its deferred constraints checked, and a failure located statement by
     // statement (after a rollback) when a batch of several failed.
     let prefix = "BEGIN; RESET ALL; SET LOCAL synchronous_commit = off; ";
-    if let Err(run) = script.run_located(client, (prefix, IMMEDIATE), "ROLLBACK") {
+    let suffix = after_file(then);
+    if let Err(run) = script.run_located(client, (prefix, &suffix), "ROLLBACK") {
         let _ = client.batch_execute("ROLLBACK");
         return Ok(Err(fail(run)));
     }
@@ -160,14 +157,24 @@ fn run_statements(
 /// Checks deferred constraints now, as a commit would.
 const IMMEDIATE: &str = "SET CONSTRAINTS ALL IMMEDIATE";
 
+/// What follows a transactional file in its last round trip: the check of its deferred
+/// constraints, then `then`.
+fn after_file(then: &str) -> String {
+    match then {
+        "" => IMMEDIATE.to_string(),
+        _ => format!("{IMMEDIATE};\n{then}"),
+    }
+}
+
 /// Runs a transactional file inside the caller's transaction (which `opening`, e.g.
 /// `BEGIN; `, may start in the same round trip); deferred constraints are checked at its
-/// end, as its commit would check them. `Ok(false)`: there is no such file.
+/// end, as its commit would check them, then `then` (SQL, may be empty) runs in the same
+/// round trip. `Ok(false)`: there is no such file.
 pub(super) fn run_in(
     tx: &mut impl GenericClient,
     m: &Migration,
     direction: Direction,
-    opening: &str,
+    (opening, then): (&str, &str),
 ) -> Result<bool, Box<Failure>> {
     let Some((sql, no_transaction)) = file(m, direction) else {
         return Ok(false);
@@ -181,7 +188,7 @@ pub(super) fn run_in(
             tx,
             (
                 &format!("{opening}SAVEPOINT shadow_file; RESET ALL; "),
-                IMMEDIATE,
+                &after_file(then),
             ),
             "ROLLBACK TO SAVEPOINT shadow_file",
         )

@@ -20,10 +20,10 @@ use super::report::{Checked, Verdict, VerifyEvent};
 use crate::engine::Direction;
 use crate::engine::connection::error_text;
 use crate::schema::{
-    SchemaDiff, Snapshot, SnapshotError, SnapshotOptions, StatementCache, TrackedSnapshot, diff,
-    record_changes,
+    REFRESH_SETTINGS, SchemaDiff, Snapshot, SnapshotError, SnapshotOptions, StatementCache,
+    TrackedSnapshot, diff, record_changes,
 };
-use crate::{Migration, MigrationSet, Version};
+use crate::{Migration, MigrationSet, SqlFile, Version};
 use std::collections::BTreeSet;
 use std::time::Instant;
 
@@ -116,7 +116,7 @@ pub fn verify(
         total: migrations.len(),
         checking: request.check.len(),
     });
-    record_changes(shadow.client())?;
+    let recording = record_changes(shadow.client())?;
     let mut replay = Replay {
         shadow,
         request,
@@ -124,6 +124,8 @@ pub fn verify(
         base: None,
         results: Vec::new(),
         cache: StatementCache::default(),
+        recording,
+        may_discard: false,
     };
     replay.run(events)?;
     replay.self_check()?;
@@ -139,6 +141,10 @@ struct Replay<'a, 'r> {
     results: Vec<Checked>,
     /// The catalog queries, prepared on the shadow database's session.
     cache: StatementCache,
+    /// Whether the session records its schema changes ([`record_changes`]).
+    recording: bool,
+    /// A file ran that may have dropped that record (`DISCARD TEMP`).
+    may_discard: bool,
 }
 
 impl Replay<'_, '_> {
@@ -200,12 +206,26 @@ impl Replay<'_, '_> {
                 Err(failure) => Ok(Err(failure)),
             };
         }
+        let (then, sent) = self.settings_ahead(&m.up);
         let cache = &mut self.cache;
-        run_committed_then(self.shadow.client(), m, Direction::Up, |client| {
-            before
-                .refresh_in_transaction(client, cache)
-                .map_err(VerifyError::from)
-        })
+        let refresh = |client: &mut postgres::Client| {
+            (before.refresh_in_transaction(client, cache, sent)).map_err(VerifyError::from)
+        };
+        run_committed_then(self.shadow.client(), m, Direction::Up, (then, refresh))
+    }
+
+    /// The refresh's settings to send in the round trip of `file`, and what the refresh then
+    /// knows ([`TrackedSnapshot::refresh_in_transaction`]): nothing, when the file may drop the
+    /// session's record of changes (`DISCARD TEMP`), and the refresh asks.
+    fn settings_ahead(&mut self, file: &SqlFile) -> (&'static str, Option<bool>) {
+        // Once a file may have dropped it, every refresh asks (the record may be gone for
+        // good, and the refreshes then scan the catalogs).
+        self.may_discard |=
+            (file.sql.as_bytes().windows(7)).any(|w| w.eq_ignore_ascii_case(b"discard"));
+        match self.may_discard {
+            true => ("", None),
+            false => (REFRESH_SETTINGS.as_str(), Some(self.recording)),
+        }
     }
 
     /// Checks a migration just applied (`before` → `after`); returns its verdict and the
@@ -248,17 +268,22 @@ impl Replay<'_, '_> {
             label: label.clone(),
             message: error_text(&e),
         };
+        let (down_then, down_sent) = match &m.down {
+            Some(down) => self.settings_ahead(down),
+            None => ("", None),
+        };
+        let (up_then, up_sent) = self.settings_ahead(&m.up);
         let cache = &mut self.cache;
         let tx = self.shadow.client();
         let outcome = (|| -> Result<Checked, VerifyError> {
             // The transaction begins in the down file's round trip.
-            if let Err(failure) = run_in(tx, m, Direction::Down, "BEGIN; ") {
+            if let Err(failure) = run_in(tx, m, Direction::Down, ("BEGIN; ", down_then)) {
                 return Ok(Checked::failed(Verdict::DownFailed, *failure));
             }
-            let reverted = after.refresh_in_transaction(tx, cache)?;
+            let reverted = after.refresh_in_transaction(tx, cache, down_sent)?;
             let down_diff = diff(before.snapshot(), reverted.snapshot());
-            let reapplied = match run_in(tx, m, Direction::Up, "") {
-                Ok(_) => Ok(after.refresh_in_transaction(tx, cache)?),
+            let reapplied = match run_in(tx, m, Direction::Up, ("", up_then)) {
+                Ok(_) => Ok(after.refresh_in_transaction(tx, cache, up_sent)?),
                 Err(failure) => Err(failure),
             };
             Ok(judge(
@@ -324,7 +349,7 @@ impl Replay<'_, '_> {
         self.shadow.recreate()?;
         // A new session: its statements are prepared again, its changes recorded again.
         self.cache = StatementCache::default();
-        record_changes(self.shadow.client())?;
+        self.recording = record_changes(self.shadow.client())?;
         for m in &self.migrations[..=index] {
             if let Err(failure) = run_committed(self.shadow.client(), m, Direction::Up) {
                 return Err(VerifyError::Session {
