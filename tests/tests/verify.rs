@@ -618,4 +618,26 @@ fn a_migration_that_discards_temporary_objects_verifies_like_the_others() {
             ("20260101000300_forgets_index".into(), Verdict::NotRestored),
         ]
     );
+    // Outside a transaction, and in the down file only.
+    let (_dir2, set2) = crate::set(&[
+        USERS,
+        (
+            "20260101000100_discard",
+            "-- migrate:no-transaction\nCREATE TABLE audit (id bigint PRIMARY KEY);\n",
+            Some("-- migrate:no-transaction\nDISCARD TEMP;\nDROP TABLE audit;\n"),
+        ),
+        (
+            "20260101000200_add_city",
+            "ALTER TABLE users ADD COLUMN city text;\n",
+            Some("ALTER TABLE users DROP COLUMN city;\n"),
+        ),
+    ]);
+    assert_eq!(
+        verdicts(&verify_all(&set2)),
+        [
+            ("20260101000000_create_users".into(), Verdict::Ok),
+            ("20260101000100_discard".into(), Verdict::Ok),
+            ("20260101000200_add_city".into(), Verdict::Ok),
+        ]
+    );
 }

@@ -161,6 +161,9 @@ impl Replay<'_, '_> {
             if checking && self.base.is_none() {
                 self.base = Some(self.capture()?);
             }
+            // `DISCARD TEMP` (or `ALL`) drops the session's record of changes; from the first
+            // file that may run it on, every refresh asks whether the record is still there.
+            self.may_discard |= discards(&m.up) || m.down.as_ref().is_some_and(discards);
             let before = self.base.take();
             let applied = match &before {
                 None => run_committed(self.shadow.client(), m, Direction::Up).map(|_| None),
@@ -206,7 +209,7 @@ impl Replay<'_, '_> {
                 Err(failure) => Ok(Err(failure)),
             };
         }
-        let (then, sent) = self.settings_ahead(&m.up);
+        let (then, sent) = self.settings_ahead();
         let cache = &mut self.cache;
         let refresh = |client: &mut postgres::Client| {
             (before.refresh_in_transaction(client, cache, sent)).map_err(VerifyError::from)
@@ -214,14 +217,10 @@ impl Replay<'_, '_> {
         run_committed_then(self.shadow.client(), m, Direction::Up, (then, refresh))
     }
 
-    /// The refresh's settings to send in the round trip of `file`, and what the refresh then
-    /// knows ([`TrackedSnapshot::refresh_in_transaction`]): nothing, when the file may drop the
-    /// session's record of changes (`DISCARD TEMP`), and the refresh asks.
-    fn settings_ahead(&mut self, file: &SqlFile) -> (&'static str, Option<bool>) {
-        // Once a file may have dropped it, every refresh asks (the record may be gone for
-        // good, and the refreshes then scan the catalogs).
-        self.may_discard |=
-            (file.sql.as_bytes().windows(7)).any(|w| w.eq_ignore_ascii_case(b"discard"));
+    /// The refresh's settings to send in the round trip of a file, and what the refresh then
+    /// knows ([`TrackedSnapshot::refresh_in_transaction`]): nothing, once a file may have
+    /// dropped the session's record of changes, and the refresh asks.
+    fn settings_ahead(&self) -> (&'static str, Option<bool>) {
         match self.may_discard {
             true => ("", None),
             false => (REFRESH_SETTINGS.as_str(), Some(self.recording)),
@@ -268,22 +267,18 @@ impl Replay<'_, '_> {
             label: label.clone(),
             message: error_text(&e),
         };
-        let (down_then, down_sent) = match &m.down {
-            Some(down) => self.settings_ahead(down),
-            None => ("", None),
-        };
-        let (up_then, up_sent) = self.settings_ahead(&m.up);
+        let (then, sent) = self.settings_ahead();
         let cache = &mut self.cache;
         let tx = self.shadow.client();
         let outcome = (|| -> Result<Checked, VerifyError> {
             // The transaction begins in the down file's round trip.
-            if let Err(failure) = run_in(tx, m, Direction::Down, ("BEGIN; ", down_then)) {
+            if let Err(failure) = run_in(tx, m, Direction::Down, ("BEGIN; ", then)) {
                 return Ok(Checked::failed(Verdict::DownFailed, *failure));
             }
-            let reverted = after.refresh_in_transaction(tx, cache, down_sent)?;
+            let reverted = after.refresh_in_transaction(tx, cache, sent)?;
             let down_diff = diff(before.snapshot(), reverted.snapshot());
-            let reapplied = match run_in(tx, m, Direction::Up, ("", up_then)) {
-                Ok(_) => Ok(after.refresh_in_transaction(tx, cache, up_sent)?),
+            let reapplied = match run_in(tx, m, Direction::Up, ("", then)) {
+                Ok(_) => Ok(after.refresh_in_transaction(tx, cache, sent)?),
                 Err(failure) => Err(failure),
             };
             Ok(judge(
@@ -444,6 +439,11 @@ fn judge(
         return Checked::differs(m.version, &m.name, Verdict::ColumnOrder, down, detail);
     }
     Checked::new(m.version, &m.name, Verdict::Ok)
+}
+
+/// Whether a file may run `DISCARD` (its text names it anywhere, even in a comment).
+fn discards(file: &SqlFile) -> bool {
+    (file.sql.as_bytes().windows(7)).any(|w| w.eq_ignore_ascii_case(b"discard"))
 }
 
 fn ms(started: Instant) -> f64 {
