@@ -232,7 +232,10 @@ fn main() {
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
         "\n`status` with {n} applied migrations (median of {runs} runs; load average at the end: {})\n",
-        load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
     );
     println!(
         "| {:<38} | {:>10} | {:>10} | {:>8} | {:>9} |",
