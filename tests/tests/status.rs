@@ -167,3 +167,72 @@ fn verbose_status_shows_an_edited_migrations_diff_against_the_file() {
         run.stdout
     );
 }
+
+#[test]
+fn a_directory_that_cannot_be_read_wins_over_a_database_that_cannot_be_reached() {
+    // status reads the directory while it connects; when both fail it reports the directory,
+    // as when it read the directory first, and prints nothing about the connection.
+    let db = TestDb::new();
+    let p = Project::with_db(&db);
+    p.migration(A, "CREATE TABLE users (id int);\n", None);
+    std::fs::create_dir(p.path().join("migrations/not_a_migration")).expect("mkdir");
+    let unreachable = "postgres://postgres@127.0.0.1:1/x";
+    for args in [
+        vec!["--database-url", unreachable, "status"],
+        vec!["--database-url", unreachable, "status", "--verbose"],
+        vec!["status", "--verbose"],
+        vec!["status", "--format", "json"],
+    ] {
+        let run = p.run(&args);
+        assert_eq!(run.code, 1, "{args:?}: {run:?}");
+        // Text on stderr, JSON on stdout.
+        let shown = format!("{}{}", run.stdout, run.stderr);
+        assert!(
+            shown.contains("the migrations directory has a problem"),
+            "{args:?}: {shown}"
+        );
+        assert!(
+            shown.contains("migrations/not_a_migration"),
+            "{args:?}: {shown}"
+        );
+        for connection in ["cannot connect", "Connected to", "Settings:", "127.0.0.1"] {
+            assert!(!shown.contains(connection), "{args:?}: {shown}");
+        }
+    }
+}
+
+#[test]
+fn a_directory_that_cannot_be_read_starts_no_dev_database() {
+    let p = Project::new();
+    p.migration(A, "CREATE TABLE users (id int);\n", None);
+    std::fs::create_dir(p.path().join("migrations/not_a_migration")).expect("mkdir");
+    let run = p.run(&["status"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr
+            .starts_with("error: the migrations directory has a problem\n"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("dev database"), "{}", run.stderr);
+    assert!(!p.path().join("target/migrate-dev-db").exists());
+}
+
+#[test]
+fn verbose_status_reports_the_settings_then_the_connection() {
+    let db = TestDb::new();
+    let p = Project::with_db(&db);
+    p.migration(A, "CREATE TABLE users (id int);\n", None);
+    assert_eq!(p.run(&["apply"]).code, 0);
+    let run = p.run(&["status", "--verbose"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let settings = run.stderr.find("Settings: history ").expect("settings");
+    let connected = run.stderr.find("Connected to ").expect("connected");
+    assert!(settings < connected, "{}", run.stderr);
+    assert_eq!(
+        run.stderr.matches("Connected to ").count(),
+        1,
+        "{}",
+        run.stderr
+    );
+}

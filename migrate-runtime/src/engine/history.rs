@@ -215,6 +215,115 @@ impl Row {
     }
 }
 
+/// What a history row says about its migration's state: the part [`status::compute`]
+/// reads, the same for a whole [`Row`] and for the compact [`StatusRow`].
+///
+/// [`status::compute`]: super::status::compute
+pub trait Recorded {
+    /// The migration's version.
+    fn version(&self) -> Version;
+    /// Its name.
+    fn name(&self) -> &str;
+    /// What added the row.
+    fn action(&self) -> Action;
+    /// The state the row leaves the migration in.
+    fn state(&self) -> RowState;
+    /// Checksum of migration.sql when recorded.
+    fn checksum(&self) -> Checksum;
+}
+
+impl Recorded for Row {
+    fn version(&self) -> Version {
+        self.version
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn action(&self) -> Action {
+        self.action
+    }
+    fn state(&self) -> RowState {
+        self.state
+    }
+    fn checksum(&self) -> Checksum {
+        self.checksum
+    }
+}
+
+/// A history row as `status` shows it: the columns it reports and nothing else (no texts, no
+/// statement checksums, no client details), a third of a [`Row`]'s size, so a history of
+/// 100,000 migrations stays small. The recorded SQL is read only for the rows that show it
+/// ([`recorded_sql_for`]).
+///
+/// ```
+/// use migrate_runtime::engine::history::{Recorded, StatusRow};
+/// fn shown(row: &StatusRow) -> String {
+///     format!("{} {} by {}", row.version(), row.state().as_str(), row.applied_by)
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusRow {
+    /// Row id (increasing).
+    pub id: i64,
+    /// The migration's version.
+    pub version: Version,
+    /// Its name.
+    pub name: String,
+    /// What added the row.
+    pub action: Action,
+    /// The state this row leaves the migration in.
+    pub state: RowState,
+    /// Run outside a transaction (for a `down` row: the down.sql was).
+    pub no_transaction: bool,
+    /// Checksum of migration.sql when recorded.
+    pub checksum: Checksum,
+    /// Statement count (of the file this row ran).
+    pub statements_total: Option<i32>,
+    /// Statements that succeeded (no-transaction files).
+    pub statements_applied: i32,
+    /// When it started.
+    pub started_at: OffsetDateTime,
+    /// When it finished.
+    pub finished_at: Option<OffsetDateTime>,
+    /// How long it took.
+    pub execution_ms: Option<f64>,
+    /// The error, when it failed.
+    pub error: Option<String>,
+    /// Database user.
+    pub applied_by: String,
+    /// The backup taken before the run that added this row (boxed: rarely set).
+    pub backup: Option<Box<BackupRecord>>,
+    /// A backfill's progress (boxed: rarely set).
+    pub backfill: Option<Box<BackfillProgress>>,
+    /// The SQL of migration.sql, when read ([`recorded_sql_for`]).
+    pub sql: Option<String>,
+}
+
+impl StatusRow {
+    /// A `down` whose down.sql failed and was rolled back (see [`Row::is_failed_down`]).
+    pub fn is_failed_down(&self) -> bool {
+        self.action == Action::Down && self.error.is_some()
+    }
+}
+
+impl Recorded for StatusRow {
+    fn version(&self) -> Version {
+        self.version
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn action(&self) -> Action {
+        self.action
+    }
+    fn state(&self) -> RowState {
+        self.state
+    }
+    fn checksum(&self) -> Checksum {
+        self.checksum
+    }
+}
+
 /// A row to insert.
 #[derive(Debug, Clone)]
 pub(crate) struct NewRow<'a> {
@@ -458,86 +567,111 @@ fn checked_columns(
 
 /// The newest row of every version, in version order; empty when the table does not exist.
 pub fn latest(client: &mut impl GenericClient, t: &HistoryTable) -> Result<Vec<Row>, ReadError> {
-    read_latest(client, t, Texts::All)
+    read_latest(client, t, Columns::All, from_row)
 }
 
-/// The newest row of every version, like [`latest`], but with the recorded texts (`sql`,
-/// `down_sql`, `statement_checksums`, the bulk of a row) read only for the rows `wants_texts`
-/// picks from their version and checksum; the others have an empty `sql`, no `down_sql` and no
-/// statement checksums. `status` picks the rows whose file is gone or differs: an applied
-/// migration whose file has the recorded checksum has the recorded text too.
-pub fn latest_texts_for(
+/// The newest row of every version as `status` shows it ([`StatusRow`], without the recorded
+/// SQL), in version order; empty when the table does not exist. Only the columns status shows
+/// are sent.
+pub fn latest_for_status(
     client: &mut impl GenericClient,
     t: &HistoryTable,
-    wants_texts: impl Fn(Version, Checksum) -> bool,
-) -> Result<Vec<Row>, ReadError> {
-    let mut rows = read_latest(client, t, Texts::None)?;
+) -> Result<Vec<StatusRow>, ReadError> {
+    read_latest(client, t, Columns::Status, status_row_from)
+}
+
+/// Reads the recorded SQL of the rows `wanted` picks (`status`: those whose file is gone or
+/// differs; an applied migration whose file has the recorded checksum has the recorded text
+/// too), in one query.
+pub fn recorded_sql_for(
+    client: &mut impl GenericClient,
+    t: &HistoryTable,
+    rows: &mut [StatusRow],
+    wanted: impl Fn(&StatusRow) -> bool,
+) -> Result<(), ReadError> {
     let picked: std::collections::HashMap<i64, usize> = rows
         .iter()
         .enumerate()
-        .filter(|(_, r)| wants_texts(r.version, r.checksum))
+        .filter(|(_, r)| wanted(r))
         .map(|(i, r)| (r.id, i))
         .collect();
     if picked.is_empty() {
-        return Ok(rows);
+        return Ok(());
     }
     let ids: Vec<i64> = picked.keys().copied().collect();
     let texts = client.query(
-        &format!(
-            "SELECT id, sql, down_sql, statement_checksums FROM {} WHERE id = ANY($1)",
-            t.qualified()
-        ),
+        &format!("SELECT id, sql FROM {} WHERE id = ANY($1)", t.qualified()),
         &[&ids],
     )?;
-    let bad = |message: String| {
-        ReadError::Bad(HistoryError {
-            table: t.to_string(),
-            message,
-        })
-    };
     for text in &texts {
-        let id: i64 = get(text, "id", None).map_err(bad)?;
+        let id: i64 = get(text, "id", None).map_err(|m| bad(t, m))?;
         if let Some(&i) = picked.get(&id) {
-            let row = &mut rows[i];
-            row.sql = get(text, "sql", Some(id)).map_err(bad)?;
-            row.down_sql = get(text, "down_sql", Some(id)).map_err(bad)?;
-            row.statement_checksums = get(text, "statement_checksums", Some(id)).map_err(bad)?;
+            rows[i].sql = Some(get(text, "sql", Some(id)).map_err(|m| bad(t, m))?);
         }
     }
-    Ok(rows)
+    Ok(())
 }
 
-/// Which texts a read of the history fetches.
+/// Which columns a read of the history fetches.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Texts {
+enum Columns {
+    /// Every column (but the client's address).
     All,
-    None,
+    /// The columns of a [`StatusRow`].
+    Status,
 }
 
-/// The newest row of every version, streamed from the server row by row (the rows of a
-/// long history are never all held twice).
-fn read_latest(
+/// The columns of a [`StatusRow`].
+const STATUS_COLUMNS: &[&str] = &[
+    "id",
+    "version",
+    "name",
+    "action",
+    "state",
+    "checksum",
+    "no_transaction",
+    "statements_total",
+    "statements_applied",
+    "started_at",
+    "finished_at",
+    "execution_ms",
+    "error",
+    "applied_by",
+    "backup",
+    "backfill",
+];
+
+fn bad(t: &HistoryTable, message: String) -> ReadError {
+    ReadError::Bad(HistoryError {
+        table: t.to_string(),
+        message,
+    })
+}
+
+/// The newest row of every version, streamed from the server row by row and decoded by
+/// `decode` (the rows of a long history are never all held twice).
+fn read_latest<R>(
     client: &mut impl GenericClient,
     t: &HistoryTable,
-    texts: Texts,
-) -> Result<Vec<Row>, ReadError> {
+    columns: Columns,
+    decode: fn(&postgres::Row) -> Result<R, String>,
+) -> Result<Vec<R>, ReadError> {
     use postgres::fallible_iterator::FallibleIterator;
     let Some(present) = checked_columns(client, t)? else {
         return Ok(Vec::new());
     };
     let select = COLUMNS
         .iter()
-        .filter(|c| c.name != "client_addr")
-        .map(|c| match c.name {
-            "sql" if texts == Texts::None => "''::text AS sql".to_string(),
-            "down_sql" if texts == Texts::None => "NULL::text AS down_sql".to_string(),
-            "statement_checksums" if texts == Texts::None => {
-                "'{}'::text[] AS statement_checksums".to_string()
-            }
-            _ if c.added_later && !present.iter().any(|p| p == c.name) => {
+        .filter(|c| match columns {
+            Columns::All => c.name != "client_addr",
+            Columns::Status => STATUS_COLUMNS.contains(&c.name),
+        })
+        .map(|c| {
+            if c.added_later && !present.iter().any(|p| p == c.name) {
                 format!("NULL::text AS {}", c.name)
+            } else {
+                c.name.to_string()
             }
-            _ => c.name.to_string(),
         })
         .collect::<Vec<_>>()
         .join(", ");
@@ -551,12 +685,7 @@ fn read_latest(
     )?;
     let mut rows = Vec::with_capacity(stream.size_hint().0);
     while let Some(r) = stream.next()? {
-        rows.push(from_row(&r).map_err(|message| {
-            ReadError::Bad(HistoryError {
-                table: t.to_string(),
-                message,
-            })
-        })?);
+        rows.push(decode(&r).map_err(|m| bad(t, m))?);
     }
     Ok(rows)
 }
@@ -574,7 +703,16 @@ fn columns(
     Ok(row.get(0))
 }
 
-fn from_row(r: &postgres::Row) -> Result<Row, String> {
+/// The columns every kind of row decodes the same way.
+struct Common {
+    id: i64,
+    version: Version,
+    action: Action,
+    state: RowState,
+    checksum: Checksum,
+}
+
+fn common(r: &postgres::Row) -> Result<Common, String> {
     let id: i64 = get(r, "id", None)?;
     let at = Some(id);
     let raw_version: i64 = get(r, "version", at)?;
@@ -582,24 +720,61 @@ fn from_row(r: &postgres::Row) -> Result<Row, String> {
         .ok_or_else(|| format!("row {id}: `{raw_version}` is not a migration version"))?;
     let action: String = get(r, "action", at)?;
     let state: String = get(r, "state", at)?;
-    let checksum = |column: &str, text: Option<String>| -> Result<Option<Checksum>, String> {
-        text.map(|t| {
-            t.parse::<Checksum>()
-                .map_err(|_| format!("row {id}: `{column}` is not a SHA-256 checksum"))
-        })
-        .transpose()
-    };
-    Ok(Row {
+    Ok(Common {
         id,
         version,
-        name: get(r, "name", at)?,
         action: Action::parse(&action)
             .ok_or_else(|| format!("row {id}: unknown action `{action}`"))?,
         state: RowState::parse(&state)
             .ok_or_else(|| format!("row {id}: unknown state `{state}`"))?,
-        checksum: checksum("checksum", Some(get(r, "checksum", at)?))?
+        checksum: checksum(id, "checksum", Some(get(r, "checksum", at)?))?
             .ok_or_else(|| format!("row {id}: no checksum"))?,
-        down_checksum: checksum("down_checksum", get(r, "down_checksum", at)?)?,
+    })
+}
+
+fn checksum(id: i64, column: &str, text: Option<String>) -> Result<Option<Checksum>, String> {
+    text.map(|t| {
+        t.parse::<Checksum>()
+            .map_err(|_| format!("row {id}: `{column}` is not a SHA-256 checksum"))
+    })
+    .transpose()
+}
+
+fn backup(r: &postgres::Row, id: i64) -> Result<Option<BackupRecord>, String> {
+    get::<Option<String>>(r, "backup", Some(id))?
+        .map(|text| {
+            BackupRecord::from_json(&text)
+                .ok_or_else(|| format!("row {id}: `backup` is not a backup record"))
+        })
+        .transpose()
+}
+
+fn backfill(r: &postgres::Row, id: i64) -> Result<Option<BackfillProgress>, String> {
+    get::<Option<String>>(r, "backfill", Some(id))?
+        .map(|text| {
+            BackfillProgress::from_json(&text)
+                .ok_or_else(|| format!("row {id}: `backfill` is not a backfill's progress"))
+        })
+        .transpose()
+}
+
+fn from_row(r: &postgres::Row) -> Result<Row, String> {
+    let Common {
+        id,
+        version,
+        action,
+        state,
+        checksum: up_checksum,
+    } = common(r)?;
+    let at = Some(id);
+    Ok(Row {
+        id,
+        version,
+        name: get(r, "name", at)?,
+        action,
+        state,
+        checksum: up_checksum,
+        down_checksum: checksum(id, "down_checksum", get(r, "down_checksum", at)?)?,
         sql: get(r, "sql", at)?,
         down_sql: get(r, "down_sql", at)?,
         no_transaction: get(r, "no_transaction", at)?,
@@ -616,18 +791,38 @@ fn from_row(r: &postgres::Row) -> Result<Row, String> {
         applied_by: get(r, "applied_by", at)?,
         client_host: get(r, "client_host", at)?,
         tool_version: get(r, "tool_version", at)?,
-        backup: get::<Option<String>>(r, "backup", at)?
-            .map(|text| {
-                BackupRecord::from_json(&text)
-                    .ok_or_else(|| format!("row {id}: `backup` is not a backup record"))
-            })
-            .transpose()?,
-        backfill: get::<Option<String>>(r, "backfill", at)?
-            .map(|text| {
-                BackfillProgress::from_json(&text)
-                    .ok_or_else(|| format!("row {id}: `backfill` is not a backfill's progress"))
-            })
-            .transpose()?,
+        backup: backup(r, id)?,
+        backfill: backfill(r, id)?,
+    })
+}
+
+fn status_row_from(r: &postgres::Row) -> Result<StatusRow, String> {
+    let Common {
+        id,
+        version,
+        action,
+        state,
+        checksum,
+    } = common(r)?;
+    let at = Some(id);
+    Ok(StatusRow {
+        id,
+        version,
+        name: get(r, "name", at)?,
+        action,
+        state,
+        checksum,
+        no_transaction: get(r, "no_transaction", at)?,
+        statements_total: get(r, "statements_total", at)?,
+        statements_applied: get(r, "statements_applied", at)?,
+        started_at: get(r, "started_at", at)?,
+        finished_at: get(r, "finished_at", at)?,
+        execution_ms: get(r, "execution_ms", at)?,
+        error: get(r, "error", at)?,
+        applied_by: get(r, "applied_by", at)?,
+        backup: backup(r, id)?.map(Box::new),
+        backfill: backfill(r, id)?.map(Box::new),
+        sql: None,
     })
 }
 

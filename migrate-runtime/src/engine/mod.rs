@@ -247,22 +247,33 @@ impl Engine {
         self
     }
 
-    /// The newest history row of every version without the recorded texts, except for the
-    /// rows `wants_texts` picks (see [`history::latest_texts_for`]): what `status` reads.
+    /// The newest history row of every version as `status` shows it, without the recorded
+    /// SQL (see [`history::latest_for_status`]; no lock taken, nothing created). Combine with
+    /// [`status::compute`] for the state of every migration.
     ///
     /// ```no_run
-    /// use migrate_runtime::engine::Engine;
+    /// use migrate_runtime::engine::{Engine, status::newest_applied};
     /// let mut client = postgres::Client::connect("postgres://postgres@localhost/app", postgres::NoTls)?;
-    /// // Only the states: no texts at all.
-    /// let rows = Engine::default().history_texts_for(&mut client, |_, _| false)?;
+    /// let rows = Engine::default().status_history(&mut client)?;
+    /// println!("at {:?}", newest_applied(&rows));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn history_texts_for(
+    pub fn status_history(
         &self,
         client: &mut postgres::Client,
-        wants_texts: impl Fn(crate::Version, crate::Checksum) -> bool,
-    ) -> Result<Vec<history::Row>, EngineError> {
-        history::latest_texts_for(client, &self.config.history, wants_texts)
+    ) -> Result<Vec<history::StatusRow>, EngineError> {
+        history::latest_for_status(client, &self.config.history)
+            .map_err(EngineError::history("cannot read the migration history"))
+    }
+
+    /// Reads the recorded SQL of the rows `wanted` picks (see [`history::recorded_sql_for`]).
+    pub fn recorded_sql_for(
+        &self,
+        client: &mut postgres::Client,
+        rows: &mut [history::StatusRow],
+        wanted: impl Fn(&history::StatusRow) -> bool,
+    ) -> Result<(), EngineError> {
+        history::recorded_sql_for(client, &self.config.history, rows, wanted)
             .map_err(EngineError::history("cannot read the migration history"))
     }
 

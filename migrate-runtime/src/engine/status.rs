@@ -1,7 +1,7 @@
 //! The state of every migration: a pure function of the files and the history (newest row per
 //! version), tested without a database.
 
-use super::history::{Action, Row, RowState};
+use super::history::{Action, Recorded, Row, RowState};
 use crate::model::{Migration, MigrationSet};
 use crate::{Checksum, Version};
 use std::collections::BTreeMap;
@@ -68,9 +68,10 @@ impl State {
     }
 }
 
-/// One migration known to the directory or the database.
+/// One migration known to the directory or the database, with its newest history row (a
+/// whole [`Row`], or a [`StatusRow`](super::history::StatusRow) for `status`).
 #[derive(Debug, Clone)]
-pub struct Entry<'a> {
+pub struct Entry<'a, R = Row> {
     /// Its version.
     pub version: Version,
     /// Its name (from the file, else the history).
@@ -80,10 +81,10 @@ pub struct Entry<'a> {
     /// The file, when present.
     pub migration: Option<&'a Migration>,
     /// The newest history row, when there is one.
-    pub row: Option<&'a Row>,
+    pub row: Option<&'a R>,
 }
 
-impl Entry<'_> {
+impl<R> Entry<'_, R> {
     /// The folder (present or not).
     pub fn folder(&self, set: &MigrationSet) -> PathBuf {
         match self.migration {
@@ -98,34 +99,35 @@ impl Entry<'_> {
 /// The newest version the history records as applied.
 ///
 /// ```
-/// assert_eq!(migrate_runtime::engine::status::newest_applied(&[]), None);
+/// use migrate_runtime::engine::{history::Row, status::newest_applied};
+/// assert_eq!(newest_applied::<Row>(&[]), None);
 /// ```
-pub fn newest_applied(rows: &[Row]) -> Option<crate::Version> {
+pub fn newest_applied<R: Recorded>(rows: &[R]) -> Option<crate::Version> {
     rows.iter()
-        .filter(|r| r.state == RowState::Applied)
-        .map(|r| r.version)
+        .filter(|r| r.state() == RowState::Applied)
+        .map(|r| r.version())
         .max()
 }
 
 /// Computes the state of every migration, in version order.
-pub fn compute<'a>(set: &'a MigrationSet, rows: &'a [Row]) -> Vec<Entry<'a>> {
+pub fn compute<'a, R: Recorded>(set: &'a MigrationSet, rows: &'a [R]) -> Vec<Entry<'a, R>> {
     let newest_applied = newest_applied(rows);
-    let mut by_version: BTreeMap<Version, (Option<&Migration>, Option<&Row>)> = BTreeMap::new();
+    let mut by_version: BTreeMap<Version, (Option<&Migration>, Option<&R>)> = BTreeMap::new();
     for m in &set.migrations {
         by_version.entry(m.version).or_default().0 = Some(m);
     }
     for r in rows {
-        by_version.entry(r.version).or_default().1 = Some(r);
+        by_version.entry(r.version()).or_default().1 = Some(r);
     }
-    let mut entries = Vec::new();
+    let mut entries = Vec::with_capacity(by_version.len());
     for (version, (migration, row)) in by_version {
         let name = migration
             .map(|m| m.name.clone())
-            .or_else(|| row.map(|r| r.name.clone()))
+            .or_else(|| row.map(|r| r.name().to_string()))
             .unwrap_or_default();
-        let state = match (migration, row.map(|r| (r.state, r.action))) {
+        let state = match (migration, row.map(|r| (r.state(), r.action()))) {
             (Some(m), Some((RowState::Applied, _))) => {
-                if row.is_some_and(|r| r.checksum == m.up.checksum) {
+                if row.is_some_and(|r| r.checksum() == m.up.checksum) {
                     State::Applied
                 } else {
                     State::Edited

@@ -3,7 +3,6 @@
 use super::stat_cache::{FolderStamps, StatCache};
 use super::{Directives, Migration, MigrationSet, Problem, ReadError, ReadErrors, SqlFile};
 use crate::Version;
-use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -60,7 +59,10 @@ pub(super) fn read_set(
         }
     };
 
-    let mut by_version: BTreeMap<Version, Migration> = BTreeMap::new();
+    // In name order, which is version order for folder names of 14 digits: kept in a vector
+    // (a map of ten thousand migrations would hold twice their size while it is built).
+    let mut migrations: Vec<Migration> = Vec::with_capacity(entries.len());
+    let mut newest: Option<Version> = None;
     // One buffer for every file's bytes: each file costs an open, its reads and a close.
     let mut buffer = Vec::new();
     for (path, file_name, file_type) in entries {
@@ -124,7 +126,12 @@ pub(super) fn read_set(
                 }
             }
         };
-        if let Some(first) = by_version.get(&version) {
+        // Only a version not newer than every one so far can be a duplicate.
+        let first = match newest {
+            Some(n) if version <= n => migrations.iter().find(|m| m.version == version),
+            _ => None,
+        };
+        if let Some(first) = first {
             let other = folder_name(&first.dir);
             err(
                 &mut errors,
@@ -133,12 +140,16 @@ pub(super) fn read_set(
             );
             continue;
         }
-        by_version.insert(version, migration);
+        newest = newest.max(Some(version));
+        migrations.push(migration);
     }
     if errors.is_empty() {
+        // Already sorted unless a name broke the order: checked in one pass, sorted in place
+        // (versions are unique; a stable sort would allocate room for every migration).
+        migrations.sort_unstable_by_key(|m| m.version);
         Ok(MigrationSet {
             dir: dir.to_path_buf(),
-            migrations: by_version.into_values().collect(),
+            migrations,
         })
     } else {
         Err(ReadErrors(errors))

@@ -158,7 +158,7 @@ pub fn apply(
     };
     // Versions and states only: not the texts just recorded (a huge migration's among them).
     let version = engine
-        .history_texts_for(&mut db.client, |_, _| false)
+        .status_history(&mut db.client)
         .ok()
         .and_then(|rows| newest_applied(&rows));
     Ok(ApplyOutcome {

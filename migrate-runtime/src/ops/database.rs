@@ -197,6 +197,13 @@ pub fn conninfo<'w>(
     Ok(ws.conninfo.get_or_init(|| info))
 }
 
+/// Whether [`conninfo`] has nothing to start: a connection string is given (or the
+/// connection already resolved), so resolving it only parses it. Without one, it is the dev
+/// database's, created and started on demand.
+pub(crate) fn connects_quietly(ws: &Workspace) -> bool {
+    ws.conninfo.get().is_some() || ws.database_url.is_some() || ws.settings.database_url.is_some()
+}
+
 /// Creates and starts the dev database as needed and returns its URL.
 fn dev_db_url(ws: &Workspace, events: &mut dyn FnMut(OpEvent<'_>)) -> Result<String, OpError> {
     let db = ws.dev_db()?;

@@ -3,14 +3,16 @@
 //! nothing.
 
 use super::database::{self, DbOptions};
+use super::database::{Connected, DbSettings};
 use super::drift::{DriftOutcome, compare};
 use super::error::{OpError, Untouched};
 use super::event::OpEvent;
 use super::verify::shadow_server;
 use super::workspace::Workspace;
-use crate::engine::State;
+use crate::engine::history::StatusRow;
 use crate::engine::status::compute;
 use crate::engine::unified_diff;
+use crate::engine::{EngineConfig, State};
 use crate::{Finding, Version, verify};
 use std::path::PathBuf;
 use time::OffsetDateTime;
@@ -55,11 +57,12 @@ pub struct StatusEntry {
     pub recorded_sql: Option<String>,
     /// For an edited migration: the diff from the recorded SQL to the file.
     pub diff: Option<String>,
-    /// The backup the run that put it in this state took before its first migration.
-    pub backup: Option<crate::backup::BackupRecord>,
+    /// The backup the run that put it in this state took before its first migration (boxed,
+    /// as are the backfill's progress: few of ten thousand entries have one).
+    pub backup: Option<Box<crate::backup::BackupRecord>>,
     /// A backfill that did not finish (interrupted, failed, or running now): its last
     /// checkpoint.
-    pub backfill: Option<crate::engine::history::BackfillProgress>,
+    pub backfill: Option<Box<crate::engine::history::BackfillProgress>>,
 }
 
 /// How `status` ends.
@@ -135,34 +138,65 @@ pub fn status(
     request: &StatusRequest,
     events: &mut dyn FnMut(OpEvent<'_>),
 ) -> Result<StatusReport, OpError> {
-    let options = &request.db;
     // Checksums suffice, except for `--drift`, which replays the files. An edited
     // migration's text is read again below, to show its diff.
-    let (set, state) = if request.drift {
-        ws.read(Untouched::NothingChanged)?
-    } else {
-        ws.read_checksums(Untouched::NothingChanged)?
+    let read = || {
+        if request.drift {
+            ws.read(Untouched::NothingChanged)
+        } else {
+            ws.read_checksums(Untouched::NothingChanged)
+        }
     };
+    // The database is connected to and its history read on a thread of its own while the
+    // directory is read here: the two take about as long. (This way round the directory's
+    // big, short-lived allocations, the lock file's text among them, are made where the
+    // report is built later, which reuses their memory.) When both fail, the read's error
+    // is the one reported, as when the read came first, and nothing the connection would
+    // print (with `--verbose`) is printed before the read succeeded. With no database
+    // configured the dev database is used, and it is started only once the directory was
+    // read (a directory that cannot be read must not create or start it): one after the
+    // other.
+    let (read, opened) = if database::connects_quietly(ws) {
+        let (opened, read) = alongside(
+            || {
+                let mut held = HeldBack::default();
+                open(ws, &request.db, &mut |e| held.record(e)).map(|o| (o, held))
+            },
+            read,
+        );
+        let read = read?;
+        let (opened, held) = opened?;
+        held.replay(&opened.settings.engine.config, events);
+        (read, opened)
+    } else {
+        let read = read()?;
+        (read, open(ws, &request.db, events)?)
+    };
+    let (set, state) = read;
+    let Opened {
+        settings,
+        mut db,
+        mut rows,
+    } = opened;
     let lock_findings: Vec<Finding> = verify(&set, &state)
         .into_iter()
         .filter(|f| !matches!(f, Finding::Unsealed { .. }))
         .collect();
-    let no_lock = crate::LockFile::default();
-    let sealed = state.sealed().unwrap_or(&no_lock);
-    let settings = database::db_settings(ws, options, events)?;
-    let mut db = database::connect(ws, &settings, events)?;
-    // The recorded SQL only where it is shown (edited and missing migrations); `--drift`
-    // replays the history, so it reads all of it.
-    let rows = if request.drift {
-        settings.engine.history(&mut db.client)
-    } else {
-        settings
-            .engine
-            .history_texts_for(&mut db.client, |version, checksum| {
-                set.get(version).is_none_or(|m| m.up.checksum != checksum)
-            })
-    }
-    .map_err(OpError::engine("read the status", None))?;
+    // The entries need only which versions are sealed: the lock file (ten thousand entries
+    // of a hundred bytes) is dropped before they are built.
+    let sealed: Vec<Version> = state.sealed().map_or_else(Vec::new, |l| {
+        l.entries().iter().map(|e| e.version).collect()
+    });
+    drop(state);
+    let is_sealed = |v: Version| sealed.binary_search(&v).is_ok();
+    // The recorded SQL only where it is shown (edited and missing migrations).
+    settings
+        .engine
+        .recorded_sql_for(&mut db.client, &mut rows, |r| {
+            set.get(r.version)
+                .is_none_or(|m| m.up.checksum != r.checksum)
+        })
+        .map_err(OpError::engine("read the status", None))?;
     let entries: Vec<StatusEntry> = compute(&set, &rows)
         .iter()
         .map(|e| {
@@ -175,8 +209,8 @@ pub fn status(
                 version: e.version,
                 name: e.name.clone(),
                 state: e.state,
-                sealed: sealed.get(e.version).is_some(),
-                draft: e.migration.is_some() && sealed.get(e.version).is_none(),
+                sealed: is_sealed(e.version),
+                draft: e.migration.is_some() && !is_sealed(e.version),
                 path: e.folder(&set),
                 no_transaction: e
                     .migration
@@ -202,18 +236,27 @@ pub fn status(
                     .filter(|_| matches!(e.state, State::Failed | State::DownFailed))
                     .and_then(|r| r.backfill.clone()),
                 statements_total: row.and_then(|r| r.statements_total),
-                recorded_sql: row.filter(|_| recorded).map(|r| r.sql.clone()),
+                recorded_sql: row
+                    .filter(|_| recorded)
+                    .map(|r| r.sql.clone().unwrap_or_default()),
                 backup: row.and_then(|r| r.backup.clone()),
                 diff: match (e.state, e.migration, row) {
-                    (State::Edited, Some(m), Some(r)) => {
-                        Some(unified_diff(&r.sql, &up_text(m), &m.up.path))
-                    }
+                    (State::Edited, Some(m), Some(r)) => Some(unified_diff(
+                        r.sql.as_deref().unwrap_or_default(),
+                        &up_text(m),
+                        &m.up.path,
+                    )),
                     _ => None,
                 },
             }
         })
         .collect();
     let drift = if request.drift {
+        // The replay needs the whole history, texts included.
+        let rows = settings
+            .engine
+            .history(&mut db.client)
+            .map_err(OpError::engine("read the status", None))?;
         let server = shadow_server(ws, request.shadow_url.as_deref(), events)?;
         let history = &settings.engine.config.history;
         let timeout = settings.connect_timeout;
@@ -251,4 +294,75 @@ pub fn status(
         drift,
         verdict,
     })
+}
+
+/// The database, connected, with its history as `status` shows it.
+struct Opened {
+    settings: DbSettings,
+    db: Connected,
+    rows: Vec<StatusRow>,
+}
+
+/// The settings checked, the connection made, the history read.
+fn open(
+    ws: &Workspace,
+    options: &DbOptions,
+    events: &mut dyn FnMut(OpEvent<'_>),
+) -> Result<Opened, OpError> {
+    let settings = database::db_settings(ws, options, events)?;
+    let mut db = database::connect(ws, &settings, events)?;
+    let rows = settings
+        .engine
+        .status_history(&mut db.client)
+        .map_err(OpError::engine("read the status", None))?;
+    Ok(Opened { settings, db, rows })
+}
+
+/// Runs `first` on a thread of its own while `second` runs on this one; both results.
+fn alongside<A: Send, B>(first: impl FnOnce() -> A + Send, second: impl FnOnce() -> B) -> (A, B) {
+    std::thread::scope(|scope| {
+        let first = scope.spawn(first);
+        let b = second();
+        match first.join() {
+            Ok(a) => (a, b),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })
+}
+
+/// The events of opening the database while the directory is read, held back until the read
+/// succeeded: [`open`] reports the settings and the connection (with a URL configured,
+/// nothing else).
+#[derive(Default)]
+struct HeldBack {
+    settings: bool,
+    connected: Option<(String, String, bool)>,
+}
+
+impl HeldBack {
+    fn record(&mut self, event: OpEvent<'_>) {
+        match event {
+            OpEvent::Settings(_) => self.settings = true,
+            OpEvent::Connected {
+                label,
+                server_version,
+                tls,
+            } => self.connected = Some((label.into(), server_version.into(), tls)),
+            _ => {}
+        }
+    }
+
+    /// Reports what was held back, in the order it happened.
+    fn replay(self, config: &EngineConfig, events: &mut dyn FnMut(OpEvent<'_>)) {
+        if self.settings {
+            events(OpEvent::Settings(config));
+        }
+        if let Some((label, server_version, tls)) = &self.connected {
+            events(OpEvent::Connected {
+                label,
+                server_version,
+                tls: *tls,
+            });
+        }
+    }
 }
