@@ -151,7 +151,7 @@ pub fn source(checked: &Checked, warn_drafts: bool) -> String {
         .collect();
     let names = constant_names(&keys);
     let dir = &checked.display_dir;
-    // About 250 bytes per migration (its absolute path twice, its checksum).
+    // About 440 bytes per migration (its constant, its absolute path, its escaped checksum).
     let mut out = String::with_capacity(512 + migrations.len() * 400);
     // `write!` to a `String` cannot fail.
     for ((m, folder), name) in migrations.iter().zip(&folders).zip(&names) {
@@ -252,9 +252,11 @@ fn entry(out: &mut String, m: &Migration, path: &str) {
         }
         None => out.push_str(", None"),
     }
-    let flags = u8::from(m.directives.no_transaction) * crate::embedded::NO_TRANSACTION
-        | u8::from(m.directives.irreversible) * crate::embedded::IRREVERSIBLE
-        | u8::from(m.down_no_transaction) * crate::embedded::DOWN_NO_TRANSACTION;
+    use crate::embedded::{DOWN_NO_TRANSACTION, IRREVERSIBLE, NO_TRANSACTION};
+    let flag = |on: bool, flag: u8| if on { flag } else { 0 };
+    let flags = flag(m.directives.no_transaction, NO_TRANSACTION)
+        | flag(m.directives.irreversible, IRREVERSIBLE)
+        | flag(m.down_no_transaction, DOWN_NO_TRANSACTION);
     let _ = writeln!(out, ", {flags}),");
 }
 
@@ -284,5 +286,89 @@ pub fn expand(dir: &Path, display_dir: &str) -> String {
             .iter()
             .map(|m| format!("::core::compile_error!({m:?});\n"))
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{check, source};
+
+    /// The delimiters of Rust source, outside string literals and `//` comments, balance.
+    /// (The compiler panics instead of reporting an error when a proc-macro's text does not
+    /// lex, so the generator must never produce such text.)
+    fn balanced(code: &str) -> bool {
+        let mut stack = Vec::new();
+        let mut chars = code.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '"' => {
+                    while let Some(c) = chars.next() {
+                        match c {
+                            '\\' => {
+                                chars.next();
+                            }
+                            '"' => break,
+                            _ => {}
+                        }
+                    }
+                }
+                '/' if chars.peek() == Some(&'/') => {
+                    for c in chars.by_ref() {
+                        if c == '\n' {
+                            break;
+                        }
+                    }
+                }
+                '(' | '[' | '{' => stack.push(c),
+                ')' | ']' | '}' => {
+                    let open = match c {
+                        ')' => '(',
+                        ']' => '[',
+                        _ => '{',
+                    };
+                    if stack.pop() != Some(open) {
+                        return false;
+                    }
+                }
+                _ => {}
+            }
+        }
+        stack.is_empty()
+    }
+
+    #[test]
+    fn generated_source_balances_with_down_files_drafts_and_odd_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("a \"quoted\" (dir) {x}");
+        for (folder, down) in [("20240101000000_a", true), ("20240201000000_b", false)] {
+            std::fs::create_dir_all(root.join(folder)).unwrap();
+            let sql = if down {
+                "SELECT 1;\n"
+            } else {
+                "-- migrate:no-transaction\nSELECT 1;\n"
+            };
+            std::fs::write(root.join(folder).join("migration.sql"), sql).unwrap();
+            if down {
+                std::fs::write(root.join(folder).join("down.sql"), "SELECT 2;\n").unwrap();
+            }
+        }
+        let checked = check(&root, "a \"quoted\" (dir) {x}").unwrap();
+        assert_eq!(checked.drafts.len(), 2);
+        let code = source(&checked, true);
+        assert!(balanced(&code), "{code}");
+        assert!(
+            code.contains("use ::core::option::Option::{None, Some};"),
+            "{code}"
+        );
+        assert!(code.contains("compile_error!"), "{code}");
+        // The flags: none for a; for b `NO_TRANSACTION`, and `DOWN_NO_TRANSACTION` as its
+        // (absent) down.sql would run as migration.sql does.
+        assert!(
+            code.contains("\")), 0),\nM::new(20240201000000, \"b\""),
+            "{code}"
+        );
+        assert!(code.contains(", None, 5),"), "{code}");
+        assert!(code.contains("deprecated(note"), "{code}");
+        assert!(!balanced("M::new(1, Some((s!(\"x\"), *b\"\"), 0),"));
     }
 }
