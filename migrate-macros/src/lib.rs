@@ -94,5 +94,17 @@ pub fn embed_migrations(input: TokenStream) -> TokenStream {
             }
         },
     };
-    migrate_runtime::compile::expand(&dir, display.trim_end_matches('/'), Span::call_site()).into()
+    let source = migrate_runtime::compile::expand(&dir, display.trim_end_matches('/'));
+    // The compiler's own parser, in one call (proc_macro2's would first check the whole text
+    // with its own lexer, unoptimized in a dev build). Every token gets the call site's span,
+    // as `quote!` gives them.
+    match source.parse::<TokenStream>() {
+        Ok(tokens) => tokens,
+        Err(e) => syn::Error::new(
+            Span::call_site(),
+            format!("cargo-migrate: the generated code does not parse ({e}); please report this"),
+        )
+        .to_compile_error()
+        .into(),
+    }
 }

@@ -11,7 +11,7 @@
 //! migrate_runtime::build::verify("migrations");
 //! ```
 
-use crate::compile::{check, generate as generate_tokens};
+use crate::compile::{check, source};
 use std::path::{Path, PathBuf};
 
 /// Verifies `dir` (relative to the package root) and asks cargo to rerun on any change in it.
@@ -36,7 +36,7 @@ pub fn generate(dir: impl AsRef<Path>) -> PathBuf {
             .unwrap_or_else(|| fail(&["OUT_DIR is not set: call this from build.rs".into()])),
     );
     let file = out.join("migrations.rs");
-    if let Err(e) = std::fs::write(&file, generate_tokens(&checked, false).to_string()) {
+    if let Err(e) = std::fs::write(&file, source(&checked, false)) {
         fail(&[format!(
             "cargo-migrate: cannot write {}: {e}",
             file.display()

@@ -53,6 +53,23 @@ impl Checksum {
         Checksum(Sha256::digest(bytes).into())
     }
 
+    /// The hash of `prev`'s 32 bytes followed by `text`: one link of the lock file's chain.
+    /// Hashed in two parts, so nothing is copied first.
+    ///
+    /// ```
+    /// # use migrate_runtime::Checksum;
+    /// let seed = Checksum::of_bytes(b"seed");
+    /// let mut bytes = seed.0.to_vec();
+    /// bytes.extend_from_slice(b"entry");
+    /// assert_eq!(seed.link("entry"), Checksum::of_bytes(&bytes));
+    /// ```
+    pub fn link(&self, text: &str) -> Checksum {
+        let mut hasher = Sha256::new();
+        hasher.update(self.0);
+        hasher.update(text.as_bytes());
+        Checksum(hasher.finalize().into())
+    }
+
     /// The first 12 hex digits, for messages where the full hash would be noise.
     ///
     /// ```

@@ -11,8 +11,6 @@
 use crate::lockfile::{Finding, LockState, SqlKind, path as lock_path, verify};
 pub use crate::model::constant_names;
 use crate::model::{Migration, MigrationSet};
-use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote};
 use std::path::{Path, PathBuf};
 
 /// A directory that passed the compile-time check.
@@ -124,151 +122,253 @@ fn message(finding: &Finding) -> String {
     }
 }
 
-/// The generated items: one `pub const` per migration, `LATEST`, `MIGRATOR`, and the draft
-/// checks (`warn_drafts`: a deprecation warning in debug builds, for the macro; a build script
-/// prints its own).
-pub fn generate(checked: &Checked, warn_drafts: bool) -> TokenStream {
+/// The generated items as Rust source: one `pub const` per migration, `LATEST`, `MIGRATOR`,
+/// and the draft checks (`warn_drafts`: a deprecation warning in debug builds, for the macro;
+/// a build script prints its own).
+///
+/// Written as text and handed to the compiler in one piece: the macro then makes one call
+/// into the compiler, which lexes the text with its own (optimized) lexer, instead of one
+/// call per token. Per migration the code is short: one doc line, the constant, and one
+/// `const fn` call with positional arguments for its entry.
+///
+/// ```
+/// use migrate_runtime::compile::{check, source};
+/// let dir = tempfile::tempdir().unwrap();
+/// std::fs::create_dir(dir.path().join("20261121093000_create_users")).unwrap();
+/// std::fs::write(dir.path().join("20261121093000_create_users/migration.sql"), "SELECT 1;").unwrap();
+/// let code = source(&check(dir.path(), "migrations").unwrap(), false);
+/// assert!(code.contains("pub const CREATE_USERS: ::migrate_runtime::Version"));
+/// assert!(code.contains("pub static MIGRATOR"));
+/// ```
+pub fn source(checked: &Checked, warn_drafts: bool) -> String {
+    use std::fmt::Write;
     let migrations = &checked.set.migrations;
-    let keys: Vec<(String, &str)> = migrations
+    let folders: Vec<String> = migrations.iter().map(Migration::folder).collect();
+    let keys: Vec<(&str, &str)> = folders
         .iter()
-        .map(|m| (m.version.to_string(), m.name.as_str()))
+        .zip(migrations)
+        .map(|(f, m)| (&f[..14], m.name.as_str()))
         .collect();
-    let refs: Vec<(&str, &str)> = keys.iter().map(|(v, n)| (v.as_str(), *n)).collect();
-    let names = constant_names(&refs);
-    let consts = migrations.iter().zip(&names).map(|(m, name)| {
-        let ident = format_ident!("{}", name);
-        let raw = m.version.get();
-        let doc = constant_doc(m);
-        quote! {
-            #[doc = #doc]
-            #[allow(dead_code)]
-            pub const #ident: ::migrate_runtime::Version = ::migrate_runtime::Version::new_const(#raw);
-        }
-    });
-    let latest_raw = migrations.last().map_or(0, |m| m.version.get());
-    let latest_doc = match migrations.last() {
-        Some(m) => format!("The newest migration, `{}`.", m.folder()),
-        None => "No migrations yet: version 0.".to_string(),
-    };
-    let entries = migrations.iter().map(|m| entry(m, &checked.display_dir));
+    let names = constant_names(&keys);
     let dir = &checked.display_dir;
-    let lock = checked.lock_file.as_ref().map(|p| {
-        let p = p.display().to_string();
-        quote! { const _: &[u8] = ::core::include_bytes!(#p); }
-    });
-    let drafts = (!checked.drafts.is_empty()).then(|| {
+    // About 440 bytes per migration (its constant, its absolute path, its escaped checksum).
+    let mut out = String::with_capacity(512 + migrations.len() * 400);
+    // `write!` to a `String` cannot fail.
+    for ((m, folder), name) in migrations.iter().zip(&folders).zip(&names) {
+        let _ = write!(
+            out,
+            "/// Migration `{folder}`.\n#[allow(dead_code)]\npub const {name}: \
+             ::migrate_runtime::Version = ::migrate_runtime::Version::new_const({});\n",
+            m.version.get()
+        );
+    }
+    let (latest_raw, latest_doc) = match (migrations.last(), folders.last()) {
+        (Some(m), Some(folder)) => (
+            m.version.get(),
+            format!("The newest migration, `{folder}`."),
+        ),
+        _ => (0, "No migrations yet: version 0.".to_string()),
+    };
+    let _ = write!(
+        out,
+        "#[doc = {latest_doc:?}]\n#[allow(dead_code)]\npub const LATEST: ::migrate_runtime::Version = \
+         ::migrate_runtime::Version::new_const({latest_raw});\n\
+         #[doc = {:?}]\n#[allow(dead_code)]\n\
+         pub static MIGRATOR: ::migrate_runtime::embedded::Migrator = {{\n\
+         use ::migrate_runtime::embedded::EmbeddedMigration as M;\n\
+         use ::core::include_str as s;\n{}\
+         // A const item, not a promoted temporary: its value is 'static as a whole.\n\
+         const MIGRATIONS: &[M] = &[\n",
+        format!("Every migration of `{dir}`, embedded at compile time."),
+        // Only what the entries use: an unused import would warn.
+        match (
+            migrations.iter().any(|m| m.down.is_some()),
+            migrations.iter().any(|m| m.down.is_none()),
+        ) {
+            (true, true) => "use ::core::option::Option::{None, Some};\n",
+            (true, false) => "use ::core::option::Option::Some;\n",
+            (false, true) => "use ::core::option::Option::None;\n",
+            (false, false) => "",
+        }
+    );
+    for (m, folder) in migrations.iter().zip(&folders) {
+        entry(&mut out, m, &format!("{dir}/{folder}"));
+    }
+    let _ = writeln!(
+        out,
+        "];\n::migrate_runtime::embedded::Migrator::new({dir:?}, MIGRATIONS)\n}};"
+    );
+    if let Some(lock) = &checked.lock_file {
+        let _ = writeln!(
+            out,
+            "const _: &[u8] = ::core::include_bytes!({:?});",
+            lock.display().to_string()
+        );
+    }
+    if !checked.drafts.is_empty() {
         let list = checked.drafts.join(", ");
         let release = format!(
             "cargo-migrate: unsealed migrations in a release build: {list}. Seal them with \
              `cargo migrate seal` (review and commit migrations.lock) so no unsealed migration ships"
         );
-        let debug = format!("unsealed migrations (drafts, allowed in debug builds only): {list}; seal them with `cargo migrate seal`");
-        // Stable Rust has no way for a macro to warn; using a deprecated item is one.
-        let warning = warn_drafts.then(|| {
-            quote! {
-                #[cfg(debug_assertions)]
-                const _: () = {
-                    #[deprecated(note = #debug)]
-                    const fn unsealed_migrations() {}
-                    unsealed_migrations()
-                };
-            }
-        });
-        quote! {
-            #[cfg(not(debug_assertions))]
-            ::core::compile_error!(#release);
-            #warning
+        let _ = writeln!(
+            out,
+            "#[cfg(not(debug_assertions))]\n::core::compile_error!({release:?});"
+        );
+        if warn_drafts {
+            let debug = format!(
+                "unsealed migrations (drafts, allowed in debug builds only): {list}; seal them \
+                 with `cargo migrate seal`"
+            );
+            // Stable Rust has no way for a macro to warn; using a deprecated item is one.
+            let _ = writeln!(
+                out,
+                "#[cfg(debug_assertions)]\nconst _: () = {{\n#[deprecated(note = {debug:?})]\n\
+                 const fn unsealed_migrations() {{}}\nunsealed_migrations()\n}};"
+            );
         }
-    });
-    let migrator_doc = format!("Every migration of `{dir}`, embedded at compile time.");
-    quote! {
-        #(#consts)*
-        #[doc = #latest_doc]
-        #[allow(dead_code)]
-        pub const LATEST: ::migrate_runtime::Version = ::migrate_runtime::Version::new_const(#latest_raw);
-        #[doc = #migrator_doc]
-        #[allow(dead_code)]
-        pub static MIGRATOR: ::migrate_runtime::embedded::Migrator = {
-            // Short local names for what every entry spells: a thousand entries are then a
-            // third fewer tokens for the compiler to take in, resolve and check.
-            use ::migrate_runtime::embedded::EmbeddedMigration as M;
-            use ::migrate_runtime::Version as V;
-            use ::core::option::Option::{None, Some};
-            use ::core::include_str as s;
-            // A const item, not a promoted temporary: its value is 'static as a whole.
-            const MIGRATIONS: &[M] = &[#(#entries),*];
-            ::migrate_runtime::embedded::Migrator::new(#dir, MIGRATIONS)
-        };
-        #lock
-        #drafts
     }
+    out
 }
 
-fn constant_doc(m: &Migration) -> String {
-    let sql: Vec<&str> =
-        m.up.sql
-            .trim_start_matches('\u{feff}')
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .take(8)
-            .collect();
-    let more = if m.up.sql.lines().filter(|l| !l.trim().is_empty()).count() > 8 {
-        "\n..."
-    } else {
-        ""
-    };
-    format!(
-        " Migration `{}` (version {}).\n\n```sql\n{}{more}\n```",
-        m.folder(),
-        m.version,
-        sql.join("\n").replace("```", "` ` `")
-    )
-}
-
-fn entry(m: &Migration, display_dir: &str) -> TokenStream {
-    let raw = m.version.get();
-    let name = &m.name;
-    let path = format!("{display_dir}/{}", m.folder());
-    let up_path = m.up.path.display().to_string();
-    // One byte-string token per checksum instead of 32 integer literals: far less to compile.
-    let up_sum = proc_macro2::Literal::byte_string(&m.up.checksum.0);
-    // The names `M`, `V`, `Some`, `None` and `s!` are the `use` items of `generate`.
-    let (down, down_sum) = match &m.down {
+/// One entry of `MIGRATIONS`: an `EmbeddedMigration::new` call (the names `M`, `s!`, `Some`
+/// and `None` are the `use` items of [`source`]). `Debug` of a `str` is a valid Rust string
+/// literal.
+fn entry(out: &mut String, m: &Migration, path: &str) {
+    use std::fmt::Write;
+    let _ = write!(
+        out,
+        "M::new({}, {:?}, {path:?}, s!({:?}), ",
+        m.version.get(),
+        m.name,
+        m.up.path.display().to_string()
+    );
+    push_bytes(out, &m.up.checksum.0);
+    match &m.down {
         Some(d) => {
-            let p = d.path.display().to_string();
-            let sum = proc_macro2::Literal::byte_string(&d.checksum.0);
-            (quote! { Some(s!(#p)) }, quote! { Some(*#sum) })
+            let _ = write!(out, ", Some((s!({:?}), ", d.path.display().to_string());
+            push_bytes(out, &d.checksum.0);
+            out.push_str("))");
         }
-        None => (quote! { None }, quote! { None }),
-    };
-    let no_transaction = m.directives.no_transaction;
-    let irreversible = m.directives.irreversible;
-    let down_no_transaction = m.down_no_transaction;
-    quote! {
-        M {
-            version: V::new_const(#raw),
-            name: #name,
-            path: #path,
-            up: s!(#up_path),
-            up_checksum: *#up_sum,
-            down: #down,
-            down_checksum: #down_sum,
-            no_transaction: #no_transaction,
-            irreversible: #irreversible,
-            down_no_transaction: #down_no_transaction,
-        }
+        None => out.push_str(", None"),
+    }
+    use crate::embedded::{DOWN_NO_TRANSACTION, IRREVERSIBLE, NO_TRANSACTION};
+    let flag = |on: bool, flag: u8| if on { flag } else { 0 };
+    let flags = flag(m.directives.no_transaction, NO_TRANSACTION)
+        | flag(m.directives.irreversible, IRREVERSIBLE)
+        | flag(m.down_no_transaction, DOWN_NO_TRANSACTION);
+    let _ = writeln!(out, ", {flags}),");
+}
+
+/// A checksum as a byte-string literal, dereferenced to an array: one token for 32 bytes.
+fn push_bytes(out: &mut String, bytes: &[u8; 32]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push_str("*b\"");
+    for b in bytes {
+        out.push_str("\\x");
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0xf)]));
+    }
+    out.push('"');
+}
+
+/// Check and generate: the generated source, or one `compile_error!` per problem.
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// let code = migrate_runtime::compile::expand(&dir.path().join("missing"), "missing");
+/// assert!(code.starts_with("::core::compile_error!("), "{code}");
+/// ```
+pub fn expand(dir: &Path, display_dir: &str) -> String {
+    match check(dir, display_dir) {
+        Ok(checked) => source(&checked, true),
+        Err(messages) => messages
+            .iter()
+            .map(|m| format!("::core::compile_error!({m:?});\n"))
+            .collect(),
     }
 }
 
-/// Check and generate, or one `compile_error!` per problem, spanned at `span` (the macro call).
-pub fn expand(dir: &Path, display_dir: &str, span: Span) -> TokenStream {
-    match check(dir, display_dir) {
-        Ok(checked) => generate(&checked, true),
-        Err(messages) => {
-            let errors = messages
-                .iter()
-                .map(|m| quote::quote_spanned! {span=> ::core::compile_error!(#m);});
-            quote! { #(#errors)* }
+#[cfg(test)]
+mod tests {
+    use super::{check, source};
+
+    /// The delimiters of Rust source, outside string literals and `//` comments, balance.
+    /// (The compiler panics instead of reporting an error when a proc-macro's text does not
+    /// lex, so the generator must never produce such text.)
+    fn balanced(code: &str) -> bool {
+        let mut stack = Vec::new();
+        let mut chars = code.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '"' => {
+                    while let Some(c) = chars.next() {
+                        match c {
+                            '\\' => {
+                                chars.next();
+                            }
+                            '"' => break,
+                            _ => {}
+                        }
+                    }
+                }
+                '/' if chars.peek() == Some(&'/') => {
+                    for c in chars.by_ref() {
+                        if c == '\n' {
+                            break;
+                        }
+                    }
+                }
+                '(' | '[' | '{' => stack.push(c),
+                ')' | ']' | '}' => {
+                    let open = match c {
+                        ')' => '(',
+                        ']' => '[',
+                        _ => '{',
+                    };
+                    if stack.pop() != Some(open) {
+                        return false;
+                    }
+                }
+                _ => {}
+            }
         }
+        stack.is_empty()
+    }
+
+    #[test]
+    fn generated_source_balances_with_down_files_drafts_and_odd_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("a \"quoted\" (dir) {x}");
+        for (folder, down) in [("20240101000000_a", true), ("20240201000000_b", false)] {
+            std::fs::create_dir_all(root.join(folder)).unwrap();
+            let sql = if down {
+                "SELECT 1;\n"
+            } else {
+                "-- migrate:no-transaction\nSELECT 1;\n"
+            };
+            std::fs::write(root.join(folder).join("migration.sql"), sql).unwrap();
+            if down {
+                std::fs::write(root.join(folder).join("down.sql"), "SELECT 2;\n").unwrap();
+            }
+        }
+        let checked = check(&root, "a \"quoted\" (dir) {x}").unwrap();
+        assert_eq!(checked.drafts.len(), 2);
+        let code = source(&checked, true);
+        assert!(balanced(&code), "{code}");
+        assert!(
+            code.contains("use ::core::option::Option::{None, Some};"),
+            "{code}"
+        );
+        assert!(code.contains("compile_error!"), "{code}");
+        // The flags: none for a; for b `NO_TRANSACTION`, and `DOWN_NO_TRANSACTION` as its
+        // (absent) down.sql would run as migration.sql does.
+        assert!(
+            code.contains("\")), 0),\nM::new(20240201000000, \"b\""),
+            "{code}"
+        );
+        assert!(code.contains(", None, 5),"), "{code}");
+        assert!(code.contains("deprecated(note"), "{code}");
+        assert!(!balanced("M::new(1, Some((s!(\"x\"), *b\"\"), 0),"));
     }
 }

@@ -35,7 +35,57 @@ pub struct EmbeddedMigration {
     pub down_no_transaction: bool,
 }
 
+/// [`EmbeddedMigration::new`]'s flag for `-- migrate:no-transaction`.
+pub const NO_TRANSACTION: u8 = 1;
+/// [`EmbeddedMigration::new`]'s flag for `-- migrate:irreversible`.
+pub const IRREVERSIBLE: u8 = 2;
+/// [`EmbeddedMigration::new`]'s flag for a `down.sql` that runs outside a transaction.
+pub const DOWN_NO_TRANSACTION: u8 = 4;
+
 impl EmbeddedMigration {
+    /// An embedded migration from positional arguments: the version's raw number, `down.sql`
+    /// with its checksum, and the directives as [`NO_TRANSACTION`], [`IRREVERSIBLE`] and
+    /// [`DOWN_NO_TRANSACTION`] or-ed together. What the macro generates: one short call per
+    /// migration is less for the compiler to take in than a struct literal. Panics (at
+    /// compile time in a constant) when the version has more than 14 digits.
+    ///
+    /// ```
+    /// use migrate_runtime::embedded::{EmbeddedMigration, IRREVERSIBLE};
+    /// const M: EmbeddedMigration = EmbeddedMigration::new(
+    ///     20261121093000, "create_users", "migrations/20261121093000_create_users",
+    ///     "CREATE TABLE users ();", [0; 32], None, IRREVERSIBLE,
+    /// );
+    /// assert!(M.irreversible && !M.no_transaction && M.down.is_none());
+    /// assert_eq!(M.version.get(), 20261121093000);
+    /// ```
+    #[allow(clippy::too_many_arguments)]
+    pub const fn new(
+        version: i64,
+        name: &'static str,
+        path: &'static str,
+        up: &'static str,
+        up_checksum: [u8; 32],
+        down: Option<(&'static str, [u8; 32])>,
+        flags: u8,
+    ) -> EmbeddedMigration {
+        let (down, down_checksum) = match down {
+            Some((sql, checksum)) => (Some(sql), Some(checksum)),
+            None => (None, None),
+        };
+        EmbeddedMigration {
+            version: Version::new_const(version),
+            name,
+            path,
+            up,
+            up_checksum,
+            down,
+            down_checksum,
+            no_transaction: flags & NO_TRANSACTION != 0,
+            irreversible: flags & IRREVERSIBLE != 0,
+            down_no_transaction: flags & DOWN_NO_TRANSACTION != 0,
+        }
+    }
+
     /// The folder name, `<version>_<name>`.
     pub fn folder(&self) -> String {
         crate::model::folder_name(self.version, self.name)

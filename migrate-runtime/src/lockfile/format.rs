@@ -213,16 +213,7 @@ impl LockFile {
     /// The chain hashes, one per entry; the last is the file's `sum`.
     fn chain(&self) -> Vec<Checksum> {
         let format = self.format();
-        let mut prev = seed(format);
-        self.entries
-            .iter()
-            .map(|e| {
-                let mut bytes = prev.0.to_vec();
-                bytes.extend_from_slice(e.core(format).as_bytes());
-                prev = Checksum::of_bytes(&bytes);
-                prev
-            })
-            .collect()
+        chain_of(format, self.entries.iter().map(|e| e.core(format)))
     }
 
     /// The total hash in the header: covers every entry.
@@ -353,7 +344,9 @@ impl LockFile {
                         ));
                     }
                     entries.push(entry);
-                    chains.push((line_no, chain));
+                    // The columns before the chain hash, as written.
+                    let core = line.rsplit_once(' ').map_or(line, |(core, _)| core);
+                    chains.push((line_no, chain, core));
                 }
             }
         }
@@ -364,8 +357,16 @@ impl LockFile {
             });
         };
         let lock = LockFile { entries };
-        let expected_chain = lock.chain();
-        for ((line_no, written), expected) in chains.iter().zip(&expected_chain) {
+        // Every column of a line that parsed is canonical (14-digit versions, lowercase hex,
+        // single spaces), so in the lock's own format the text before a chain hash is exactly
+        // the entry's `core`: the chain is hashed from the lines, not formatted again (this
+        // runs in the unoptimized macro on every build).
+        let expected_chain = if format_seen == Some(lock.format()) {
+            chain_of(lock.format(), chains.iter().map(|(_, _, core)| *core))
+        } else {
+            lock.chain()
+        };
+        for ((line_no, written, _), expected) in chains.iter().zip(&expected_chain) {
             if written != expected {
                 return Err(corrupt(
                     *line_no,
@@ -428,6 +429,17 @@ impl LockFile {
     }
 }
 
+/// The chain hashes of entries given as their `core` texts in `format`.
+fn chain_of<T: AsRef<str>>(format: u32, cores: impl Iterator<Item = T>) -> Vec<Checksum> {
+    let mut prev = seed(format);
+    cores
+        .map(|core| {
+            prev = prev.link(core.as_ref());
+            prev
+        })
+        .collect()
+}
+
 /// The seed of the chain in `format`.
 fn seed(format: u32) -> Checksum {
     Checksum::of_bytes(format!("cargo-migrate lock format {format}").as_bytes())
@@ -453,7 +465,7 @@ fn parse_entry(
     let bad = |e: &dyn fmt::Display| corrupt(line_no, e.to_string());
     let version: Version = words[0].parse().map_err(|e| bad(&e))?;
     let name = words[1];
-    if crate::model::parse_folder_name(&format!("{version}_{name}")).is_none() {
+    if !crate::model::is_folder_name_part(name) {
         return Err(corrupt(
             line_no,
             format!("`{name}` is not a migration name"),

@@ -26,7 +26,7 @@ pub use directives::{Directives, KNOWN_DIRECTIVES};
 pub use error::{Problem, ReadError, ReadErrors};
 #[cfg(feature = "postgres")]
 pub(crate) use name::snake_words;
-pub use name::{constant_names, parse_folder_name, validate_new_name};
+pub use name::{constant_names, is_folder_name_part, parse_folder_name, validate_new_name};
 pub use read::{DOWN_FILE, LOCK_FILE, PRISMA_LOCK_FILE, UP_FILE, down_no_transaction};
 #[cfg(feature = "lint")]
 pub(crate) use statements::located as located_statement;

@@ -18,12 +18,23 @@ pub fn parse_folder_name(folder: &str) -> Option<(Version, &str)> {
     let (digits, name) = folder.split_at_checked(14)?;
     let name = name.strip_prefix('_')?;
     let version: Version = digits.parse().ok()?;
-    let legal = |c: char| c.is_ascii_alphanumeric() || c == '_';
-    if name.chars().all(legal) && name.chars().any(|c| c.is_ascii_alphanumeric()) {
-        Some((version, name))
-    } else {
-        None
-    }
+    is_folder_name_part(name).then_some((version, name))
+}
+
+/// Whether `name` is legal as the name part of a folder name (read leniently: ASCII letters,
+/// digits and `_`, at least one letter or digit).
+///
+/// ```
+/// use migrate_runtime::model::is_folder_name_part;
+/// assert!(is_folder_name_part("add_2FA"));
+/// assert!(!is_folder_name_part("__") && !is_folder_name_part("add-users"));
+/// ```
+pub fn is_folder_name_part(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    bytes
+        .iter()
+        .all(|&b| b.is_ascii_alphanumeric() || b == b'_')
+        && bytes.iter().any(|b| b.is_ascii_alphanumeric())
 }
 
 /// Checks a name given to `cargo migrate new`: lowercase `snake_case`, starting with a letter.
