@@ -157,8 +157,9 @@ pub fn source(checked: &Checked, warn_drafts: bool) -> String {
     for ((m, folder), name) in migrations.iter().zip(&folders).zip(&names) {
         let _ = write!(
             out,
-            "/// Migration `{folder}`.\n#[allow(dead_code)]\npub const {name}: \
+            "#[doc = {:?}]\n#[allow(dead_code)]\npub const {name}: \
              ::migrate_runtime::Version = ::migrate_runtime::Version::new_const({});\n",
+            constant_doc(m, folder),
             m.version.get()
         );
     }
@@ -229,6 +230,19 @@ pub fn source(checked: &Checked, warn_drafts: bool) -> String {
         }
     }
     out
+}
+
+/// A constant's doc: its folder and the first lines of its SQL (what an editor shows on
+/// hover). One string literal: its length costs the compiler next to nothing.
+fn constant_doc(m: &Migration, folder: &str) -> String {
+    let mut lines =
+        (m.up.sql.trim_start_matches('\u{feff}').lines()).filter(|l| !l.trim().is_empty());
+    let sql: Vec<&str> = lines.by_ref().take(8).collect();
+    let more = if lines.next().is_some() { "\n..." } else { "" };
+    format!(
+        " Migration `{folder}`.\n\n```sql\n{}{more}\n```",
+        sql.join("\n").replace("```", "` ` `")
+    )
 }
 
 /// One entry of `MIGRATIONS`: an `EmbeddedMigration::new` call (the names `M`, `s!`, `Some`
@@ -370,5 +384,23 @@ mod tests {
         assert!(code.contains(", None, 5),"), "{code}");
         assert!(code.contains("deprecated(note"), "{code}");
         assert!(!balanced("M::new(1, Some((s!(\"x\"), *b\"\"), 0),"));
+    }
+
+    #[test]
+    fn each_constant_documents_its_folder_and_first_lines_of_sql() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("20240101000000_create_users");
+        std::fs::create_dir(&folder).unwrap();
+        let sql: String = (1..=10).map(|i| format!("SELECT {i};\n\n")).collect();
+        std::fs::write(folder.join("migration.sql"), format!("\u{feff}{sql}")).unwrap();
+        let code = source(&check(dir.path(), "migrations").unwrap(), false);
+        let doc = " Migration `20240101000000_create_users`.\n\n```sql\nSELECT 1;\nSELECT 2;\n\
+                   SELECT 3;\nSELECT 4;\nSELECT 5;\nSELECT 6;\nSELECT 7;\nSELECT 8;\n...\n```";
+        assert!(
+            code.contains(&format!(
+                "#[doc = {doc:?}]\n#[allow(dead_code)]\npub const CREATE_USERS"
+            )),
+            "{code}"
+        );
     }
 }

@@ -2,7 +2,10 @@
 //! `migrate_macros::embed_migrations!` (which also verifies the lock file and hashes every file
 //! at compile time), the same crate using refinery's `embed_migrations!`, and using sqlx's
 //! `sqlx::migrate!` (SHA-384 of every file at compile time). Dependencies are built once first;
-//! each timed run touches the crate's source and rebuilds it alone. Medians of `BENCH_RUNS`
+//! each timed run touches the crate's source and rebuilds it alone. Each crate can apply its
+//! migrations to PostgreSQL, as an application does: ours with `migrate-runtime`'s default
+//! features (the `postgres` crate, and TLS), refinery with its `postgres` feature (the
+//! `postgres` crate, no TLS), sqlx with its PostgreSQL driver. Medians of `BENCH_RUNS`
 //! (default 5) runs; `BENCH_MIGRATIONS` (default 1000) migrations.
 //!
 //! Run: `cargo bench -p migrate-tests --bench compile`
@@ -74,7 +77,7 @@ fn main() {
     write(
         &theirs.join("Cargo.toml"),
         "[package]\nname = \"bench-refinery\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[dependencies]\n\
-         refinery = { version = \"0.10\", default-features = false }\n\n[workspace]\n",
+         refinery = { version = \"0.10\", default-features = false, features = [\"postgres\"] }\n\n[workspace]\n",
     );
     write(
         &theirs.join("src/main.rs"),
