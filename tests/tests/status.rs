@@ -236,3 +236,22 @@ fn verbose_status_reports_the_settings_then_the_connection() {
         run.stderr
     );
 }
+
+#[test]
+fn verbose_status_reports_the_settings_before_a_connection_that_fails() {
+    // The settings are reported by the thread that connects; a failed connection must not
+    // take them with it.
+    let db = TestDb::new();
+    let p = Project::with_db(&db);
+    p.migration(A, "CREATE TABLE users (id int);\n", None);
+    let run = p.run(&[
+        "--database-url",
+        "postgres://postgres@127.0.0.1:1/x",
+        "status",
+        "--verbose",
+    ]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let settings = run.stderr.find("Settings: history ").expect("settings");
+    let failed = run.stderr.find("error: ").expect("error");
+    assert!(settings < failed, "{}", run.stderr);
+}

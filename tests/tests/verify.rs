@@ -548,7 +548,97 @@ fn a_failure_in_a_file_of_several_statements_names_its_statement_line_and_column
 }
 
 /// A deferred constraint is checked where the file ends, as its commit would check it: in the
-/// first application as in the rehearsal.
+/// first application (below) as in the rehearsal's revert, which is rolled back, never
+/// committed (here: a down that deletes a user and forgets the user's order).
+#[test]
+fn a_deferred_constraint_violated_by_a_down_fails_the_down() {
+    let (dir, set) = set(&[
+        USERS,
+        (
+            "20260101000100_orders",
+            "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint REFERENCES users (id) \
+             DEFERRABLE INITIALLY DEFERRED);\n",
+            Some("DROP TABLE orders;\n"),
+        ),
+        (
+            "20260101000200_first_order",
+            "INSERT INTO users VALUES (1, 'a@example.com', 'a');\nINSERT INTO orders VALUES (1, 1);\n",
+            Some("DELETE FROM users WHERE id = 1;\n"),
+        ),
+    ]);
+    let checked = verify_all(&set);
+    assert_eq!(
+        verdicts(&checked),
+        [
+            ("20260101000000_create_users".into(), Verdict::Ok),
+            ("20260101000100_orders".into(), Verdict::Ok),
+            ("20260101000200_first_order".into(), Verdict::DownFailed),
+        ]
+    );
+    let c = &checked[2];
+    assert_eq!(
+        c.file.as_deref(),
+        Some(
+            dir.path()
+                .join("20260101000200_first_order/down.sql")
+                .as_path()
+        )
+    );
+    assert_eq!(c.error.as_ref().unwrap().code.as_deref(), Some("23503"));
+}
+
+/// A file that wraps itself in `BEGIN; ... COMMIT;` runs in a transaction of its own (the
+/// shadow's would end at its `COMMIT`), and the schema after it is read as after any file.
+#[test]
+fn a_file_with_its_own_begin_and_commit_verifies() {
+    let (_dir, set) = set(&[
+        USERS,
+        (
+            "20260101000100_orders",
+            "BEGIN;\nCREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint REFERENCES users (id));\n\
+             CREATE INDEX orders_user ON orders (user_id);\nCOMMIT;\n",
+            Some("BEGIN;\nDROP TABLE orders;\nCOMMIT;\n"),
+        ),
+        (
+            "20260101000200_add_city",
+            "ALTER TABLE users ADD COLUMN city text;\n",
+            Some("ALTER TABLE users DROP COLUMN city;\n"),
+        ),
+    ]);
+    assert_eq!(
+        verdicts(&verify_all(&set)),
+        [
+            ("20260101000000_create_users".into(), Verdict::Ok),
+            ("20260101000100_orders".into(), Verdict::Ok),
+            ("20260101000200_add_city".into(), Verdict::Ok),
+        ]
+    );
+}
+
+/// A down file PostgreSQL rejects as a whole (a syntax error the splitter lets through) after
+/// comment lines: the error names the statement's line and column, not the file's first line.
+#[test]
+fn a_syntax_error_in_a_down_after_comments_names_its_line() {
+    let (_dir, set) = set(&[
+        USERS,
+        (
+            "20260101000100_add_age",
+            "ALTER TABLE users ADD COLUMN age integer;\n",
+            Some(
+                "-- first comment line\n-- second comment line\n\nSELECT 1 FROM users LIMIT 1 LIMIT 2;\n",
+            ),
+        ),
+    ]);
+    let checked = verify_all(&set);
+    assert_eq!(checked[1].verdict, Verdict::DownFailed);
+    assert_eq!((checked[1].line, checked[1].column), (Some(4), Some(29)));
+    assert_eq!(
+        checked[1].error.as_ref().unwrap().source_line.as_deref(),
+        Some("SELECT 1 FROM users LIMIT 1 LIMIT 2;")
+    );
+}
+
+/// A deferred constraint violated by the first application of a file fails it.
 #[test]
 fn a_deferred_constraint_violated_by_a_file_fails_it() {
     let (_dir, set) = set(&[

@@ -113,21 +113,12 @@ impl<'a> Script<'a> {
         prefix: &str,
         suffix: &str,
     ) -> Result<(), RunError> {
-        let Some(statements) = self
-            .statements
-            .filter(|s| s.len() > 1 || !suffix.is_empty())
-        else {
-            return self.run(client, prefix);
+        let Some(statements) = self.statements.filter(|s| !s.is_empty()) else {
+            // Not split (one batch already), or no statement: the suffix after it.
+            return self
+                .run(client, prefix)
+                .and_then(|()| run_suffix(client, suffix));
         };
-        if statements.is_empty() {
-            return self.run(client, prefix).and_then(|()| {
-                client.batch_execute(suffix).map_err(|error| RunError {
-                    index: None,
-                    error,
-                    prefix_chars: 0,
-                })
-            });
-        }
         let mut first = 0;
         while first < statements.len() {
             let start = statements[first].start;
@@ -176,14 +167,8 @@ impl<'a> Script<'a> {
             }
             // The restart's own failure is the connection's: the run is cut off.
             client.batch_execute(restart).map_err(|_| failed)?;
-            self.run(client, prefix).and_then(|()| match suffix {
-                "" => Ok(()),
-                _ => client.batch_execute(suffix).map_err(|error| RunError {
-                    index: None,
-                    error,
-                    prefix_chars: 0,
-                }),
-            })
+            self.run(client, prefix)
+                .and_then(|()| run_suffix(client, suffix))
         })
     }
 
@@ -272,6 +257,19 @@ impl<'a> Script<'a> {
             blocked_by: None,
             not_recorded: None,
         }
+    }
+}
+
+/// Sends what follows a file (`suffix`, may be empty) on its own; its failure is no
+/// statement's.
+fn run_suffix<C: GenericClient>(client: &mut C, suffix: &str) -> Result<(), RunError> {
+    match suffix {
+        "" => Ok(()),
+        _ => client.batch_execute(suffix).map_err(|error| RunError {
+            index: None,
+            error,
+            prefix_chars: 0,
+        }),
     }
 }
 

@@ -160,13 +160,16 @@ pub fn status(
         let (opened, read) = alongside(
             || {
                 let mut held = HeldBack::default();
-                open(ws, &request.db, &mut |e| held.record(e)).map(|o| (o, held))
+                let opened = open(ws, &request.db, &mut |e| held.record(e));
+                (opened, held)
             },
             read,
         );
         let read = read?;
-        let (opened, held) = opened?;
-        held.replay(&opened.settings.engine.config, events);
+        // What the connection reported comes first, failed or not (as without the thread).
+        let (opened, held) = opened;
+        held.replay(events);
+        let opened = opened?;
         (read, opened)
     } else {
         let read = read()?;
@@ -335,14 +338,14 @@ fn alongside<A: Send, B>(first: impl FnOnce() -> A + Send, second: impl FnOnce()
 /// nothing else).
 #[derive(Default)]
 struct HeldBack {
-    settings: bool,
+    settings: Option<EngineConfig>,
     connected: Option<(String, String, bool)>,
 }
 
 impl HeldBack {
     fn record(&mut self, event: OpEvent<'_>) {
         match event {
-            OpEvent::Settings(_) => self.settings = true,
+            OpEvent::Settings(config) => self.settings = Some(config.clone()),
             OpEvent::Connected {
                 label,
                 server_version,
@@ -353,8 +356,8 @@ impl HeldBack {
     }
 
     /// Reports what was held back, in the order it happened.
-    fn replay(self, config: &EngineConfig, events: &mut dyn FnMut(OpEvent<'_>)) {
-        if self.settings {
+    fn replay(self, events: &mut dyn FnMut(OpEvent<'_>)) {
+        if let Some(config) = &self.settings {
             events(OpEvent::Settings(config));
         }
         if let Some((label, server_version, tls)) = &self.connected {

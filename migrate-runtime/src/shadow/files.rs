@@ -169,31 +169,59 @@ fn after_file(then: &str) -> String {
 /// Runs a transactional file inside the caller's transaction (which `opening`, e.g.
 /// `BEGIN; `, may start in the same round trip); deferred constraints are checked at its
 /// end, as its commit would check them, then `then` (SQL, may be empty) runs in the same
-/// round trip. `Ok(false)`: there is no such file.
+/// round trip. When a batch of several statements fails, `restart` goes back to where
+/// `opening` starts from (`ROLLBACK` with a `BEGIN`, else `ROLLBACK TO SAVEPOINT` of a
+/// savepoint made before this call, in an earlier round trip: a batch PostgreSQL rejects
+/// as a whole runs nothing, not even a savepoint it holds) and the file runs again statement
+/// by statement, to name the one that failed. `Ok(false)`: there is no such file.
 pub(super) fn run_in(
     tx: &mut impl GenericClient,
     m: &Migration,
     direction: Direction,
-    (opening, then): (&str, &str),
+    (opening, restart, then): (&str, &str, &str),
 ) -> Result<bool, Box<Failure>> {
     let Some((sql, no_transaction)) = file(m, direction) else {
         return Ok(false);
     };
     let sql = for_shadow(sql);
     let script = script((m.version, &m.name), &sql, direction, no_transaction)?;
-    // A savepoint to go back to when a batch of several statements fails, to run the file
-    // again statement by statement and name the one that failed.
     script
         .run_located(
             tx,
-            (
-                &format!("{opening}SAVEPOINT shadow_file; RESET ALL; "),
-                &after_file(then),
-            ),
-            "ROLLBACK TO SAVEPOINT shadow_file",
+            (&format!("{opening}RESET ALL; "), &after_file(then)),
+            restart,
         )
         .map(|()| true)
         .map_err(|run| Box::new(script.failure(m.version, &m.name, direction, &run)))
+}
+
+/// Whether a file controls transactions itself (`BEGIN`, `COMMIT`, `ROLLBACK`, savepoints,
+/// two-phase commit), or cannot be split to tell: it cannot run inside a transaction of the
+/// shadow's (its `COMMIT` would end it), so it runs in one of its own, committed, and what is
+/// read after it is read in a transaction of its own too.
+pub(super) fn controls_transaction(sql: &SqlFile) -> bool {
+    const CONTROL: [&str; 9] = [
+        "BEGIN",
+        "START",
+        "COMMIT",
+        "END",
+        "ROLLBACK",
+        "ABORT",
+        "SAVEPOINT",
+        "RELEASE",
+        "PREPARE",
+    ];
+    let Ok(statements) = sql.statements() else {
+        return true;
+    };
+    statements.iter().any(|s| {
+        let text = s.text(&sql.sql);
+        let word = text
+            .split(|c: char| !c.is_ascii_alphabetic())
+            .next()
+            .unwrap_or_default();
+        CONTROL.iter().any(|k| word.eq_ignore_ascii_case(k))
+    })
 }
 
 /// The file as a shadow database runs it: a backfill's bounds `NULL`, other files as they

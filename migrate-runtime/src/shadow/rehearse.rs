@@ -15,7 +15,7 @@
 //! with the refreshed snapshot, as a check of the refreshes themselves.
 
 use super::database::{ShadowDb, ShadowError};
-use super::files::{run_committed, run_committed_then, run_in};
+use super::files::{controls_transaction, run_committed, run_committed_then, run_in};
 use super::report::{Checked, Verdict, VerifyEvent};
 use crate::engine::Direction;
 use crate::engine::connection::error_text;
@@ -203,7 +203,7 @@ impl Replay<'_, '_> {
         m: &Migration,
         before: &TrackedSnapshot,
     ) -> Result<Result<TrackedSnapshot, Box<crate::engine::Failure>>, VerifyError> {
-        if m.directives.no_transaction {
+        if m.directives.no_transaction || controls_transaction(&m.up) {
             return match run_committed(self.shadow.client(), m, Direction::Up) {
                 Ok(_) => Ok(Ok(self.refresh(before)?)),
                 Err(failure) => Ok(Err(failure)),
@@ -248,7 +248,9 @@ impl Replay<'_, '_> {
                 Some("no down.sql: add one, or mark the migration -- migrate:irreversible".into());
             return Ok((c, after));
         }
-        if !m.directives.no_transaction && !m.down_no_transaction {
+        let own_transactions =
+            controls_transaction(&m.up) || m.down.as_ref().is_some_and(controls_transaction);
+        if !m.directives.no_transaction && !m.down_no_transaction && !own_transactions {
             let c = self.rehearse_in_transaction(m, before, &after)?;
             return Ok((c, after));
         }
@@ -271,13 +273,22 @@ impl Replay<'_, '_> {
         let cache = &mut self.cache;
         let tx = self.shadow.client();
         let outcome = (|| -> Result<Checked, VerifyError> {
-            // The transaction begins in the down file's round trip.
-            if let Err(failure) = run_in(tx, m, Direction::Down, ("BEGIN; ", then)) {
+            // The transaction begins in the down file's round trip, and the savepoint the
+            // re-application goes back to on a failure is made in it, once the down ran.
+            let after_down = format!("{then}\nSAVEPOINT shadow_up");
+            if let Err(failure) =
+                run_in(tx, m, Direction::Down, ("BEGIN; ", "ROLLBACK", &after_down))
+            {
                 return Ok(Checked::failed(Verdict::DownFailed, *failure));
             }
             let reverted = after.refresh_in_transaction(tx, cache, sent)?;
             let down_diff = diff(before.snapshot(), reverted.snapshot());
-            let reapplied = match run_in(tx, m, Direction::Up, ("", then)) {
+            let reapplied = match run_in(
+                tx,
+                m,
+                Direction::Up,
+                ("", "ROLLBACK TO SAVEPOINT shadow_up", then),
+            ) {
                 Ok(_) => Ok(after.refresh_in_transaction(tx, cache, sent)?),
                 Err(failure) => Err(failure),
             };
