@@ -687,6 +687,9 @@ fn read_latest<R>(
     while let Some(r) = stream.next()? {
         rows.push(decode(&r).map_err(|m| bad(t, m))?);
     }
+    // The count is not known in advance: grown by doubling, the room of ten thousand rows
+    // would be that of sixteen thousand until the history is dropped.
+    rows.shrink_to_fit();
     Ok(rows)
 }
 

@@ -89,11 +89,14 @@ impl<R> Entry<'_, R> {
     pub fn folder(&self, set: &MigrationSet) -> PathBuf {
         match self.migration {
             Some(m) => m.dir.clone(),
-            None => set
-                .dir
-                .join(crate::model::folder_name(self.version, &self.name)),
+            None => absent_folder(set, self.version, &self.name),
         }
     }
+}
+
+/// Where the folder of a migration the directory does not have would be.
+pub(crate) fn absent_folder(set: &MigrationSet, version: Version, name: &str) -> PathBuf {
+    set.dir.join(crate::model::folder_name(version, name))
 }
 
 /// The newest version the history records as applied.
@@ -111,23 +114,77 @@ pub fn newest_applied<R: Recorded>(rows: &[R]) -> Option<crate::Version> {
 
 /// Computes the state of every migration, in version order.
 pub fn compute<'a, R: Recorded>(set: &'a MigrationSet, rows: &'a [R]) -> Vec<Entry<'a, R>> {
-    let newest_applied = newest_applied(rows);
-    let mut by_version: BTreeMap<Version, (Option<&Migration>, Option<&R>)> = BTreeMap::new();
-    for m in &set.migrations {
-        by_version.entry(m.version).or_default().0 = Some(m);
+    compute_indexed(set, rows)
+        .into_iter()
+        .map(|e| {
+            let migration = e.migration.map(|i| &set.migrations[i]);
+            let row = e.row.map(|i| &rows[i]);
+            Entry {
+                version: e.version,
+                name: e.name(set, rows).to_string(),
+                state: e.state,
+                migration,
+                row,
+            }
+        })
+        .collect()
+}
+
+/// One migration's state, with where its file and its newest history row are: what
+/// [`compute`] finds, for a caller that takes things out of the set afterwards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Indexed {
+    /// Its version.
+    pub version: Version,
+    /// Its state.
+    pub state: State,
+    /// The index of its file in the set's migrations, when present.
+    pub migration: Option<usize>,
+    /// The index of its newest history row, when there is one.
+    pub row: Option<usize>,
+}
+
+impl Indexed {
+    /// Its name: from the file, else the history.
+    ///
+    /// ```
+    /// use migrate_runtime::engine::{history::Row, status::compute_indexed};
+    /// # let set = migrate_runtime::MigrationSet { dir: "m".into(), migrations: vec![] };
+    /// let rows: Vec<Row> = vec![];
+    /// assert!(compute_indexed(&set, &rows).iter().all(|e| !e.name(&set, &rows).is_empty()));
+    /// ```
+    pub fn name<'a, R: Recorded>(&self, set: &'a MigrationSet, rows: &'a [R]) -> &'a str {
+        self.migration
+            .map(|i| set.migrations[i].name.as_str())
+            .or_else(|| self.row.map(|i| rows[i].name()))
+            .unwrap_or_default()
     }
-    for r in rows {
-        by_version.entry(r.version()).or_default().1 = Some(r);
+}
+
+/// [`compute`] by position: each state with the index of its file in `set.migrations` and
+/// of its row in `rows`, in version order.
+///
+/// ```
+/// use migrate_runtime::engine::{history::Row, status::compute_indexed};
+/// # let set = migrate_runtime::MigrationSet { dir: "m".into(), migrations: vec![] };
+/// assert!(compute_indexed::<Row>(&set, &[]).is_empty());
+/// ```
+pub fn compute_indexed<R: Recorded>(set: &MigrationSet, rows: &[R]) -> Vec<Indexed> {
+    let newest_applied = newest_applied(rows);
+    let mut by_version: BTreeMap<Version, (Option<usize>, Option<usize>)> = BTreeMap::new();
+    for (i, m) in set.migrations.iter().enumerate() {
+        by_version.entry(m.version).or_default().0 = Some(i);
+    }
+    for (i, r) in rows.iter().enumerate() {
+        by_version.entry(r.version()).or_default().1 = Some(i);
     }
     let mut entries = Vec::with_capacity(by_version.len());
     for (version, (migration, row)) in by_version {
-        let name = migration
-            .map(|m| m.name.clone())
-            .or_else(|| row.map(|r| r.name().to_string()))
-            .unwrap_or_default();
-        let state = match (migration, row.map(|r| (r.state(), r.action()))) {
+        let m = migration.map(|i| &set.migrations[i]);
+        let r = row.map(|i| &rows[i]);
+        let state = match (m, r.map(|r| (r.state(), r.action()))) {
             (Some(m), Some((RowState::Applied, _))) => {
-                if row.is_some_and(|r| r.checksum() == m.up.checksum) {
+                if r.is_some_and(|r| r.checksum() == m.up.checksum) {
                     State::Applied
                 } else {
                     State::Edited
@@ -142,9 +199,8 @@ pub fn compute<'a, R: Recorded>(set: &'a MigrationSet, rows: &'a [R]) -> Vec<Ent
             },
             (None, None | Some((RowState::RolledBack, _))) => continue,
         };
-        entries.push(Entry {
+        entries.push(Indexed {
             version,
-            name,
             state,
             migration,
             row,

@@ -267,12 +267,25 @@ impl LockFile {
     /// assert!(err.message.contains("merge conflict"));
     /// ```
     pub fn parse(text: &str) -> Result<LockFile, Corrupt> {
+        // Room for one entry a line, taken once: grown by doubling, the vectors of ten
+        // thousand entries would hold half as much again, and twice that while they grow.
+        let lines = text.bytes().filter(|b| *b == b'\n').count() + 1;
+        LockFile::parse_lines(text.lines(), lines)
+    }
+
+    /// [`LockFile::parse`] of a text given line by line (without their line ends), with room
+    /// for `capacity` entries: a lock file read from disk need not be held whole.
+    pub(crate) fn parse_lines<L: AsRef<str>>(
+        lines: impl Iterator<Item = L>,
+        capacity: usize,
+    ) -> Result<LockFile, Corrupt> {
         let mut format_seen: Option<u32> = None;
         let mut sum: Option<(usize, Checksum)> = None;
-        let mut entries = Vec::new();
-        let mut chains = Vec::new();
-        for (index, line) in text.lines().enumerate() {
+        let mut entries = Vec::with_capacity(capacity);
+        let mut chains = Vec::with_capacity(capacity);
+        for (index, line) in lines.enumerate() {
             let line_no = index + 1;
+            let line = line.as_ref();
             let line = line.strip_suffix('\r').unwrap_or(line);
             if is_conflict_marker(line) {
                 return Err(corrupt(

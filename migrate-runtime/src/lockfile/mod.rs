@@ -44,6 +44,18 @@ impl LockState {
     /// assert_eq!(LockState::load(dir.path()).unwrap(), LockState::Absent);
     /// ```
     pub fn load(dir: &Path) -> io::Result<LockState> {
+        let file = match fs::File::open(path(dir)) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(LockState::Absent),
+            Err(e) => return Err(e),
+        };
+        // A valid file (the usual case) is parsed as it is read, a line at a time: ten
+        // thousand entries make two megabytes of text that need not be held beside them. A
+        // file that is not (not valid UTF-8, corrupt, or failing part-way) is read whole and
+        // interpreted as its bytes are, salvage included.
+        if let Some(lock) = parse_streamed(file) {
+            return Ok(LockState::Valid(lock));
+        }
         match fs::read(path(dir)) {
             Ok(bytes) => Ok(LockState::from_bytes(&bytes)),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(LockState::Absent),
@@ -94,6 +106,25 @@ impl LockState {
             LockState::Corrupt { salvaged, .. } => salvaged.as_ref().ok(),
         }
     }
+}
+
+/// The shortest entry line: a version, a name, and the checksum of `migration.sql` and the
+/// chain hash (64 hex digits each), separated by spaces.
+const SHORTEST_ENTRY: u64 = 1 + 1 + 64 + 64 + 4;
+
+/// `file` parsed as it is read; `None` when it cannot be read, is not valid UTF-8, or is not a
+/// valid lock file.
+fn parse_streamed(file: fs::File) -> Option<LockFile> {
+    use std::io::BufRead as _;
+    // At most one entry per shortest entry line: room that is never written costs an address
+    // range, not memory.
+    let capacity = file.metadata().map_or(0, |m| m.len() / SHORTEST_ENTRY + 1);
+    let mut failed = false;
+    let lines = io::BufReader::new(file)
+        .lines()
+        .map_while(|line| line.map_err(|_| failed = true).ok());
+    let parsed = LockFile::parse_lines(lines, usize::try_from(capacity).unwrap_or(0));
+    parsed.ok().filter(|_| !failed)
 }
 
 /// Where the lock file of a migrations directory lives.

@@ -654,3 +654,39 @@ fn a_corrupt_lock_file_reports_why_salvage_failed_too_once() {
     // Not UTF-8: salvage fails for the same reason, said once.
     assert_eq!(lines(b"\xff\xfe"), [None]);
 }
+
+#[test]
+fn loading_reads_a_file_as_its_bytes_say_line_endings_corruption_and_bad_utf8_included() {
+    let dir = sealed_dir(&[
+        (20261121090000, "a", "SELECT 1;", Some("SELECT 0;")),
+        (20261121090001, "b", "SELECT 2;", None),
+    ]);
+    let file = path(dir.path());
+    let text = fs::read_to_string(&file).unwrap();
+    let crlf = text.replace('\n', "\r\n");
+    let mut bad_utf8 = text.clone().into_bytes();
+    bad_utf8.extend_from_slice(b"# \xff\n");
+    let edited = text.replacen(" a ", " x ", 1);
+    let conflicted = format!("<<<<<<< HEAD\n{text}=======\n{text}>>>>>>> branch\n");
+    for bytes in [
+        text.as_bytes(),
+        crlf.as_bytes(),
+        &bad_utf8,
+        edited.as_bytes(),
+        conflicted.as_bytes(),
+        b"",
+    ] {
+        fs::write(&file, bytes).unwrap();
+        assert_eq!(
+            LockState::load(dir.path()).unwrap(),
+            LockState::from_bytes(bytes),
+            "{}",
+            String::from_utf8_lossy(bytes)
+        );
+    }
+    fs::write(&file, &text).unwrap();
+    let LockState::Valid(lock) = LockState::load(dir.path()).unwrap() else {
+        panic!("a sealed directory's lock file is valid");
+    };
+    assert_eq!(lock.entries().len(), 2);
+}

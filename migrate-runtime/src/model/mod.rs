@@ -49,8 +49,9 @@ pub struct SqlFile {
     pub sql: String,
     /// SHA-256 with CRLF normalised to LF.
     pub checksum: Checksum,
-    /// Its statements: split on first use, or given.
-    statements: OnceLock<Result<Vec<Statement>, SplitError>>,
+    /// Its statements: split on first use, or given. The error is boxed: a set of ten
+    /// thousand files should not carry its room twice each (up and down).
+    statements: OnceLock<Result<Vec<Statement>, Box<SplitError>>>,
     /// Its backfill (`-- migrate:backfill`), parsed when the file is made. Boxed: few files
     /// have one, and a set of ten thousand files should not carry its room each.
     backfill: Result<Option<Box<Backfill>>, Box<(usize, Problem)>>,
@@ -138,7 +139,7 @@ impl SqlFile {
     pub(crate) fn split_from(&self, parse: &squawk_syntax::Parse<squawk_syntax::SourceFile>) {
         let _ = self
             .statements
-            .get_or_init(|| statements::statements_of(&self.sql, parse));
+            .get_or_init(|| statements::statements_of(&self.sql, parse).map_err(Box::new));
     }
 
     /// Records its statements, found by someone who parsed it anyway (the linter, a chunk at
@@ -156,9 +157,10 @@ impl SqlFile {
     /// ```
     pub fn statements(&self) -> Result<&[Statement], &SplitError> {
         self.statements
-            .get_or_init(|| split_statements(&self.sql))
+            .get_or_init(|| split_statements(&self.sql).map_err(Box::new))
             .as_ref()
             .map(Vec::as_slice)
+            .map_err(|e| &**e)
     }
 }
 

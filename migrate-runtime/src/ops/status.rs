@@ -10,10 +10,10 @@ use super::event::OpEvent;
 use super::verify::shadow_server;
 use super::workspace::Workspace;
 use crate::engine::history::StatusRow;
-use crate::engine::status::compute;
+use crate::engine::status::{absent_folder, compute_indexed};
 use crate::engine::unified_diff;
 use crate::engine::{EngineConfig, State};
-use crate::{Finding, Version, verify};
+use crate::{Finding, MigrationSet, Version, verify};
 use std::path::PathBuf;
 use time::OffsetDateTime;
 
@@ -200,60 +200,6 @@ pub fn status(
                 .is_none_or(|m| m.up.checksum != r.checksum)
         })
         .map_err(OpError::engine("read the status", None))?;
-    let entries: Vec<StatusEntry> = compute(&set, &rows)
-        .iter()
-        .map(|e| {
-            // History details describe the state only when it came from a run.
-            let row = e
-                .row
-                .filter(|_| !matches!(e.state, State::Pending | State::OutOfOrder));
-            let recorded = matches!(e.state, State::Edited | State::Missing);
-            StatusEntry {
-                version: e.version,
-                name: e.name.clone(),
-                state: e.state,
-                sealed: is_sealed(e.version),
-                draft: e.migration.is_some() && !is_sealed(e.version),
-                path: e.folder(&set),
-                no_transaction: e
-                    .migration
-                    .map(|m| m.directives.no_transaction)
-                    .or(e.row.map(|r| r.no_transaction)),
-                at: row.map(|r| r.finished_at.unwrap_or(r.started_at)),
-                applied_at: row
-                    .filter(|_| matches!(e.state, State::Applied | State::Edited | State::Missing))
-                    .and_then(|r| r.finished_at),
-                duration_ms: row.and_then(|r| r.execution_ms),
-                applied_by: row.map(|r| r.applied_by.clone()),
-                error: row
-                    .filter(|_| matches!(e.state, State::Failed | State::DownFailed))
-                    .and_then(|r| r.error.clone()),
-                down_error: row
-                    .filter(|r| e.state == State::Applied && r.is_failed_down())
-                    .and_then(|r| r.error.clone()),
-                statements_applied: row
-                    .filter(|r| r.backfill.is_none())
-                    .filter(|r| r.no_transaction || e.state == State::DownFailed)
-                    .map(|r| r.statements_applied),
-                backfill: row
-                    .filter(|_| matches!(e.state, State::Failed | State::DownFailed))
-                    .and_then(|r| r.backfill.clone()),
-                statements_total: row.and_then(|r| r.statements_total),
-                recorded_sql: row
-                    .filter(|_| recorded)
-                    .map(|r| r.sql.clone().unwrap_or_default()),
-                backup: row.and_then(|r| r.backup.clone()),
-                diff: match (e.state, e.migration, row) {
-                    (State::Edited, Some(m), Some(r)) => Some(unified_diff(
-                        r.sql.as_deref().unwrap_or_default(),
-                        &up_text(m),
-                        &m.up.path,
-                    )),
-                    _ => None,
-                },
-            }
-        })
-        .collect();
     let drift = if request.drift {
         // The replay needs the whole history, texts included.
         let rows = settings
@@ -277,6 +223,49 @@ pub fn status(
     } else {
         None
     };
+    // The set is given up before the entries are made: each entry's name and folder are
+    // moved out of it (ten thousand of each, not copied), and the files (ten thousand
+    // migrations of a few hundred bytes) are gone before the entries' room is taken.
+    let shown = shown(set, &rows);
+    let entries: Vec<StatusEntry> = shown
+        .into_iter()
+        .map(|s| {
+            let no_transaction = s
+                .no_transaction
+                .or_else(|| s.row.map(|i| rows[i].no_transaction));
+            // History details describe the state only when it came from a run.
+            let run = s
+                .row
+                .map(|i| &mut rows[i])
+                .filter(|_| !matches!(s.state, State::Pending | State::OutOfOrder));
+            let mut entry = StatusEntry {
+                version: s.version,
+                name: s.name,
+                state: s.state,
+                sealed: is_sealed(s.version),
+                draft: s.present && !is_sealed(s.version),
+                path: s.path,
+                no_transaction,
+                at: None,
+                applied_at: None,
+                duration_ms: None,
+                applied_by: None,
+                error: None,
+                down_error: None,
+                statements_applied: None,
+                statements_total: None,
+                recorded_sql: None,
+                diff: s.diff,
+                backup: None,
+                backfill: None,
+            };
+            if let Some(r) = run {
+                fill_from_run(&mut entry, r);
+            }
+            entry
+        })
+        .collect();
+    drop(rows);
     let drifted = drift.as_ref().is_some_and(|d| d.drifted);
     let count = |s: State| entries.iter().filter(|e| e.state == s).count();
     let verdict =
@@ -297,6 +286,94 @@ pub fn status(
         drift,
         verdict,
     })
+}
+
+/// One migration's state with what its entry takes from the file, moved out of the set.
+struct Shown {
+    version: Version,
+    state: State,
+    name: String,
+    path: PathBuf,
+    /// The file is present.
+    present: bool,
+    /// From the file (the history's is used when it is absent).
+    no_transaction: Option<bool>,
+    diff: Option<String>,
+    /// The index of its newest history row.
+    row: Option<usize>,
+}
+
+/// The state of every migration, the set consumed: names and folders moved out of it.
+fn shown(mut set: MigrationSet, rows: &[StatusRow]) -> Vec<Shown> {
+    let states = compute_indexed(&set, rows);
+    let mut shown = Vec::with_capacity(states.len());
+    for e in &states {
+        let row = e.row.map(|i| &rows[i]);
+        let (name, path, no_transaction, diff) = match e.migration {
+            Some(i) => {
+                let m = &mut set.migrations[i];
+                let diff = match (e.state, row) {
+                    (State::Edited, Some(r)) => Some(unified_diff(
+                        r.sql.as_deref().unwrap_or_default(),
+                        &up_text(m),
+                        &m.up.path,
+                    )),
+                    _ => None,
+                };
+                let no_transaction = m.directives.no_transaction;
+                (
+                    std::mem::take(&mut m.name),
+                    std::mem::take(&mut m.dir),
+                    Some(no_transaction),
+                    diff,
+                )
+            }
+            None => {
+                let name = e.name(&set, rows).to_string();
+                let path = absent_folder(&set, e.version, &name);
+                (name, path, None, None)
+            }
+        };
+        shown.push(Shown {
+            version: e.version,
+            state: e.state,
+            name,
+            path,
+            present: e.migration.is_some(),
+            no_transaction,
+            diff,
+            row: e.row,
+        });
+    }
+    shown
+}
+
+/// The details of the run that put an entry in its state, moved out of its history row.
+fn fill_from_run(entry: &mut StatusEntry, r: &mut StatusRow) {
+    let state = entry.state;
+    entry.at = Some(r.finished_at.unwrap_or(r.started_at));
+    entry.applied_at = r
+        .finished_at
+        .filter(|_| matches!(state, State::Applied | State::Edited | State::Missing));
+    entry.duration_ms = r.execution_ms;
+    entry.statements_applied = Some(r.statements_applied)
+        .filter(|_| r.backfill.is_none())
+        .filter(|_| r.no_transaction || state == State::DownFailed);
+    entry.statements_total = r.statements_total;
+    if matches!(state, State::Edited | State::Missing) {
+        entry.recorded_sql = Some(r.sql.take().unwrap_or_default());
+    }
+    entry.down_error = if state == State::Applied && r.is_failed_down() {
+        r.error.take()
+    } else {
+        None
+    };
+    if matches!(state, State::Failed | State::DownFailed) {
+        entry.error = r.error.take();
+        entry.backfill = r.backfill.take();
+    }
+    entry.backup = r.backup.take();
+    entry.applied_by = Some(std::mem::take(&mut r.applied_by));
 }
 
 /// The database, connected, with its history as `status` shows it.
