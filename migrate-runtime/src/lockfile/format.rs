@@ -357,9 +357,15 @@ impl LockFile {
                         ));
                     }
                     entries.push(entry);
-                    // The columns before the chain hash, as written.
+                    // The chain in the declared format, from the columns before the chain
+                    // hash as written (the line itself is not kept: it may be read from disk
+                    // one line at a time).
                     let core = line.rsplit_once(' ').map_or(line, |(core, _)| core);
-                    chains.push((line_no, chain, core));
+                    let previous = match chains.last() {
+                        Some((_, _, previous)) => *previous,
+                        None => seed(format),
+                    };
+                    chains.push((line_no, chain, previous.link(core)));
                 }
             }
         }
@@ -375,7 +381,7 @@ impl LockFile {
         // the entry's `core`: the chain is hashed from the lines, not formatted again (this
         // runs in the unoptimized macro on every build).
         let expected_chain = if format_seen == Some(lock.format()) {
-            chain_of(lock.format(), chains.iter().map(|(_, _, core)| *core))
+            chains.iter().map(|(_, _, linked)| *linked).collect()
         } else {
             lock.chain()
         };
