@@ -207,12 +207,6 @@ impl Row {
     pub fn folder(&self) -> String {
         crate::model::folder_name(self.version, &self.name)
     }
-
-    /// A `down` whose down.sql failed and was rolled back: the migration stays applied, and
-    /// the row keeps the error.
-    pub fn is_failed_down(&self) -> bool {
-        self.action == Action::Down && self.error.is_some()
-    }
 }
 
 /// What a history row says about its migration's state: the part [`status::compute`]
@@ -230,6 +224,13 @@ pub trait Recorded {
     fn state(&self) -> RowState;
     /// Checksum of migration.sql when recorded.
     fn checksum(&self) -> Checksum;
+    /// Whether the row keeps an error.
+    fn has_error(&self) -> bool;
+    /// A `down` whose down.sql failed and was rolled back: the migration stays applied, and
+    /// the row keeps the error.
+    fn is_failed_down(&self) -> bool {
+        self.action() == Action::Down && self.has_error()
+    }
 }
 
 impl Recorded for Row {
@@ -247,6 +248,9 @@ impl Recorded for Row {
     }
     fn checksum(&self) -> Checksum {
         self.checksum
+    }
+    fn has_error(&self) -> bool {
+        self.error.is_some()
     }
 }
 
@@ -299,13 +303,6 @@ pub struct StatusRow {
     pub sql: Option<String>,
 }
 
-impl StatusRow {
-    /// A `down` whose down.sql failed and was rolled back (see [`Row::is_failed_down`]).
-    pub fn is_failed_down(&self) -> bool {
-        self.action == Action::Down && self.error.is_some()
-    }
-}
-
 impl Recorded for StatusRow {
     fn version(&self) -> Version {
         self.version
@@ -321,6 +318,9 @@ impl Recorded for StatusRow {
     }
     fn checksum(&self) -> Checksum {
         self.checksum
+    }
+    fn has_error(&self) -> bool {
+        self.error.is_some()
     }
 }
 

@@ -7,6 +7,7 @@ use super::error::{OpError, Untouched};
 use super::event::OpEvent;
 use super::verify::{shadow_server, snapshot_options};
 use super::workspace::Workspace;
+use crate::engine::history::Recorded as _;
 use crate::engine::history::Row;
 use crate::engine::status::{Entry, compute};
 use crate::engine::{HistoryTable, State};

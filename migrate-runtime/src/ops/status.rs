@@ -9,6 +9,7 @@ use super::error::{OpError, Untouched};
 use super::event::OpEvent;
 use super::verify::shadow_server;
 use super::workspace::Workspace;
+use crate::engine::history::Recorded as _;
 use crate::engine::history::StatusRow;
 use crate::engine::status::{absent_folder, compute_indexed};
 use crate::engine::unified_diff;
