@@ -265,11 +265,7 @@ impl<'a> Script<'a> {
 fn run_suffix<C: GenericClient>(client: &mut C, suffix: &str) -> Result<(), RunError> {
     match suffix {
         "" => Ok(()),
-        _ => client.batch_execute(suffix).map_err(|error| RunError {
-            index: None,
-            error,
-            prefix_chars: 0,
-        }),
+        _ => client.batch_execute(suffix).map_err(RunError::unlocated),
     }
 }
 
@@ -289,6 +285,17 @@ pub struct RunError {
     pub error: postgres::Error,
     /// Characters sent before the statement in the same query.
     pub prefix_chars: usize,
+}
+
+impl RunError {
+    /// An error that belongs to no statement of the file (a commit, a check sent after it).
+    pub fn unlocated(error: postgres::Error) -> RunError {
+        RunError {
+            index: None,
+            error,
+            prefix_chars: 0,
+        }
+    }
 }
 
 /// `SET [LOCAL] lock_timeout` (nothing when zero: the server's setting stands) and, in a

@@ -233,26 +233,33 @@ pub trait Recorded {
     }
 }
 
-impl Recorded for Row {
-    fn version(&self) -> Version {
-        self.version
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn action(&self) -> Action {
-        self.action
-    }
-    fn state(&self) -> RowState {
-        self.state
-    }
-    fn checksum(&self) -> Checksum {
-        self.checksum
-    }
-    fn has_error(&self) -> bool {
-        self.error.is_some()
-    }
+/// Both kinds of rows keep these columns in fields of the same names.
+macro_rules! recorded_fields {
+    ($($row:ty),*) => {$(
+        impl Recorded for $row {
+            fn version(&self) -> Version {
+                self.version
+            }
+            fn name(&self) -> &str {
+                &self.name
+            }
+            fn action(&self) -> Action {
+                self.action
+            }
+            fn state(&self) -> RowState {
+                self.state
+            }
+            fn checksum(&self) -> Checksum {
+                self.checksum
+            }
+            fn has_error(&self) -> bool {
+                self.error.is_some()
+            }
+        }
+    )*};
 }
+
+recorded_fields!(Row, StatusRow);
 
 /// A history row as `status` shows it: the columns it reports and nothing else (no texts, no
 /// statement checksums, no client details), a third of a [`Row`]'s size, so a history of
@@ -301,27 +308,6 @@ pub struct StatusRow {
     pub backfill: Option<Box<BackfillProgress>>,
     /// The SQL of migration.sql, when read ([`recorded_sql_for`]).
     pub sql: Option<String>,
-}
-
-impl Recorded for StatusRow {
-    fn version(&self) -> Version {
-        self.version
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn action(&self) -> Action {
-        self.action
-    }
-    fn state(&self) -> RowState {
-        self.state
-    }
-    fn checksum(&self) -> Checksum {
-        self.checksum
-    }
-    fn has_error(&self) -> bool {
-        self.error.is_some()
-    }
 }
 
 /// A row to insert.

@@ -211,11 +211,7 @@ impl<'a> Runner<'a> {
                                     Outcome::RolledBack,
                                 ));
                             }
-                            RunError {
-                                index: None,
-                                error: e,
-                                prefix_chars: 0,
-                            }
+                            RunError::unlocated(e)
                         }
                     }
                 }

@@ -40,8 +40,8 @@ pub(super) fn run_committed(
 /// transactional file's own transaction, once its deferred constraints are checked (as the
 /// commit checks them), so that what `inside` reads (a snapshot) costs no transaction of its
 /// own; after a no-transaction file. `then` (SQL, may be empty) is sent in a transactional
-/// file's last round trip, after the check (e.g. `inside`'s settings). The outer error is `inside`'s (the transaction is
-/// rolled back), the inner one the file's.
+/// file's last round trip, after the check (e.g. `inside`'s settings). The outer error is
+/// `inside`'s (the transaction is rolled back), the inner one the file's.
 pub(super) fn run_committed_then<T, E>(
     client: &mut Client,
     m: &Migration,
@@ -119,11 +119,7 @@ fn run_file_then<T, E>(
         Ok(()) => Ok(Ok(value)),
         Err(error) => {
             let _ = client.batch_execute("ROLLBACK");
-            Ok(Err(fail(RunError {
-                index: None,
-                error,
-                prefix_chars: 0,
-            })))
+            Ok(Err(fail(RunError::unlocated(error))))
         }
     }
 }
@@ -136,13 +132,9 @@ fn run_statements(
 ) -> Result<(), Box<Failure>> {
     // A statement that cannot run in a transaction block cannot share its query with
     // another statement either: the reset goes first, on its own.
-    client.batch_execute("RESET ALL").map_err(|error| {
-        fail(RunError {
-            index: None,
-            error,
-            prefix_chars: 0,
-        })
-    })?;
+    client
+        .batch_execute("RESET ALL")
+        .map_err(|error| fail(RunError::unlocated(error)))?;
     for i in 0..script.len().unwrap_or(0) {
         if let Err(run) = script.run_one(client, i, "") {
             let mut f = fail(run);
