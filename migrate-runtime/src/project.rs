@@ -204,12 +204,12 @@ fn settings_from(manifest: &Path, table: Option<&toml::Value>) -> Result<Setting
     }
 }
 
-/// `CARGO_TARGET_DIR`, else the target directory `cargo metadata` reports for `manifest`.
 /// `CARGO_TARGET_DIR`, which overrides every other way cargo finds the target directory.
 fn target_dir_from_env() -> Option<PathBuf> {
     std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from)
 }
 
+/// `CARGO_TARGET_DIR`, else the target directory `cargo metadata` reports for `manifest`.
 fn target_dir_of(manifest: &Path) -> Result<PathBuf, ProjectError> {
     if let Some(dir) = target_dir_from_env() {
         return Ok(dir);
