@@ -731,3 +731,60 @@ fn a_migration_that_discards_temporary_objects_verifies_like_the_others() {
         ]
     );
 }
+
+/// `DISCARD ALL` (outside a transaction: it cannot run in one) also deallocates every prepared
+/// statement of the session, the shadow's catalog queries among them: the replay prepares
+/// them again and goes on.
+#[test]
+fn a_migration_that_discards_everything_verifies_like_the_others() {
+    let (_dir, set) = set(&[
+        USERS,
+        (
+            "20260101000100_discard_all",
+            "-- migrate:no-transaction\nDISCARD ALL;\nCREATE TABLE audit (id bigint PRIMARY KEY);\n",
+            Some("-- migrate:no-transaction\nDISCARD ALL;\nDROP TABLE audit;\n"),
+        ),
+        (
+            "20260101000200_add_city",
+            "ALTER TABLE users ADD COLUMN city text;\n",
+            Some("ALTER TABLE users DROP COLUMN city;\n"),
+        ),
+        (
+            "20260101000300_forgets_index",
+            "CREATE INDEX users_city ON users (city);\n",
+            Some("SELECT 1;\n"),
+        ),
+    ]);
+    assert_eq!(
+        verdicts(&verify_all(&set)),
+        [
+            ("20260101000000_create_users".into(), Verdict::Ok),
+            ("20260101000100_discard_all".into(), Verdict::Ok),
+            ("20260101000200_add_city".into(), Verdict::Ok),
+            ("20260101000300_forgets_index".into(), Verdict::NotRestored),
+        ]
+    );
+    // `DEALLOCATE ALL` runs in a transaction too: in the up, in the down, and read again
+    // in the same transaction.
+    let (_dir2, set2) = crate::set(&[
+        USERS,
+        (
+            "20260101000100_deallocate",
+            "DEALLOCATE ALL;\nCREATE TABLE audit (id bigint PRIMARY KEY);\n",
+            Some("DROP TABLE audit;\nDEALLOCATE ALL;\n"),
+        ),
+        (
+            "20260101000200_add_city",
+            "ALTER TABLE users ADD COLUMN city text;\n",
+            Some("ALTER TABLE users DROP COLUMN city;\n"),
+        ),
+    ]);
+    assert_eq!(
+        verdicts(&verify_all(&set2)),
+        [
+            ("20260101000000_create_users".into(), Verdict::Ok),
+            ("20260101000100_deallocate".into(), Verdict::Ok),
+            ("20260101000200_add_city".into(), Verdict::Ok),
+        ]
+    );
+}

@@ -126,6 +126,7 @@ pub fn verify(
         cache: StatementCache::default(),
         recording,
         may_discard: false,
+        deallocates: false,
     };
     replay.run(events)?;
     replay.self_check()?;
@@ -145,6 +146,10 @@ struct Replay<'a, 'r> {
     recording: bool,
     /// A file ran that may have dropped that record (`DISCARD TEMP`).
     may_discard: bool,
+    /// The migration being replayed may deallocate the session's prepared statements
+    /// (`DISCARD ALL`, `DEALLOCATE`): every snapshot after one of its files prepares the
+    /// catalog queries again.
+    deallocates: bool,
 }
 
 impl Replay<'_, '_> {
@@ -163,7 +168,8 @@ impl Replay<'_, '_> {
             }
             // `DISCARD TEMP` (or `ALL`) drops the session's record of changes; from the first
             // file that may run it on, every refresh asks whether the record is still there.
-            self.may_discard |= discards(&m.up) || m.down.as_ref().is_some_and(discards);
+            self.may_discard |= either_mentions(m, b"discard");
+            self.deallocates = either_mentions(m, b"discard") || either_mentions(m, b"deallocate");
             let before = self.base.take();
             let applied = match &before {
                 None => run_committed(self.shadow.client(), m, Direction::Up).map(|_| None),
@@ -210,8 +216,9 @@ impl Replay<'_, '_> {
             };
         }
         let (then, sent) = self.settings_ahead();
-        let cache = &mut self.cache;
+        let (cache, deallocates) = (&mut self.cache, self.deallocates);
         let refresh = |client: &mut postgres::Client| {
+            let cache = prepared(cache, deallocates);
             (before.refresh_in_transaction(client, cache, sent)).map_err(VerifyError::from)
         };
         run_committed_then(self.shadow.client(), m, Direction::Up, (then, refresh))
@@ -270,7 +277,7 @@ impl Replay<'_, '_> {
             message: error_text(&e),
         };
         let (then, sent) = self.settings_ahead();
-        let cache = &mut self.cache;
+        let (cache, deallocates) = (&mut self.cache, self.deallocates);
         let tx = self.shadow.client();
         let outcome = (|| -> Result<Checked, VerifyError> {
             // The transaction begins in the down file's round trip, and the savepoint the
@@ -281,7 +288,7 @@ impl Replay<'_, '_> {
             {
                 return Ok(Checked::failed(Verdict::DownFailed, *failure));
             }
-            let reverted = after.refresh_in_transaction(tx, cache, sent)?;
+            let reverted = after.refresh_in_transaction(tx, prepared(cache, deallocates), sent)?;
             let down_diff = diff(before.snapshot(), reverted.snapshot());
             let reapplied = match run_in(
                 tx,
@@ -289,7 +296,9 @@ impl Replay<'_, '_> {
                 Direction::Up,
                 ("", "ROLLBACK TO SAVEPOINT shadow_up", then),
             ) {
-                Ok(_) => Ok(after.refresh_in_transaction(tx, cache, sent)?),
+                Ok(_) => {
+                    Ok(after.refresh_in_transaction(tx, prepared(cache, deallocates), sent)?)
+                }
                 Err(failure) => Err(failure),
             };
             Ok(judge(
@@ -391,7 +400,8 @@ impl Replay<'_, '_> {
     }
 
     fn refresh(&mut self, from: &TrackedSnapshot) -> Result<TrackedSnapshot, VerifyError> {
-        Ok(from.refresh_cached(self.shadow.client(), &mut self.cache)?)
+        let cache = prepared(&mut self.cache, self.deallocates);
+        Ok(from.refresh_cached(self.shadow.client(), cache)?)
     }
 
     /// The refreshed snapshot must be what a full capture reads.
@@ -452,9 +462,22 @@ fn judge(
     Checked::new(m.version, &m.name, Verdict::Ok)
 }
 
-/// Whether a file may run `DISCARD` (its text names it anywhere, even in a comment).
-fn discards(file: &SqlFile) -> bool {
-    (file.sql.as_bytes().windows(7)).any(|w| w.eq_ignore_ascii_case(b"discard"))
+/// Whether either file of `m` names `word` (lowercase) anywhere, even in a comment: what may
+/// run `DISCARD` or `DEALLOCATE`.
+fn either_mentions(m: &Migration, word: &[u8]) -> bool {
+    let mentions = |file: &SqlFile| {
+        (file.sql.as_bytes().windows(word.len())).any(|w| w.eq_ignore_ascii_case(word))
+    };
+    mentions(&m.up) || m.down.as_ref().is_some_and(mentions)
+}
+
+/// The statement cache to read a snapshot with: emptied first when a file that ran may have
+/// deallocated what it holds (the server would answer that the statements do not exist).
+fn prepared(cache: &mut StatementCache, deallocates: bool) -> &mut StatementCache {
+    if deallocates {
+        *cache = StatementCache::default();
+    }
+    cache
 }
 
 fn ms(started: Instant) -> f64 {
