@@ -10,6 +10,9 @@
 //! whole cluster has dirty; without one before, verify would pay for writing out the pages of
 //! the apply just measured. The drop is timed on its own as well.
 //!
+//! Both sides run over plain TCP (the shadow's connection asks for `sslmode=disable`, as the
+//! apply side's client is plain).
+//!
 //! Run: `cargo bench -p migrate-tests --bench verify`
 
 use migrate_runtime::engine::connection::ConnInfo;
@@ -55,7 +58,15 @@ fn main() {
     }
     let set = migrate_runtime::MigrationSet::read(&project.path().join("migrations"))
         .expect("read migrations");
-    let server = ConnInfo::parse(&admin_url()).expect("admin url");
+    // Both sides over the same transport: the apply side's client (`TestDb::client`) is plain
+    // TCP, and the shadow's session would otherwise negotiate TLS with a server that offers
+    // it (`sslmode=prefer`), paying for encryption on every message the apply side does not.
+    let url = admin_url();
+    let plain = format!(
+        "{url}{}sslmode=disable",
+        if url.contains('?') { '&' } else { '?' }
+    );
+    let server = ConnInfo::parse(&plain).expect("admin url");
 
     let with_captures = env_usize("BENCH_CAPTURES", 1) != 0;
     let mut admin = postgres::Client::connect(&admin_url(), postgres::NoTls).expect("connect");

@@ -191,6 +191,41 @@ impl Snapshot {
         Snapshot { objects: unique }
     }
 
+    /// The objects of `old` whose key `keep` accepts, and those of `fresh` that `take`
+    /// accepts, in one sorted list: when both have an object of the same kind and name, the
+    /// fresh one wins (as the last one does in [`from_objects`](Snapshot::from_objects)).
+    /// Linear: both are sorted already, nothing is sorted again.
+    pub(crate) fn merged(
+        old: &Snapshot,
+        keep: impl Fn(&Object) -> bool,
+        fresh: &Snapshot,
+        take: impl Fn(&Object) -> bool,
+    ) -> Snapshot {
+        fn key(o: &Object) -> (ObjectKind, &str) {
+            (o.kind, o.name.as_str())
+        }
+        let mut old = old.objects.iter().filter(|o| keep(o)).peekable();
+        let mut fresh = fresh.objects.iter().filter(|o| take(o)).peekable();
+        let mut objects = Vec::with_capacity(old.size_hint().1.unwrap_or(0) + 1);
+        loop {
+            let next = match (old.peek(), fresh.peek()) {
+                (None, None) => break,
+                (Some(_), None) => old.next(),
+                (None, Some(_)) => fresh.next(),
+                (Some(&o), Some(&f)) => match key(o).cmp(&key(f)) {
+                    std::cmp::Ordering::Less => old.next(),
+                    std::cmp::Ordering::Greater => fresh.next(),
+                    std::cmp::Ordering::Equal => {
+                        old.next();
+                        fresh.next()
+                    }
+                },
+            };
+            objects.extend(next.cloned());
+        }
+        Snapshot { objects }
+    }
+
     /// The objects, sorted by kind then name.
     pub fn objects(&self) -> &[Object] {
         &self.objects
@@ -232,5 +267,50 @@ impl Snapshot {
             out.push_str(&format!("-- {o}\n{}\n", o.text));
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Object, ObjectKind, Snapshot};
+
+    fn names(s: &Snapshot) -> Vec<(ObjectKind, &str, &str)> {
+        (s.objects().iter())
+            .map(|o| (o.kind, o.name.as_str(), o.text.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn merged_keeps_the_order_drops_what_is_left_out_and_lets_the_fresh_object_win() {
+        let old = Snapshot::from_objects(vec![
+            Object::new(ObjectKind::Schema, "a", "old a"),
+            Object::new(ObjectKind::Schema, "c", "old c"),
+            Object::new(ObjectKind::Table, "a.t", "old t"),
+            Object::new(ObjectKind::Table, "a.u", "old u"),
+        ]);
+        let fresh = Snapshot::from_objects(vec![
+            Object::new(ObjectKind::Schema, "b", "fresh b"),
+            Object::new(ObjectKind::Table, "a.t", "fresh t"),
+            Object::new(ObjectKind::Table, "a.v", "fresh v"),
+            Object::new(ObjectKind::Table, "z.z", "not taken"),
+        ]);
+        let merged = Snapshot::merged(&old, |o| o.name != "a.u", &fresh, |o| o.name != "z.z");
+        assert_eq!(
+            names(&merged),
+            [
+                (ObjectKind::Schema, "a", "old a"),
+                (ObjectKind::Schema, "b", "fresh b"),
+                (ObjectKind::Schema, "c", "old c"),
+                (ObjectKind::Table, "a.t", "fresh t"),
+                (ObjectKind::Table, "a.v", "fresh v"),
+            ]
+        );
+        // What sorting both together gives.
+        let mut both: Vec<Object> = (old.objects().iter())
+            .filter(|o| o.name != "a.u")
+            .cloned()
+            .collect();
+        both.extend(fresh.objects().iter().filter(|o| o.name != "z.z").cloned());
+        assert_eq!(merged, Snapshot::from_objects(both));
     }
 }

@@ -301,19 +301,11 @@ impl TrackedSnapshot {
             .flatten()
             .map(|(kind, name)| (*kind, name.as_str()))
             .collect();
-        let mut objects: Vec<_> = self
-            .snapshot
-            .objects()
-            .iter()
-            .filter(|o| !dropped.contains(&(o.kind, o.name.as_str())))
-            .cloned()
-            .collect();
-        objects.extend(
-            fresh
-                .objects()
-                .iter()
-                .filter(|o| rooted.contains(&(o.kind, o.name.as_str())))
-                .cloned(),
+        let snapshot = Snapshot::merged(
+            &self.snapshot,
+            |o| !dropped.contains(&(o.kind, o.name.as_str())),
+            &fresh,
+            |o| rooted.contains(&(o.kind, o.name.as_str())),
         );
         let mut roots = self.roots.clone();
         roots.objects.retain(|root, _| !stale.contains(root));
@@ -322,7 +314,7 @@ impl TrackedSnapshot {
         roots.objects.extend(fresh_roots.objects);
         roots.targets.extend(fresh_roots.targets);
         roots.granted.extend(fresh_roots.granted);
-        (Snapshot::from_objects(objects), roots)
+        (snapshot, roots)
     }
 
     fn next(
