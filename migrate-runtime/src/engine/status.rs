@@ -89,14 +89,14 @@ impl<R> Entry<'_, R> {
     pub fn folder(&self, set: &MigrationSet) -> PathBuf {
         match self.migration {
             Some(m) => m.dir.clone(),
-            None => absent_folder(set, self.version, &self.name),
+            None => absent_folder(&set.dir, self.version, &self.name),
         }
     }
 }
 
 /// Where the folder of a migration the directory does not have would be.
-pub(crate) fn absent_folder(set: &MigrationSet, version: Version, name: &str) -> PathBuf {
-    set.dir.join(crate::model::folder_name(version, name))
+pub(crate) fn absent_folder(dir: &std::path::Path, version: Version, name: &str) -> PathBuf {
+    dir.join(crate::model::folder_name(version, name))
 }
 
 /// The newest version the history records as applied.

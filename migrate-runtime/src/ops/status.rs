@@ -11,10 +11,11 @@ use super::verify::shadow_server;
 use super::workspace::Workspace;
 use crate::engine::history::Recorded as _;
 use crate::engine::history::StatusRow;
-use crate::engine::status::{absent_folder, compute_indexed};
+use crate::engine::status::{Indexed, absent_folder, compute_indexed};
 use crate::engine::unified_diff;
 use crate::engine::{EngineConfig, State};
 use crate::{Finding, MigrationSet, Version, verify};
+use std::mem::take;
 use std::path::PathBuf;
 use time::OffsetDateTime;
 
@@ -224,16 +225,34 @@ pub fn status(
     } else {
         None
     };
-    // The set is given up before the entries are made: each entry's name and folder are
-    // moved out of it (ten thousand of each, not copied), and the files (ten thousand
-    // migrations of a few hundred bytes) are gone before the entries' room is taken.
-    let shown = shown(set, &rows);
-    let entries: Vec<StatusEntry> = shown
-        .into_iter()
+    // The set is given up before the entries are made: the states are computed, each entry's
+    // name and folder are moved out of it (ten thousand of each, not copied), and the files
+    // (ten thousand migrations of a few hundred bytes) are gone before the entries' room is
+    // taken.
+    let states = compute_indexed(&set, &rows);
+    let (dir, mut files) = from_files(set, &states, &rows);
+    let entries: Vec<StatusEntry> = states
+        .iter()
         .map(|s| {
-            let no_transaction = s
-                .no_transaction
-                .or_else(|| s.row.map(|i| rows[i].no_transaction));
+            let (name, path, file_no_transaction, diff) = match s.migration {
+                Some(i) => {
+                    let f = &mut files[i];
+                    let diff = f.diff.take().map(String::from);
+                    (
+                        take(&mut f.name),
+                        take(&mut f.path),
+                        Some(f.no_transaction),
+                        diff,
+                    )
+                }
+                None => {
+                    let name = s.row.map_or("", |i| rows[i].name.as_str()).to_string();
+                    let path = absent_folder(&dir, s.version, &name);
+                    (name, path, None, None)
+                }
+            };
+            let no_transaction =
+                file_no_transaction.or_else(|| s.row.map(|i| rows[i].no_transaction));
             // History details describe the state only when it came from a run.
             let run = s
                 .row
@@ -241,11 +260,11 @@ pub fn status(
                 .filter(|_| !matches!(s.state, State::Pending | State::OutOfOrder));
             let mut entry = StatusEntry {
                 version: s.version,
-                name: s.name,
+                name,
                 state: s.state,
                 sealed: is_sealed(s.version),
-                draft: s.present && !is_sealed(s.version),
-                path: s.path,
+                draft: s.migration.is_some() && !is_sealed(s.version),
+                path,
                 no_transaction,
                 at: None,
                 applied_at: None,
@@ -256,7 +275,7 @@ pub fn status(
                 statements_applied: None,
                 statements_total: None,
                 recorded_sql: None,
-                diff: s.diff,
+                diff,
                 backup: None,
                 backfill: None,
             };
@@ -266,6 +285,7 @@ pub fn status(
             entry
         })
         .collect();
+    drop(files);
     drop(rows);
     let drifted = drift.as_ref().is_some_and(|d| d.drifted);
     let count = |s: State| entries.iter().filter(|e| e.state == s).count();
@@ -289,64 +309,49 @@ pub fn status(
     })
 }
 
-/// One migration's state with what its entry takes from the file, moved out of the set.
-struct Shown {
-    version: Version,
-    state: State,
+/// What a migration's entry takes from its file, moved out of the set.
+struct FromFile {
     name: String,
     path: PathBuf,
-    /// The file is present.
-    present: bool,
-    /// From the file (the history's is used when it is absent).
-    no_transaction: Option<bool>,
-    diff: Option<String>,
-    /// The index of its newest history row.
-    row: Option<usize>,
+    /// The file's own setting (the history's is used when the file is absent).
+    no_transaction: bool,
+    /// For an edited migration: the diff from the recorded SQL to the file.
+    diff: Option<Box<str>>,
 }
 
-/// The state of every migration, the set consumed: names and folders moved out of it.
-fn shown(mut set: MigrationSet, rows: &[StatusRow]) -> Vec<Shown> {
-    let states = compute_indexed(&set, rows);
-    let mut shown = Vec::with_capacity(states.len());
-    for e in &states {
-        let row = e.row.map(|i| &rows[i]);
-        let (name, path, no_transaction, diff) = match e.migration {
-            Some(i) => {
-                let m = &mut set.migrations[i];
-                let diff = match (e.state, row) {
-                    (State::Edited, Some(r)) => Some(unified_diff(
-                        r.sql.as_deref().unwrap_or_default(),
-                        &up_text(m),
-                        &m.up.path,
-                    )),
-                    _ => None,
-                };
-                let no_transaction = m.directives.no_transaction;
-                (
-                    std::mem::take(&mut m.name),
-                    std::mem::take(&mut m.dir),
-                    Some(no_transaction),
-                    diff,
-                )
-            }
-            None => {
-                let name = e.name(&set, rows).to_string();
-                let path = absent_folder(&set, e.version, &name);
-                (name, path, None, None)
-            }
-        };
-        shown.push(Shown {
-            version: e.version,
-            state: e.state,
-            name,
-            path,
-            present: e.migration.is_some(),
-            no_transaction,
+/// The set consumed: its directory, and what the entries take from each file (in the set's
+/// order), names and folders moved out of it, the diffs of the edited files made while
+/// their texts (or paths) are at hand. The files' room is given back here, before the
+/// entries take theirs.
+fn from_files(
+    set: MigrationSet,
+    states: &[Indexed],
+    rows: &[StatusRow],
+) -> (PathBuf, Vec<FromFile>) {
+    // Which file of the set each edited migration is, with its row (few, if any).
+    let mut edited: Vec<(usize, &StatusRow)> = states
+        .iter()
+        .filter(|e| e.state == State::Edited)
+        .filter_map(|e| Some((e.migration?, &rows[e.row?])))
+        .collect();
+    edited.sort_unstable_by_key(|(i, _)| *i);
+    let mut files = Vec::with_capacity(set.migrations.len());
+    for (i, mut m) in set.migrations.into_iter().enumerate() {
+        let diff = edited
+            .binary_search_by_key(&i, |(at, _)| *at)
+            .ok()
+            .map(|at| {
+                let sql = edited[at].1.sql.as_deref().unwrap_or_default();
+                unified_diff(sql, &up_text(&m), &m.up.path).into_boxed_str()
+            });
+        files.push(FromFile {
+            name: take(&mut m.name),
+            path: take(&mut m.dir),
+            no_transaction: m.directives.no_transaction,
             diff,
-            row: e.row,
         });
     }
-    shown
+    (set.dir, files)
 }
 
 /// The details of the run that put an entry in its state, moved out of its history row.
