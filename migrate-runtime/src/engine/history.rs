@@ -233,9 +233,10 @@ pub trait Recorded {
     }
 }
 
-/// Both kinds of rows keep these columns in fields of the same names.
+/// Both kinds of rows keep these columns in fields of the same names (the error aside: a
+/// [`StatusRow`] keeps it with the other rare columns).
 macro_rules! recorded_fields {
-    ($($row:ty),*) => {$(
+    ($($row:ty: $has_error:expr),*) => {$(
         impl Recorded for $row {
             fn version(&self) -> Version {
                 self.version
@@ -253,13 +254,16 @@ macro_rules! recorded_fields {
                 self.checksum
             }
             fn has_error(&self) -> bool {
-                self.error.is_some()
+                $has_error(self)
             }
         }
     )*};
 }
 
-recorded_fields!(Row, StatusRow);
+recorded_fields!(
+    Row: |r: &Row| r.error.is_some(),
+    StatusRow: |r: &StatusRow| r.error().is_some()
+);
 
 /// A history row as `status` shows it: the columns it reports and nothing else (no texts, no
 /// statement checksums, no client details), a third of a [`Row`]'s size, so a history of
@@ -298,16 +302,61 @@ pub struct StatusRow {
     pub finished_at: Option<OffsetDateTime>,
     /// How long it took.
     pub execution_ms: Option<f64>,
-    /// The error, when it failed.
-    pub error: Option<String>,
     /// Database user.
     pub applied_by: String,
-    /// The backup taken before the run that added this row (boxed: rarely set).
+    /// The columns few rows have, boxed together (`None` when the row has none of them):
+    /// most rows of a long history have no error, no backup, no backfill, and no recorded
+    /// SQL read.
+    pub rare: Option<Box<RareColumns>>,
+}
+
+/// The columns of a [`StatusRow`] that few rows have.
+///
+/// ```
+/// use migrate_runtime::engine::history::RareColumns;
+/// assert!(RareColumns::default().error.is_none());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RareColumns {
+    /// The error, when it failed.
+    pub error: Option<String>,
+    /// The backup taken before the run that added this row.
     pub backup: Option<Box<BackupRecord>>,
-    /// A backfill's progress (boxed: rarely set).
+    /// A backfill's progress.
     pub backfill: Option<Box<BackfillProgress>>,
     /// The SQL of migration.sql, when read ([`recorded_sql_for`]).
     pub sql: Option<String>,
+}
+
+impl RareColumns {
+    /// The columns, boxed, when the row has any of them.
+    fn boxed(self) -> Option<Box<RareColumns>> {
+        (self != RareColumns::default()).then(|| Box::new(self))
+    }
+}
+
+impl StatusRow {
+    /// The error, when it failed.
+    ///
+    /// ```
+    /// # use migrate_runtime::engine::history::StatusRow;
+    /// fn failed(row: &StatusRow) -> bool {
+    ///     row.error().is_some()
+    /// }
+    /// ```
+    pub fn error(&self) -> Option<&str> {
+        self.rare.as_ref()?.error.as_deref()
+    }
+
+    /// The recorded SQL of migration.sql, when read ([`recorded_sql_for`]).
+    pub fn sql(&self) -> Option<&str> {
+        self.rare.as_ref()?.sql.as_deref()
+    }
+
+    /// The rare columns, to take from or to set (made empty when the row had none).
+    pub fn rare_mut(&mut self) -> &mut RareColumns {
+        self.rare.get_or_insert_default()
+    }
 }
 
 /// A row to insert.
@@ -592,7 +641,7 @@ pub fn recorded_sql_for(
     for text in &texts {
         let id: i64 = get(text, "id", None).map_err(|m| bad(t, m))?;
         if let Some(&i) = picked.get(&id) {
-            rows[i].sql = Some(get(text, "sql", Some(id)).map_err(|m| bad(t, m))?);
+            rows[i].rare_mut().sql = Some(get(text, "sql", Some(id)).map_err(|m| bad(t, m))?);
         }
     }
     Ok(())
@@ -807,11 +856,14 @@ fn status_row_from(r: &postgres::Row) -> Result<StatusRow, String> {
         started_at: get(r, "started_at", at)?,
         finished_at: get(r, "finished_at", at)?,
         execution_ms: get(r, "execution_ms", at)?,
-        error: get(r, "error", at)?,
         applied_by: get(r, "applied_by", at)?,
-        backup: backup(r, id)?.map(Box::new),
-        backfill: backfill(r, id)?.map(Box::new),
-        sql: None,
+        rare: RareColumns {
+            error: get(r, "error", at)?,
+            backup: backup(r, id)?.map(Box::new),
+            backfill: backfill(r, id)?.map(Box::new),
+            sql: None,
+        }
+        .boxed(),
     })
 }
 

@@ -10,7 +10,7 @@ use super::event::OpEvent;
 use super::verify::shadow_server;
 use super::workspace::Workspace;
 use crate::engine::history::Recorded as _;
-use crate::engine::history::StatusRow;
+use crate::engine::history::{RareColumns, StatusRow};
 use crate::engine::status::{Indexed, absent_folder, compute_indexed};
 use crate::engine::unified_diff;
 use crate::engine::{EngineConfig, State};
@@ -341,7 +341,7 @@ fn from_files(
             .binary_search_by_key(&i, |(at, _)| *at)
             .ok()
             .map(|at| {
-                let sql = edited[at].1.sql.as_deref().unwrap_or_default();
+                let sql = edited[at].1.sql().unwrap_or_default();
                 unified_diff(sql, &up_text(&m), &m.up.path).into_boxed_str()
             });
         files.push(FromFile {
@@ -362,24 +362,28 @@ fn fill_from_run(entry: &mut StatusEntry, r: &mut StatusRow) {
         .finished_at
         .filter(|_| matches!(state, State::Applied | State::Edited | State::Missing));
     entry.duration_ms = r.execution_ms;
+    let failed_down = r.is_failed_down();
+    let RareColumns {
+        error,
+        backup,
+        backfill,
+        sql,
+    } = r.rare.take().map(|rare| *rare).unwrap_or_default();
     entry.statements_applied = Some(r.statements_applied)
-        .filter(|_| r.backfill.is_none())
+        .filter(|_| backfill.is_none())
         .filter(|_| r.no_transaction || state == State::DownFailed);
     entry.statements_total = r.statements_total;
     if matches!(state, State::Edited | State::Missing) {
-        entry.recorded_sql = Some(r.sql.take().unwrap_or_default());
+        entry.recorded_sql = Some(sql.unwrap_or_default());
     }
-    entry.down_error = if state == State::Applied && r.is_failed_down() {
-        r.error.take()
-    } else {
-        None
-    };
-    if matches!(state, State::Failed | State::DownFailed) {
-        entry.error = r.error.take();
-        entry.backfill = r.backfill.take();
+    if state == State::Applied && failed_down {
+        entry.down_error = error;
+    } else if matches!(state, State::Failed | State::DownFailed) {
+        entry.error = error;
+        entry.backfill = backfill;
     }
-    entry.backup = r.backup.take();
-    entry.applied_by = Some(std::mem::take(&mut r.applied_by));
+    entry.backup = backup;
+    entry.applied_by = Some(take(&mut r.applied_by));
 }
 
 /// The database, connected, with its history as `status` shows it.
