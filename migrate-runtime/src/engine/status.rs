@@ -170,8 +170,14 @@ impl Indexed {
 /// assert!(compute_indexed::<Row>(&set, &[]).is_empty());
 /// ```
 pub fn compute_indexed<R: Recorded>(set: &MigrationSet, rows: &[R]) -> Vec<Indexed> {
-    let newest_applied = newest_applied(rows);
     let mut entries = Vec::with_capacity(set.migrations.len().max(rows.len()));
+    each_state(set, rows, |e| entries.push(e));
+    entries
+}
+
+/// [`compute_indexed`] a state at a time, for a caller that keeps less of each.
+pub(crate) fn each_state<R: Recorded>(set: &MigrationSet, rows: &[R], mut f: impl FnMut(Indexed)) {
+    let newest_applied = newest_applied(rows);
     for (version, migration, row) in by_version(set, rows) {
         let m = migration.map(|i| &set.migrations[i]);
         let r = row.map(|i| &rows[i]);
@@ -192,14 +198,13 @@ pub fn compute_indexed<R: Recorded>(set: &MigrationSet, rows: &[R]) -> Vec<Index
             },
             (None, None | Some((RowState::RolledBack, _))) => continue,
         };
-        entries.push(Indexed {
+        f(Indexed {
             version,
             state,
             migration,
             row,
         });
     }
-    entries
 }
 
 /// Every version of the files and of the history, in order, with the index of its file and

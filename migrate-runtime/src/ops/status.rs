@@ -11,7 +11,7 @@ use super::verify::shadow_server;
 use super::workspace::Workspace;
 use crate::engine::history::Recorded as _;
 use crate::engine::history::{RareColumns, StatusRow};
-use crate::engine::status::{Indexed, absent_folder, compute_indexed};
+use crate::engine::status::{absent_folder, each_state};
 use crate::engine::unified_diff;
 use crate::engine::{EngineConfig, State};
 use crate::{Finding, MigrationSet, Version, verify};
@@ -225,45 +225,37 @@ pub fn status(
     } else {
         None
     };
-    // The set is given up before the entries are made: the states are computed, each entry's
-    // name and folder are moved out of it (ten thousand of each, not copied), and the files
+    // The set is given up before the entries are made: each entry's name and folder are
+    // moved out of it (ten thousand of each, not copied) next to its state, and the files
     // (ten thousand migrations of a few hundred bytes) are gone before the entries' room is
     // taken.
-    let states = compute_indexed(&set, &rows);
-    let (dir, mut files) = from_files(set, &states, &rows);
-    let entries: Vec<StatusEntry> = states
-        .iter()
-        .map(|s| {
-            let (name, path, file_no_transaction, diff) = match s.migration {
-                Some(i) => {
-                    let f = &mut files[i];
-                    let diff = f.diff.take().map(String::from);
-                    (
-                        take(&mut f.name),
-                        take(&mut f.path),
-                        Some(f.no_transaction),
-                        diff,
-                    )
-                }
-                None => {
-                    let name = s.row.map_or("", |i| rows[i].name.as_str()).to_string();
-                    let path = absent_folder(&dir, s.version, &name);
-                    (name, path, None, None)
-                }
+    let (dir, known, diffs) = known(set, &rows);
+    let mut diffs = diffs.into_iter().peekable();
+    let entries: Vec<StatusEntry> = known
+        .into_iter()
+        .map(|k| {
+            let (name, path) = if k.present {
+                (k.name, k.path)
+            } else {
+                let name = k.row.map_or("", |i| rows[i].name.as_str()).to_string();
+                let path = absent_folder(&dir, k.version, &name);
+                (name, path)
             };
-            let no_transaction =
-                file_no_transaction.or_else(|| s.row.map(|i| rows[i].no_transaction));
+            let no_transaction = k
+                .no_transaction
+                .or_else(|| k.row.map(|i| rows[i].no_transaction));
+            let diff = diffs.next_if(|(v, _)| *v == k.version).map(|(_, d)| d);
             // History details describe the state only when it came from a run.
-            let run = s
+            let run = k
                 .row
                 .map(|i| &mut rows[i])
-                .filter(|_| !matches!(s.state, State::Pending | State::OutOfOrder));
+                .filter(|_| !matches!(k.state, State::Pending | State::OutOfOrder));
             let mut entry = StatusEntry {
-                version: s.version,
+                version: k.version,
                 name,
-                state: s.state,
-                sealed: is_sealed(s.version),
-                draft: s.migration.is_some() && !is_sealed(s.version),
+                state: k.state,
+                sealed: is_sealed(k.version),
+                draft: k.present && !is_sealed(k.version),
                 path,
                 no_transaction,
                 at: None,
@@ -285,7 +277,6 @@ pub fn status(
             entry
         })
         .collect();
-    drop(files);
     drop(rows);
     let drifted = drift.as_ref().is_some_and(|d| d.drifted);
     let count = |s: State| entries.iter().filter(|e| e.state == s).count();
@@ -309,49 +300,58 @@ pub fn status(
     })
 }
 
-/// What a migration's entry takes from its file, moved out of the set.
-struct FromFile {
+/// One migration's state, with what its entry takes from its file moved out of the set: ten
+/// thousand of these are held while the entries are made.
+struct Known {
+    version: Version,
+    state: State,
+    /// Its file is present: `name`, `path` and `no_transaction` are the file's.
+    present: bool,
+    no_transaction: Option<bool>,
     name: String,
     path: PathBuf,
-    /// The file's own setting (the history's is used when the file is absent).
-    no_transaction: bool,
-    /// For an edited migration: the diff from the recorded SQL to the file.
-    diff: Option<Box<str>>,
+    /// The index of its newest history row.
+    row: Option<usize>,
 }
 
-/// The set consumed: its directory, and what the entries take from each file (in the set's
-/// order), names and folders moved out of it, the diffs of the edited files made while
-/// their texts (or paths) are at hand. The files' room is given back here, before the
-/// entries take theirs.
-fn from_files(
-    set: MigrationSet,
-    states: &[Indexed],
+/// The set consumed: its directory, the state of every migration with what its entry takes
+/// from its file (names and folders moved out of the set), and the diffs of the edited files
+/// (in version order), made while their texts (or paths) are at hand. The set's room is given
+/// back here, before the entries take theirs.
+fn known(
+    mut set: MigrationSet,
     rows: &[StatusRow],
-) -> (PathBuf, Vec<FromFile>) {
-    // Which file of the set each edited migration is, with its row (few, if any).
-    let mut edited: Vec<(usize, &StatusRow)> = states
-        .iter()
-        .filter(|e| e.state == State::Edited)
-        .filter_map(|e| Some((e.migration?, &rows[e.row?])))
-        .collect();
-    edited.sort_unstable_by_key(|(i, _)| *i);
-    let mut files = Vec::with_capacity(set.migrations.len());
-    for (i, mut m) in set.migrations.into_iter().enumerate() {
-        let diff = edited
-            .binary_search_by_key(&i, |(at, _)| *at)
-            .ok()
-            .map(|at| {
-                let sql = edited[at].1.sql().unwrap_or_default();
-                unified_diff(sql, &up_text(&m), &m.up.path).into_boxed_str()
-            });
-        files.push(FromFile {
-            name: take(&mut m.name),
-            path: take(&mut m.dir),
-            no_transaction: m.directives.no_transaction,
-            diff,
-        });
+) -> (PathBuf, Vec<Known>, Vec<(Version, String)>) {
+    let mut known = Vec::with_capacity(set.migrations.len().max(rows.len()));
+    let mut diffs = Vec::new();
+    each_state(&set, rows, |e| {
+        known.push(Known {
+            version: e.version,
+            state: e.state,
+            present: e.migration.is_some(),
+            no_transaction: None,
+            name: String::new(),
+            path: PathBuf::new(),
+            row: e.row,
+        })
+    });
+    for k in known.iter_mut().filter(|k| k.present) {
+        let Ok(i) = set
+            .migrations
+            .binary_search_by_key(&k.version, |m| m.version)
+        else {
+            continue;
+        };
+        let m = &mut set.migrations[i];
+        if let (State::Edited, Some(r)) = (k.state, k.row.map(|i| &rows[i])) {
+            let diff = unified_diff(r.sql().unwrap_or_default(), &up_text(m), &m.up.path);
+            diffs.push((k.version, diff));
+        }
+        k.no_transaction = Some(m.directives.no_transaction);
+        k.name = take(&mut m.name);
+        k.path = take(&mut m.dir);
     }
-    (set.dir, files)
+    (set.dir, known, diffs)
 }
 
 /// The details of the run that put an entry in its state, moved out of its history row.
