@@ -11,6 +11,7 @@ use super::HistoryTable;
 use crate::{Checksum, Version};
 use postgres::GenericClient;
 use std::fmt;
+use std::sync::Arc;
 use time::OffsetDateTime;
 
 /// What a history row records.
@@ -302,8 +303,9 @@ pub struct StatusRow {
     pub finished_at: Option<OffsetDateTime>,
     /// How long it took.
     pub execution_ms: Option<f64>,
-    /// Database user.
-    pub applied_by: String,
+    /// Database user: shared by the rows that have the same (a history's rows are mostly
+    /// one user's, or a few users').
+    pub applied_by: Arc<str>,
     /// The columns few rows have, boxed together (`None` when the row has none of them):
     /// most rows of a long history have no error, no backup, no backfill, and no recorded
     /// SQL read.
@@ -612,7 +614,10 @@ pub fn latest_for_status(
     client: &mut impl GenericClient,
     t: &HistoryTable,
 ) -> Result<Vec<StatusRow>, ReadError> {
-    read_latest(client, t, Columns::Status, status_row_from)
+    let mut user = None;
+    read_latest(client, t, Columns::Status, |r| {
+        status_row_from(r, &mut user)
+    })
 }
 
 /// Reads the recorded SQL of the rows `wanted` picks (`status`: those whose file is gone or
@@ -689,7 +694,7 @@ fn read_latest<R>(
     client: &mut impl GenericClient,
     t: &HistoryTable,
     columns: Columns,
-    decode: fn(&postgres::Row) -> Result<R, String>,
+    mut decode: impl FnMut(&postgres::Row) -> Result<R, String>,
 ) -> Result<Vec<R>, ReadError> {
     use postgres::fallible_iterator::FallibleIterator;
     let Some(present) = checked_columns(client, t)? else {
@@ -834,7 +839,9 @@ fn from_row(r: &postgres::Row) -> Result<Row, String> {
     })
 }
 
-fn status_row_from(r: &postgres::Row) -> Result<StatusRow, String> {
+/// A [`StatusRow`] of `r`; `user` is the user of the row decoded before (shared with this
+/// one when it is the same).
+fn status_row_from(r: &postgres::Row, user: &mut Option<Arc<str>>) -> Result<StatusRow, String> {
     let Common {
         id,
         version,
@@ -856,7 +863,7 @@ fn status_row_from(r: &postgres::Row) -> Result<StatusRow, String> {
         started_at: get(r, "started_at", at)?,
         finished_at: get(r, "finished_at", at)?,
         execution_ms: get(r, "execution_ms", at)?,
-        applied_by: get(r, "applied_by", at)?,
+        applied_by: shared(user, get(r, "applied_by", at)?),
         rare: RareColumns {
             error: get(r, "error", at)?,
             backup: backup(r, id)?.map(Box::new),
@@ -865,6 +872,14 @@ fn status_row_from(r: &postgres::Row) -> Result<StatusRow, String> {
         }
         .boxed(),
     })
+}
+
+/// `text` as the shared `last` when it is the same, else as the new `last`.
+fn shared(last: &mut Option<Arc<str>>, text: &str) -> Arc<str> {
+    match last {
+        Some(last) if **last == *text => last.clone(),
+        _ => last.insert(text.into()).clone(),
+    }
 }
 
 fn get<'a, T: postgres::types::FromSql<'a>>(
@@ -1042,6 +1057,17 @@ impl fmt::Display for ReadError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rows_of_the_same_user_share_its_name() {
+        let mut last = None;
+        let a = shared(&mut last, "postgres");
+        let b = shared(&mut last, "postgres");
+        let c = shared(&mut last, "deploy");
+        let d = shared(&mut last, "deploy");
+        assert!(Arc::ptr_eq(&a, &b) && Arc::ptr_eq(&c, &d));
+        assert_eq!((&*a, &*c), ("postgres", "deploy"));
+    }
 
     #[test]
     fn literals_never_end_early() {

@@ -383,7 +383,7 @@ fn fill_from_run(entry: &mut StatusEntry, r: &mut StatusRow) {
         entry.backfill = backfill;
     }
     entry.backup = backup;
-    entry.applied_by = Some(take(&mut r.applied_by));
+    entry.applied_by = Some(r.applied_by.to_string());
 }
 
 /// The database, connected, with its history as `status` shows it.
