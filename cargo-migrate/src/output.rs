@@ -70,22 +70,18 @@ macro_rules! detail {
     };
 }
 
-/// Prints a block of text on stdout with one write: styles kept where colour is on, stripped
-/// (once, for the whole block) where it is off. Printing a long report line by line through
-/// the stripping stream costs a write per line.
-pub fn print_block(text: &str) {
-    use std::io::Write as _;
+/// Stdout for a long block of text (a line per migration): written a buffer at a time, not a
+/// write per line, through one stream that keeps styles where colour is on and strips them
+/// where it is off (as the text passes: it is never held whole). The buffer is below the
+/// stripping (stdout itself is line-buffered: stripped pieces written to it directly would
+/// make a write per line). Errors are the caller's to ignore: a closed pipe (`| head`) is
+/// not one worth reporting.
+pub fn block() -> impl std::io::Write {
     let stdout = std::io::stdout();
-    let plain;
-    let bytes = match anstream::AutoStream::choice(&stdout) {
-        anstream::ColorChoice::Never => {
-            plain = anstream::adapter::strip_str(text).to_string();
-            plain.as_bytes()
-        }
-        _ => text.as_bytes(),
-    };
-    // A closed pipe (`| head`) is not an error worth reporting.
-    let _ = stdout.lock().write_all(bytes);
+    let choice = anstream::AutoStream::choice(&stdout);
+    let buffered: Box<dyn std::io::Write> =
+        Box::new(std::io::BufWriter::with_capacity(64 * 1024, stdout.lock()));
+    anstream::AutoStream::new(buffered, choice)
 }
 
 /// Prints a warning on stderr (also with `--quiet`: a warning is never progress).

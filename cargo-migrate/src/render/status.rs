@@ -88,10 +88,10 @@ pub fn detail(e: &StatusEntry) -> String {
 }
 
 fn text(r: &StatusReport) {
-    use std::fmt::Write as _;
-    // One line per migration, tens of thousands of them: written to the terminal at once,
-    // not one write (and one terminal check) per line.
-    let mut out = String::new();
+    use std::io::Write as _;
+    // One line per migration, tens of thousands of them: written a buffer at a time, not one
+    // write (and one terminal check) per line, and never held whole.
+    let mut out = crate::output::block();
     let _ = writeln!(out, "Database {} (history {})", r.label, r.history_table);
     let width = r
         .entries
@@ -126,7 +126,8 @@ fn text(r: &StatusReport) {
     for f in &r.lock_findings {
         let _ = writeln!(out, "  lock-file    {f}");
     }
-    crate::output::print_block(&out);
+    // Before the summary, which is printed on its own.
+    drop(out);
     let mut summary: Vec<String> = r
         .summary
         .iter()

@@ -11,6 +11,7 @@ use super::HistoryTable;
 use crate::{Checksum, Version};
 use postgres::GenericClient;
 use std::fmt;
+use std::sync::Arc;
 use time::OffsetDateTime;
 
 /// What a history row records.
@@ -233,9 +234,10 @@ pub trait Recorded {
     }
 }
 
-/// Both kinds of rows keep these columns in fields of the same names.
+/// Both kinds of rows keep these columns in fields of the same names (the error aside: a
+/// [`StatusRow`] keeps it with the other rare columns).
 macro_rules! recorded_fields {
-    ($($row:ty),*) => {$(
+    ($($row:ty: $has_error:expr),*) => {$(
         impl Recorded for $row {
             fn version(&self) -> Version {
                 self.version
@@ -253,13 +255,16 @@ macro_rules! recorded_fields {
                 self.checksum
             }
             fn has_error(&self) -> bool {
-                self.error.is_some()
+                $has_error(self)
             }
         }
     )*};
 }
 
-recorded_fields!(Row, StatusRow);
+recorded_fields!(
+    Row: |r: &Row| r.error.is_some(),
+    StatusRow: |r: &StatusRow| r.error().is_some()
+);
 
 /// A history row as `status` shows it: the columns it reports and nothing else (no texts, no
 /// statement checksums, no client details), a third of a [`Row`]'s size, so a history of
@@ -298,16 +303,62 @@ pub struct StatusRow {
     pub finished_at: Option<OffsetDateTime>,
     /// How long it took.
     pub execution_ms: Option<f64>,
+    /// Database user: shared by the rows that have the same (a history's rows are mostly
+    /// one user's, or a few users').
+    pub applied_by: Arc<str>,
+    /// The columns few rows have, boxed together (`None` when the row has none of them):
+    /// most rows of a long history have no error, no backup, no backfill, and no recorded
+    /// SQL read.
+    pub rare: Option<Box<RareColumns>>,
+}
+
+/// The columns of a [`StatusRow`] that few rows have.
+///
+/// ```
+/// use migrate_runtime::engine::history::RareColumns;
+/// assert!(RareColumns::default().error.is_none());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RareColumns {
     /// The error, when it failed.
     pub error: Option<String>,
-    /// Database user.
-    pub applied_by: String,
-    /// The backup taken before the run that added this row (boxed: rarely set).
+    /// The backup taken before the run that added this row.
     pub backup: Option<Box<BackupRecord>>,
-    /// A backfill's progress (boxed: rarely set).
+    /// A backfill's progress.
     pub backfill: Option<Box<BackfillProgress>>,
     /// The SQL of migration.sql, when read ([`recorded_sql_for`]).
     pub sql: Option<String>,
+}
+
+impl RareColumns {
+    /// The columns, boxed, when the row has any of them.
+    fn boxed(self) -> Option<Box<RareColumns>> {
+        (self != RareColumns::default()).then(|| Box::new(self))
+    }
+}
+
+impl StatusRow {
+    /// The error, when it failed.
+    ///
+    /// ```
+    /// # use migrate_runtime::engine::history::StatusRow;
+    /// fn failed(row: &StatusRow) -> bool {
+    ///     row.error().is_some()
+    /// }
+    /// ```
+    pub fn error(&self) -> Option<&str> {
+        self.rare.as_ref()?.error.as_deref()
+    }
+
+    /// The recorded SQL of migration.sql, when read ([`recorded_sql_for`]).
+    pub fn sql(&self) -> Option<&str> {
+        self.rare.as_ref()?.sql.as_deref()
+    }
+
+    /// The rare columns, to take from or to set (made empty when the row had none).
+    pub fn rare_mut(&mut self) -> &mut RareColumns {
+        self.rare.get_or_insert_default()
+    }
 }
 
 /// A row to insert.
@@ -563,7 +614,10 @@ pub fn latest_for_status(
     client: &mut impl GenericClient,
     t: &HistoryTable,
 ) -> Result<Vec<StatusRow>, ReadError> {
-    read_latest(client, t, Columns::Status, status_row_from)
+    let mut user = None;
+    read_latest(client, t, Columns::Status, |r| {
+        status_row_from(r, &mut user)
+    })
 }
 
 /// Reads the recorded SQL of the rows `wanted` picks (`status`: those whose file is gone or
@@ -592,7 +646,7 @@ pub fn recorded_sql_for(
     for text in &texts {
         let id: i64 = get(text, "id", None).map_err(|m| bad(t, m))?;
         if let Some(&i) = picked.get(&id) {
-            rows[i].sql = Some(get(text, "sql", Some(id)).map_err(|m| bad(t, m))?);
+            rows[i].rare_mut().sql = Some(get(text, "sql", Some(id)).map_err(|m| bad(t, m))?);
         }
     }
     Ok(())
@@ -640,7 +694,7 @@ fn read_latest<R>(
     client: &mut impl GenericClient,
     t: &HistoryTable,
     columns: Columns,
-    decode: fn(&postgres::Row) -> Result<R, String>,
+    mut decode: impl FnMut(&postgres::Row) -> Result<R, String>,
 ) -> Result<Vec<R>, ReadError> {
     use postgres::fallible_iterator::FallibleIterator;
     let Some(present) = checked_columns(client, t)? else {
@@ -785,7 +839,9 @@ fn from_row(r: &postgres::Row) -> Result<Row, String> {
     })
 }
 
-fn status_row_from(r: &postgres::Row) -> Result<StatusRow, String> {
+/// A [`StatusRow`] of `r`; `user` is the user of the row decoded before (shared with this
+/// one when it is the same).
+fn status_row_from(r: &postgres::Row, user: &mut Option<Arc<str>>) -> Result<StatusRow, String> {
     let Common {
         id,
         version,
@@ -807,12 +863,23 @@ fn status_row_from(r: &postgres::Row) -> Result<StatusRow, String> {
         started_at: get(r, "started_at", at)?,
         finished_at: get(r, "finished_at", at)?,
         execution_ms: get(r, "execution_ms", at)?,
-        error: get(r, "error", at)?,
-        applied_by: get(r, "applied_by", at)?,
-        backup: backup(r, id)?.map(Box::new),
-        backfill: backfill(r, id)?.map(Box::new),
-        sql: None,
+        applied_by: shared(user, get(r, "applied_by", at)?),
+        rare: RareColumns {
+            error: get(r, "error", at)?,
+            backup: backup(r, id)?.map(Box::new),
+            backfill: backfill(r, id)?.map(Box::new),
+            sql: None,
+        }
+        .boxed(),
     })
+}
+
+/// `text` as the shared `last` when it is the same, else as the new `last`.
+fn shared(last: &mut Option<Arc<str>>, text: &str) -> Arc<str> {
+    match last {
+        Some(last) if **last == *text => last.clone(),
+        _ => last.insert(text.into()).clone(),
+    }
 }
 
 fn get<'a, T: postgres::types::FromSql<'a>>(
@@ -990,6 +1057,17 @@ impl fmt::Display for ReadError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rows_of_the_same_user_share_its_name() {
+        let mut last = None;
+        let a = shared(&mut last, "postgres");
+        let b = shared(&mut last, "postgres");
+        let c = shared(&mut last, "deploy");
+        let d = shared(&mut last, "deploy");
+        assert!(Arc::ptr_eq(&a, &b) && Arc::ptr_eq(&c, &d));
+        assert_eq!((&*a, &*c), ("postgres", "deploy"));
+    }
 
     #[test]
     fn literals_never_end_early() {

@@ -89,14 +89,14 @@ impl<R> Entry<'_, R> {
     pub fn folder(&self, set: &MigrationSet) -> PathBuf {
         match self.migration {
             Some(m) => m.dir.clone(),
-            None => absent_folder(set, self.version, &self.name),
+            None => absent_folder(&set.dir, self.version, &self.name),
         }
     }
 }
 
 /// Where the folder of a migration the directory does not have would be.
-pub(crate) fn absent_folder(set: &MigrationSet, version: Version, name: &str) -> PathBuf {
-    set.dir.join(crate::model::folder_name(version, name))
+pub(crate) fn absent_folder(dir: &std::path::Path, version: Version, name: &str) -> PathBuf {
+    dir.join(crate::model::folder_name(version, name))
 }
 
 /// The newest version the history records as applied.
@@ -170,16 +170,15 @@ impl Indexed {
 /// assert!(compute_indexed::<Row>(&set, &[]).is_empty());
 /// ```
 pub fn compute_indexed<R: Recorded>(set: &MigrationSet, rows: &[R]) -> Vec<Indexed> {
+    let mut entries = Vec::with_capacity(set.migrations.len().max(rows.len()));
+    each_state(set, rows, |e| entries.push(e));
+    entries
+}
+
+/// [`compute_indexed`] a state at a time, for a caller that keeps less of each.
+pub(crate) fn each_state<R: Recorded>(set: &MigrationSet, rows: &[R], mut f: impl FnMut(Indexed)) {
     let newest_applied = newest_applied(rows);
-    let mut by_version: BTreeMap<Version, (Option<usize>, Option<usize>)> = BTreeMap::new();
-    for (i, m) in set.migrations.iter().enumerate() {
-        by_version.entry(m.version).or_default().0 = Some(i);
-    }
-    for (i, r) in rows.iter().enumerate() {
-        by_version.entry(r.version()).or_default().1 = Some(i);
-    }
-    let mut entries = Vec::with_capacity(by_version.len());
-    for (version, (migration, row)) in by_version {
+    for (version, migration, row) in by_version(set, rows) {
         let m = migration.map(|i| &set.migrations[i]);
         let r = row.map(|i| &rows[i]);
         let state = match (m, r.map(|r| (r.state(), r.action()))) {
@@ -199,14 +198,47 @@ pub fn compute_indexed<R: Recorded>(set: &MigrationSet, rows: &[R]) -> Vec<Index
             },
             (None, None | Some((RowState::RolledBack, _))) => continue,
         };
-        entries.push(Indexed {
+        f(Indexed {
             version,
             state,
             migration,
             row,
         });
     }
-    entries
+}
+
+/// Every version of the files and of the history, in order, with the index of its file and
+/// of its row (the last of each, should a version come twice). The files and a history read
+/// from the database are in version order already: they are merged as they are, and a map
+/// (tens of bytes a version) is built only for lists in another order.
+fn by_version<'a, R: Recorded>(
+    set: &'a MigrationSet,
+    rows: &'a [R],
+) -> Box<dyn Iterator<Item = (Version, Option<usize>, Option<usize>)> + 'a> {
+    let files = set.migrations.iter().map(|m| m.version).enumerate();
+    let recorded = rows.iter().map(|r| r.version()).enumerate();
+    let ascending = |(_, a): &(usize, Version), (_, b): &(usize, Version)| a < b;
+    if !(files.clone().is_sorted_by(ascending) && recorded.clone().is_sorted_by(ascending)) {
+        let mut map: BTreeMap<Version, (Option<usize>, Option<usize>)> = BTreeMap::new();
+        for (i, v) in files {
+            map.entry(v).or_default().0 = Some(i);
+        }
+        for (i, v) in recorded {
+            map.entry(v).or_default().1 = Some(i);
+        }
+        return Box::new(map.into_iter().map(|(v, (m, r))| (v, m, r)));
+    }
+    let (mut files, mut recorded) = (files.peekable(), recorded.peekable());
+    Box::new(std::iter::from_fn(move || {
+        let version = match (files.peek(), recorded.peek()) {
+            (Some((_, f)), Some((_, r))) => *f.min(r),
+            (Some((_, v)), None) | (None, Some((_, v))) => *v,
+            (None, None) => return None,
+        };
+        let file = files.next_if(|(_, v)| *v == version).map(|(i, _)| i);
+        let row = recorded.next_if(|(_, v)| *v == version).map(|(i, _)| i);
+        Some((version, file, row))
+    }))
 }
 
 /// Drafts (migrations the lock file does not seal) that the history records as applied with
@@ -339,6 +371,45 @@ mod tests {
                 (9, State::Pending),
             ]
         );
+    }
+
+    #[test]
+    fn files_and_history_in_any_order_give_the_states_in_version_order() {
+        let set = |order: &[i64]| MigrationSet {
+            dir: "migrations".into(),
+            migrations: order.iter().map(|v| migration(*v, "SELECT 1;")).collect(),
+        };
+        let rows = |order: &[i64]| -> Vec<Row> {
+            order
+                .iter()
+                .map(|v| row(*v, "SELECT 1;", RowState::Applied))
+                .collect()
+        };
+        let states = |set: &MigrationSet, rows: &[Row]| -> Vec<(i64, State, bool, bool)> {
+            compute_indexed(set, rows)
+                .iter()
+                .map(|e| {
+                    let file = e.migration.map(|i| set.migrations[i].version);
+                    let row = e.row.map(|i| rows[i].version);
+                    (
+                        e.version.get(),
+                        e.state,
+                        file == Some(e.version),
+                        row == Some(e.version),
+                    )
+                })
+                .collect()
+        };
+        let expected = [
+            (1, State::Missing, false, true),
+            (2, State::Applied, true, true),
+            (3, State::OutOfOrder, true, false),
+            (4, State::Applied, true, true),
+            (5, State::Pending, true, false),
+        ];
+        assert_eq!(states(&set(&[2, 3, 4, 5]), &rows(&[1, 2, 4])), expected);
+        assert_eq!(states(&set(&[5, 3, 2, 4]), &rows(&[4, 1, 2])), expected);
+        assert_eq!(states(&set(&[2, 3, 4, 5]), &rows(&[2, 4, 1])), expected);
     }
 
     #[test]

@@ -282,7 +282,12 @@ impl LockFile {
         let mut format_seen: Option<u32> = None;
         let mut sum: Option<(usize, Checksum)> = None;
         let mut entries = Vec::with_capacity(capacity);
-        let mut chains = Vec::with_capacity(capacity);
+        // The chain is checked as the lines come, in the declared format. A format 2 file is
+        // checked against format 1 when no entry turns out verified (the format its entries
+        // are in): until one is, its written chain hashes are kept.
+        let mut chain = ChainCheck::new(FORMAT);
+        let mut unverified: Vec<(usize, Checksum)> = Vec::new();
+        let mut verified = false;
         for (index, line) in lines.enumerate() {
             let line_no = index + 1;
             let line = line.as_ref();
@@ -299,7 +304,10 @@ impl LockFile {
             let words: Vec<&str> = line.split(' ').collect();
             match words.as_slice() {
                 ["format", n] if format_seen.is_none() => match n.parse::<u32>() {
-                    Ok(n @ (FORMAT | FORMAT_VERIFIED)) => format_seen = Some(n),
+                    Ok(n @ (FORMAT | FORMAT_VERIFIED)) => {
+                        format_seen = Some(n);
+                        chain = ChainCheck::new(n);
+                    }
                     _ => {
                         return Err(corrupt(
                             line_no,
@@ -326,7 +334,7 @@ impl LockFile {
                     return Err(corrupt(line_no, "expected the header line `sum <hash>`"));
                 }
                 _ => {
-                    let (entry, flagged, chain) = parse_entry(line_no, &words)?;
+                    let (entry, flagged, chain_hash) = parse_entry(line_no, &words)?;
                     let format = format_seen.unwrap_or(FORMAT);
                     let columns = if format == FORMAT { 5 } else { 6 };
                     if flagged != (format == FORMAT_VERIFIED) {
@@ -338,7 +346,7 @@ impl LockFile {
                             ),
                         ));
                     }
-                    let chain = chain.ok_or_else(|| {
+                    let chain_hash = chain_hash.ok_or_else(|| {
                         corrupt(
                             line_no,
                             format!(
@@ -356,16 +364,20 @@ impl LockFile {
                             format!("version {} is not after version {prev}", entry.version),
                         ));
                     }
-                    entries.push(entry);
                     // The chain in the declared format, from the columns before the chain
                     // hash as written (the line itself is not kept: it may be read from disk
                     // one line at a time).
                     let core = line.rsplit_once(' ').map_or(line, |(core, _)| core);
-                    let previous = match chains.last() {
-                        Some((_, _, previous)) => *previous,
-                        None => seed(format),
-                    };
-                    chains.push((line_no, chain, previous.link(core)));
+                    chain.link(line_no, core, chain_hash);
+                    verified |= entry.verified;
+                    if format == FORMAT_VERIFIED {
+                        if verified {
+                            unverified = Vec::new();
+                        } else {
+                            unverified.push((line_no, chain_hash));
+                        }
+                    }
+                    entries.push(entry);
                 }
             }
         }
@@ -380,18 +392,17 @@ impl LockFile {
         // single spaces), so in the lock's own format the text before a chain hash is exactly
         // the entry's `core`: the chain is hashed from the lines, not formatted again (this
         // runs in the unoptimized macro on every build).
-        let expected_chain = if format_seen == Some(lock.format()) {
-            chains.iter().map(|(_, _, linked)| *linked).collect()
-        } else {
-            lock.chain()
-        };
-        for ((line_no, written, _), expected) in chains.iter().zip(&expected_chain) {
-            if written != expected {
-                return Err(corrupt(
-                    *line_no,
-                    "chain hash does not match: this or an earlier entry was edited by hand",
-                ));
+        if format_seen != Some(lock.format()) {
+            chain = ChainCheck::new(lock.format());
+            for ((line_no, written), entry) in unverified.iter().zip(lock.entries()) {
+                chain.link(*line_no, &entry.core(lock.format()), *written);
             }
+        }
+        if let Some(line_no) = chain.first_mismatch {
+            return Err(corrupt(
+                line_no,
+                "chain hash does not match: this or an earlier entry was edited by hand",
+            ));
         }
         if format_seen == Some(FORMAT_VERIFIED) && lock.format() != FORMAT_VERIFIED {
             return Err(corrupt(
@@ -399,7 +410,7 @@ impl LockFile {
                 "format 2 without a verified entry: the file was edited by hand",
             ));
         }
-        if sum != lock.sum_of(&expected_chain) {
+        if sum != chain.last {
             return Err(corrupt(
                 sum_line,
                 "sum does not match the entries: an entry was added, removed or edited by hand",
@@ -445,6 +456,33 @@ impl LockFile {
             }
         }
         Ok(LockFile::new(entries.into_iter().map(|(_, e)| e).collect()))
+    }
+}
+
+/// The chain hashes of a lock file's entry lines checked as they are read: the running hash
+/// and the first line whose written hash differs.
+struct ChainCheck {
+    /// The chain hash of the entries so far (the seed before the first).
+    last: Checksum,
+    first_mismatch: Option<usize>,
+}
+
+impl ChainCheck {
+    /// A chain in `format`.
+    fn new(format: u32) -> ChainCheck {
+        ChainCheck {
+            last: seed(format),
+            first_mismatch: None,
+        }
+    }
+
+    /// Links the entry of line `line_no`, whose columns before the chain hash are `core` and
+    /// whose chain hash is written as `written`.
+    fn link(&mut self, line_no: usize, core: &str, written: Checksum) {
+        self.last = self.last.link(core);
+        if written != self.last && self.first_mismatch.is_none() {
+            self.first_mismatch = Some(line_no);
+        }
     }
 }
 

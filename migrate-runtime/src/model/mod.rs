@@ -49,13 +49,17 @@ pub struct SqlFile {
     pub sql: String,
     /// SHA-256 with CRLF normalised to LF.
     pub checksum: Checksum,
-    /// Its statements: split on first use, or given. The error is boxed: a set of ten
-    /// thousand files should not carry its room twice each (up and down).
-    statements: OnceLock<Result<Vec<Statement>, Box<SplitError>>>,
-    /// Its backfill (`-- migrate:backfill`), parsed when the file is made. Boxed: few files
-    /// have one, and a set of ten thousand files should not carry its room each.
-    backfill: Result<Option<Box<Backfill>>, Box<(usize, Problem)>>,
+    /// Its statements: split on first use, or given. Boxed: a set of ten thousand files read
+    /// for their checksums (`status`) never splits one, and should not carry the room twice
+    /// each (up and down).
+    statements: OnceLock<Box<Split>>,
+    /// Its backfill (`-- migrate:backfill`), parsed when the file is made, or why it is not
+    /// right; `None` without one. Boxed: few files have one.
+    backfill: Option<Box<Result<Backfill, (usize, Problem)>>>,
 }
+
+/// A file's statements, or why it could not be split.
+type Split = Result<Vec<Statement>, SplitError>;
 
 impl SqlFile {
     /// A file's text with its checksum; statements are split on first use.
@@ -95,7 +99,7 @@ impl SqlFile {
     ) -> SqlFile {
         let cell = OnceLock::new();
         if let Some(statements) = statements {
-            let _ = cell.set(Ok(statements));
+            let _ = cell.set(Box::new(Ok(statements)));
         }
         SqlFile {
             path,
@@ -115,9 +119,10 @@ impl SqlFile {
     /// assert_eq!(f.backfill().unwrap().unwrap().batch, 1000);
     /// ```
     pub fn backfill(&self) -> Result<Option<&Backfill>, (usize, &Problem)> {
-        match &self.backfill {
-            Ok(b) => Ok(b.as_deref()),
-            Err(e) => Err((e.0, &e.1)),
+        match self.backfill.as_deref() {
+            None => Ok(None),
+            Some(Ok(b)) => Ok(Some(b)),
+            Some(Err((line, problem))) => Err((*line, problem)),
         }
     }
 
@@ -130,7 +135,7 @@ impl SqlFile {
     /// assert!(!SqlFile::new("m.sql".into(), "SELECT 1;".into()).is_rust_backfill());
     /// ```
     pub fn is_rust_backfill(&self) -> bool {
-        matches!(&self.backfill, Ok(Some(b)) if b.rust)
+        matches!(self.backfill.as_deref(), Some(Ok(b)) if b.rust)
     }
 
     /// Splits its statements from `parse` (a parse of its whole text made for something else,
@@ -139,14 +144,14 @@ impl SqlFile {
     pub(crate) fn split_from(&self, parse: &squawk_syntax::Parse<squawk_syntax::SourceFile>) {
         let _ = self
             .statements
-            .get_or_init(|| statements::statements_of(&self.sql, parse).map_err(Box::new));
+            .get_or_init(|| Box::new(statements::statements_of(&self.sql, parse)));
     }
 
     /// Records its statements, found by someone who parsed it anyway (the linter, a chunk at
     /// a time), unless they are known already.
     #[cfg(feature = "lint")]
     pub(crate) fn found_statements(&self, statements: Vec<Statement>) {
-        let _ = self.statements.set(Ok(statements));
+        let _ = self.statements.set(Box::new(Ok(statements)));
     }
 
     /// Its statements, split with squawk's PostgreSQL parser (once).
@@ -157,17 +162,15 @@ impl SqlFile {
     /// ```
     pub fn statements(&self) -> Result<&[Statement], &SplitError> {
         self.statements
-            .get_or_init(|| split_statements(&self.sql).map_err(Box::new))
+            .get_or_init(|| Box::new(split_statements(&self.sql)))
+            .as_ref()
             .as_ref()
             .map(Vec::as_slice)
-            .map_err(|e| &**e)
     }
 }
 
-fn parse_backfill(sql: &str) -> Result<Option<Box<Backfill>>, Box<(usize, Problem)>> {
-    Backfill::parse(sql)
-        .map(|b| b.map(Box::new))
-        .map_err(Box::new)
+fn parse_backfill(sql: &str) -> Option<Box<Result<Backfill, (usize, Problem)>>> {
+    Backfill::parse(sql).transpose().map(Box::new)
 }
 
 /// A migration's folder name, `<version>_<name>`: the one place it is spelled.

@@ -261,7 +261,7 @@ fn read_migration(
     if texts == Texts::Drop {
         for file in up.iter_mut().chain(down.iter_mut()) {
             file.sql = String::new();
-            file.backfill = Ok(None);
+            file.backfill = None;
         }
     }
     match up {

@@ -10,11 +10,12 @@ use super::event::OpEvent;
 use super::verify::shadow_server;
 use super::workspace::Workspace;
 use crate::engine::history::Recorded as _;
-use crate::engine::history::StatusRow;
-use crate::engine::status::{absent_folder, compute_indexed};
+use crate::engine::history::{RareColumns, StatusRow};
+use crate::engine::status::{absent_folder, each_state};
 use crate::engine::unified_diff;
 use crate::engine::{EngineConfig, State};
 use crate::{Finding, MigrationSet, Version, verify};
+use std::mem::take;
 use std::path::PathBuf;
 use time::OffsetDateTime;
 
@@ -225,27 +226,37 @@ pub fn status(
         None
     };
     // The set is given up before the entries are made: each entry's name and folder are
-    // moved out of it (ten thousand of each, not copied), and the files (ten thousand
-    // migrations of a few hundred bytes) are gone before the entries' room is taken.
-    let shown = shown(set, &rows);
-    let entries: Vec<StatusEntry> = shown
+    // moved out of it (ten thousand of each, not copied) next to its state, and the files
+    // (ten thousand migrations of a few hundred bytes) are gone before the entries' room is
+    // taken.
+    let (dir, known, diffs) = known(set, &rows);
+    let mut diffs = diffs.into_iter().peekable();
+    let entries: Vec<StatusEntry> = known
         .into_iter()
-        .map(|s| {
-            let no_transaction = s
+        .map(|k| {
+            let (name, path) = if k.present {
+                (k.name, k.path)
+            } else {
+                let name = k.row.map_or("", |i| rows[i].name.as_str()).to_string();
+                let path = absent_folder(&dir, k.version, &name);
+                (name, path)
+            };
+            let no_transaction = k
                 .no_transaction
-                .or_else(|| s.row.map(|i| rows[i].no_transaction));
+                .or_else(|| k.row.map(|i| rows[i].no_transaction));
+            let diff = diffs.next_if(|(v, _)| *v == k.version).map(|(_, d)| d);
             // History details describe the state only when it came from a run.
-            let run = s
+            let run = k
                 .row
                 .map(|i| &mut rows[i])
-                .filter(|_| !matches!(s.state, State::Pending | State::OutOfOrder));
+                .filter(|_| !matches!(k.state, State::Pending | State::OutOfOrder));
             let mut entry = StatusEntry {
-                version: s.version,
-                name: s.name,
-                state: s.state,
-                sealed: is_sealed(s.version),
-                draft: s.present && !is_sealed(s.version),
-                path: s.path,
+                version: k.version,
+                name,
+                state: k.state,
+                sealed: is_sealed(k.version),
+                draft: k.present && !is_sealed(k.version),
+                path,
                 no_transaction,
                 at: None,
                 applied_at: None,
@@ -256,7 +267,7 @@ pub fn status(
                 statements_applied: None,
                 statements_total: None,
                 recorded_sql: None,
-                diff: s.diff,
+                diff,
                 backup: None,
                 backfill: None,
             };
@@ -289,64 +300,58 @@ pub fn status(
     })
 }
 
-/// One migration's state with what its entry takes from the file, moved out of the set.
-struct Shown {
+/// One migration's state, with what its entry takes from its file moved out of the set: ten
+/// thousand of these are held while the entries are made.
+struct Known {
     version: Version,
     state: State,
+    /// Its file is present: `name`, `path` and `no_transaction` are the file's.
+    present: bool,
+    no_transaction: Option<bool>,
     name: String,
     path: PathBuf,
-    /// The file is present.
-    present: bool,
-    /// From the file (the history's is used when it is absent).
-    no_transaction: Option<bool>,
-    diff: Option<String>,
     /// The index of its newest history row.
     row: Option<usize>,
 }
 
-/// The state of every migration, the set consumed: names and folders moved out of it.
-fn shown(mut set: MigrationSet, rows: &[StatusRow]) -> Vec<Shown> {
-    let states = compute_indexed(&set, rows);
-    let mut shown = Vec::with_capacity(states.len());
-    for e in &states {
-        let row = e.row.map(|i| &rows[i]);
-        let (name, path, no_transaction, diff) = match e.migration {
-            Some(i) => {
-                let m = &mut set.migrations[i];
-                let diff = match (e.state, row) {
-                    (State::Edited, Some(r)) => Some(unified_diff(
-                        r.sql.as_deref().unwrap_or_default(),
-                        &up_text(m),
-                        &m.up.path,
-                    )),
-                    _ => None,
-                };
-                let no_transaction = m.directives.no_transaction;
-                (
-                    std::mem::take(&mut m.name),
-                    std::mem::take(&mut m.dir),
-                    Some(no_transaction),
-                    diff,
-                )
-            }
-            None => {
-                let name = e.name(&set, rows).to_string();
-                let path = absent_folder(&set, e.version, &name);
-                (name, path, None, None)
-            }
-        };
-        shown.push(Shown {
+/// The set consumed: its directory, the state of every migration with what its entry takes
+/// from its file (names and folders moved out of the set), and the diffs of the edited files
+/// (in version order), made while their texts (or paths) are at hand. The set's room is given
+/// back here, before the entries take theirs.
+fn known(
+    mut set: MigrationSet,
+    rows: &[StatusRow],
+) -> (PathBuf, Vec<Known>, Vec<(Version, String)>) {
+    let mut known = Vec::with_capacity(set.migrations.len().max(rows.len()));
+    let mut diffs = Vec::new();
+    each_state(&set, rows, |e| {
+        known.push(Known {
             version: e.version,
             state: e.state,
-            name,
-            path,
             present: e.migration.is_some(),
-            no_transaction,
-            diff,
+            no_transaction: None,
+            name: String::new(),
+            path: PathBuf::new(),
             row: e.row,
-        });
+        })
+    });
+    for k in known.iter_mut().filter(|k| k.present) {
+        let Ok(i) = set
+            .migrations
+            .binary_search_by_key(&k.version, |m| m.version)
+        else {
+            continue;
+        };
+        let m = &mut set.migrations[i];
+        if let (State::Edited, Some(r)) = (k.state, k.row.map(|i| &rows[i])) {
+            let diff = unified_diff(r.sql().unwrap_or_default(), &up_text(m), &m.up.path);
+            diffs.push((k.version, diff));
+        }
+        k.no_transaction = Some(m.directives.no_transaction);
+        k.name = take(&mut m.name);
+        k.path = take(&mut m.dir);
     }
-    shown
+    (set.dir, known, diffs)
 }
 
 /// The details of the run that put an entry in its state, moved out of its history row.
@@ -357,24 +362,28 @@ fn fill_from_run(entry: &mut StatusEntry, r: &mut StatusRow) {
         .finished_at
         .filter(|_| matches!(state, State::Applied | State::Edited | State::Missing));
     entry.duration_ms = r.execution_ms;
+    let failed_down = r.is_failed_down();
+    let RareColumns {
+        error,
+        backup,
+        backfill,
+        sql,
+    } = r.rare.take().map(|rare| *rare).unwrap_or_default();
     entry.statements_applied = Some(r.statements_applied)
-        .filter(|_| r.backfill.is_none())
+        .filter(|_| backfill.is_none())
         .filter(|_| r.no_transaction || state == State::DownFailed);
     entry.statements_total = r.statements_total;
     if matches!(state, State::Edited | State::Missing) {
-        entry.recorded_sql = Some(r.sql.take().unwrap_or_default());
+        entry.recorded_sql = Some(sql.unwrap_or_default());
     }
-    entry.down_error = if state == State::Applied && r.is_failed_down() {
-        r.error.take()
-    } else {
-        None
-    };
-    if matches!(state, State::Failed | State::DownFailed) {
-        entry.error = r.error.take();
-        entry.backfill = r.backfill.take();
+    if state == State::Applied && failed_down {
+        entry.down_error = error;
+    } else if matches!(state, State::Failed | State::DownFailed) {
+        entry.error = error;
+        entry.backfill = backfill;
     }
-    entry.backup = r.backup.take();
-    entry.applied_by = Some(std::mem::take(&mut r.applied_by));
+    entry.backup = backup;
+    entry.applied_by = Some(r.applied_by.to_string());
 }
 
 /// The database, connected, with its history as `status` shows it.

@@ -20,11 +20,11 @@ mod stamp;
 
 use super::{DOWN_FILE, Migration, SqlFile, UP_FILE};
 use crate::Version;
-use format::{Hashed, Record, Records};
+use format::{Hashed, Record, RecordStream};
 use sha2::{Digest, Sha256};
 use stamp::Stamp;
 use std::fs;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -42,14 +42,14 @@ pub(crate) struct StatCache {
     file: PathBuf,
     /// The migrations directory, absolute, as the file records it.
     dir: Vec<u8>,
-    /// The loaded file (empty when there was none or it was not valid).
-    old: Vec<u8>,
-    /// The records of `old` not yet looked at: position and end.
-    cursor: Range<usize>,
+    /// The records of the file, read as the folders are asked for (`None` when there was no
+    /// file or it was not valid).
+    old: Option<RecordStream>,
     /// Stamps at or after this (ns) are racy.
     threshold_ns: i64,
-    /// The records of the current read, in order: ranges of `old` (unchanged) or of `fresh`.
-    parts: Vec<(bool, Range<usize>)>,
+    /// The records of the current read, in order: runs of records kept from the file, or of
+    /// records in `fresh`.
+    parts: Vec<Part>,
     /// Records made by the current read.
     fresh: Vec<u8>,
     /// Whether the file must be written: a folder read afresh, gone, or no valid file.
@@ -57,6 +57,27 @@ pub(crate) struct StatCache {
     started: Instant,
     /// Folders answered without reading them.
     hits: usize,
+}
+
+/// A run of consecutive records of the file written back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Part {
+    /// Unchanged records of the old file: where they are in it.
+    Old(Range<u64>),
+    /// Records made by this read: where they are in `fresh`.
+    Fresh(Range<usize>),
+}
+
+impl Part {
+    /// Appends the run `next` to this one when it follows it in the same place.
+    fn extend(&mut self, next: &Part) -> bool {
+        match (self, next) {
+            (Part::Old(run), Part::Old(next)) if run.end == next.start => run.end = next.end,
+            (Part::Fresh(run), Part::Fresh(next)) if run.end == next.start => run.end = next.end,
+            _ => return false,
+        }
+        true
+    }
 }
 
 /// The stamps of a folder and its files, taken before they are read.
@@ -92,8 +113,7 @@ impl StatCache {
         let mut cache = StatCache {
             file: file.to_path_buf(),
             dir,
-            old: Vec::new(),
-            cursor: 0..0,
+            old: None,
             threshold_ns: i64::MIN,
             parts: Vec::new(),
             fresh: Vec::new(),
@@ -106,25 +126,20 @@ impl StatCache {
     }
 
     fn load(&mut self) {
-        let Ok(mut f) = fs::File::open(&self.file) else {
+        let Ok(file) = fs::File::open(&self.file) else {
             return;
         };
-        let mut bytes = Vec::new();
-        if f.read_to_end(&mut bytes).is_err() {
-            return;
-        }
-        let Some(header) = format::header(&bytes) else {
+        let Some(opened) = format::open(file) else {
             return;
         };
-        if header.dir != self.dir.as_slice() {
+        if opened.dir != self.dir {
             return;
         }
         // Fixed when the file was written: touching or copying the cache later cannot make a
         // racy record trusted.
-        self.threshold_ns = header.racy_from_ns;
-        self.cursor = header.records;
+        self.threshold_ns = opened.racy_from_ns;
         self.dirty = false;
-        self.old = bytes;
+        self.old = Some(opened.records);
     }
 
     /// The migration in folder `path` (named `folder_name`, `<version>_<name>`), without
@@ -137,9 +152,12 @@ impl StatCache {
         version: Version,
         name: &str,
     ) -> Option<Migration> {
-        let (found, skipped) = seek(&self.old, &mut self.cursor, folder_name);
+        let (found, skipped) = match &mut self.old {
+            Some(old) => old.find(folder_name),
+            None => (None, false),
+        };
         self.dirty |= skipped;
-        let (range, record) = found?;
+        let (range, record): (Range<u64>, Record<'_>) = found?;
         let racy = std::iter::once(&record.folder)
             .chain(std::iter::once(&record.up.0))
             .chain(record.down.as_ref().map(|d| &d.0))
@@ -166,7 +184,7 @@ impl StatCache {
             directives: record.directives,
             down_no_transaction: record.down_no_transaction,
         };
-        self.parts.push((true, range));
+        self.push(Part::Old(range));
         self.hits += 1;
         Some(migration)
     }
@@ -190,7 +208,14 @@ impl StatCache {
         };
         let start = self.fresh.len();
         if format::encode_record(&mut self.fresh, &record) {
-            self.parts.push((false, start..self.fresh.len()));
+            self.push(Part::Fresh(start..self.fresh.len()));
+        }
+    }
+
+    /// Adds a run of records to what is written back: to the last run when it follows it.
+    fn push(&mut self, part: Part) {
+        if !self.parts.last_mut().is_some_and(|last| last.extend(&part)) {
+            self.parts.push(part);
         }
     }
 
@@ -205,7 +230,7 @@ impl StatCache {
     /// even where the target directory is not ignored.
     pub fn save(mut self) -> std::io::Result<()> {
         // Records left after the last folder are of folders that are gone.
-        self.dirty |= !self.cursor.is_empty();
+        self.dirty |= self.old.as_ref().is_some_and(RecordStream::has_more);
         if !self.dirty {
             return Ok(());
         }
@@ -235,7 +260,7 @@ impl StatCache {
         Ok(())
     }
 
-    fn write(&self, file: &mut fs::File) -> std::io::Result<()> {
+    fn write(&mut self, file: &mut fs::File) -> std::io::Result<()> {
         // The file system's clock (which stamped the files) now, less the time the read took
         // and the margin: a record stamped at or after that was read too soon after a write.
         let now = Stamp::from_metadata(&file.metadata()?).map_or(i64::MIN, |s| s.mtime_ns);
@@ -248,40 +273,18 @@ impl StatCache {
             out.write_all(bytes)
         };
         put(&format::encode_header(racy_from_ns, &self.dir))?;
-        for (old, range) in &self.parts {
-            let source = if *old { &self.old } else { &self.fresh };
-            put(&source[range.clone()])?;
+        for part in &self.parts {
+            match (part, &mut self.old) {
+                (Part::Old(range), Some(old)) => old.copy(range.clone(), &mut put)?,
+                (Part::Fresh(range), _) => put(&self.fresh[range.clone()])?,
+                // Runs of the old file are kept only when there is one.
+                (Part::Old(_), None) => return Err(std::io::Error::other("no cache file")),
+            }
         }
         out.write_all(&format::trailer(hasher))?;
         // No fsync: a file torn by a crash fails its hash and is rebuilt.
         out.flush()
     }
-}
-
-/// The record of `folder_name` among the records of `old` in `cursor`, consumed, and whether
-/// records before it were skipped (their folders are gone).
-fn seek<'a>(
-    old: &'a [u8],
-    cursor: &mut Range<usize>,
-    folder_name: &str,
-) -> (Option<(Range<usize>, Record<'a>)>, bool) {
-    let mut records = Records::new(old, cursor.clone());
-    let mut skipped = false;
-    while let Some((range, record)) = records.next_record() {
-        match record.name.cmp(folder_name) {
-            std::cmp::Ordering::Less => skipped = true,
-            std::cmp::Ordering::Equal => {
-                cursor.start = range.end;
-                return (Some((range, record)), skipped);
-            }
-            std::cmp::Ordering::Greater => {
-                cursor.start = range.start;
-                return (None, skipped);
-            }
-        }
-    }
-    cursor.start = cursor.end;
-    (None, skipped)
 }
 
 #[cfg(test)]

@@ -234,3 +234,33 @@ fn an_unchanged_cache_is_not_written_again() {
         written
     );
 }
+
+#[test]
+fn records_kept_from_the_old_file_around_a_change_are_written_back_intact() {
+    let p = Project::old();
+    p.read_same();
+    assert_eq!(p.read_same().1, 3);
+    // A folder that is gone between two that are not, and a new one: the file is written back
+    // with a's and c's records copied from the old one around b's, then d's.
+    fs::remove_dir_all(p.migrations().join("20261121093001_b")).unwrap();
+    p.file("20261121093003_d/migration.sql", "SELECT 4;\n");
+    assert_eq!(p.read_same().1, 2, "a and c");
+    assert_eq!(p.read_same().1, 2, "a and c again; d is racy");
+    let written = fs::metadata(p.cache_file()).unwrap().modified().unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    fs::remove_dir_all(p.migrations().join("20261121093003_d")).unwrap();
+    assert_eq!(p.read_same().1, 2);
+    assert_ne!(
+        fs::metadata(p.cache_file()).unwrap().modified().unwrap(),
+        written,
+        "d's record is dropped"
+    );
+    let written = fs::metadata(p.cache_file()).unwrap().modified().unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    assert_eq!(p.read_same().1, 2);
+    assert_eq!(
+        fs::metadata(p.cache_file()).unwrap().modified().unwrap(),
+        written,
+        "nothing changed"
+    );
+}
