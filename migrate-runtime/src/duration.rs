@@ -2,6 +2,7 @@
 //! `0`), parsed with integer arithmetic into a [`Duration`]: no rounding surprises, no
 //! overflow panics.
 
+use crate::decimal::Decimal;
 use std::fmt;
 use std::time::Duration;
 
@@ -47,47 +48,18 @@ pub fn parse_duration(s: &str) -> Result<Duration, DurationError> {
         .find(|c: char| !c.is_ascii_digit() && c != '.')
         .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
-    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
-    if whole.is_empty() && fraction.is_empty() {
-        return Err(fail("it does not start with a number"));
-    }
-    if !whole
-        .bytes()
-        .chain(fraction.bytes())
-        .all(|b| b.is_ascii_digit())
-    {
-        return Err(fail("the number has more than one `.`"));
-    }
+    let number = Decimal::parse(number).map_err(fail)?;
     let nanos_per_unit: u128 = match unit.trim() {
         "ms" => 1_000_000,
         "s" => 1_000_000_000,
         "m" | "min" => 60_000_000_000,
         "h" => 3_600_000_000_000,
-        "" if whole.bytes().chain(fraction.bytes()).all(|b| b == b'0') => 0,
+        "" if number.is_zero() => 0,
         "" => return Err(fail("it has no unit")),
         _ => return Err(fail("unknown unit (use ms, s, m or h)")),
     };
     let too_large = || fail("it is too large");
-    let digits = |d: &str| -> Result<u128, DurationError> {
-        d.bytes().try_fold(0u128, |acc, b| {
-            acc.checked_mul(10)
-                .and_then(|a| a.checked_add(u128::from(b - b'0')))
-                .ok_or_else(too_large)
-        })
-    };
-    let mut nanos = digits(whole)?
-        .checked_mul(nanos_per_unit)
-        .ok_or_else(too_large)?;
-    if !fraction.is_empty() {
-        let scale = 10u128
-            .checked_pow(u32::try_from(fraction.len()).map_err(|_| too_large())?)
-            .ok_or_else(too_large)?;
-        let part = digits(fraction)?
-            .checked_mul(nanos_per_unit)
-            .ok_or_else(too_large)?
-            / scale;
-        nanos = nanos.checked_add(part).ok_or_else(too_large)?;
-    }
+    let nanos = number.scaled(nanos_per_unit).ok_or_else(too_large)?;
     let secs = u64::try_from(nanos / 1_000_000_000).map_err(|_| too_large())?;
     Ok(Duration::new(secs, (nanos % 1_000_000_000) as u32))
 }

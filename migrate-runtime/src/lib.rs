@@ -30,6 +30,7 @@
 #[cfg(all(unix, feature = "dev-db"))]
 pub mod backup;
 mod checksum;
+mod decimal;
 #[cfg(all(unix, feature = "dev-db"))]
 pub mod devdb;
 mod duration;

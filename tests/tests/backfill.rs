@@ -5,6 +5,8 @@
 //! it with `--lock-timeout 0`), and each wait ends on observable state (the waiting backend in
 //! `pg_locks`, a line the CLI prints), never on a sleep.
 
+use migrate_runtime::MigrationSet;
+use migrate_runtime::engine::{Engine, EngineError, Event, Stop};
 use migrate_tests::{Project, TestDb};
 use std::io::{BufRead, BufReader};
 use std::process::Child;
@@ -364,7 +366,7 @@ fn every_file_error_names_its_file_and_line() {
         (
             "20261122090004_d",
             "-- migrate:backfill table=t key=id every=1\nDELETE FROM t WHERE id BETWEEN :batch_start AND :batch_end;\n",
-            "migration.sql:1: unknown backfill option `every` (known: table, key, batch, pause, max_replica_lag, rust)",
+            "migration.sql:1: unknown backfill option `every` (known: table, key, batch, pause, nice, max_replica_lag, rust)",
         ),
         (
             "20261122090005_e",
@@ -386,6 +388,21 @@ fn every_file_error_names_its_file_and_line() {
             "-- migrate:no-transaction\n-- migrate:backfill table=t key=id\nDELETE FROM t WHERE id BETWEEN :batch_start AND :batch_end;\n",
             "migration.sql:1: `-- migrate:backfill` and `-- migrate:no-transaction` together",
         ),
+        (
+            "20261122090009_i",
+            "-- Throttled by its own speed.\n-- migrate:backfill table=t key=id nice=-1\nDELETE FROM t WHERE id BETWEEN :batch_start AND :batch_end;\n",
+            "migration.sql:2: backfill option `nice`: `-1` is not a ratio (a decimal number from 0 to 100, e.g. 0.5)",
+        ),
+        (
+            "20261122090010_j",
+            "-- migrate:backfill table=t key=id nice=abc\nDELETE FROM t WHERE id BETWEEN :batch_start AND :batch_end;\n",
+            "migration.sql:1: backfill option `nice`: `abc` is not a ratio (a decimal number from 0 to 100, e.g. 0.5)",
+        ),
+        (
+            "20261122090011_k",
+            "-- migrate:backfill table=t key=id nice= pause=1ms\nDELETE FROM t WHERE id BETWEEN :batch_start AND :batch_end;\n",
+            "migration.sql:1: backfill option `nice`: `` is not a ratio (a decimal number from 0 to 100, e.g. 0.5)",
+        ),
     ];
     for (folder, sql, _) in cases {
         p.migration(folder, sql, None);
@@ -401,7 +418,7 @@ fn every_file_error_names_its_file_and_line() {
         );
     }
     assert!(
-        run.stderr.contains("help: a backfill reads `-- migrate:backfill table=<table> key=<column> [batch=<n>] [pause=<duration>] [max_replica_lag=<duration>] [rust]`"),
+        run.stderr.contains("help: a backfill reads `-- migrate:backfill table=<table> key=<column> [batch=<n>] [pause=<duration>] [nice=<ratio>] [max_replica_lag=<duration>] [rust]`"),
         "{}",
         run.stderr
     );
@@ -493,7 +510,7 @@ fn new_backfill_writes_a_template_that_reads_as_a_backfill() {
     std::fs::create_dir(p.path().join("migrations")).expect("dir");
     let run = p.run(&["new", "fill_names", "--backfill"]);
     assert_eq!(run.code, 0, "{run:?}");
-    let set = migrate_runtime::MigrationSet::read(&p.path().join("migrations")).expect("reads");
+    let set = MigrationSet::read(&p.path().join("migrations")).expect("reads");
     let m = &set.migrations[0];
     assert!(m.directives.backfill);
     let up = m.up.backfill().expect("valid").expect("a backfill");
@@ -517,7 +534,7 @@ fn new_backfill_rust_writes_a_rust_backfill_that_says_how_to_register_its_code()
     std::fs::create_dir(p.path().join("migrations")).expect("dir");
     let run = p.run(&["new", "fill_display_name", "--backfill", "--rust"]);
     assert_eq!(run.code, 0, "{run:?}");
-    let set = migrate_runtime::MigrationSet::read(&p.path().join("migrations")).expect("reads");
+    let set = MigrationSet::read(&p.path().join("migrations")).expect("reads");
     let m = &set.migrations[0];
     assert!(m.up.is_rust_backfill(), "{}", m.up.sql);
     assert!(
@@ -596,4 +613,99 @@ fn a_batch_longer_than_statement_timeout_is_rolled_back_and_the_checkpoint_stays
     let run = p.run(&["apply"]);
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(counts(&db), [(1, 95)]);
+}
+
+/// Batches of 20, each taking at least 20 ms (one `pg_sleep` per batch, in an InitPlan), with
+/// `nice=<ratio>`.
+fn niced(ratio: &str) -> String {
+    format!(
+        "-- migrate:backfill table=items key=id batch=20 nice={ratio}\n\
+         UPDATE items SET n = n + 1\n\
+         WHERE id BETWEEN :batch_start AND :batch_end AND (SELECT pg_sleep(0.02))::text = '';\n"
+    )
+}
+
+#[test]
+fn nice_sleeps_after_each_batch_in_proportion_to_its_duration() {
+    let db = TestDb::new();
+    let p = project(&db, &niced("3"));
+    let set = MigrationSet::read(&p.path().join("migrations")).expect("reads");
+    // When each progress event came, with the duration of the batch it reports.
+    let mut seen: Vec<(Instant, Option<Duration>)> = Vec::new();
+    let report = Engine::default()
+        .apply(&mut db.client(), &set, &Default::default(), &mut |e| {
+            if let Event::BackfillProgress { batch_time, .. } = e {
+                seen.push((Instant::now(), batch_time));
+            }
+        })
+        .expect("applied");
+    assert_eq!(counts(&db), [(1, 95)], "every row exactly once");
+    let progress = report.applied[0].backfill.as_ref().expect("a backfill");
+    assert_eq!((progress.rows, progress.batches), (95, 5));
+    // The start, then one event per batch, each batch at least its pg_sleep long.
+    assert_eq!(seen.len(), 6, "{seen:?}");
+    assert_eq!(seen[0].1, None);
+    for (i, pair) in seen.windows(2).enumerate().skip(1) {
+        let (after, (next, _)) = (&pair[0], pair[1]);
+        let took = after.1.expect("a batch's duration");
+        assert!(took >= Duration::from_millis(20), "batch {i}: {took:?}");
+        // Between a batch's event and the next one: the sleep of 3 times the batch (a lower
+        // bound only: the next batch and the machine's load come on top of it).
+        let gap = next - after.0;
+        assert!(
+            gap >= took * 3,
+            "batch {i} took {took:?}, then {gap:?} to the next batch's end"
+        );
+    }
+}
+
+#[test]
+fn a_stop_request_cuts_the_nice_sleep_short() {
+    let db = TestDb::new();
+    // Each batch takes at least 20 ms: the sleep after it is at least 2 s.
+    let p = project(&db, &niced("100"));
+    let stop = Stop::default();
+    let engine = Engine {
+        stop: Some(stop.clone()),
+        ..Default::default()
+    };
+    // Asked to stop 100 ms into the sleep after the first batch (Ctrl-C's flag).
+    let (asked, stopping) = std::sync::mpsc::channel::<Instant>();
+    let stopper = std::thread::spawn(move || {
+        let after_first = stopping.recv().expect("the first batch");
+        std::thread::sleep(Duration::from_millis(100));
+        stop.requested
+            .store(true, std::sync::atomic::Ordering::Release);
+        after_first
+    });
+    let set = MigrationSet::read(&p.path().join("migrations")).expect("reads");
+    let mut first: Option<Duration> = None;
+    let outcome = engine.apply(&mut db.client(), &set, &Default::default(), &mut |e| {
+        if let Event::BackfillProgress {
+            batch_time: Some(took),
+            ..
+        } = e
+            && first.is_none()
+        {
+            first = Some(took);
+            asked.send(Instant::now()).expect("the stopper waits");
+        }
+    });
+    let ended = Instant::now();
+    let Err(EngineError::Interrupted(interrupted)) = outcome else {
+        panic!("expected a stop during the sleep: {outcome:?}");
+    };
+    let after_first = stopper.join().expect("stopper");
+    assert_eq!(
+        interrupted.to_string(),
+        format!("backfill {FILL} interrupted after 1 batches (20 rows, last key 20)")
+    );
+    assert_eq!(counts(&db), [(0, 75), (1, 20)], "no batch after the stop");
+    // The whole sleep would have been 100 times the first batch; the run ended well before.
+    let sleep = first.expect("the first batch") * 100;
+    assert!(
+        ended - after_first < sleep,
+        "ended {:?} after the first batch, its sleep was {sleep:?}",
+        ended - after_first
+    );
 }

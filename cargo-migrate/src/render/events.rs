@@ -458,6 +458,7 @@ fn event_json(event: &Event<'_>) -> Option<Value> {
             progress,
             estimated_rows,
             keys_per_s,
+            ..
         } => super::backfill::event(
             *version,
             direction(*d),

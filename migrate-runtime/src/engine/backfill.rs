@@ -6,8 +6,9 @@
 //! transaction: a crash or `kill -9` loses at most the batch that was running, and the next
 //! run resumes right after the last committed one, so no batch runs twice.
 //!
-//! Between batches: the pause, a wait while a replica lags more than `max_replica_lag`, and
-//! the stop flag (Ctrl-C), checked so a run stops cleanly after the batch that is running.
+//! Between batches: the pause (`pause`, plus `nice` times the batch's own duration), a wait
+//! while a replica lags more than `max_replica_lag`, and the stop flag (Ctrl-C), checked so a
+//! run stops cleanly after the batch that is running (and during the pause).
 //!
 //! What a batch does is its [`Body`]: the file's statement, or the code of a Rust backfill
 //! (`rust_backfill`); everything around it is shared.
@@ -293,6 +294,7 @@ impl Runner<'_> {
             progress: &progress,
             estimated_rows: info.estimate,
             keys_per_s: None,
+            batch_time: None,
         });
         loop {
             if engine.stopping() {
@@ -310,13 +312,15 @@ impl Runner<'_> {
                 })?;
             }
             let mut retry = Retrier::new(engine, &mut self.watch, job.version);
-            let batch = loop {
+            let (batch, took) = loop {
                 let last = progress.last_key.clone();
                 let attempt = retry.attempt(self.client, |c| {
+                    let began = Instant::now();
                     run_batch(c, engine, &prepared, last.as_deref(), &progress, id)
+                        .map(|batch| (batch, began.elapsed()))
                 });
                 match attempt {
-                    Ok(batch) => break batch,
+                    Ok(done) => break done,
                     Err(BatchError::Db(e)) if cut_off(&e) => {
                         return Err(JobError::stopped(
                             format!(
@@ -354,8 +358,10 @@ impl Runner<'_> {
                 progress: &progress,
                 estimated_rows: info.estimate,
                 keys_per_s: (secs > 0.0).then(|| (progress.keys - keys_at_start) as f64 / secs),
+                batch_time: Some(took),
             });
-            self.pause(b.pause);
+            // The attempt that committed, not its lock waits: how long the server took for it.
+            self.pause(b.pause_after(took));
         }
         let end = Finish {
             state: job.row.state,

@@ -149,6 +149,9 @@ pub enum Event<'a> {
         estimated_rows: Option<u64>,
         /// Keys walked per second in this run (after the first batch).
         keys_per_s: Option<f64>,
+        /// How long the batch just committed took: its transaction (the walk, the body, the
+        /// checkpoint, the commit), without the pause after it. `None` before the first batch.
+        batch_time: Option<Duration>,
     },
     /// A backfill waits before its next batch: a replica lags more than `max_replica_lag`.
     WaitingForReplicas {

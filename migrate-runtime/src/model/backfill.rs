@@ -13,6 +13,7 @@
 //! every line and column of a message) stays where it was in the file.
 
 use super::Problem;
+use super::nice::NiceRatio;
 use crate::{Ident, QualifiedName};
 use squawk_lexer::TokenKind;
 use squawk_syntax::SourceFile;
@@ -31,19 +32,30 @@ pub const BATCH_START: &str = ":batch_start";
 /// The placeholder of a batch's last key (bound as `$2`).
 pub const BATCH_END: &str = ":batch_end";
 /// The options of the directive, for messages.
-pub const BACKFILL_OPTIONS: &[&str] =
-    &["table", "key", "batch", "pause", "max_replica_lag", "rust"];
+pub const BACKFILL_OPTIONS: &[&str] = &[
+    "table",
+    "key",
+    "batch",
+    "pause",
+    "nice",
+    "max_replica_lag",
+    "rust",
+];
+/// The directive as it reads, for messages.
+pub const BACKFILL_USAGE: &str = "backfill table=<table> key=<column> [batch=<n>] \
+    [pause=<duration>] [nice=<ratio>] [max_replica_lag=<duration>] [rust]";
 
 /// A backfill migration, as its file declares it.
 ///
 /// ```
 /// use migrate_runtime::model::Backfill;
-/// let sql = "-- migrate:backfill table=users key=id batch=500 pause=20ms\n\
+/// let sql = "-- migrate:backfill table=users key=id batch=500 pause=20ms nice=0.5\n\
 ///            UPDATE users SET display_name = split_part(email, '@', 1)\n\
 ///            WHERE display_name IS NULL AND id BETWEEN :batch_start AND :batch_end;\n";
 /// let b = Backfill::parse(sql).unwrap().unwrap();
 /// assert_eq!((b.table.to_string().as_str(), b.key.as_str(), b.batch), ("users", "id", 500));
 /// assert_eq!(b.pause, std::time::Duration::from_millis(20));
+/// assert_eq!(b.nice.to_string(), "0.5");
 /// assert!(b.statement.contains("BETWEEN $1           AND $2        ;"));
 /// assert!(Backfill::parse("SELECT 1;").unwrap().is_none());
 /// ```
@@ -59,6 +71,9 @@ pub struct Backfill {
     pub batch: u32,
     /// Pause between batches.
     pub pause: Duration,
+    /// After each batch, also sleep this many times as long as the batch took.
+    #[serde(serialize_with = "display")]
+    pub nice: NiceRatio,
     /// Before each batch, wait while a replica's `replay_lag` exceeds this.
     pub max_replica_lag: Option<Duration>,
     /// `rust`: each batch runs code registered for this migration (`engine::RustBackfill`),
@@ -83,9 +98,7 @@ fn display<T: std::fmt::Display, S: serde::Serializer>(v: &T, s: S) -> Result<S:
 #[non_exhaustive]
 pub enum BackfillProblem {
     /// An option the directive does not know.
-    #[error(
-        "unknown backfill option `{option}` (known: table, key, batch, pause, max_replica_lag, rust)"
-    )]
+    #[error("unknown backfill option `{option}` (known: {})", BACKFILL_OPTIONS.join(", "))]
     UnknownOption {
         /// As written.
         option: String,
@@ -178,11 +191,11 @@ impl BackfillProblem {
                 for it (`MIGRATOR.with_backfill(<version>, <impl RustBackfill>)`): leave only \
                 comments, or remove `rust` to make it a SQL backfill"
                 .into(),
-            _ => "a backfill reads `-- migrate:backfill table=<table> key=<column> [batch=<n>] \
-                  [pause=<duration>] [max_replica_lag=<duration>] [rust]`, then one UPDATE, DELETE or \
-                  INSERT ... SELECT bounded by `:batch_start` and `:batch_end` (e.g. `WHERE id \
-                  BETWEEN :batch_start AND :batch_end`)"
-                .into(),
+            _ => format!(
+                "a backfill reads `-- migrate:{BACKFILL_USAGE}`, then one UPDATE, DELETE or \
+                 INSERT ... SELECT bounded by `:batch_start` and `:batch_end` (e.g. `WHERE id \
+                 BETWEEN :batch_start AND :batch_end`)"
+            ),
         }
     }
 }
@@ -334,12 +347,28 @@ impl Backfill {
         Ok(Some(b))
     }
 
+    /// The sleep after a batch that took `batch`: `pause`, plus `nice` times the batch (the
+    /// two add up, so each keeps its meaning: a fixed rest, and a share of the time).
+    ///
+    /// ```
+    /// use migrate_runtime::model::Backfill;
+    /// use std::time::Duration;
+    /// let sql = "-- migrate:backfill table=t key=id pause=10ms nice=2\n\
+    ///            DELETE FROM t WHERE id BETWEEN :batch_start AND :batch_end;\n";
+    /// let b = Backfill::parse(sql).unwrap().unwrap();
+    /// assert_eq!(b.pause_after(Duration::from_millis(25)), Duration::from_millis(60));
+    /// ```
+    pub fn pause_after(&self, batch: Duration) -> Duration {
+        self.pause.saturating_add(self.nice.after(batch))
+    }
+
     /// The directive's options: `name=value` separated by white space.
     fn options(text: &str) -> Result<Backfill, BackfillProblem> {
         let mut table = None;
         let mut key = None;
         let mut batch = None;
         let mut pause = None;
+        let mut nice = None;
         let mut lag = None;
         let mut rust = false;
         for word in text.split_whitespace() {
@@ -364,6 +393,7 @@ impl Backfill {
                 "key" => key.is_some(),
                 "batch" => batch.is_some(),
                 "pause" => pause.is_some(),
+                "nice" => nice.is_some(),
                 "max_replica_lag" => lag.is_some(),
                 _ => {
                     return Err(BackfillProblem::UnknownOption {
@@ -417,6 +447,13 @@ impl Backfill {
                             .map_err(|e| value_error("pause", e.to_string()))?,
                     );
                 }
+                "nice" => {
+                    nice = Some(
+                        value
+                            .parse::<NiceRatio>()
+                            .map_err(|e| value_error("nice", e))?,
+                    );
+                }
                 _ => {
                     lag = Some(
                         crate::parse_duration(value)
@@ -430,6 +467,7 @@ impl Backfill {
             key: key.ok_or(BackfillProblem::MissingOption { option: "key" })?,
             batch: batch.unwrap_or(DEFAULT_BATCH),
             pause: pause.unwrap_or(DEFAULT_PAUSE),
+            nice: nice.unwrap_or_default(),
             max_replica_lag: lag,
             rust,
             statement: String::new(),
@@ -552,19 +590,25 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(
-            (b.batch, b.pause, b.max_replica_lag),
-            (1000, Duration::ZERO, None)
+            (b.batch, b.pause, b.nice, b.max_replica_lag),
+            (1000, Duration::ZERO, NiceRatio::ZERO, None)
         );
         assert_eq!((b.line, b.statement_line), (1, 2));
         assert_eq!(b.table.to_string(), "app.t");
         let b = Backfill::parse(&format!(
-            "\u{feff}\n-- note\n-- migrate:backfill table=t key=\"Id\" batch=10 pause=1s max_replica_lag=2s\n\n{BODY}"
+            "\u{feff}\n-- note\n-- migrate:backfill table=t key=\"Id\" batch=10 pause=1s nice=1.5 max_replica_lag=2s\n\n{BODY}"
         ))
         .unwrap()
         .unwrap();
         assert_eq!(b.key.as_str(), "Id");
         assert_eq!((b.batch, b.line, b.statement_line), (10, 3, 5));
         assert_eq!(b.max_replica_lag, Some(Duration::from_secs(2)));
+        assert_eq!(b.nice.to_string(), "1.5");
+        assert_eq!(
+            b.pause_after(Duration::from_millis(100)),
+            Duration::from_millis(1150),
+            "pause, plus nice times the batch"
+        );
         assert_eq!(
             b.statement,
             "UPDATE t SET v = 1 WHERE id BETWEEN $1           AND $2        ;"
@@ -587,7 +631,7 @@ mod tests {
             (
                 "-- migrate:backfill table=t key=id size=5\n",
                 1,
-                "unknown backfill option `size` (known: table, key, batch, pause, max_replica_lag, rust)",
+                "unknown backfill option `size` (known: table, key, batch, pause, nice, max_replica_lag, rust)",
             ),
             (
                 "-- migrate:backfill table=t key=id batch\n",
@@ -608,6 +652,36 @@ mod tests {
                 "-- migrate:backfill table=t key=id pause=soon\n",
                 1,
                 "backfill option `pause`: `soon` is not a duration: it does not start with a number (examples: 500ms, 5s, 1.5s, 2m, 1h, 0)",
+            ),
+            (
+                "-- migrate:backfill table=t key=id nice=-1\n",
+                1,
+                "backfill option `nice`: `-1` is not a ratio (a decimal number from 0 to 100, e.g. 0.5)",
+            ),
+            (
+                "-- migrate:backfill table=t key=id nice=abc\n",
+                1,
+                "backfill option `nice`: `abc` is not a ratio (a decimal number from 0 to 100, e.g. 0.5)",
+            ),
+            (
+                "-- migrate:backfill table=t key=id nice=\n",
+                1,
+                "backfill option `nice`: `` is not a ratio (a decimal number from 0 to 100, e.g. 0.5)",
+            ),
+            (
+                "-- migrate:backfill table=t key=id nice=101\n",
+                1,
+                "backfill option `nice`: `101` is not a ratio (a decimal number from 0 to 100, e.g. 0.5)",
+            ),
+            (
+                "-- migrate:backfill table=t key=id nice=1 nice=2\n",
+                1,
+                "backfill option `nice` is given twice",
+            ),
+            (
+                "-- migrate:backfill table=t key=id nice\n",
+                1,
+                "backfill option `nice` has no value (write `name=value`)",
             ),
             (
                 "-- migrate:backfill table=t key=a;b\n",
@@ -686,11 +760,12 @@ mod tests {
     #[test]
     fn a_rust_backfill_holds_no_statement() {
         let b = Backfill::parse(
-            "-- Derives display_name in Rust.\n-- migrate:backfill table=users key=id batch=50 rust\n-- (code: src/display_name.rs)\n",
+            "-- Derives display_name in Rust.\n-- migrate:backfill table=users key=id batch=50 nice=0.5 rust\n-- (code: src/display_name.rs)\n",
         )
         .unwrap()
         .unwrap();
         assert!(b.rust);
+        assert_eq!(b.nice.to_string(), "0.5", "the same options as SQL's");
         assert_eq!((b.batch, b.line, b.statement.as_str()), (50, 2, ""));
         assert_eq!(
             err(&format!("-- migrate:backfill table=t key=id rust\n{BODY}")),

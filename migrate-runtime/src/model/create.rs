@@ -140,7 +140,8 @@ const BACKFILL_UP: &str = "\
 -- A backfill: the key of `table` is walked in batches of `batch` keys, each batch in its own
 -- short transaction, with `pause` between batches; `:batch_start` and `:batch_end` are the
 -- first and last key of each batch (bound as parameters). Keep it to one UPDATE, DELETE or
--- INSERT ... SELECT, and no schema changes. Optional: max_replica_lag=<duration>.
+-- INSERT ... SELECT, and no schema changes. Optional: max_replica_lag=<duration>, and
+-- nice=<ratio> (after each batch, also sleep ratio x its duration: grows with the load).
 -- migrate:backfill table=my_table key=id batch=1000 pause=0ms
 UPDATE my_table SET new_column = old_column
 WHERE new_column IS NULL AND id BETWEEN :batch_start AND :batch_end;

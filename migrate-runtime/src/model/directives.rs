@@ -34,7 +34,7 @@ pub const KNOWN_DIRECTIVES: &[&str] = &[
     "no-transaction",
     "irreversible",
     "transaction",
-    "backfill table=<table> key=<column> [batch=<n>] [pause=<duration>] [max_replica_lag=<duration>] [rust]",
+    super::BACKFILL_USAGE,
     "allow(<rule>) reason: <why>",
 ];
 

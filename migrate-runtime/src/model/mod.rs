@@ -8,6 +8,7 @@ mod create;
 mod directives;
 mod error;
 mod name;
+mod nice;
 mod read;
 mod stat_cache;
 mod statements;
@@ -16,8 +17,8 @@ mod transaction;
 #[cfg(feature = "lint")]
 pub(crate) use backfill::ddl_kind;
 pub use backfill::{
-    BACKFILL_OPTIONS, BATCH_END, BATCH_START, Backfill, BackfillProblem, DEFAULT_BATCH,
-    DEFAULT_PAUSE, MAX_BATCH, bind_placeholders, null_placeholders,
+    BACKFILL_OPTIONS, BACKFILL_USAGE, BATCH_END, BATCH_START, Backfill, BackfillProblem,
+    DEFAULT_BATCH, DEFAULT_PAUSE, MAX_BATCH, bind_placeholders, null_placeholders,
 };
 #[cfg(feature = "postgres")]
 pub(crate) use create::next_version;
@@ -27,6 +28,7 @@ pub use error::{Problem, ReadError, ReadErrors};
 #[cfg(feature = "postgres")]
 pub(crate) use name::snake_words;
 pub use name::{constant_names, is_folder_name_part, parse_folder_name, validate_new_name};
+pub use nice::{MAX_NICE, NiceRatio};
 pub use read::{DOWN_FILE, LOCK_FILE, PRISMA_LOCK_FILE, UP_FILE, down_no_transaction};
 #[cfg(feature = "lint")]
 pub(crate) use statements::located as located_statement;
