@@ -4,10 +4,12 @@
 //!
 //! The check reads the directory with the model and verifies it against `migrations.lock`:
 //! edited, renamed or deleted sealed migrations, a corrupt lock file and every reading error
-//! fail the build. Unsealed drafts are allowed in debug builds (with a warning) and refused in
+//! fail the build (a sealed migration's folder is not listed, so a stray file there is left to
+//! the CLI: see [`MigrationSet::read_for_build`]). Unsealed drafts are allowed in debug builds (with a warning) and refused in
 //! release builds; that decision is emitted as `cfg(debug_assertions)` code, so it follows the
 //! profile of the crate being built, not of the macro.
 
+use crate::Version;
 use crate::lockfile::{Finding, LockState, SqlKind, path as lock_path, verify};
 pub use crate::model::constant_names;
 use crate::model::{Migration, MigrationSet};
@@ -39,7 +41,14 @@ pub struct Checked {
 /// ```
 pub fn check(dir: &Path, display_dir: &str) -> Result<Checked, Vec<String>> {
     let shown = |text: String| text.replace(&dir.display().to_string(), display_dir);
-    let set = MigrationSet::read(dir).map_err(|errors| {
+    // The lock file first: the folders of sealed migrations (by version and name, as sealed)
+    // are read without listing them. Its errors are reported after the directory's.
+    let state = LockState::load(dir);
+    let sealed = |version: Version, name: &str| match &state {
+        Ok(LockState::Valid(lock)) => lock.get(version).is_some_and(|e| e.name == name),
+        _ => false,
+    };
+    let set = MigrationSet::read_for_build(dir, &sealed).map_err(|errors| {
         errors
             .0
             .iter()
@@ -53,7 +62,7 @@ pub fn check(dir: &Path, display_dir: &str) -> Result<Checked, Vec<String>> {
             })
             .collect::<Vec<_>>()
     })?;
-    let state = LockState::load(dir).map_err(|e| {
+    let state = state.map_err(|e| {
         vec![shown(format!(
             "cargo-migrate: cannot read {}: {e}",
             lock_path(dir).display()
@@ -412,6 +421,54 @@ mod tests {
         assert!(code.contains(", None, 5),"), "{code}");
         assert!(code.contains("deprecated(note"), "{code}");
         assert!(!balanced("M::new(1, Some((s!(\"x\"), *b\"\"), 0),"));
+    }
+
+    /// Sealed folders are read without a listing: their files still fail the build when
+    /// edited, deleted or added, and a stray file is still an error in a draft's folder.
+    #[test]
+    fn sealed_folders_unlisted_still_fail_on_every_change_of_their_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let write = |rel: &str, text: &str| std::fs::write(root.join(rel), text).unwrap();
+        for folder in ["20240101000000_a", "20240201000000_b"] {
+            std::fs::create_dir(root.join(folder)).unwrap();
+            write(&format!("{folder}/migration.sql"), "SELECT 1;\n");
+        }
+        write("20240101000000_a/down.sql", "SELECT 2;\n");
+        let set = crate::MigrationSet::read(root).unwrap();
+        let sealed = crate::seal(&set, &crate::LockState::Absent, &Default::default()).unwrap();
+        crate::lockfile::write(root, &sealed.lock).unwrap();
+        assert!(check(root, "m").unwrap().drafts.is_empty());
+        let fails = |what: &str| {
+            let errors = check(root, "m").unwrap_err();
+            assert!(
+                errors.iter().any(|e| e.contains(what)),
+                "{what}: {errors:?}"
+            );
+        };
+
+        // A stray file in a sealed folder is not looked for; in a draft's it is.
+        write("20240101000000_a/notes.txt", "");
+        assert!(check(root, "m").is_ok());
+        std::fs::create_dir(root.join("20240301000000_c")).unwrap();
+        write("20240301000000_c/migration.sql", "SELECT 3;\n");
+        write("20240301000000_c/donw.sql", "SELECT 4;\n");
+        fails("20240301000000_c/donw.sql");
+        std::fs::remove_dir_all(root.join("20240301000000_c")).unwrap();
+
+        write("20240201000000_b/migration.sql", "SELECT 5;\n");
+        fails("a file changed in the sealed migration 20240201000000_b");
+        write("20240201000000_b/migration.sql", "SELECT 1;\n");
+        write("20240201000000_b/down.sql", "SELECT 6;\n");
+        fails("down.sql was added to the sealed migration 20240201000000_b");
+        std::fs::remove_file(root.join("20240201000000_b/down.sql")).unwrap();
+        std::fs::remove_file(root.join("20240101000000_a/down.sql")).unwrap();
+        fails("a file was deleted from the sealed migration 20240101000000_a");
+        write("20240101000000_a/down.sql", "SELECT 2;\n");
+        std::fs::remove_file(root.join("20240101000000_a/migration.sql")).unwrap();
+        fails("20240101000000_a/migration.sql: ");
+        write("20240101000000_a/migration.sql", "SELECT 1;\n");
+        assert!(check(root, "m").is_ok());
     }
 
     #[test]
