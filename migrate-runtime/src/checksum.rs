@@ -1,7 +1,9 @@
 //! Checksums of migration files: SHA-256 of the text with CRLF normalised to LF, so that a
 //! Windows checkout (git `autocrlf`) does not look like an edit.
 
-use sha2::{Digest, Sha256};
+mod sha256;
+
+use sha256::Sha256;
 use std::fmt;
 use std::str::FromStr;
 
@@ -40,7 +42,7 @@ impl Checksum {
             }
         }
         hasher.update(rest);
-        Checksum(hasher.finalize().into())
+        Checksum(hasher.finish())
     }
 
     /// Hashes raw bytes with no normalisation (used for the lock file's chain).
@@ -50,7 +52,9 @@ impl Checksum {
     /// assert_ne!(Checksum::of_bytes(b"a\r\n"), Checksum::of_sql(b"a\r\n"));
     /// ```
     pub fn of_bytes(bytes: &[u8]) -> Checksum {
-        Checksum(Sha256::digest(bytes).into())
+        let mut hasher = Sha256::new();
+        hasher.update(bytes);
+        Checksum(hasher.finish())
     }
 
     /// The hash of `prev`'s 32 bytes followed by `text`: one link of the lock file's chain.
@@ -65,9 +69,9 @@ impl Checksum {
     /// ```
     pub fn link(&self, text: &str) -> Checksum {
         let mut hasher = Sha256::new();
-        hasher.update(self.0);
+        hasher.update(&self.0);
         hasher.update(text.as_bytes());
-        Checksum(hasher.finalize().into())
+        Checksum(hasher.finish())
     }
 
     /// The first 12 hex digits, for messages where the full hash would be noise.
@@ -82,6 +86,20 @@ impl Checksum {
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// The value of each byte as a lowercase hex digit, or [`NOT_HEX`].
+const HEX_VALUE: [u8; 256] = {
+    let mut table = [NOT_HEX; 256];
+    let mut i = 0;
+    while i < 16 {
+        table[HEX[i] as usize] = i as u8;
+        i += 1;
+    }
+    table
+};
+
+/// [`HEX_VALUE`] of a byte that is not a lowercase hex digit.
+const NOT_HEX: u8 = 0x10;
 
 impl Checksum {
     /// The 64 lowercase hex digits, built without the formatting machinery: lock files and
@@ -119,19 +137,22 @@ impl FromStr for Checksum {
     type Err = ParseChecksumError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = || ParseChecksumError(s.to_string());
-        let digit = |b: u8| match b {
-            b'0'..=b'9' => Some(b - b'0'),
-            b'a'..=b'f' => Some(b - b'a' + 10),
-            _ => None,
-        };
         let bytes = s.as_bytes();
         if bytes.len() != 64 {
-            return Err(err());
+            return Err(ParseChecksumError(s.to_string()));
         }
+        // A table and a plain loop: the lock file's thousands of hashes are parsed in the
+        // unoptimized macro on every build, where each closure or iterator step is a call.
         let mut out = [0u8; 32];
-        for (byte, pair) in out.iter_mut().zip(bytes.chunks_exact(2)) {
-            *byte = (digit(pair[0]).ok_or_else(err)? << 4) | digit(pair[1]).ok_or_else(err)?;
+        let mut invalid = 0;
+        for (i, byte) in out.iter_mut().enumerate() {
+            let high = HEX_VALUE[usize::from(bytes[2 * i])];
+            let low = HEX_VALUE[usize::from(bytes[2 * i + 1])];
+            invalid |= high | low;
+            *byte = (high << 4) | (low & 0xf);
+        }
+        if invalid & NOT_HEX != 0 {
+            return Err(ParseChecksumError(s.to_string()));
         }
         Ok(Checksum(out))
     }

@@ -4,10 +4,12 @@
 //!
 //! The check reads the directory with the model and verifies it against `migrations.lock`:
 //! edited, renamed or deleted sealed migrations, a corrupt lock file and every reading error
-//! fail the build. Unsealed drafts are allowed in debug builds (with a warning) and refused in
+//! fail the build (a sealed migration's folder is not listed, so a stray file there is left to
+//! the CLI: see [`MigrationSet::read_for_build`]). Unsealed drafts are allowed in debug builds (with a warning) and refused in
 //! release builds; that decision is emitted as `cfg(debug_assertions)` code, so it follows the
 //! profile of the crate being built, not of the macro.
 
+use crate::Version;
 use crate::lockfile::{Finding, LockState, SqlKind, path as lock_path, verify};
 pub use crate::model::constant_names;
 use crate::model::{Migration, MigrationSet};
@@ -39,7 +41,14 @@ pub struct Checked {
 /// ```
 pub fn check(dir: &Path, display_dir: &str) -> Result<Checked, Vec<String>> {
     let shown = |text: String| text.replace(&dir.display().to_string(), display_dir);
-    let set = MigrationSet::read(dir).map_err(|errors| {
+    // The lock file first: the folders of sealed migrations (by version and name, as sealed)
+    // are read without listing them. Its errors are reported after the directory's.
+    let state = LockState::load(dir);
+    let sealed = |version: Version, name: &str| match &state {
+        Ok(LockState::Valid(lock)) => lock.get(version).is_some_and(|e| e.name == name),
+        _ => false,
+    };
+    let set = MigrationSet::read_for_build(dir, &sealed).map_err(|errors| {
         errors
             .0
             .iter()
@@ -53,7 +62,7 @@ pub fn check(dir: &Path, display_dir: &str) -> Result<Checked, Vec<String>> {
             })
             .collect::<Vec<_>>()
     })?;
-    let state = LockState::load(dir).map_err(|e| {
+    let state = state.map_err(|e| {
         vec![shown(format!(
             "cargo-migrate: cannot read {}: {e}",
             lock_path(dir).display()
@@ -129,7 +138,10 @@ fn message(finding: &Finding) -> String {
 /// Written as text and handed to the compiler in one piece: the macro then makes one call
 /// into the compiler, which lexes the text with its own (optimized) lexer, instead of one
 /// call per token. Per migration the code is short: one doc line, the constant, and one
-/// `const fn` call with positional arguments for its entry.
+/// `const fn` call with positional arguments for its entry, which names the constant (so the
+/// constant is used: it needs no `#[allow(dead_code)]`, and its version is written once).
+/// This runs unoptimized in the macro: the text is appended piece by piece, without
+/// formatting machinery where a piece is plain.
 ///
 /// ```
 /// use migrate_runtime::compile::{check, source};
@@ -138,6 +150,7 @@ fn message(finding: &Finding) -> String {
 /// std::fs::write(dir.path().join("20261121093000_create_users/migration.sql"), "SELECT 1;").unwrap();
 /// let code = source(&check(dir.path(), "migrations").unwrap(), false);
 /// assert!(code.contains("pub const CREATE_USERS: ::migrate_runtime::Version"));
+/// assert!(code.contains("M::new(CREATE_USERS, "));
 /// assert!(code.contains("pub static MIGRATOR"));
 /// ```
 pub fn source(checked: &Checked, warn_drafts: bool) -> String {
@@ -151,17 +164,16 @@ pub fn source(checked: &Checked, warn_drafts: bool) -> String {
         .collect();
     let names = constant_names(&keys);
     let dir = &checked.display_dir;
-    // About 440 bytes per migration (its constant, its absolute path, its escaped checksum).
-    let mut out = String::with_capacity(512 + migrations.len() * 400);
+    // About 500 bytes per migration (its doc, its constant, its entry with an absolute path
+    // and an escaped checksum).
+    let mut out = String::with_capacity(1024 + migrations.len() * 512);
     // `write!` to a `String` cannot fail.
     for ((m, folder), name) in migrations.iter().zip(&folders).zip(&names) {
-        let _ = write!(
-            out,
-            "#[doc = {:?}]\n#[allow(dead_code)]\npub const {name}: \
-             ::migrate_runtime::Version = ::migrate_runtime::Version::new_const({});\n",
-            constant_doc(m, folder),
-            m.version.get()
-        );
+        let _ = write!(out, "#[doc = {:?}]\npub const ", constant_doc(m, folder));
+        out.push_str(name);
+        out.push_str(": ::migrate_runtime::Version = ::migrate_runtime::Version::new_const(");
+        out.push_str(&folder[..14]);
+        out.push_str(");\n");
     }
     let (latest_raw, latest_doc) = match (migrations.last(), folders.last()) {
         (Some(m), Some(folder)) => (
@@ -178,8 +190,10 @@ pub fn source(checked: &Checked, warn_drafts: bool) -> String {
          pub static MIGRATOR: ::migrate_runtime::embedded::Migrator = {{\n\
          use ::migrate_runtime::embedded::EmbeddedMigration as M;\n\
          use ::core::include_str as s;\n{}\
-         // A const item, not a promoted temporary: its value is 'static as a whole.\n\
-         const MIGRATIONS: &[M] = &[\n",
+         // A const item, not a promoted temporary: its value is 'static as a whole. Its name\n\
+         // is not upper case, so no migration's constant (named in the entries) is shadowed.\n\
+         #[allow(non_upper_case_globals)]\n\
+         const all: &[M] = &[\n",
         format!("Every migration of `{dir}`, embedded at compile time."),
         // Only what the entries use: an unused import would warn.
         match (
@@ -192,12 +206,17 @@ pub fn source(checked: &Checked, warn_drafts: bool) -> String {
             (false, false) => "",
         }
     );
-    for (m, folder) in migrations.iter().zip(&folders) {
-        entry(&mut out, m, &format!("{dir}/{folder}"));
+    let mut path = String::new();
+    for ((m, folder), name) in migrations.iter().zip(&folders).zip(&names) {
+        path.clear();
+        path.push_str(dir);
+        path.push('/');
+        path.push_str(folder);
+        entry(&mut out, m, name, &path);
     }
     let _ = writeln!(
         out,
-        "];\n::migrate_runtime::embedded::Migrator::new({dir:?}, MIGRATIONS)\n}};"
+        "];\n::migrate_runtime::embedded::Migrator::new({dir:?}, all)\n}};"
     );
     if let Some(lock) = &checked.lock_file {
         let _ = writeln!(
@@ -235,25 +254,33 @@ pub fn source(checked: &Checked, warn_drafts: bool) -> String {
 /// A constant's doc: its folder and the first lines of its SQL (what an editor shows on
 /// hover). One string literal: its length costs the compiler next to nothing.
 fn constant_doc(m: &Migration, folder: &str) -> String {
+    let mut sql = String::with_capacity(m.up.sql.len().min(512));
     let mut lines =
         (m.up.sql.trim_start_matches('\u{feff}').lines()).filter(|l| !l.trim().is_empty());
-    let sql: Vec<&str> = lines.by_ref().take(8).collect();
-    let more = if lines.next().is_some() { "\n..." } else { "" };
-    format!(
-        " Migration `{folder}`.\n\n```sql\n{}{more}\n```",
-        sql.join("\n").replace("```", "` ` `")
-    )
+    for line in lines.by_ref().take(8) {
+        sql.push_str(line);
+        sql.push('\n');
+    }
+    if lines.next().is_some() {
+        sql.push_str("...\n");
+    }
+    // A fence inside the SQL would end the block early.
+    if sql.contains("```") {
+        sql = sql.replace("```", "` ` `");
+    }
+    format!(" Migration `{folder}`.\n\n```sql\n{sql}```")
 }
 
-/// One entry of `MIGRATIONS`: an `EmbeddedMigration::new` call (the names `M`, `s!`, `Some`
-/// and `None` are the `use` items of [`source`]). `Debug` of a `str` is a valid Rust string
-/// literal.
-fn entry(out: &mut String, m: &Migration, path: &str) {
+/// One entry of `all`: an `EmbeddedMigration::new` call with the migration's constant (the
+/// names `M`, `s!`, `Some` and `None` are the `use` items of [`source`]). `Debug` of a `str` is
+/// a valid Rust string literal.
+fn entry(out: &mut String, m: &Migration, name: &str, path: &str) {
     use std::fmt::Write;
+    out.push_str("M::new(");
+    out.push_str(name);
     let _ = write!(
         out,
-        "M::new({}, {:?}, {path:?}, s!({:?}), ",
-        m.version.get(),
+        ", {:?}, {path:?}, s!({:?}), ",
         m.name,
         m.up.path.display().to_string()
     );
@@ -271,19 +298,32 @@ fn entry(out: &mut String, m: &Migration, path: &str) {
     let flags = flag(m.directives.no_transaction, NO_TRANSACTION)
         | flag(m.directives.irreversible, IRREVERSIBLE)
         | flag(m.down_no_transaction, DOWN_NO_TRANSACTION);
-    let _ = writeln!(out, ", {flags}),");
+    out.push_str(match flags {
+        0 => ", 0),\n",
+        1 => ", 1),\n",
+        2 => ", 2),\n",
+        3 => ", 3),\n",
+        4 => ", 4),\n",
+        5 => ", 5),\n",
+        6 => ", 6),\n",
+        _ => ", 7),\n",
+    });
 }
 
 /// A checksum as a byte-string literal, dereferenced to an array: one token for 32 bytes.
+/// Built in an array and appended once (byte by byte, unoptimized, it cost more than the
+/// rest of the entry).
 fn push_bytes(out: &mut String, bytes: &[u8; 32]) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.push_str("*b\"");
-    for b in bytes {
-        out.push_str("\\x");
-        out.push(char::from(HEX[usize::from(b >> 4)]));
-        out.push(char::from(HEX[usize::from(b & 0xf)]));
+    let mut text = *b"*b\"\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\"";
+    let mut at = 5;
+    for &b in bytes {
+        text[at] = HEX[usize::from(b >> 4)];
+        text[at + 1] = HEX[usize::from(b & 0xf)];
+        at += 4;
     }
-    out.push('"');
+    // Only ASCII was written.
+    out.push_str(std::str::from_utf8(&text).unwrap_or_default());
 }
 
 /// Check and generate: the generated source, or one `compile_error!` per problem.
@@ -377,13 +417,58 @@ mod tests {
         assert!(code.contains("compile_error!"), "{code}");
         // The flags: none for a; for b `NO_TRANSACTION`, and `DOWN_NO_TRANSACTION` as its
         // (absent) down.sql would run as migration.sql does.
-        assert!(
-            code.contains("\")), 0),\nM::new(20240201000000, \"b\""),
-            "{code}"
-        );
+        assert!(code.contains("\")), 0),\nM::new(B, \"b\""), "{code}");
         assert!(code.contains(", None, 5),"), "{code}");
         assert!(code.contains("deprecated(note"), "{code}");
         assert!(!balanced("M::new(1, Some((s!(\"x\"), *b\"\"), 0),"));
+    }
+
+    /// Sealed folders are read without a listing: their files still fail the build when
+    /// edited, deleted or added, and a stray file is still an error in a draft's folder.
+    #[test]
+    fn sealed_folders_unlisted_still_fail_on_every_change_of_their_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let write = |rel: &str, text: &str| std::fs::write(root.join(rel), text).unwrap();
+        for folder in ["20240101000000_a", "20240201000000_b"] {
+            std::fs::create_dir(root.join(folder)).unwrap();
+            write(&format!("{folder}/migration.sql"), "SELECT 1;\n");
+        }
+        write("20240101000000_a/down.sql", "SELECT 2;\n");
+        let set = crate::MigrationSet::read(root).unwrap();
+        let sealed = crate::seal(&set, &crate::LockState::Absent, &Default::default()).unwrap();
+        crate::lockfile::write(root, &sealed.lock).unwrap();
+        assert!(check(root, "m").unwrap().drafts.is_empty());
+        let fails = |what: &str| {
+            let errors = check(root, "m").unwrap_err();
+            assert!(
+                errors.iter().any(|e| e.contains(what)),
+                "{what}: {errors:?}"
+            );
+        };
+
+        // A stray file in a sealed folder is not looked for; in a draft's it is.
+        write("20240101000000_a/notes.txt", "");
+        assert!(check(root, "m").is_ok());
+        std::fs::create_dir(root.join("20240301000000_c")).unwrap();
+        write("20240301000000_c/migration.sql", "SELECT 3;\n");
+        write("20240301000000_c/donw.sql", "SELECT 4;\n");
+        fails("20240301000000_c/donw.sql");
+        std::fs::remove_dir_all(root.join("20240301000000_c")).unwrap();
+
+        write("20240201000000_b/migration.sql", "SELECT 5;\n");
+        fails("a file changed in the sealed migration 20240201000000_b");
+        write("20240201000000_b/migration.sql", "SELECT 1;\n");
+        write("20240201000000_b/down.sql", "SELECT 6;\n");
+        fails("down.sql was added to the sealed migration 20240201000000_b");
+        std::fs::remove_file(root.join("20240201000000_b/down.sql")).unwrap();
+        std::fs::remove_file(root.join("20240101000000_a/down.sql")).unwrap();
+        fails("a file was deleted from the sealed migration 20240101000000_a");
+        write("20240101000000_a/down.sql", "SELECT 2;\n");
+        std::fs::remove_file(root.join("20240101000000_a/migration.sql")).unwrap();
+        fails("20240101000000_a/migration.sql: ");
+        write("20240101000000_a/migration.sql", "SELECT 1;\n");
+        assert!(check(root, "m").is_ok());
     }
 
     #[test]
@@ -397,9 +482,7 @@ mod tests {
         let doc = " Migration `20240101000000_create_users`.\n\n```sql\nSELECT 1;\nSELECT 2;\n\
                    SELECT 3;\nSELECT 4;\nSELECT 5;\nSELECT 6;\nSELECT 7;\nSELECT 8;\n...\n```";
         assert!(
-            code.contains(&format!(
-                "#[doc = {doc:?}]\n#[allow(dead_code)]\npub const CREATE_USERS"
-            )),
+            code.contains(&format!("#[doc = {doc:?}]\npub const CREATE_USERS")),
             "{code}"
         );
     }

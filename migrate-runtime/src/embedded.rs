@@ -43,16 +43,19 @@ pub const IRREVERSIBLE: u8 = 2;
 pub const DOWN_NO_TRANSACTION: u8 = 4;
 
 impl EmbeddedMigration {
-    /// An embedded migration from positional arguments: the version's raw number, `down.sql`
-    /// with its checksum, and the directives as [`NO_TRANSACTION`], [`IRREVERSIBLE`] and
-    /// [`DOWN_NO_TRANSACTION`] or-ed together. What the macro generates: one short call per
-    /// migration is less for the compiler to take in than a struct literal. Panics (at
-    /// compile time in a constant) when the version has more than 14 digits.
+    /// An embedded migration from positional arguments: its version (the generated code
+    /// passes the migration's constant, so each constant is used and its number written
+    /// once), `down.sql` with its checksum, and the directives as [`NO_TRANSACTION`],
+    /// [`IRREVERSIBLE`] and [`DOWN_NO_TRANSACTION`] or-ed together. What the macro generates:
+    /// one short call per migration is less for the compiler to take in than a struct
+    /// literal.
     ///
     /// ```
+    /// use migrate_runtime::Version;
     /// use migrate_runtime::embedded::{EmbeddedMigration, IRREVERSIBLE};
+    /// const CREATE_USERS: Version = Version::new_const(20261121093000);
     /// const M: EmbeddedMigration = EmbeddedMigration::new(
-    ///     20261121093000, "create_users", "migrations/20261121093000_create_users",
+    ///     CREATE_USERS, "create_users", "migrations/20261121093000_create_users",
     ///     "CREATE TABLE users ();", [0; 32], None, IRREVERSIBLE,
     /// );
     /// assert!(M.irreversible && !M.no_transaction && M.down.is_none());
@@ -60,7 +63,7 @@ impl EmbeddedMigration {
     /// ```
     #[allow(clippy::too_many_arguments)]
     pub const fn new(
-        version: i64,
+        version: Version,
         name: &'static str,
         path: &'static str,
         up: &'static str,
@@ -73,7 +76,7 @@ impl EmbeddedMigration {
             None => (None, None),
         };
         EmbeddedMigration {
-            version: Version::new_const(version),
+            version,
             name,
             path,
             up,

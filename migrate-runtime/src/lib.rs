@@ -5,7 +5,7 @@
 //! - [`model`]: reading `migrations/<version>_<name>/{migration.sql,down.sql}`, directives,
 //!   checksums, creating new migrations;
 //! - [`lockfile`]: `migrations.lock`, verification and sealing;
-//! - `project` (feature `cargo`): finding the package and its `[package.metadata.migrate]`;
+//! - `project` (feature `manifest`): finding the package and its `[package.metadata.migrate]`;
 //! - `engine` (feature `postgres`, default): apply, status, down, resolve, reset on a client;
 //! - `schema` (feature `postgres`): a canonical snapshot of a database's schema, and diffs;
 //! - `shadow` (feature `postgres`): scratch databases where `verify` rehearses migrations;
@@ -45,7 +45,7 @@ pub mod lockfile;
 pub mod model;
 #[cfg(all(unix, feature = "ops"))]
 pub mod ops;
-#[cfg(feature = "cargo")]
+#[cfg(feature = "manifest")]
 pub mod project;
 pub mod schema;
 pub mod shadow;

@@ -2,7 +2,6 @@
 //! `[package.metadata.migrate]` settings. The CLI and the macro both resolve paths here, so the
 //! default migrations directory is the same for both.
 
-use cargo_metadata::MetadataCommand;
 use std::path::{Path, PathBuf};
 
 /// Settings from `[package.metadata.migrate]` (or `[workspace.metadata.migrate]` for a virtual
@@ -128,13 +127,14 @@ pub enum TargetDir {
 }
 
 impl TargetDir {
-    /// The directory, asking cargo if need be.
+    /// The directory, asking cargo if need be (feature `cargo`).
     ///
     /// ```
     /// use migrate_runtime::project::TargetDir;
     /// let known = TargetDir::Known("/app/target".into());
     /// assert_eq!(known.resolve().unwrap(), std::path::Path::new("/app/target"));
     /// ```
+    #[cfg(feature = "cargo")]
     pub fn resolve(&self) -> Result<PathBuf, ProjectError> {
         match self {
             TargetDir::Known(dir) => Ok(dir.clone()),
@@ -210,11 +210,12 @@ fn target_dir_from_env() -> Option<PathBuf> {
 }
 
 /// `CARGO_TARGET_DIR`, else the target directory `cargo metadata` reports for `manifest`.
+#[cfg(feature = "cargo")]
 fn target_dir_of(manifest: &Path) -> Result<PathBuf, ProjectError> {
     if let Some(dir) = target_dir_from_env() {
         return Ok(dir);
     }
-    let metadata = MetadataCommand::new()
+    let metadata = cargo_metadata::MetadataCommand::new()
         .manifest_path(manifest)
         .no_deps()
         .exec()
@@ -355,6 +356,7 @@ impl Project {
     /// Cargo's target directory (where the dev database lives): `CARGO_TARGET_DIR`, else what
     /// `cargo metadata` says for the manifest (a workspace member's is the workspace's, and
     /// `.cargo/config.toml` may move it), asked only now.
+    /// (Feature `cargo`.)
     ///
     /// ```
     /// use migrate_runtime::project::Project;
@@ -365,6 +367,7 @@ impl Project {
     /// assert_eq!(p.target_dir().unwrap(), dir.path().join("target"));
     /// # }
     /// ```
+    #[cfg(feature = "cargo")]
     pub fn target_dir(&self) -> Result<PathBuf, ProjectError> {
         self.target_dir.resolve()
     }

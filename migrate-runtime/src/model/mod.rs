@@ -246,7 +246,37 @@ impl MigrationSet {
     /// assert_eq!(set.migrations[0].name, "create_users");
     /// ```
     pub fn read(dir: &Path) -> Result<MigrationSet, ReadErrors> {
-        read::read_set(dir, read::Texts::Keep, None)
+        read::read_set(dir, read::Texts::Keep, None, read::Listing::Every)
+    }
+
+    /// Reads and checks a migrations directory as [`MigrationSet::read`] does, for the
+    /// compile-time check: the folders of the migrations `sealed` names (by version and name)
+    /// are not listed, their `migration.sql` and `down.sql` are opened by name, so a stray file
+    /// in such a folder is not reported (`seal` refused it when the migration was sealed;
+    /// `status` and `apply` still report it). A listing is most of what reading a folder
+    /// costs (five system calls of ten), and the macro reads every folder on every build.
+    ///
+    /// ```
+    /// use migrate_runtime::MigrationSet;
+    /// let dir = tempfile::tempdir().unwrap();
+    /// std::fs::create_dir(dir.path().join("20261121093000_create_users")).unwrap();
+    /// std::fs::write(dir.path().join("20261121093000_create_users/migration.sql"), "SELECT 1;").unwrap();
+    /// std::fs::write(dir.path().join("20261121093000_create_users/notes.txt"), "").unwrap();
+    /// assert!(MigrationSet::read(dir.path()).is_err());
+    /// let set = MigrationSet::read_for_build(dir.path(), &|_, name| name == "create_users").unwrap();
+    /// assert_eq!(set.migrations[0].up.sql, "SELECT 1;");
+    /// assert!(MigrationSet::read_for_build(dir.path(), &|_, _| false).is_err());
+    /// ```
+    pub fn read_for_build(
+        dir: &Path,
+        sealed: &dyn Fn(Version, &str) -> bool,
+    ) -> Result<MigrationSet, ReadErrors> {
+        read::read_set(
+            dir,
+            read::Texts::Keep,
+            None,
+            read::Listing::SkipSealed(sealed),
+        )
     }
 
     /// Reads and checks a migrations directory as [`MigrationSet::read`] does (the same
@@ -265,7 +295,7 @@ impl MigrationSet {
     /// assert!(set.migrations[0].up.sql.is_empty());
     /// ```
     pub fn read_checksums(dir: &Path) -> Result<MigrationSet, ReadErrors> {
-        read::read_set(dir, read::Texts::Drop, None)
+        read::read_set(dir, read::Texts::Drop, None, read::Listing::Every)
     }
 
     /// [`MigrationSet::read_checksums`] through a stat cache kept in `cache_file`: a migration
@@ -294,7 +324,12 @@ impl MigrationSet {
         cache_file: &Path,
     ) -> Result<MigrationSet, ReadErrors> {
         let mut cache = stat_cache::StatCache::open(cache_file, dir);
-        let set = read::read_set(dir, read::Texts::Drop, Some(&mut cache))?;
+        let set = read::read_set(
+            dir,
+            read::Texts::Drop,
+            Some(&mut cache),
+            read::Listing::Every,
+        )?;
         // A cache that cannot be written only costs the next run its speed.
         let _ = cache.save();
         Ok(set)

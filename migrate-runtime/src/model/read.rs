@@ -24,12 +24,23 @@ pub(super) enum Texts {
     Drop,
 }
 
+/// Which migration folders are listed. A listing finds stray files; without one, a folder's
+/// two files are opened by name.
+#[derive(Clone, Copy)]
+pub(super) enum Listing<'a> {
+    /// Every folder.
+    Every,
+    /// Every folder but those of the migrations this says are sealed (by version and name).
+    SkipSealed(&'a dyn Fn(Version, &str) -> bool),
+}
+
 /// Reads `dir`. With a stat cache (texts dropped), a folder whose stamps match its record is
 /// not read at all, and every folder read is remembered.
 pub(super) fn read_set(
     dir: &Path,
     texts: Texts,
     mut cache: Option<&mut StatCache>,
+    listing: Listing<'_>,
 ) -> Result<MigrationSet, ReadErrors> {
     let mut errors = Vec::new();
     let err = |errors: &mut Vec<ReadError>, path: &Path, problem| {
@@ -48,15 +59,7 @@ pub(super) fn read_set(
                 problem: Problem::MissingDirectory,
             }]));
         }
-        Err(e) => {
-            return Err(ReadErrors(vec![ReadError {
-                path: dir.to_path_buf(),
-                line: None,
-                problem: Problem::Io {
-                    message: e.to_string(),
-                },
-            }]));
-        }
+        Err(e) => return Err(ReadErrors(vec![io_error(dir, &e)])),
     };
 
     // In name order, which is version order for folder names of 14 digits: kept in a vector
@@ -112,7 +115,11 @@ pub(super) fn read_set(
                 // Stamped before it is read: a change made while it is read shows next time
                 // as another stamp, or a racy one.
                 let stamps = cache.is_some().then(|| FolderStamps::take(&path)).flatten();
-                match read_migration(&path, version, name, texts, &mut buffer) {
+                let list = match listing {
+                    Listing::Every => true,
+                    Listing::SkipSealed(sealed) => !sealed(version, name),
+                };
+                match read_migration(&path, version, name, texts, list, &mut buffer) {
                     Ok(m) => {
                         if let (Some(cache), Some(stamps)) = (cache.as_deref_mut(), stamps) {
                             cache.record(&file_name, &stamps, &m);
@@ -161,56 +168,45 @@ fn read_migration(
     version: Version,
     name: &str,
     texts: Texts,
+    list: bool,
     buffer: &mut Vec<u8>,
 ) -> Result<Migration, Vec<ReadError>> {
     let mut errors = Vec::new();
-    let io = |path: &Path, e: std::io::Error| ReadError {
-        path: path.to_path_buf(),
-        line: None,
-        problem: Problem::Io {
-            message: e.to_string(),
-        },
-    };
-    let mut has_up = false;
-    let mut has_down = false;
-    match sorted_entries(dir) {
-        Ok(entries) => {
-            for (path, file_name, _) in entries {
-                match file_name.as_str() {
-                    UP_FILE => has_up = true,
-                    DOWN_FILE => has_down = true,
-                    f if f.starts_with('.') => {}
-                    _ => errors.push(ReadError {
-                        path,
-                        line: None,
-                        problem: Problem::StrayFileInMigration,
-                    }),
-                }
-            }
-        }
-        Err(e) => return Err(vec![io(dir, e)]),
-    }
     let up_path = dir.join(UP_FILE);
-    if !has_up {
-        errors.push(ReadError {
-            path: up_path.clone(),
-            line: None,
-            problem: Problem::MissingMigrationSql,
-        });
-    }
-    let up = has_up
-        .then(|| read_sql(&up_path, buffer))
-        .transpose()
-        .map_err(|e| errors.push(e))
-        .ok()
-        .flatten();
     let down_path = dir.join(DOWN_FILE);
-    let down = has_down
-        .then(|| read_sql(&down_path, buffer))
-        .transpose()
-        .map_err(|e| errors.push(e))
-        .ok()
-        .flatten();
+    // Each file read when the listing shows it, or, without a listing, when opening it finds
+    // it.
+    let (up, down) = if list {
+        let (has_up, has_down) = listed(dir, &mut errors).map_err(|e| vec![io_error(dir, &e)])?;
+        let read = |has: bool, path: &Path, buffer: &mut Vec<u8>| {
+            has.then(|| read_sql(path, buffer)).transpose()
+        };
+        (
+            read(has_up, &up_path, buffer),
+            read(has_down, &down_path, buffer),
+        )
+    } else {
+        (
+            read_sql_if_present(&up_path, buffer),
+            read_sql_if_present(&down_path, buffer),
+        )
+    };
+    let up = match up {
+        Ok(Some(up)) => Some(up),
+        Ok(None) => {
+            errors.push(ReadError {
+                path: up_path.clone(),
+                line: None,
+                problem: Problem::MissingMigrationSql,
+            });
+            None
+        }
+        Err(e) => {
+            errors.push(e);
+            None
+        }
+    };
+    let down = down.map_err(|e| errors.push(e)).ok().flatten();
 
     let mut directives = Directives::default();
     if let Some(up) = &up {
@@ -278,16 +274,44 @@ fn read_migration(
     }
 }
 
+/// Whether a folder's listing shows `migration.sql` and `down.sql`; every other entry (but
+/// hidden ones) is a stray file, added to `errors`.
+fn listed(dir: &Path, errors: &mut Vec<ReadError>) -> std::io::Result<(bool, bool)> {
+    let mut has_up = false;
+    let mut has_down = false;
+    for (path, file_name, _) in sorted_entries(dir)? {
+        match file_name.as_str() {
+            UP_FILE => has_up = true,
+            DOWN_FILE => has_down = true,
+            f if f.starts_with('.') => {}
+            _ => errors.push(ReadError {
+                path,
+                line: None,
+                problem: Problem::StrayFileInMigration,
+            }),
+        }
+    }
+    Ok((has_up, has_down))
+}
+
 /// Reads a SQL file, checking that it is UTF-8 and hashing it.
 fn read_sql(path: &Path, buffer: &mut Vec<u8>) -> Result<SqlFile, ReadError> {
-    read_into(path, buffer).map_err(|e| ReadError {
-        path: path.to_path_buf(),
-        line: None,
-        problem: Problem::Io {
-            message: e.to_string(),
-        },
-    })?;
-    match String::from_utf8(buffer.as_slice().to_vec()) {
+    read_into(path, buffer).map_err(|e| io_error(path, &e))?;
+    sql_file(path, buffer)
+}
+
+/// [`read_sql`], or `None` when there is no such file.
+fn read_sql_if_present(path: &Path, buffer: &mut Vec<u8>) -> Result<Option<SqlFile>, ReadError> {
+    match read_into(path, buffer) {
+        Ok(()) => sql_file(path, buffer).map(Some),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io_error(path, &e)),
+    }
+}
+
+/// The file read into `buffer`, checked to be UTF-8 and hashed.
+fn sql_file(path: &Path, buffer: &[u8]) -> Result<SqlFile, ReadError> {
+    match String::from_utf8(buffer.to_vec()) {
         Ok(sql) => Ok(SqlFile::new(path.to_path_buf(), sql)),
         Err(e) => {
             let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
@@ -301,6 +325,16 @@ fn read_sql(path: &Path, buffer: &mut Vec<u8>) -> Result<SqlFile, ReadError> {
                 },
             })
         }
+    }
+}
+
+fn io_error(path: &Path, e: &std::io::Error) -> ReadError {
+    ReadError {
+        path: path.to_path_buf(),
+        line: None,
+        problem: Problem::Io {
+            message: e.to_string(),
+        },
     }
 }
 

@@ -3,7 +3,7 @@
 //! read again, and the result is the set a read without the cache finds.
 
 use super::StatCache;
-use crate::model::read::{Texts, read_set};
+use crate::model::read::{Listing, Texts, read_set};
 use crate::model::{MigrationSet, Problem, ReadErrors};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -62,7 +62,12 @@ impl Project {
     /// A read through the cache: the set (or errors) and how many folders were not read.
     fn read(&self) -> (Result<MigrationSet, ReadErrors>, usize) {
         let mut cache = StatCache::open(&self.cache_file(), &self.migrations());
-        let set = read_set(&self.migrations(), Texts::Drop, Some(&mut cache));
+        let set = read_set(
+            &self.migrations(),
+            Texts::Drop,
+            Some(&mut cache),
+            Listing::Every,
+        );
         let hits = cache.hits();
         if set.is_ok() {
             cache.save().unwrap();
