@@ -190,10 +190,10 @@ pub fn source(checked: &Checked, warn_drafts: bool) -> String {
          pub static MIGRATOR: ::migrate_runtime::embedded::Migrator = {{\n\
          use ::migrate_runtime::embedded::EmbeddedMigration as M;\n\
          use ::core::include_str as s;\n{}\
-         // A const item, not a promoted temporary: its value is 'static as a whole. Its name\n\
-         // is not upper case, so no migration's constant (named in the entries) is shadowed.\n\
-         #[allow(non_upper_case_globals)]\n\
-         const all: &[M] = &[\n",
+         // An inline const, not a promoted temporary: its value is 'static as a whole, and it\n\
+         // names nothing that could shadow a migration's constant (named in the entries) or\n\
+         // trip a crate's naming lints.\n\
+         ::migrate_runtime::embedded::Migrator::new({dir:?}, const {{ &[\n",
         format!("Every migration of `{dir}`, embedded at compile time."),
         // Only what the entries use: an unused import would warn.
         match (
@@ -214,10 +214,7 @@ pub fn source(checked: &Checked, warn_drafts: bool) -> String {
         path.push_str(folder);
         entry(&mut out, m, name, &path);
     }
-    let _ = writeln!(
-        out,
-        "];\n::migrate_runtime::embedded::Migrator::new({dir:?}, all)\n}};"
-    );
+    let _ = writeln!(out, "] }})\n}};");
     if let Some(lock) = &checked.lock_file {
         let _ = writeln!(
             out,
@@ -271,7 +268,7 @@ fn constant_doc(m: &Migration, folder: &str) -> String {
     format!(" Migration `{folder}`.\n\n```sql\n{sql}```")
 }
 
-/// One entry of `all`: an `EmbeddedMigration::new` call with the migration's constant (the
+/// One entry of the list `MIGRATOR` holds: an `EmbeddedMigration::new` call with the migration's constant (the
 /// names `M`, `s!`, `Some` and `None` are the `use` items of [`source`]). `Debug` of a `str` is
 /// a valid Rust string literal.
 fn entry(out: &mut String, m: &Migration, name: &str, path: &str) {

@@ -520,8 +520,14 @@ impl Runner<'_> {
 
     /// Sleeps, waking early when asked to stop.
     fn pause(&self, d: Duration) {
-        let until = Instant::now() + d;
+        // A pause too long to be a point in time (`pause=` accepts any number of hours) lasts
+        // until the run is stopped.
+        let until = Instant::now().checked_add(d);
         while !self.engine.stopping() {
+            let Some(until) = until else {
+                std::thread::sleep(Duration::from_millis(50));
+                continue;
+            };
             let left = until.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return;

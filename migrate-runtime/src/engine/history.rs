@@ -351,11 +351,25 @@ impl StatusRow {
     }
 
     /// The recorded SQL of migration.sql, when read ([`recorded_sql_for`]).
+    ///
+    /// ```
+    /// # use migrate_runtime::engine::history::StatusRow;
+    /// fn recorded(row: &StatusRow) -> &str {
+    ///     row.sql().unwrap_or_default()
+    /// }
+    /// ```
     pub fn sql(&self) -> Option<&str> {
         self.rare.as_ref()?.sql.as_deref()
     }
 
     /// The rare columns, to take from or to set (made empty when the row had none).
+    ///
+    /// ```
+    /// # use migrate_runtime::engine::history::StatusRow;
+    /// fn forget_sql(row: &mut StatusRow) {
+    ///     row.rare_mut().sql = None;
+    /// }
+    /// ```
     pub fn rare_mut(&mut self) -> &mut RareColumns {
         self.rare.get_or_insert_default()
     }

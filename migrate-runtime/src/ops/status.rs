@@ -234,7 +234,7 @@ pub fn status(
     let entries: Vec<StatusEntry> = known
         .into_iter()
         .map(|k| {
-            let (name, path) = if k.present {
+            let (name, path) = if k.file.is_some() {
                 (k.name, k.path)
             } else {
                 let name = k.row.map_or("", |i| rows[i].name.as_str()).to_string();
@@ -255,7 +255,7 @@ pub fn status(
                 name,
                 state: k.state,
                 sealed: is_sealed(k.version),
-                draft: k.present && !is_sealed(k.version),
+                draft: k.file.is_some() && !is_sealed(k.version),
                 path,
                 no_transaction,
                 at: None,
@@ -305,8 +305,9 @@ pub fn status(
 struct Known {
     version: Version,
     state: State,
-    /// Its file is present: `name`, `path` and `no_transaction` are the file's.
-    present: bool,
+    /// The index of its file in the set, when present: `name`, `path` and `no_transaction`
+    /// are the file's.
+    file: Option<usize>,
     no_transaction: Option<bool>,
     name: String,
     path: PathBuf,
@@ -328,21 +329,17 @@ fn known(
         known.push(Known {
             version: e.version,
             state: e.state,
-            present: e.migration.is_some(),
+            file: e.migration,
             no_transaction: None,
             name: String::new(),
             path: PathBuf::new(),
             row: e.row,
         })
     });
-    for k in known.iter_mut().filter(|k| k.present) {
-        let Ok(i) = set
-            .migrations
-            .binary_search_by_key(&k.version, |m| m.version)
-        else {
+    for k in &mut known {
+        let Some(m) = k.file.map(|i| &mut set.migrations[i]) else {
             continue;
         };
-        let m = &mut set.migrations[i];
         if let (State::Edited, Some(r)) = (k.state, k.row.map(|i| &rows[i])) {
             let diff = unified_diff(r.sql().unwrap_or_default(), &up_text(m), &m.up.path);
             diffs.push((k.version, diff));
