@@ -50,6 +50,13 @@ const USERS: (&str, &str, Option<&str>) = (
     Some("DROP TABLE users;\n"),
 );
 
+/// A reversible migration after [`USERS`], the one most histories here end with.
+const ADD_CITY: (&str, &str, Option<&str>) = (
+    "20260101000200_add_city",
+    "ALTER TABLE users ADD COLUMN city text;\n",
+    Some("ALTER TABLE users DROP COLUMN city;\n"),
+);
+
 #[test]
 fn a_reversible_history_is_ok_throughout() {
     let (_dir, set) = set(&[
@@ -119,11 +126,7 @@ fn a_failing_down_names_its_file_line_and_column_and_the_replay_goes_on() {
             "ALTER TABLE users ADD COLUMN age integer;\n",
             Some("-- undo\nALTER TABLE users\n  DROP COLUMN agee;\n"),
         ),
-        (
-            "20260101000200_add_city",
-            "ALTER TABLE users ADD COLUMN city text;\n",
-            Some("ALTER TABLE users DROP COLUMN city;\n"),
-        ),
+        ADD_CITY,
     ]);
     let checked = verify_all(&set);
     assert_eq!(
@@ -315,11 +318,7 @@ fn a_migration_that_does_not_apply_ends_the_replay() {
             "ALTER TABLE nobody ADD COLUMN x integer;\n",
             Some("SELECT 1;\n"),
         ),
-        (
-            "20260101000200_add_city",
-            "ALTER TABLE users ADD COLUMN city text;\n",
-            Some("ALTER TABLE users DROP COLUMN city;\n"),
-        ),
+        ADD_CITY,
     ]);
     let checked = verify_all(&set);
     assert_eq!(
@@ -342,11 +341,7 @@ fn only_the_migrations_asked_for_are_checked_the_others_are_applied() {
             "ALTER TABLE users ADD COLUMN age integer;\n",
             Some("SELECT 1;\n"),
         ),
-        (
-            "20260101000200_add_city",
-            "ALTER TABLE users ADD COLUMN city text;\n",
-            Some("ALTER TABLE users DROP COLUMN city;\n"),
-        ),
+        ADD_CITY,
         (
             "20260101000300_later",
             "ALTER TABLE users ADD COLUMN zip text;\n",
@@ -599,11 +594,7 @@ fn a_file_with_its_own_begin_and_commit_verifies() {
              CREATE INDEX orders_user ON orders (user_id);\nCOMMIT;\n",
             Some("BEGIN;\nDROP TABLE orders;\nCOMMIT;\n"),
         ),
-        (
-            "20260101000200_add_city",
-            "ALTER TABLE users ADD COLUMN city text;\n",
-            Some("ALTER TABLE users DROP COLUMN city;\n"),
-        ),
+        ADD_CITY,
     ]);
     assert_eq!(
         verdicts(&verify_all(&set)),
@@ -687,11 +678,7 @@ fn a_migration_that_discards_temporary_objects_verifies_like_the_others() {
             "DISCARD TEMP;\nCREATE TABLE audit (id bigint PRIMARY KEY);\n",
             Some("DROP TABLE audit;\n"),
         ),
-        (
-            "20260101000200_add_city",
-            "ALTER TABLE users ADD COLUMN city text;\n",
-            Some("ALTER TABLE users DROP COLUMN city;\n"),
-        ),
+        ADD_CITY,
         (
             "20260101000300_forgets_index",
             "CREATE INDEX users_city ON users (city);\n",
@@ -716,11 +703,7 @@ fn a_migration_that_discards_temporary_objects_verifies_like_the_others() {
             "-- migrate:no-transaction\nCREATE TABLE audit (id bigint PRIMARY KEY);\n",
             Some("-- migrate:no-transaction\nDISCARD TEMP;\nDROP TABLE audit;\n"),
         ),
-        (
-            "20260101000200_add_city",
-            "ALTER TABLE users ADD COLUMN city text;\n",
-            Some("ALTER TABLE users DROP COLUMN city;\n"),
-        ),
+        ADD_CITY,
     ]);
     assert_eq!(
         verdicts(&verify_all(&set2)),
@@ -744,11 +727,7 @@ fn a_migration_that_discards_everything_verifies_like_the_others() {
             "-- migrate:no-transaction\nDISCARD ALL;\nCREATE TABLE audit (id bigint PRIMARY KEY);\n",
             Some("-- migrate:no-transaction\nDISCARD ALL;\nDROP TABLE audit;\n"),
         ),
-        (
-            "20260101000200_add_city",
-            "ALTER TABLE users ADD COLUMN city text;\n",
-            Some("ALTER TABLE users DROP COLUMN city;\n"),
-        ),
+        ADD_CITY,
         (
             "20260101000300_forgets_index",
             "CREATE INDEX users_city ON users (city);\n",
@@ -773,11 +752,7 @@ fn a_migration_that_discards_everything_verifies_like_the_others() {
             "DEALLOCATE ALL;\nCREATE TABLE audit (id bigint PRIMARY KEY);\n",
             Some("DROP TABLE audit;\nDEALLOCATE ALL;\n"),
         ),
-        (
-            "20260101000200_add_city",
-            "ALTER TABLE users ADD COLUMN city text;\n",
-            Some("ALTER TABLE users DROP COLUMN city;\n"),
-        ),
+        ADD_CITY,
     ]);
     assert_eq!(
         verdicts(&verify_all(&set2)),
