@@ -4,12 +4,13 @@
 //! Reported: the throughput of the backfill (default batch size, no pause) against the single
 //! `UPDATE` of the same rows; the longest batch transaction (the longest any row lock is held)
 //! and the batches' time in all, from the engine's progress events; and the p99 latency of a
-//! pgbench-style workload (four threads, each a single-row `UPDATE` or `SELECT` by id in a
-//! loop) while the backfill runs, against the same workload alone.
+//! pgbench-style workload (four threads by default, each a single-row `UPDATE` or `SELECT` by
+//! id in a loop) while the backfill runs, against the same workload alone.
 //!
 //! Run: `cargo bench -p migrate-tests --bench backfill` (`BENCH_ROWS`, `BENCH_BATCH`,
 //! `BENCH_PAUSE_MS`, `BENCH_NICE`: the backfill's `nice=` ratio, `BENCH_RATE`: queries per
-//! second per workload thread, for a workload that does not saturate the machine).
+//! second per workload thread, for a workload that does not saturate the machine,
+//! `BENCH_THREADS`: the workload's threads, default 4).
 
 use migrate_runtime::MigrationSet;
 use migrate_runtime::engine::{ApplyOptions, Engine, Event};
@@ -33,17 +34,18 @@ struct Latencies {
     selects: Vec<Duration>,
 }
 
-/// Four application threads on `users` until `stop`: each loop a single-row UPDATE or SELECT
+/// `threads` application threads on `users` until `stop`: each loop a single-row UPDATE or SELECT
 /// by a pseudo-random id; the latencies. With `rate` (queries per second per thread), each
 /// query is sent at its scheduled time and its latency counts from then (a late start is
 /// latency too); without, as fast as the server answers (the machine saturated).
 fn workload(
     url: &str,
     rows: u64,
+    threads: u64,
     rate: Option<f64>,
     stop: Arc<AtomicBool>,
 ) -> Vec<std::thread::JoinHandle<Latencies>> {
-    (0..4u64)
+    (0..threads)
         .map(|t| {
             let (stop, url) = (stop.clone(), url.to_string());
             std::thread::spawn(move || {
@@ -111,6 +113,7 @@ fn join(handles: Vec<std::thread::JoinHandle<Latencies>>) -> [Vec<Duration>; 3] 
 fn main() {
     let rows = env("BENCH_ROWS", 10_000_000);
     let batch = env("BENCH_BATCH", migrate_runtime::model::DEFAULT_BATCH as u64);
+    let threads = env("BENCH_THREADS", 4).max(1);
     // Queries per second per workload thread; unset: as fast as the server answers.
     let rate = std::env::var("BENCH_RATE")
         .ok()
@@ -172,7 +175,7 @@ fn main() {
     // 2. The workload alone, for as long as the single UPDATE took (at least 5 s).
     let alone_for = single.max(Duration::from_secs(5));
     let stop = Arc::new(AtomicBool::new(false));
-    let handles = workload(&db.url, rows, rate, stop.clone());
+    let handles = workload(&db.url, rows, threads, rate, stop.clone());
     std::thread::sleep(alone_for);
     stop.store(true, Ordering::Relaxed);
     let alone = join(handles);
@@ -192,7 +195,7 @@ fn main() {
     .expect("migration");
     let set = MigrationSet::read(dir.path()).expect("read");
     let stop = Arc::new(AtomicBool::new(false));
-    let handles = workload(&db.url, rows, rate, stop.clone());
+    let handles = workload(&db.url, rows, threads, rate, stop.clone());
     let mut longest = Duration::ZERO;
     let mut busy = Duration::ZERO;
     let mut batches = 0u64;
@@ -229,7 +232,7 @@ fn main() {
         format!("{r} queries/s each")
     });
     println!(
-        "\nbackfill of {rows} rows, batch {batch}{pause}{nice} ({batches} batches), 4 workload threads ({pace})\n"
+        "\nbackfill of {rows} rows, batch {batch}{pause}{nice} ({batches} batches), {threads} workload threads ({pace})\n"
     );
     println!("| measure | value | target | ratio |");
     println!("|---|---|---|---|");
