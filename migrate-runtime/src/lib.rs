@@ -30,6 +30,7 @@
 #[cfg(all(unix, feature = "dev-db"))]
 pub mod backup;
 mod checksum;
+mod counted;
 mod decimal;
 #[cfg(all(unix, feature = "dev-db"))]
 pub mod devdb;
@@ -52,6 +53,7 @@ pub mod shadow;
 mod version;
 
 pub use checksum::{Checksum, ParseChecksumError};
+pub use counted::counted;
 pub use lockfile::{
     Finding, LockEntry, LockFile, LockState, SealOptions, SealOutcome, SealRefused, seal, verify,
 };

@@ -698,7 +698,7 @@ fn a_stop_request_cuts_the_nice_sleep_short() {
     let after_first = stopper.join().expect("stopper");
     assert_eq!(
         interrupted.to_string(),
-        format!("backfill {FILL} interrupted after 1 batches (20 rows, last key 20)")
+        format!("backfill {FILL} interrupted after 1 batch (20 rows, last key 20)")
     );
     assert_eq!(counts(&db), [(0, 75), (1, 20)], "no batch after the stop");
     // The whole sleep would have been 100 times the first batch; the run ended well before.

@@ -522,7 +522,11 @@ fn print_event(event: Event<'_>) {
                 ""
             };
             let stmts = match (a.statements, &a.backfill) {
-                (_, Some(b)) => format!(", backfill: {} batches, {} rows", b.batches, b.rows),
+                (_, Some(b)) => format!(
+                    ", backfill: {}, {}",
+                    migrate_runtime::counted(b.batches, "batch", "batches"),
+                    migrate_runtime::counted(b.rows, "row", "rows")
+                ),
                 (Some(1), _) => ", 1 statement".to_string(),
                 (Some(n), _) => format!(", {n} statements"),
                 (None, _) => String::new(),

@@ -65,9 +65,13 @@ pub fn text(m: &MigrationImpact) {
             || "rows unknown (never analyzed)".to_string(),
             |r| format!("~{r} rows"),
         );
-        let batches = b
-            .estimated_batches
-            .map_or_else(String::new, |n| format!(" in ~{n} batches of {}", b.batch));
+        let batches = b.estimated_batches.map_or_else(String::new, |n| {
+            format!(
+                " in ~{} of {}",
+                migrate_runtime::counted(n.unsigned_abs(), "batch", "batches"),
+                b.batch
+            )
+        });
         println!("  backfill: {rows} of {} by {}{batches}", b.table, b.key);
     }
     for s in &m.statements {

@@ -47,10 +47,10 @@ pub fn detail(e: &StatusEntry) -> String {
     }
     if let Some(b) = &e.backfill {
         detail.push_str(&format!(
-            ", backfill stopped after {} batches ({} keys, {} rows, last key {})",
-            b.batches,
-            b.keys,
-            b.rows,
+            ", backfill stopped after {} ({}, {}, last key {})",
+            migrate_runtime::counted(b.batches, "batch", "batches"),
+            migrate_runtime::counted(b.keys, "key", "keys"),
+            migrate_runtime::counted(b.rows, "row", "rows"),
             b.last_key.as_deref().unwrap_or("none")
         ));
         if let Some(err) = &e.error {

@@ -272,8 +272,8 @@ impl Runner<'_> {
         row.backfill = Some(progress.to_json());
         if progress.batches > 0 {
             row.note = Some(format!(
-                "resumed after {} batches, key {}",
-                progress.batches,
+                "resumed after {}, key {}",
+                crate::counted(progress.batches, "batch", "batches"),
                 progress.last_key.as_deref().unwrap_or("-")
             ));
         }

@@ -294,10 +294,13 @@ impl Stopped {
                          same command again to resume it"
                     ),
                     Outcome::Backfill { batches, rows } => format!(
-                        "{m} is a backfill: {batches} batches ({rows} rows) are committed with \
+                        "{m} is a backfill: {} ({}) {} committed with \
                          their checkpoint, the batch that was running was rolled back; fix the \
                          cause if there is one, then run the same command again to resume after \
-                         the last committed batch"
+                         the last committed batch",
+                        crate::counted(batches, "batch", "batches"),
+                        crate::counted(rows, "row", "rows"),
+                        if batches == 1 { "is" } else { "are" }
                     ),
                 }
             }
@@ -341,10 +344,10 @@ impl fmt::Display for Interrupted {
         let p = &self.progress;
         write!(
             f,
-            "backfill {} interrupted after {} batches ({} rows",
+            "backfill {} interrupted after {} ({}",
             self.folder(),
-            p.batches,
-            p.rows
+            crate::counted(p.batches, "batch", "batches"),
+            crate::counted(p.rows, "row", "rows")
         )?;
         if let Some(key) = &p.last_key {
             write!(f, ", last key {key}")?;
