@@ -74,5 +74,5 @@ pub fn ms(ms: f64) -> String {
 
 /// `n word(s)`.
 pub fn plural(n: usize, word: &str) -> String {
-    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+    migrate_runtime::counted(n as u64, word, &format!("{word}s"))
 }
