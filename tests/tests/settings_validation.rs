@@ -268,3 +268,49 @@ fn a_server_that_accepts_and_never_answers_is_a_timeout_not_a_hang() {
         assert!(!stderr.contains("pw@"), "{stderr}");
     }
 }
+
+#[test]
+fn status_reports_a_directory_it_cannot_read_without_waiting_for_a_silent_server() {
+    let listener = TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    let p = Project::new();
+    p.migration("20261121090000_a", "SELECT 1;\n", Some("SELECT 1;\n"));
+    std::fs::create_dir(p.path().join("migrations/20261121090001_b")).unwrap();
+    let url = format!("postgres://u:pw@127.0.0.1:{port}/db");
+    // The connection could take an hour to give up; the directory's error must not wait for
+    // it. (Status connects while it reads the directory.)
+    let mut child = p.spawn(&["--database-url", &url, "status", "--connect-timeout", "1h"]);
+    let begun = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if begun.elapsed() > std::time::Duration::from_secs(120) {
+            child.kill().unwrap();
+            panic!("status still waits for the silent server after 120 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr.lines().take(2).collect::<Vec<_>>(),
+        [
+            "error: the migrations directory has a problem",
+            "  --> migrations/20261121090001_b/migration.sql: missing migration.sql"
+        ],
+        "{stderr}"
+    );
+}

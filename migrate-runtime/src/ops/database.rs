@@ -237,19 +237,47 @@ pub fn connect(
     events: &mut dyn FnMut(OpEvent<'_>),
 ) -> Result<Connected, OpError> {
     let info = conninfo(ws, events)?;
-    let mut client = info.connect(settings.connect_timeout)?;
+    let (connected, server) = connect_to(info, settings.connect_timeout)?;
+    if let Some(server) = &server {
+        server.report(&connected.label, events);
+    }
+    Ok(connected)
+}
+
+/// What the server said of itself once connected.
+pub(crate) struct Server {
+    /// `server_version`.
+    pub version: String,
+    /// Whether the session is encrypted.
+    pub tls: bool,
+}
+
+impl Server {
+    /// The [`OpEvent::Connected`] event.
+    pub fn report(&self, label: &str, events: &mut dyn FnMut(OpEvent<'_>)) {
+        events(OpEvent::Connected {
+            label,
+            server_version: &self.version,
+            tls: self.tls,
+        });
+    }
+}
+
+/// Connects to `info` (no workspace needed: a thread of its own can do it); the server's
+/// version and TLS, when it tells them.
+pub(crate) fn connect_to(
+    info: &ConnInfo,
+    timeout: Option<Duration>,
+) -> Result<(Connected, Option<Server>), OpError> {
+    let mut client = info.connect(timeout)?;
     let label = info.label();
     let sql = "SELECT current_setting('server_version'), \
                coalesce((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false)";
-    if let Ok(row) = client.query_one(sql, &[]) {
-        let version: String = row.get(0);
-        events(OpEvent::Connected {
-            label: &label,
-            server_version: &version,
-            tls: row.get(1),
-        });
-    }
-    Ok(Connected { client, label })
+    let server = client.query_one(sql, &[]).ok().map(|row| Server {
+        version: row.get(0),
+        tls: row.get(1),
+    });
+    Ok((Connected { client, label }, server))
 }
 
 /// The engine with a second session to the same database, opened when a migration waits for a

@@ -152,27 +152,44 @@ pub fn status(
     // The database is connected to and its history read on a thread of its own while the
     // directory is read here: the two take about as long. (This way round the directory's
     // big, short-lived allocations, the lock file's text among them, are made where the
-    // report is built later, which reuses their memory.) When both fail, the read's error
-    // is the one reported, as when the read came first, and nothing the connection would
-    // print (with `--verbose`) is printed before the read succeeded. With no database
-    // configured the dev database is used, and it is started only once the directory was
-    // read (a directory that cannot be read must not create or start it): one after the
-    // other.
+    // report is built later, which reuses their memory.) When the read fails, its error is
+    // reported at once: the thread is not waited for (a server that does not answer would
+    // hold the error back until the connect timeout), and nothing the connection would print
+    // (with `--verbose`) is printed. With no database configured the dev database is used,
+    // and it is started only once the directory was read (a directory that cannot be read
+    // must not create or start it): one after the other.
     let (read, opened) = if database::connects_quietly(ws) {
-        let (opened, read) = alongside(
-            || {
-                let mut held = HeldBack::default();
-                let opened = open(ws, &request.db, &mut |e| held.record(e));
-                (opened, held)
-            },
-            read,
-        );
-        let read = read?;
-        // What the connection reported comes first, failed or not (as without the thread).
-        let (opened, held) = opened;
+        let mut held = HeldBack::default();
+        // Settings and connection string resolved here: with a string given, no I/O.
+        let resolved =
+            database::db_settings(ws, &request.db, &mut |e| held.record(e)).and_then(|settings| {
+                let info = database::conninfo(ws, &mut |_| {})?.clone();
+                Ok((settings, info))
+            });
+        let pending = resolved.map(|(settings, info)| {
+            let (engine, timeout) = (settings.engine.clone(), settings.connect_timeout);
+            let opening = std::thread::spawn(move || -> Result<_, OpError> {
+                let (mut db, server) = database::connect_to(&info, timeout)?;
+                let rows = engine
+                    .status_history(&mut db.client)
+                    .map_err(OpError::engine("read the status", None))?;
+                Ok((db, server, rows))
+            });
+            (settings, opening)
+        });
+        // A failed read returns here, leaving the thread to end on its own.
+        let read = read()?;
         held.replay(events);
-        let opened = opened?;
-        (read, opened)
+        let (settings, opening) = pending?;
+        let opened = match opening.join() {
+            Ok(opened) => opened,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        let (db, server, rows) = opened?;
+        if let Some(server) = &server {
+            server.report(&db.label, events);
+        }
+        (read, Opened { settings, db, rows })
     } else {
         let read = read()?;
         (read, open(ws, &request.db, events)?)
@@ -405,51 +422,25 @@ fn open(
     Ok(Opened { settings, db, rows })
 }
 
-/// Runs `first` on a thread of its own while `second` runs on this one; both results.
-fn alongside<A: Send, B>(first: impl FnOnce() -> A + Send, second: impl FnOnce() -> B) -> (A, B) {
-    std::thread::scope(|scope| {
-        let first = scope.spawn(first);
-        let b = second();
-        match first.join() {
-            Ok(a) => (a, b),
-            Err(panic) => std::panic::resume_unwind(panic),
-        }
-    })
-}
-
-/// The events of opening the database while the directory is read, held back until the read
-/// succeeded: [`open`] reports the settings and the connection (with a URL configured,
-/// nothing else).
+/// The settings' event of opening the database while the directory is read, held back until
+/// the read succeeded (with a URL configured, the settings are all it reports before the
+/// connection).
 #[derive(Default)]
 struct HeldBack {
     settings: Option<EngineConfig>,
-    connected: Option<(String, String, bool)>,
 }
 
 impl HeldBack {
     fn record(&mut self, event: OpEvent<'_>) {
-        match event {
-            OpEvent::Settings(config) => self.settings = Some(config.clone()),
-            OpEvent::Connected {
-                label,
-                server_version,
-                tls,
-            } => self.connected = Some((label.into(), server_version.into(), tls)),
-            _ => {}
+        if let OpEvent::Settings(config) = event {
+            self.settings = Some(config.clone());
         }
     }
 
-    /// Reports what was held back, in the order it happened.
+    /// Reports what was held back.
     fn replay(self, events: &mut dyn FnMut(OpEvent<'_>)) {
         if let Some(config) = &self.settings {
             events(OpEvent::Settings(config));
-        }
-        if let Some((label, server_version, tls)) = &self.connected {
-            events(OpEvent::Connected {
-                label,
-                server_version,
-                tls: *tls,
-            });
         }
     }
 }
