@@ -219,17 +219,34 @@ fn rows_this_tool_did_not_write_are_errors_not_guesses() {
     }
 }
 
-#[test]
-fn a_server_that_accepts_and_never_answers_is_a_timeout_not_a_hang() {
+/// A port on this machine that accepts every connection and never says a word.
+fn silent_server() -> u16 {
     let listener = TcpListener::bind(("127.0.0.1", 0)).unwrap();
     let port = listener.local_addr().unwrap().port();
-    // Accept every connection and never say a word.
     std::thread::spawn(move || {
         let mut held = Vec::new();
         for stream in listener.incoming().flatten() {
             held.push(stream);
         }
     });
+    port
+}
+
+/// All a child wrote on its standard error, read to its end.
+fn stderr_of(child: &mut std::process::Child) -> String {
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .unwrap();
+    stderr
+}
+
+#[test]
+fn a_server_that_accepts_and_never_answers_is_a_timeout_not_a_hang() {
+    let port = silent_server();
     let p = Project::new();
     p.migration("20261121090000_a", "SELECT 1;\n", Some("SELECT 1;\n"));
     for (url, args, secs) in [
@@ -246,13 +263,7 @@ fn a_server_that_accepts_and_never_answers_is_a_timeout_not_a_hang() {
     ] {
         let mut child = p.spawn(&[&["--database-url", &url, "status"], args.as_slice()].concat());
         // A hang would block here forever; the test harness's own timeout is the backstop.
-        let mut stderr = String::new();
-        child
-            .stderr
-            .take()
-            .expect("stderr")
-            .read_to_string(&mut stderr)
-            .unwrap();
+        let stderr = stderr_of(&mut child);
         let status = child.wait().unwrap();
         assert_eq!(status.code(), Some(1), "{stderr}");
         assert_eq!(
@@ -271,14 +282,7 @@ fn a_server_that_accepts_and_never_answers_is_a_timeout_not_a_hang() {
 
 #[test]
 fn status_reports_a_directory_it_cannot_read_without_waiting_for_a_silent_server() {
-    let listener = TcpListener::bind(("127.0.0.1", 0)).unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for stream in listener.incoming().flatten() {
-            held.push(stream);
-        }
-    });
+    let port = silent_server();
     let p = Project::new();
     p.migration("20261121090000_a", "SELECT 1;\n", Some("SELECT 1;\n"));
     std::fs::create_dir(p.path().join("migrations/20261121090001_b")).unwrap();
@@ -297,13 +301,7 @@ fn status_reports_a_directory_it_cannot_read_without_waiting_for_a_silent_server
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     };
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .expect("stderr")
-        .read_to_string(&mut stderr)
-        .unwrap();
+    let stderr = stderr_of(&mut child);
     assert_eq!(status.code(), Some(1), "{stderr}");
     assert_eq!(
         stderr.lines().take(2).collect::<Vec<_>>(),
