@@ -221,8 +221,8 @@ fn rows_this_tool_did_not_write_are_errors_not_guesses() {
 
 /// A port on this machine that accepts every connection and never says a word.
 fn silent_server() -> u16 {
-    let listener = TcpListener::bind(("127.0.0.1", 0)).unwrap();
-    let port = listener.local_addr().unwrap().port();
+    let listener = TcpListener::bind(("127.0.0.1", 0)).expect("a port on loopback");
+    let port = listener.local_addr().expect("its address").port();
     std::thread::spawn(move || {
         let mut held = Vec::new();
         for stream in listener.incoming().flatten() {
@@ -240,7 +240,7 @@ fn stderr_of(child: &mut std::process::Child) -> String {
         .take()
         .expect("stderr")
         .read_to_string(&mut stderr)
-        .unwrap();
+        .expect("the child's stderr");
     stderr
 }
 
