@@ -50,6 +50,8 @@ pub mod ops;
 pub mod project;
 pub mod schema;
 pub mod shadow;
+#[cfg(feature = "write")]
+mod timestamp;
 mod version;
 
 pub use checksum::{Checksum, ParseChecksumError};

@@ -21,11 +21,8 @@ pub struct Restored {
 
 /// The default name of the new database: `<database>_restore_<UTC time>`, at most 63 bytes.
 fn default_name(dbname: &str) -> String {
-    let at = time::OffsetDateTime::now_utc()
-        .format(time::macros::format_description!(
-            "[year][month][day][hour][minute][second]"
-        ))
-        .unwrap_or_default();
+    let now = time::OffsetDateTime::now_utc();
+    let at = crate::timestamp::digits(time::PrimitiveDateTime::new(now.date(), now.time()));
     let suffix = format!("_restore_{at}");
     let base: String = dbname
         .chars()

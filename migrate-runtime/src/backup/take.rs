@@ -43,11 +43,15 @@ impl Source<'_> {
             .version
             .map_or_else(|| "none".to_string(), |v| v.to_string());
         let now = time::OffsetDateTime::now_utc();
-        let at = now
-            .format(time::macros::format_description!(
-                "[year][month][day]T[hour][minute][second]Z"
-            ))
-            .unwrap_or_default();
+        let at = format!(
+            "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+            now.year(),
+            u8::from(now.month()),
+            now.day(),
+            now.hour(),
+            now.minute(),
+            now.second()
+        );
         format!("{db}-{version}-{at}")
     }
 }

@@ -7,8 +7,6 @@
 //! wrappers) cost more than the compression of a short text itself; here a text costs its
 //! blocks and one copy.
 
-use sha2::digest::generic_array::GenericArray;
-
 /// The initial hash value (FIPS 180-4, 5.3.3).
 const INITIAL: [u32; 8] = [
     0x6a09_e667,
@@ -46,9 +44,10 @@ impl Sha256 {
     pub(super) fn update(&mut self, mut bytes: &[u8]) {
         self.length += bytes.len() as u64;
         while !bytes.is_empty() {
-            if self.filled == 0 && bytes.len() >= 64 {
+            if self.filled == 0
+                && let Some((block, rest)) = bytes.split_first_chunk::<64>()
+            {
                 // A whole block straight from the input.
-                let (block, rest) = bytes.split_at(64);
                 self.compress(block);
                 bytes = rest;
                 continue;
@@ -87,11 +86,8 @@ impl Sha256 {
     }
 
     /// One 64-byte block into the state.
-    fn compress(&mut self, block: &[u8]) {
-        sha2::compress256(
-            &mut self.state,
-            std::slice::from_ref(GenericArray::from_slice(block)),
-        );
+    fn compress(&mut self, block: &[u8; 64]) {
+        sha2::block_api::compress256(&mut self.state, std::slice::from_ref(block));
     }
 }
 

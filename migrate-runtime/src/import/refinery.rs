@@ -218,12 +218,17 @@ fn utc(text: &str) -> String {
     use time::format_description::well_known::Rfc3339;
     time::OffsetDateTime::parse(text, &Rfc3339)
         .ok()
-        .and_then(|t| {
-            t.to_offset(time::UtcOffset::UTC)
-                .format(time::macros::format_description!(
-                    "[year]-[month]-[day] [hour]:[minute]:[second] UTC"
-                ))
-                .ok()
+        .map(|t| {
+            let t = t.to_offset(time::UtcOffset::UTC);
+            format!(
+                "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+                t.year(),
+                u8::from(t.month()),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second()
+            )
         })
         .unwrap_or_else(|| text.to_string())
 }

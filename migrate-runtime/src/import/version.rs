@@ -15,7 +15,7 @@ use super::Tool;
 use super::report::Problem;
 use super::source::SourceMigration;
 use crate::Version;
-use time::macros::format_description;
+use crate::timestamp;
 use time::{OffsetDateTime, PrimitiveDateTime};
 
 /// Our version for one source migration, and why it is not simply the tool's.
@@ -101,10 +101,10 @@ fn candidate(text: &str) -> (Option<Version>, Option<String>) {
     if significant.len() == 19
         && let Ok(nanos) = significant.parse::<i128>()
         && let Ok(t) = OffsetDateTime::from_unix_timestamp_nanos(nanos)
-        && let Ok(digits) = t.format(format_description!(
-            "[year][month][day][hour][minute][second]"
-        ))
-        && let Some(v) = digits.parse::<i64>().ok().and_then(Version::new)
+        && let Some(v) = timestamp::digits(PrimitiveDateTime::new(t.date(), t.time()))
+            .parse::<i64>()
+            .ok()
+            .and_then(Version::new)
     {
         return (
             Some(v),
@@ -121,12 +121,7 @@ fn candidate(text: &str) -> (Option<Version>, Option<String>) {
 
 /// Whether 14 digits are a calendar timestamp `YYYYMMDDHHMMSS`.
 fn is_timestamp(digits: &str) -> bool {
-    digits.len() == 14
-        && PrimitiveDateTime::parse(
-            digits,
-            format_description!("[year][month][day][hour][minute][second]"),
-        )
-        .is_ok()
+    timestamp::parse_digits(digits).is_some()
 }
 
 /// The version right after `v` (one second later for a timestamp).

@@ -15,7 +15,7 @@ pub use verify::{Finding, SqlKind, verify};
 
 use crate::model::LOCK_FILE;
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
 /// The lock file as found on disk.
@@ -147,12 +147,14 @@ pub fn path(dir: &Path) -> PathBuf {
 /// assert!(!lockfile::write(dir.path(), &LockFile::default()).unwrap());
 /// assert_eq!(LockState::load(dir.path()).unwrap(), LockState::Valid(LockFile::default()));
 /// ```
+#[cfg(feature = "write")]
 pub fn write(dir: &Path, lock: &LockFile) -> io::Result<bool> {
     let target = path(dir);
     let text = lock.render();
     if fs::read(&target).ok().as_deref() == Some(text.as_bytes()) {
         return Ok(false);
     }
+    use std::io::Write;
     let mut tmp = tempfile::Builder::new()
         .prefix(".migrations.lock.")
         .tempfile_in(dir)?;

@@ -5,7 +5,7 @@ use crate::Version;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use time::{OffsetDateTime, PrimitiveDateTime, macros::format_description};
+use time::{OffsetDateTime, PrimitiveDateTime};
 
 /// What `cargo migrate new` asks for.
 #[derive(Debug, Clone, Default)]
@@ -187,12 +187,7 @@ fn existing_versions(dir: &Path) -> io::Result<Vec<Version>> {
 }
 
 fn version_of(t: PrimitiveDateTime) -> Version {
-    let digits = t
-        .format(format_description!(
-            "[year][month][day][hour][minute][second]"
-        ))
-        .unwrap_or_default();
-    digits
+    crate::timestamp::digits(t)
         .parse()
         .unwrap_or(Version::new(0).expect("zero is a version"))
 }
@@ -206,12 +201,13 @@ fn next_second(v: Version) -> Version {
 /// The version right after `v`: one second later for a timestamp (across days, months and
 /// years), else the next number; `None` past the largest version.
 pub(crate) fn next_version(v: Version) -> Option<Version> {
-    let fmt = format_description!("[year][month][day][hour][minute][second]");
-    if let Ok(t) = PrimitiveDateTime::parse(&v.to_string(), fmt)
+    if let Some(t) = crate::timestamp::parse_digits(&v.to_string())
         && let Some(later) = t.checked_add(time::Duration::SECOND)
-        && let Ok(digits) = later.format(fmt)
     {
-        return digits.parse::<i64>().ok().and_then(Version::new);
+        return crate::timestamp::digits(later)
+            .parse::<i64>()
+            .ok()
+            .and_then(Version::new);
     }
     Version::new(v.get() + 1)
 }

@@ -4,12 +4,16 @@
 
 mod backfill;
 pub(crate) mod chunks;
+#[cfg(feature = "write")]
 mod create;
 mod directives;
 mod error;
 mod name;
 mod nice;
 mod read;
+// Read through by every read, but kept (loaded and saved) only by `read_checksums_cached`, which
+// needs `write`: without it, the cache is never made.
+#[cfg_attr(not(feature = "write"), allow(dead_code))]
 mod stat_cache;
 mod statements;
 mod transaction;
@@ -22,6 +26,7 @@ pub use backfill::{
 };
 #[cfg(feature = "postgres")]
 pub(crate) use create::next_version;
+#[cfg(feature = "write")]
 pub use create::{CreateError, NewMigration, create_migration};
 pub use directives::{Directives, KNOWN_DIRECTIVES};
 pub use error::{Problem, ReadError, ReadErrors};
@@ -319,6 +324,7 @@ impl MigrationSet {
     /// assert_eq!(set, MigrationSet::read_checksums(&migrations).unwrap());
     /// assert!(cache.is_file());
     /// ```
+    #[cfg(feature = "write")]
     pub fn read_checksums_cached(
         dir: &Path,
         cache_file: &Path,

@@ -228,6 +228,7 @@ impl StatCache {
     /// Writes the cache back when something changed: into a temporary file beside it, renamed
     /// over it. The folder holding it gets a `.gitignore` of `*`, so it never shows in git
     /// even where the target directory is not ignored.
+    #[cfg(feature = "write")]
     pub fn save(mut self) -> std::io::Result<()> {
         // Records left after the last folder are of folders that are gone.
         self.dirty |= self.old.as_ref().is_some_and(RecordStream::has_more);
