@@ -289,21 +289,21 @@ impl TrackedSnapshot {
         fresh: Snapshot,
         fresh_roots: Roots,
     ) -> (Snapshot, Roots) {
-        let mut dropped: HashSet<(ObjectKind, &str)> = HashSet::new();
-        for root in stale {
-            for (kind, name) in self.roots.objects.get(root).into_iter().flatten() {
-                dropped.insert((*kind, name.as_str()));
-            }
-        }
+        // Sorted, searched for every object of the snapshot: a few entries, no hashing.
+        let mut dropped: Vec<(ObjectKind, &str)> = (stale.iter())
+            .filter_map(|root| self.roots.objects.get(root))
+            .flat_map(|objects| objects.iter().map(|(kind, name)| (*kind, name.as_str())))
+            .collect();
+        dropped.sort_unstable();
         let rooted: HashSet<(ObjectKind, &str)> = fresh_roots
             .objects
             .values()
-            .flatten()
+            .flat_map(|objects| objects.iter())
             .map(|(kind, name)| (*kind, name.as_str()))
             .collect();
         let snapshot = Snapshot::merged(
             &self.snapshot,
-            |o| !dropped.contains(&(o.kind, o.name.as_str())),
+            |o| dropped.binary_search(&(o.kind, o.name.as_str())).is_err(),
             &fresh,
             |o| rooted.contains(&(o.kind, o.name.as_str())),
         );
