@@ -23,12 +23,17 @@ pub struct StatementCache {
     statements: HashMap<String, Statement>,
     /// The same queries, narrowed for a refresh ([`narrowed`]), by their full text.
     narrowed: HashMap<String, Statement>,
+    /// The name of the record's change query prepared as SQL, to be run by a caller in its
+    /// own round trip ([`TrackedSnapshot::changes_ahead`]).
+    ///
+    /// [`TrackedSnapshot::changes_ahead`]: super::TrackedSnapshot
+    pub(super) ahead: Option<String>,
 }
 
 impl StatementCache {
     /// How many statements are prepared.
     pub fn len(&self) -> usize {
-        self.statements.len() + self.narrowed.len()
+        self.statements.len() + self.narrowed.len() + usize::from(self.ahead.is_some())
     }
 
     /// None are.

@@ -24,6 +24,7 @@ use crate::schema::{
     TrackedSnapshot, diff, record_changes,
 };
 use crate::{Migration, MigrationSet, SqlFile, Version};
+use postgres::SimpleQueryRow;
 use std::collections::BTreeSet;
 use std::time::Instant;
 
@@ -215,23 +216,36 @@ impl Replay<'_, '_> {
                 Err(failure) => Ok(Err(failure)),
             };
         }
-        let (then, sent) = self.settings_ahead();
+        let ahead = self.ahead(before)?;
+        let then = ahead.after(None);
         let (cache, deallocates) = (&mut self.cache, self.deallocates);
-        let refresh = |client: &mut postgres::Client| {
+        let refresh = |client: &mut postgres::Client, rows: Vec<SimpleQueryRow>| {
             let cache = prepared(cache, deallocates);
-            (before.refresh_in_transaction(client, cache, sent)).map_err(VerifyError::from)
+            let changes = ahead.changes(&rows);
+            (before.refresh_in_transaction(client, cache, ahead.sent, changes))
+                .map_err(VerifyError::from)
         };
-        run_committed_then(self.shadow.client(), m, Direction::Up, (then, refresh))
+        run_committed_then(self.shadow.client(), m, Direction::Up, "", (&then, refresh))
     }
 
-    /// The refresh's settings to send in the round trip of a file, and what the refresh then
-    /// knows ([`TrackedSnapshot::refresh_in_transaction`]): nothing, once a file may have
-    /// dropped the session's record of changes, and the refresh asks.
-    fn settings_ahead(&self) -> (&'static str, Option<bool>) {
-        match self.may_discard {
-            true => ("", None),
-            false => (REFRESH_SETTINGS.as_str(), Some(self.recording)),
+    /// What to send in the round trip of a file before refreshing `from`
+    /// ([`TrackedSnapshot::refresh_in_transaction`]): the refresh's settings and its change
+    /// query. Nothing once a file may have dropped the session's record of changes (the
+    /// refresh asks), and no change query when the session does not record its changes or the
+    /// migration may deallocate the statement.
+    fn ahead(&mut self, from: &TrackedSnapshot) -> Result<Ahead, VerifyError> {
+        if self.may_discard {
+            return Ok(Ahead::default());
         }
+        let changes = match self.recording && !self.deallocates {
+            true => from.changes_ahead(self.shadow.client(), &mut self.cache)?,
+            false => None,
+        };
+        Ok(Ahead {
+            settings: REFRESH_SETTINGS.as_str(),
+            changes,
+            sent: Some(self.recording),
+        })
     }
 
     /// Checks a migration just applied (`before` → `after`); returns its verdict and the
@@ -276,28 +290,33 @@ impl Replay<'_, '_> {
             label: label.clone(),
             message: error_text(&e),
         };
-        let (then, sent) = self.settings_ahead();
+        // Both refreshes read the changes since `after`: the same query.
+        let ahead = self.ahead(after)?;
         let (cache, deallocates) = (&mut self.cache, self.deallocates);
         let tx = self.shadow.client();
         let outcome = (|| -> Result<Checked, VerifyError> {
             // The transaction begins in the down file's round trip, and the savepoint the
             // re-application goes back to on a failure is made in it, once the down ran.
-            let after_down = format!("{then}\nSAVEPOINT shadow_up");
-            if let Err(failure) =
-                run_in(tx, m, Direction::Down, ("BEGIN; ", "ROLLBACK", &after_down))
-            {
-                return Ok(Checked::failed(Verdict::DownFailed, *failure));
-            }
-            let reverted = after.refresh_in_transaction(tx, prepared(cache, deallocates), sent)?;
+            let after_down = ahead.after(Some("SAVEPOINT shadow_up"));
+            let rows = match run_in(tx, m, Direction::Down, ("BEGIN; ", "ROLLBACK", &after_down)) {
+                Ok(rows) => rows.unwrap_or_default(),
+                Err(failure) => return Ok(Checked::failed(Verdict::DownFailed, *failure)),
+            };
+            let cache = prepared(cache, deallocates);
+            let reverted =
+                after.refresh_in_transaction(tx, cache, ahead.sent, ahead.changes(&rows))?;
             let down_diff = diff(before.snapshot(), reverted.snapshot());
             let reapplied = match run_in(
                 tx,
                 m,
                 Direction::Up,
-                ("", "ROLLBACK TO SAVEPOINT shadow_up", then),
+                ("", "ROLLBACK TO SAVEPOINT shadow_up", &ahead.after(None)),
             ) {
-                Ok(_) => {
-                    Ok(after.refresh_in_transaction(tx, prepared(cache, deallocates), sent)?)
+                Ok(rows) => {
+                    let rows = rows.unwrap_or_default();
+                    let cache = prepared(cache, deallocates);
+                    let changes = ahead.changes(&rows);
+                    Ok(after.refresh_in_transaction(tx, cache, ahead.sent, changes)?)
                 }
                 Err(failure) => Err(failure),
             };
@@ -416,6 +435,40 @@ impl Replay<'_, '_> {
         } else {
             Err(VerifyError::Inconsistent { diff: d })
         }
+    }
+}
+
+/// What goes in the round trip of a file ahead of the refresh after it ([`Replay::ahead`]).
+#[derive(Debug, Default)]
+struct Ahead {
+    /// The refresh's output settings (empty: the refresh sets them).
+    settings: &'static str,
+    /// Its change query, as SQL (`None`: the refresh runs it).
+    changes: Option<String>,
+    /// What the refresh then knows ([`TrackedSnapshot::refresh_in_transaction`]).
+    sent: Option<bool>,
+}
+
+impl Ahead {
+    /// What follows the file: the settings, `between` (SQL), then the change query last (the
+    /// file's runner returns the rows of the last statement).
+    fn after(&self, between: Option<&str>) -> String {
+        let mut sql = self.settings.to_string();
+        for part in between.into_iter().chain(self.changes.as_deref()) {
+            if !sql.is_empty() && !sql.ends_with(';') {
+                sql.push(';');
+            }
+            if !sql.is_empty() {
+                sql.push('\n');
+            }
+            sql.push_str(part);
+        }
+        sql
+    }
+
+    /// The change query's rows among what the file's round trip returned, if it was sent.
+    fn changes<'a>(&self, rows: &'a [SimpleQueryRow]) -> Option<&'a [SimpleQueryRow]> {
+        self.changes.as_ref().map(|_| rows)
     }
 }
 
