@@ -128,8 +128,12 @@ pub fn verify(
         recording,
         may_discard: false,
         deallocates: false,
+        open: false,
     };
-    replay.run(events)?;
+    let ran = replay.run(events);
+    let settled = replay.settle();
+    ran?;
+    settled?;
     replay.self_check()?;
     Ok(replay.results)
 }
@@ -151,6 +155,9 @@ struct Replay<'a, 'r> {
     /// (`DISCARD ALL`, `DEALLOCATE`): every snapshot after one of its files prepares the
     /// catalog queries again.
     deallocates: bool,
+    /// The last rehearsal's transaction is still open, to be rolled back: in the next file's
+    /// round trip, or on its own before anything else ([`Replay::settle`]).
+    open: bool,
 }
 
 impl Replay<'_, '_> {
@@ -173,7 +180,10 @@ impl Replay<'_, '_> {
             self.deallocates = either_mentions(m, b"discard") || either_mentions(m, b"deallocate");
             let before = self.base.take();
             let applied = match &before {
-                None => run_committed(self.shadow.client(), m, Direction::Up).map(|_| None),
+                None => {
+                    self.settle()?;
+                    run_committed(self.shadow.client(), m, Direction::Up).map(|_| None)
+                }
                 Some(before) => self.apply_and_refresh(m, before)?.map(Some),
             };
             let after = match applied {
@@ -211,6 +221,7 @@ impl Replay<'_, '_> {
         before: &TrackedSnapshot,
     ) -> Result<Result<TrackedSnapshot, Box<crate::engine::Failure>>, VerifyError> {
         if m.directives.no_transaction || controls_transaction(&m.up) {
+            self.settle()?;
             return match run_committed(self.shadow.client(), m, Direction::Up) {
                 Ok(_) => Ok(Ok(self.refresh(before)?)),
                 Err(failure) => Ok(Err(failure)),
@@ -218,6 +229,13 @@ impl Replay<'_, '_> {
         }
         let ahead = self.ahead(before)?;
         let then = ahead.after(None);
+        // The last rehearsal's rollback goes first in the file's round trip: every way out of
+        // the file's run ends that transaction (a batch rejected as a whole is followed by a
+        // `ROLLBACK` of the runner's).
+        let opening = match std::mem::take(&mut self.open) {
+            true => "ROLLBACK; ",
+            false => "",
+        };
         let (cache, deallocates) = (&mut self.cache, self.deallocates);
         let refresh = |client: &mut postgres::Client, rows: Vec<SimpleQueryRow>| {
             let cache = prepared(cache, deallocates);
@@ -225,7 +243,19 @@ impl Replay<'_, '_> {
             (before.refresh_in_transaction(client, cache, ahead.sent, changes))
                 .map_err(VerifyError::from)
         };
-        run_committed_then(self.shadow.client(), m, Direction::Up, "", (&then, refresh))
+        let client = self.shadow.client();
+        run_committed_then(client, m, Direction::Up, opening, (&then, refresh))
+    }
+
+    /// Rolls back the last rehearsal's transaction if it is still open.
+    fn settle(&mut self) -> Result<(), VerifyError> {
+        if std::mem::take(&mut self.open) {
+            (self.shadow.client().batch_execute("ROLLBACK")).map_err(|e| VerifyError::Session {
+                label: self.shadow.label(),
+                message: error_text(&e),
+            })?;
+        }
+        Ok(())
     }
 
     /// What to send in the round trip of a file before refreshing `from`
@@ -278,7 +308,9 @@ impl Replay<'_, '_> {
         self.rehearse_committed(index, m, before, after, events)
     }
 
-    /// Revert and re-apply in one transaction, rolled back: the shadow stays at `after`.
+    /// Revert and re-apply in one transaction, rolled back: the shadow stays at `after`. The
+    /// rollback waits for the next round trip ([`Replay::settle`]) unless the rehearsal itself
+    /// failed.
     fn rehearse_in_transaction(
         &mut self,
         m: &Migration,
@@ -326,8 +358,16 @@ impl Replay<'_, '_> {
                 reapplied.map(|r| diff(after.snapshot(), r.snapshot())),
             ))
         })();
-        tx.batch_execute("ROLLBACK").map_err(session)?;
-        outcome
+        match outcome {
+            Ok(checked) => {
+                self.open = true;
+                Ok(checked)
+            }
+            Err(e) => {
+                tx.batch_execute("ROLLBACK").map_err(session)?;
+                Err(e)
+            }
+        }
     }
 
     /// Revert and re-apply for real (a file runs outside a transaction); when that leaves
@@ -381,6 +421,7 @@ impl Replay<'_, '_> {
             through: self.migrations[index].version,
         });
         self.shadow.recreate()?;
+        self.open = false;
         // A new session: its statements are prepared again, its changes recorded again.
         self.cache = StatementCache::default();
         self.recording = record_changes(self.shadow.client())?;
@@ -411,6 +452,7 @@ impl Replay<'_, '_> {
     }
 
     fn capture(&mut self) -> Result<TrackedSnapshot, VerifyError> {
+        self.settle()?;
         Ok(TrackedSnapshot::capture_cached(
             self.shadow.client(),
             &mut self.cache,
