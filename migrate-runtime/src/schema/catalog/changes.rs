@@ -29,7 +29,7 @@
 use super::super::builder::CatalogId;
 use crate::engine::HistoryTable;
 use crate::schema::error::{Reading, SnapshotError};
-use crate::schema::queries::Queries;
+use crate::schema::queries::{CatalogRow, Param, Queries};
 use postgres::{GenericClient, SimpleQueryRow};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::LazyLock;
@@ -457,27 +457,23 @@ fn scan(
         .into_iter()
         .map(of)
         .collect();
-    let mut params: Vec<&(dyn postgres::types::ToSql + Sync)> = vec![xid];
-    params.extend(
-        lists
-            .iter()
-            .map(|l| l as &(dyn postgres::types::ToSql + Sync)),
-    );
+    let mut params: Vec<&dyn Param> = vec![xid];
+    params.extend(lists.iter().map(|l| l as &dyn Param));
     params.push(schema);
     params.push(table);
     parse(client.query(&SCANNING, &params))
 }
 
 /// The changes from the rows of either query.
-fn parse(rows: Result<Vec<postgres::Row>, postgres::Error>) -> Result<Changes, SnapshotError> {
+fn parse(rows: Result<Vec<CatalogRow>, postgres::Error>) -> Result<Changes, SnapshotError> {
     let mut changes = Changes::default();
     for row in rows.reading("changes")? {
-        let tag: &str = row.try_get(0).reading("changes")?;
+        let tag: String = row.try_get(0).reading("changes")?;
         let a: u32 = row.try_get(1).reading("changes")?;
         let b: u32 = row.try_get(2).reading("changes")?;
         let c: i32 = row.try_get(3).reading("changes")?;
         let text: Option<String> = row.try_get(4).reading("changes")?;
-        changes.add(tag, (a, b, c), text);
+        changes.add(&tag, (a, b, c), text);
     }
     Ok(changes)
 }
