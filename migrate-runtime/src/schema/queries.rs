@@ -427,7 +427,40 @@ fn narrowed(sql: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::narrowed;
+    use super::{Cell, Param, narrowed};
+
+    #[test]
+    fn a_batched_query_s_parameters_are_written_as_literals_of_their_values() {
+        assert_eq!(
+            vec![16384u32, 2200].literal().as_deref(),
+            Some("'{16384,2200}'")
+        );
+        assert_eq!(Vec::<u32>::new().literal().as_deref(), Some("'{}'"));
+        assert_eq!(0u32.literal().as_deref(), Some("'0'"));
+        assert_eq!(None::<&Vec<u32>>.literal().as_deref(), Some("NULL"));
+        assert_eq!(Some(&vec![7u32]).literal().as_deref(), Some("'{7}'"));
+        assert_eq!(
+            r"it's \n".to_string().literal().as_deref(),
+            Some(r"E'it''s \\n'")
+        );
+        // Text arrays are not written: such a query runs on its own.
+        assert_eq!(vec!["public"].literal(), None);
+    }
+
+    #[test]
+    fn text_values_are_read_as_their_column_s_type() {
+        assert_eq!(u32::text(Some("16384")), Some(16384));
+        assert_eq!(i64::text(Some("-9223372036854775808")), Some(i64::MIN));
+        assert_eq!(bool::text(Some("t")), Some(true));
+        assert_eq!(bool::text(Some("f")), Some(false));
+        assert_eq!(bool::text(Some("true")), None);
+        assert_eq!(String::text(Some("a b")), Some("a b".to_string()));
+        // `NULL`: none for a plain type, `None` for an optional one.
+        assert_eq!(String::text(None), None);
+        assert_eq!(Option::<i32>::text(None), Some(None));
+        assert_eq!(Option::<i32>::text(Some("12")), Some(Some(12)));
+        assert_eq!(Option::<u32>::text(Some("x")), None);
+    }
 
     #[test]
     fn a_filter_by_list_or_null_becomes_a_filter_by_list() {
