@@ -5,8 +5,8 @@
 use super::error::{Direction, Failure, Refusal};
 use crate::Version;
 use crate::model::{SqlFile, Statement, line_column};
-use postgres::GenericClient;
 use postgres::error::{ErrorPosition, SqlState};
+use postgres::{GenericClient, SimpleQueryMessage, SimpleQueryRow};
 use std::path::Path;
 use std::time::Duration;
 
@@ -107,12 +107,15 @@ impl<'a> Script<'a> {
     ///
     /// Only for a transactional file: statements of one batch run in one implicit transaction
     /// when no `BEGIN` precedes them.
+    ///
+    /// Returns the rows `suffix`'s last statement returned ([`last_rows`]; none without a
+    /// suffix): what the caller reads in the file's round trip.
     pub fn run_batched<C: GenericClient>(
         &self,
         client: &mut C,
         prefix: &str,
         suffix: &str,
-    ) -> Result<(), RunError> {
+    ) -> Result<Vec<SimpleQueryRow>, RunError> {
         let Some(statements) = self.statements.filter(|s| !s.is_empty()) else {
             // Not split (one batch already), or no statement: the suffix after it.
             return self
@@ -136,31 +139,38 @@ impl<'a> Script<'a> {
                 None
             };
             let result = match (p.is_empty(), s) {
-                (true, None) => client.batch_execute(text),
-                (_, None) => client.batch_execute(&format!("{p}{text}")),
-                (_, Some(s)) => client.batch_execute(&format!("{p}{text}\n;{s}")),
+                (true, None) => client.batch_execute(text).map(|()| Vec::new()),
+                (_, None) => client
+                    .batch_execute(&format!("{p}{text}"))
+                    .map(|()| Vec::new()),
+                (_, Some(s)) => client
+                    .simple_query(&format!("{p}{text}\n;{s}"))
+                    .map(last_rows),
             };
-            result.map_err(|error| RunError {
+            let rows = result.map_err(|error| RunError {
                 index: (first == last && s.is_none()).then_some(first),
                 error,
                 prefix_chars: p.chars().count(),
             })?;
             first = last + 1;
+            if first == statements.len() {
+                return Ok(rows);
+            }
         }
-        Ok(())
+        Ok(Vec::new())
     }
 
     /// Runs the file batched ([`Script::run_batched`]); when a batch fails without saying
     /// which statement failed, sends `restart` (e.g. `ROLLBACK`, back to where `prefix` starts
     /// from) and runs the file again statement by statement, then `suffix` on its own, so the
     /// error names its statement (and a failure that does not recur is no failure). A run cut
-    /// off (connection lost) is not run again.
+    /// off (connection lost) is not run again. Returns the rows of `suffix`'s last statement.
     pub fn run_located<C: GenericClient>(
         &self,
         client: &mut C,
         (prefix, suffix): (&str, &str),
         restart: &str,
-    ) -> Result<(), RunError> {
+    ) -> Result<Vec<SimpleQueryRow>, RunError> {
         self.run_batched(client, prefix, suffix).or_else(|failed| {
             if failed.index.is_some() || cut_off(&failed.error) {
                 return Err(failed);
@@ -261,12 +271,37 @@ impl<'a> Script<'a> {
 }
 
 /// Sends what follows a file (`suffix`, may be empty) on its own; its failure is no
-/// statement's.
-fn run_suffix<C: GenericClient>(client: &mut C, suffix: &str) -> Result<(), RunError> {
+/// statement's. Returns the rows of its last statement.
+fn run_suffix<C: GenericClient>(
+    client: &mut C,
+    suffix: &str,
+) -> Result<Vec<SimpleQueryRow>, RunError> {
     match suffix {
-        "" => Ok(()),
-        _ => client.batch_execute(suffix).map_err(RunError::unlocated),
+        "" => Ok(Vec::new()),
+        _ => (client.simple_query(suffix))
+            .map(last_rows)
+            .map_err(RunError::unlocated),
     }
+}
+
+/// The rows of the last statement of a multi-statement query: those after the one but last
+/// statement's completion.
+fn last_rows(messages: Vec<SimpleQueryMessage>) -> Vec<SimpleQueryRow> {
+    let completed = |m: &SimpleQueryMessage| matches!(m, SimpleQueryMessage::CommandComplete(_));
+    let end = messages
+        .iter()
+        .rposition(completed)
+        .unwrap_or(messages.len());
+    let start = messages[..end]
+        .iter()
+        .rposition(completed)
+        .map_or(0, |i| i + 1);
+    (messages.into_iter().take(end).skip(start))
+        .filter_map(|m| match m {
+            SimpleQueryMessage::Row(row) => Some(row),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The most SQL text [`Script::run_batched`] sends in one round trip (a single longer

@@ -170,7 +170,7 @@ impl<'a> Runner<'a> {
                 job.script.run_located(c, (&prefix, ""), "ROLLBACK")
             });
             let failed = match attempt {
-                Ok(()) => {
+                Ok(_) => {
                     let row = NewRow {
                         execution_ms: Some(ms(started)),
                         ..job.row.clone()

@@ -4,6 +4,7 @@
 
 use super::object::{Object, ObjectKind, Snapshot};
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 /// A catalog object, as `(catalog OID, OID)`.
 pub(crate) type CatalogId = (u32, u32);
@@ -68,8 +69,8 @@ pub(super) struct Builder {
 /// view; a sequence), a type (with a domain's constraints) or a routine.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Roots {
-    /// The objects of each root, as `(kind, name)`.
-    pub objects: HashMap<CatalogId, Vec<(ObjectKind, String)>>,
+    /// The objects of each root, as `(kind, name)` (shared: a refresh keeps most of them).
+    pub objects: HashMap<CatalogId, Arc<[(ObjectKind, String)]>>,
     /// The root of each registered catalog object.
     pub targets: HashMap<CatalogId, CatalogId>,
     /// The schemas and extensions read.
@@ -195,13 +196,13 @@ impl Builder {
                 roots.targets.insert(*id, root);
             }
         }
+        let mut rooted: HashMap<CatalogId, Vec<(ObjectKind, String)>> = HashMap::new();
         let objects = self
             .objects
             .into_iter()
             .map(|mut p| {
                 if let Some(root) = p.root {
-                    roots
-                        .objects
+                    rooted
                         .entry(root)
                         .or_default()
                         .push((p.object.kind, p.object.name.clone()));
@@ -227,6 +228,9 @@ impl Builder {
                 p.object.text = text;
                 p.object
             })
+            .collect();
+        roots.objects = (rooted.into_iter())
+            .map(|(root, objects)| (root, objects.into()))
             .collect();
         (Snapshot::from_objects(objects), roots)
     }

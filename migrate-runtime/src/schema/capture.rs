@@ -136,14 +136,15 @@ pub(super) fn read(
 }
 
 /// Reads the objects of the roots in `scope.only` (a refresh: the schemas, server version and
-/// table left out are known).
+/// table left out are known), every reader's query in one round trip.
 pub(super) fn read_again(
     tx: &mut impl GenericClient,
     cache: &mut StatementCache,
     scope: &Scope,
 ) -> Result<(Snapshot, Roots), SnapshotError> {
-    let mut q = Queries::narrow(tx, cache);
-    let mut out = Builder::default();
-    catalog::read_all(&mut q, scope, &mut out)?;
-    Ok(out.finish())
+    Queries::narrow(tx, cache).batch(|q| {
+        let mut out = Builder::default();
+        catalog::read_all(q, scope, &mut out)?;
+        Ok(out.finish())
+    })
 }

@@ -143,6 +143,14 @@ pub fn diff(before: &Snapshot, after: &Snapshot) -> SchemaDiff {
     let (mut i, mut j) = (0, 0);
     let mut changes = Vec::new();
     while i < a.len() || j < b.len() {
+        // A refreshed snapshot shares the objects it did not read again: the same object.
+        if let (Some(x), Some(y)) = (a.get(i), b.get(j))
+            && std::sync::Arc::ptr_eq(x, y)
+        {
+            i += 1;
+            j += 1;
+            continue;
+        }
         let order = match (a.get(i), b.get(j)) {
             (Some(x), Some(y)) => (x.kind, &x.name).cmp(&(y.kind, &y.name)),
             (Some(_), None) => Ordering::Less,

@@ -20,6 +20,14 @@ pub enum SnapshotError {
         /// The error.
         source: postgres::Error,
     },
+    /// A value of a catalog query read as text is not what its column holds (a defect of
+    /// cargo-migrate).
+    Unreadable {
+        /// What was being read.
+        reading: &'static str,
+        /// The column (0-based).
+        column: usize,
+    },
     /// The server is older than PostgreSQL 14.
     UnsupportedServer {
         /// Its `server_version_num`.
@@ -37,6 +45,11 @@ impl fmt::Display for SnapshotError {
                     error_text(source)
                 )
             }
+            SnapshotError::Unreadable { reading, column } => write!(
+                f,
+                "cannot read the schema ({reading}): column {} of a row is not of its type",
+                column + 1
+            ),
             SnapshotError::UnsupportedServer { version } => write!(
                 f,
                 "schema snapshots need PostgreSQL 14 or newer; this server is {}.{}",
@@ -51,7 +64,7 @@ impl std::error::Error for SnapshotError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             SnapshotError::Catalog { source, .. } => Some(source),
-            SnapshotError::UnsupportedServer { .. } => None,
+            SnapshotError::Unreadable { .. } | SnapshotError::UnsupportedServer { .. } => None,
         }
     }
 }
@@ -67,6 +80,21 @@ impl<T> Reading<T> for Result<T, postgres::Error> {
         self.map_err(|source| SnapshotError::Catalog {
             reading: what,
             source,
+        })
+    }
+}
+
+impl<T> Reading<T> for Result<T, super::queries::CellError> {
+    fn reading(self, what: &'static str) -> Result<T, SnapshotError> {
+        self.map_err(|e| match e {
+            super::queries::CellError::Driver(source) => SnapshotError::Catalog {
+                reading: what,
+                source,
+            },
+            super::queries::CellError::Text { column } => SnapshotError::Unreadable {
+                reading: what,
+                column,
+            },
         })
     }
 }

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 use std::fmt;
+use std::sync::Arc;
 
 /// What a schema object is. The order of the variants is the order of [`Snapshot::to_text`]:
 /// containers first, then types, relations, what hangs on relations, routines.
@@ -157,9 +158,18 @@ impl fmt::Display for Object {
 ///     "-- schema public\nCREATE SCHEMA public;\n\n-- table public.b\nCREATE TABLE public.b (\n)\n"
 /// );
 /// ```
+///
+/// Its objects are shared: a refresh's snapshot holds the same objects as the one it refreshes
+/// but for the few it read again, so cloning one copies no text.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Snapshot {
-    objects: Vec<Object>,
+    #[serde(serialize_with = "shared")]
+    objects: Vec<Arc<Object>>,
+}
+
+/// Serializes shared objects as the objects themselves (what serde's `rc` feature would do).
+fn shared<S: serde::Serializer>(objects: &[Arc<Object>], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(objects.iter().map(|o| &**o))
 }
 
 impl Snapshot {
@@ -181,11 +191,11 @@ impl Snapshot {
     pub fn from_objects(mut objects: Vec<Object>) -> Snapshot {
         // Stable sort then keep the last of each key.
         objects.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
-        let mut unique: Vec<Object> = Vec::with_capacity(objects.len());
+        let mut unique: Vec<Arc<Object>> = Vec::with_capacity(objects.len());
         for o in objects {
             match unique.last_mut() {
-                Some(last) if last.kind == o.kind && last.name == o.name => *last = o,
-                _ => unique.push(o),
+                Some(last) if last.kind == o.kind && last.name == o.name => *last = Arc::new(o),
+                _ => unique.push(Arc::new(o)),
             }
         }
         Snapshot { objects: unique }
@@ -194,7 +204,8 @@ impl Snapshot {
     /// The objects of `old` whose key `keep` accepts, and those of `fresh` that `take`
     /// accepts, in one sorted list: when both have an object of the same kind and name, the
     /// fresh one wins (as the last one does in [`from_objects`](Snapshot::from_objects)).
-    /// Linear: both are sorted already, nothing is sorted again.
+    /// Linear: both are sorted already, nothing is sorted again; the objects are shared, not
+    /// copied.
     pub(crate) fn merged(
         old: &Snapshot,
         keep: impl Fn(&Object) -> bool,
@@ -227,7 +238,7 @@ impl Snapshot {
     }
 
     /// The objects, sorted by kind then name.
-    pub fn objects(&self) -> &[Object] {
+    pub fn objects(&self) -> &[Arc<Object>] {
         &self.objects
     }
 
@@ -243,7 +254,7 @@ impl Snapshot {
         self.objects
             .binary_search_by(|o| (o.kind, o.name.as_str()).cmp(&(kind, name)))
             .ok()
-            .map(|i| &self.objects[i])
+            .map(|i| &*self.objects[i])
     }
 
     /// How many objects.
@@ -308,9 +319,13 @@ mod tests {
         // What sorting both together gives.
         let mut both: Vec<Object> = (old.objects().iter())
             .filter(|o| o.name != "a.u")
-            .cloned()
+            .map(|o| (**o).clone())
             .collect();
-        both.extend(fresh.objects().iter().filter(|o| o.name != "z.z").cloned());
+        both.extend(
+            (fresh.objects().iter())
+                .filter(|o| o.name != "z.z")
+                .map(|o| (**o).clone()),
+        );
         assert_eq!(merged, Snapshot::from_objects(both));
     }
 }

@@ -5,12 +5,12 @@
 
 use super::builder::{CatalogId, Roots, catalogs};
 use super::capture::{Reads, begin, read, read_again, settings};
-use super::catalog::{Changes, Mark, Only, Scope, Seen, read_changes};
+use super::catalog::{Changes, Mark, Only, Scope, Seen, ahead, prepare_ahead, read_changes};
 use super::error::{Reading, SnapshotError};
 use super::object::{ObjectKind, Snapshot};
 use super::options::SnapshotOptions;
 use super::queries::{Queries, StatementCache};
-use postgres::GenericClient;
+use postgres::{GenericClient, SimpleQueryRow};
 use std::collections::{BTreeSet, HashSet};
 
 /// A [`Snapshot`] that remembers where each object came from, so that
@@ -66,7 +66,7 @@ impl TrackedSnapshot {
         let (mut tx, recording) = begin(client, Reads::Everything)?;
         let mut q = Queries::new(&mut tx, cache);
         let mark = super::catalog::mark(&mut q, recording)?;
-        let changes = read_changes(&mut q, &mark, &[], options.exclude_table.as_ref())?;
+        let changes = read_changes(&mut q, &mark, &[], options.exclude_table.as_ref(), None)?;
         let (snapshot, roots, scope) = read(&mut tx, cache, options, None)?;
         tx.rollback().reading("ending the transaction")?;
         Ok(TrackedSnapshot {
@@ -97,7 +97,7 @@ impl TrackedSnapshot {
         cache: &mut StatementCache,
     ) -> Result<TrackedSnapshot, SnapshotError> {
         let (mut tx, recording) = begin(client, Reads::Changes)?;
-        let next = self.refresh_within(&mut tx, cache, recording)?;
+        let next = self.refresh_within(&mut tx, cache, recording, None)?;
         tx.rollback().reading("ending the transaction")?;
         Ok(next)
     }
@@ -115,18 +115,46 @@ impl TrackedSnapshot {
     /// since can have dropped the record: a `DISCARD TEMP`); `None`: the refresh sets them and
     /// asks, one round trip more.
     ///
+    /// `changes`: the rows of [`changes_ahead`](TrackedSnapshot::changes_ahead)'s query, when
+    /// the caller ran it after the settings (with `sent`).
+    ///
     /// [`REFRESH_SETTINGS`]: super::capture::REFRESH_SETTINGS
     pub(crate) fn refresh_in_transaction(
         &self,
         tx: &mut impl GenericClient,
         cache: &mut StatementCache,
         sent: Option<bool>,
+        changes: Option<&[SimpleQueryRow]>,
     ) -> Result<TrackedSnapshot, SnapshotError> {
         let recording = match sent {
             Some(recording) => recording,
             None => settings(tx, Reads::Changes)?,
         };
-        self.refresh_within(tx, cache, recording)
+        self.refresh_within(tx, cache, recording, changes.filter(|_| sent.is_some()))
+    }
+
+    /// The query that finds what changed since this snapshot, as SQL for a caller to send in
+    /// the round trip of what it runs before [`refresh_in_transaction`] (after
+    /// [`REFRESH_SETTINGS`], in the same transaction), which then reads its rows instead of
+    /// asking: one round trip fewer per refresh. Prepares it on the session the first time
+    /// (one round trip; `cache` remembers it). `None` when the session does not record its
+    /// changes (a refresh scans the catalogs).
+    ///
+    /// [`refresh_in_transaction`]: TrackedSnapshot::refresh_in_transaction
+    /// [`REFRESH_SETTINGS`]: super::capture::REFRESH_SETTINGS
+    pub(crate) fn changes_ahead(
+        &self,
+        client: &mut impl GenericClient,
+        cache: &mut StatementCache,
+    ) -> Result<Option<String>, SnapshotError> {
+        if self.mark.recorded.is_none() {
+            return Ok(None);
+        }
+        let name = match &cache.ahead {
+            Some(name) => name,
+            None => cache.ahead.insert(prepare_ahead(client)?),
+        };
+        Ok(ahead(name, &self.mark, self.options.exclude_table.as_ref()))
     }
 
     /// The refresh itself, on a session whose output settings are set.
@@ -135,6 +163,7 @@ impl TrackedSnapshot {
         tx: &mut impl GenericClient,
         cache: &mut StatementCache,
         recording: bool,
+        sent: Option<&[SimpleQueryRow]>,
     ) -> Result<TrackedSnapshot, SnapshotError> {
         let known: Vec<CatalogId> = (self.roots.targets.keys())
             .chain(&self.roots.containers)
@@ -148,7 +177,9 @@ impl TrackedSnapshot {
             recorded: self.mark.recorded.filter(|_| !lost),
             ..self.mark.clone()
         };
-        let changes = read_changes(&mut q, &mark, &known, self.options.exclude_table.as_ref())?;
+        let excluded = self.options.exclude_table.as_ref();
+        let sent = sent.filter(|_| !lost);
+        let changes = read_changes(&mut q, &mark, &known, excluded, sent)?;
         let stale = match self.stale(&changes) {
             Some(stale) if changes.excluded == self.scope.excluded && !lost => stale,
             // A schema or an extension changed, or the table left out appeared or went.
@@ -289,21 +320,21 @@ impl TrackedSnapshot {
         fresh: Snapshot,
         fresh_roots: Roots,
     ) -> (Snapshot, Roots) {
-        let mut dropped: HashSet<(ObjectKind, &str)> = HashSet::new();
-        for root in stale {
-            for (kind, name) in self.roots.objects.get(root).into_iter().flatten() {
-                dropped.insert((*kind, name.as_str()));
-            }
-        }
+        // Sorted, searched for every object of the snapshot: a few entries, no hashing.
+        let mut dropped: Vec<(ObjectKind, &str)> = (stale.iter())
+            .filter_map(|root| self.roots.objects.get(root))
+            .flat_map(|objects| objects.iter().map(|(kind, name)| (*kind, name.as_str())))
+            .collect();
+        dropped.sort_unstable();
         let rooted: HashSet<(ObjectKind, &str)> = fresh_roots
             .objects
             .values()
-            .flatten()
+            .flat_map(|objects| objects.iter())
             .map(|(kind, name)| (*kind, name.as_str()))
             .collect();
         let snapshot = Snapshot::merged(
             &self.snapshot,
-            |o| !dropped.contains(&(o.kind, o.name.as_str())),
+            |o| dropped.binary_search(&(o.kind, o.name.as_str())).is_err(),
             &fresh,
             |o| rooted.contains(&(o.kind, o.name.as_str())),
         );

@@ -11,7 +11,7 @@ use crate::engine::execute::{RunError, Script};
 use crate::engine::{Direction, Failure};
 use crate::model::null_placeholders;
 use crate::{Migration, SqlFile, Version};
-use postgres::{Client, GenericClient};
+use postgres::{Client, GenericClient, SimpleQueryRow};
 use std::borrow::Cow;
 
 /// The file of `m` that runs in `direction`, and whether it runs outside a transaction.
@@ -40,22 +40,29 @@ pub(super) fn run_committed(
 /// transactional file's own transaction, once its deferred constraints are checked (as the
 /// commit checks them), so that what `inside` reads (a snapshot) costs no transaction of its
 /// own; after a no-transaction file. `then` (SQL, may be empty) is sent in a transactional
-/// file's last round trip, after the check (e.g. `inside`'s settings). The outer error is
-/// `inside`'s (the transaction is rolled back), the inner one the file's.
+/// file's last round trip, after the check (e.g. `inside`'s settings and first query), and
+/// `inside` gets the rows of its last statement (none after a no-transaction file). `opening`
+/// (SQL, may be empty, e.g. the `ROLLBACK; ` of what ran before) goes first in a
+/// transactional file's first round trip (before a no-transaction file, in one of its own).
+/// The outer error is `inside`'s (the transaction is rolled back), the inner one the file's.
 pub(super) fn run_committed_then<T, E>(
     client: &mut Client,
     m: &Migration,
     direction: Direction,
-    (then, inside): (&str, impl FnOnce(&mut Client) -> Result<T, E>),
+    opening: &str,
+    (then, inside): (
+        &str,
+        impl FnOnce(&mut Client, Vec<SimpleQueryRow>) -> Result<T, E>,
+    ),
 ) -> Result<Result<T, Box<Failure>>, E> {
     match file(m, direction) {
         Some((sql, no_transaction)) => run_file_then(
             client,
             (m.version, &m.name),
-            (sql, direction, no_transaction),
+            (sql, direction, no_transaction, opening),
             (then, inside),
         ),
-        None => inside(client).map(Ok),
+        None => inside(client, Vec::new()).map(Ok),
     }
 }
 
@@ -68,11 +75,11 @@ pub(super) fn run_sql_committed(
     direction: Direction,
     no_transaction: bool,
 ) -> Result<(), Box<Failure>> {
-    let nothing = |_: &mut Client| Ok::<(), std::convert::Infallible>(());
+    let nothing = |_: &mut Client, _| Ok::<(), std::convert::Infallible>(());
     let done = run_file_then(
         client,
         (version, name),
-        (sql, direction, no_transaction),
+        (sql, direction, no_transaction, ""),
         ("", nothing),
     );
     match done {
@@ -85,30 +92,47 @@ pub(super) fn run_sql_committed(
 fn run_file_then<T, E>(
     client: &mut Client,
     (version, name): (Version, &str),
-    (sql, direction, no_transaction): (&SqlFile, Direction, bool),
-    (then, inside): (&str, impl FnOnce(&mut Client) -> Result<T, E>),
+    (sql, direction, no_transaction, opening): (&SqlFile, Direction, bool, &str),
+    (then, inside): (
+        &str,
+        impl FnOnce(&mut Client, Vec<SimpleQueryRow>) -> Result<T, E>,
+    ),
 ) -> Result<Result<T, Box<Failure>>, E> {
     let sql = for_shadow(sql);
     let script = match script((version, name), &sql, direction, no_transaction) {
         Ok(script) => script,
-        Err(refused) => return Ok(Err(refused)),
+        Err(refused) => {
+            // What `opening` ends is ended all the same (its failure is the connection's).
+            if !opening.is_empty() {
+                let _ = client.batch_execute(opening);
+            }
+            return Ok(Err(refused));
+        }
     };
     let fail = |run: RunError| Box::new(script.failure(version, name, direction, &run));
     if no_transaction {
+        if !opening.is_empty()
+            && let Err(error) = client.batch_execute(opening)
+        {
+            return Ok(Err(fail(RunError::unlocated(error))));
+        }
         if let Err(f) = run_statements(client, &script, fail) {
             return Ok(Err(f));
         }
-        return inside(client).map(Ok);
+        return inside(client, Vec::new()).map(Ok);
     }
     // The file, its deferred constraints checked, and a failure located statement by
     // statement (after a rollback) when a batch of several failed.
-    let prefix = "BEGIN; RESET ALL; SET LOCAL synchronous_commit = off; ";
+    let prefix = format!("{opening}BEGIN; RESET ALL; SET LOCAL synchronous_commit = off; ");
     let suffix = after_file(then);
-    if let Err(run) = script.run_located(client, (prefix, &suffix), "ROLLBACK") {
-        let _ = client.batch_execute("ROLLBACK");
-        return Ok(Err(fail(run)));
-    }
-    let value = match inside(client) {
+    let rows = match script.run_located(client, (&prefix, &suffix), "ROLLBACK") {
+        Ok(rows) => rows,
+        Err(run) => {
+            let _ = client.batch_execute("ROLLBACK");
+            return Ok(Err(fail(run)));
+        }
+    };
+    let value = match inside(client, rows) {
         Ok(value) => value,
         Err(e) => {
             let _ = client.batch_execute("ROLLBACK");
@@ -165,15 +189,16 @@ fn after_file(then: &str) -> String {
 /// `opening` starts from (`ROLLBACK` with a `BEGIN`, else `ROLLBACK TO SAVEPOINT` of a
 /// savepoint made before this call, in an earlier round trip: a batch PostgreSQL rejects
 /// as a whole runs nothing, not even a savepoint it holds) and the file runs again statement
-/// by statement, to name the one that failed. `Ok(false)`: there is no such file.
+/// by statement, to name the one that failed. Returns the rows of `then`'s last statement;
+/// `Ok(None)`: there is no such file.
 pub(super) fn run_in(
     tx: &mut impl GenericClient,
     m: &Migration,
     direction: Direction,
     (opening, restart, then): (&str, &str, &str),
-) -> Result<bool, Box<Failure>> {
+) -> Result<Option<Vec<SimpleQueryRow>>, Box<Failure>> {
     let Some((sql, no_transaction)) = file(m, direction) else {
-        return Ok(false);
+        return Ok(None);
     };
     let sql = for_shadow(sql);
     let script = script((m.version, &m.name), &sql, direction, no_transaction)?;
@@ -183,7 +208,7 @@ pub(super) fn run_in(
             (&format!("{opening}RESET ALL; "), &after_file(then)),
             restart,
         )
-        .map(|()| true)
+        .map(Some)
         .map_err(|run| Box::new(script.failure(m.version, &m.name, direction, &run)))
 }
 

@@ -24,6 +24,7 @@ use crate::schema::{
     TrackedSnapshot, diff, record_changes,
 };
 use crate::{Migration, MigrationSet, SqlFile, Version};
+use postgres::SimpleQueryRow;
 use std::collections::BTreeSet;
 use std::time::Instant;
 
@@ -127,8 +128,12 @@ pub fn verify(
         recording,
         may_discard: false,
         deallocates: false,
+        open: false,
     };
-    replay.run(events)?;
+    let ran = replay.run(events);
+    let settled = replay.settle();
+    ran?;
+    settled?;
     replay.self_check()?;
     Ok(replay.results)
 }
@@ -150,6 +155,9 @@ struct Replay<'a, 'r> {
     /// (`DISCARD ALL`, `DEALLOCATE`): every snapshot after one of its files prepares the
     /// catalog queries again.
     deallocates: bool,
+    /// The last rehearsal's transaction is still open, to be rolled back: in the next file's
+    /// round trip, or on its own before anything else ([`Replay::settle`]).
+    open: bool,
 }
 
 impl Replay<'_, '_> {
@@ -172,7 +180,10 @@ impl Replay<'_, '_> {
             self.deallocates = either_mentions(m, b"discard") || either_mentions(m, b"deallocate");
             let before = self.base.take();
             let applied = match &before {
-                None => run_committed(self.shadow.client(), m, Direction::Up).map(|_| None),
+                None => {
+                    self.settle()?;
+                    run_committed(self.shadow.client(), m, Direction::Up).map(|_| None)
+                }
                 Some(before) => self.apply_and_refresh(m, before)?.map(Some),
             };
             let after = match applied {
@@ -210,28 +221,61 @@ impl Replay<'_, '_> {
         before: &TrackedSnapshot,
     ) -> Result<Result<TrackedSnapshot, Box<crate::engine::Failure>>, VerifyError> {
         if m.directives.no_transaction || controls_transaction(&m.up) {
+            self.settle()?;
             return match run_committed(self.shadow.client(), m, Direction::Up) {
                 Ok(_) => Ok(Ok(self.refresh(before)?)),
                 Err(failure) => Ok(Err(failure)),
             };
         }
-        let (then, sent) = self.settings_ahead();
-        let (cache, deallocates) = (&mut self.cache, self.deallocates);
-        let refresh = |client: &mut postgres::Client| {
-            let cache = prepared(cache, deallocates);
-            (before.refresh_in_transaction(client, cache, sent)).map_err(VerifyError::from)
+        let ahead = self.ahead(before)?;
+        let then = ahead.after(None);
+        // The last rehearsal's rollback goes first in the file's round trip: every way out of
+        // the file's run ends that transaction (a batch rejected as a whole is followed by a
+        // `ROLLBACK` of the runner's).
+        let opening = match std::mem::take(&mut self.open) {
+            true => "ROLLBACK; ",
+            false => "",
         };
-        run_committed_then(self.shadow.client(), m, Direction::Up, (then, refresh))
+        let (cache, deallocates) = (&mut self.cache, self.deallocates);
+        let refresh = |client: &mut postgres::Client, rows: Vec<SimpleQueryRow>| {
+            let cache = prepared(cache, deallocates);
+            let changes = ahead.changes(&rows);
+            (before.refresh_in_transaction(client, cache, ahead.sent, changes))
+                .map_err(VerifyError::from)
+        };
+        let client = self.shadow.client();
+        run_committed_then(client, m, Direction::Up, opening, (&then, refresh))
     }
 
-    /// The refresh's settings to send in the round trip of a file, and what the refresh then
-    /// knows ([`TrackedSnapshot::refresh_in_transaction`]): nothing, once a file may have
-    /// dropped the session's record of changes, and the refresh asks.
-    fn settings_ahead(&self) -> (&'static str, Option<bool>) {
-        match self.may_discard {
-            true => ("", None),
-            false => (REFRESH_SETTINGS.as_str(), Some(self.recording)),
+    /// Rolls back the last rehearsal's transaction if it is still open.
+    fn settle(&mut self) -> Result<(), VerifyError> {
+        if std::mem::take(&mut self.open) {
+            (self.shadow.client().batch_execute("ROLLBACK")).map_err(|e| VerifyError::Session {
+                label: self.shadow.label(),
+                message: error_text(&e),
+            })?;
         }
+        Ok(())
+    }
+
+    /// What to send in the round trip of a file before refreshing `from`
+    /// ([`TrackedSnapshot::refresh_in_transaction`]): the refresh's settings and its change
+    /// query. Nothing once a file may have dropped the session's record of changes (the
+    /// refresh asks), and no change query when the session does not record its changes or the
+    /// migration may deallocate the statement.
+    fn ahead(&mut self, from: &TrackedSnapshot) -> Result<Ahead, VerifyError> {
+        if self.may_discard {
+            return Ok(Ahead::default());
+        }
+        let changes = match self.recording && !self.deallocates {
+            true => from.changes_ahead(self.shadow.client(), &mut self.cache)?,
+            false => None,
+        };
+        Ok(Ahead {
+            settings: REFRESH_SETTINGS.as_str(),
+            changes,
+            sent: Some(self.recording),
+        })
     }
 
     /// Checks a migration just applied (`before` → `after`); returns its verdict and the
@@ -264,7 +308,9 @@ impl Replay<'_, '_> {
         self.rehearse_committed(index, m, before, after, events)
     }
 
-    /// Revert and re-apply in one transaction, rolled back: the shadow stays at `after`.
+    /// Revert and re-apply in one transaction, rolled back: the shadow stays at `after`. The
+    /// rollback waits for the next round trip ([`Replay::settle`]) unless the rehearsal itself
+    /// failed.
     fn rehearse_in_transaction(
         &mut self,
         m: &Migration,
@@ -276,28 +322,33 @@ impl Replay<'_, '_> {
             label: label.clone(),
             message: error_text(&e),
         };
-        let (then, sent) = self.settings_ahead();
+        // Both refreshes read the changes since `after`: the same query.
+        let ahead = self.ahead(after)?;
         let (cache, deallocates) = (&mut self.cache, self.deallocates);
         let tx = self.shadow.client();
         let outcome = (|| -> Result<Checked, VerifyError> {
             // The transaction begins in the down file's round trip, and the savepoint the
             // re-application goes back to on a failure is made in it, once the down ran.
-            let after_down = format!("{then}\nSAVEPOINT shadow_up");
-            if let Err(failure) =
-                run_in(tx, m, Direction::Down, ("BEGIN; ", "ROLLBACK", &after_down))
-            {
-                return Ok(Checked::failed(Verdict::DownFailed, *failure));
-            }
-            let reverted = after.refresh_in_transaction(tx, prepared(cache, deallocates), sent)?;
+            let after_down = ahead.after(Some("SAVEPOINT shadow_up"));
+            let rows = match run_in(tx, m, Direction::Down, ("BEGIN; ", "ROLLBACK", &after_down)) {
+                Ok(rows) => rows.unwrap_or_default(),
+                Err(failure) => return Ok(Checked::failed(Verdict::DownFailed, *failure)),
+            };
+            let cache = prepared(cache, deallocates);
+            let reverted =
+                after.refresh_in_transaction(tx, cache, ahead.sent, ahead.changes(&rows))?;
             let down_diff = diff(before.snapshot(), reverted.snapshot());
             let reapplied = match run_in(
                 tx,
                 m,
                 Direction::Up,
-                ("", "ROLLBACK TO SAVEPOINT shadow_up", then),
+                ("", "ROLLBACK TO SAVEPOINT shadow_up", &ahead.after(None)),
             ) {
-                Ok(_) => {
-                    Ok(after.refresh_in_transaction(tx, prepared(cache, deallocates), sent)?)
+                Ok(rows) => {
+                    let rows = rows.unwrap_or_default();
+                    let cache = prepared(cache, deallocates);
+                    let changes = ahead.changes(&rows);
+                    Ok(after.refresh_in_transaction(tx, cache, ahead.sent, changes)?)
                 }
                 Err(failure) => Err(failure),
             };
@@ -307,8 +358,16 @@ impl Replay<'_, '_> {
                 reapplied.map(|r| diff(after.snapshot(), r.snapshot())),
             ))
         })();
-        tx.batch_execute("ROLLBACK").map_err(session)?;
-        outcome
+        match outcome {
+            Ok(checked) => {
+                self.open = true;
+                Ok(checked)
+            }
+            Err(e) => {
+                tx.batch_execute("ROLLBACK").map_err(session)?;
+                Err(e)
+            }
+        }
     }
 
     /// Revert and re-apply for real (a file runs outside a transaction); when that leaves
@@ -362,6 +421,7 @@ impl Replay<'_, '_> {
             through: self.migrations[index].version,
         });
         self.shadow.recreate()?;
+        self.open = false;
         // A new session: its statements are prepared again, its changes recorded again.
         self.cache = StatementCache::default();
         self.recording = record_changes(self.shadow.client())?;
@@ -392,6 +452,7 @@ impl Replay<'_, '_> {
     }
 
     fn capture(&mut self) -> Result<TrackedSnapshot, VerifyError> {
+        self.settle()?;
         Ok(TrackedSnapshot::capture_cached(
             self.shadow.client(),
             &mut self.cache,
@@ -416,6 +477,40 @@ impl Replay<'_, '_> {
         } else {
             Err(VerifyError::Inconsistent { diff: d })
         }
+    }
+}
+
+/// What goes in the round trip of a file ahead of the refresh after it ([`Replay::ahead`]).
+#[derive(Debug, Default)]
+struct Ahead {
+    /// The refresh's output settings (empty: the refresh sets them).
+    settings: &'static str,
+    /// Its change query, as SQL (`None`: the refresh runs it).
+    changes: Option<String>,
+    /// What the refresh then knows ([`TrackedSnapshot::refresh_in_transaction`]).
+    sent: Option<bool>,
+}
+
+impl Ahead {
+    /// What follows the file: the settings, `between` (SQL), then the change query last (the
+    /// file's runner returns the rows of the last statement).
+    fn after(&self, between: Option<&str>) -> String {
+        let mut sql = self.settings.to_string();
+        for part in between.into_iter().chain(self.changes.as_deref()) {
+            if !sql.is_empty() && !sql.ends_with(';') {
+                sql.push(';');
+            }
+            if !sql.is_empty() {
+                sql.push('\n');
+            }
+            sql.push_str(part);
+        }
+        sql
+    }
+
+    /// The change query's rows among what the file's round trip returned, if it was sent.
+    fn changes<'a>(&self, rows: &'a [SimpleQueryRow]) -> Option<&'a [SimpleQueryRow]> {
+        self.changes.as_ref().map(|_| rows)
     }
 }
 

@@ -29,8 +29,8 @@
 use super::super::builder::CatalogId;
 use crate::engine::HistoryTable;
 use crate::schema::error::{Reading, SnapshotError};
-use crate::schema::queries::Queries;
-use postgres::GenericClient;
+use crate::schema::queries::{CatalogRow, Param, Queries};
+use postgres::{GenericClient, SimpleQueryRow};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::LazyLock;
 
@@ -408,19 +408,25 @@ pub(crate) struct Mark {
 /// Reads what changed since `mark` in a database whose last snapshot knew these catalog
 /// objects (the objects comments and grants can name, schemas and extensions). With a record
 /// (`mark.recorded`), the record must still exist.
+///
+/// `sent`: the rows of the record's query ([`ahead`]) when the caller ran it already, in the
+/// round trip of what it ran before.
 pub(crate) fn read(
     client: &mut Queries<'_, impl GenericClient>,
     mark: &Mark,
     known: &[CatalogId],
     excluded: Option<&HistoryTable>,
+    sent: Option<&[SimpleQueryRow]>,
 ) -> Result<Changes, SnapshotError> {
     let xid = xid32(&mark.xid);
     let (schema, table) = (excluded.map(|t| &t.schema), excluded.map(|t| &t.table));
     let Some(last) = mark.recorded else {
         return scan(client, &xid, known, (&schema, &table));
     };
-    let rows = client.query(&FROM_RECORD, &[&xid, &schema, &table, &last]);
-    let mut changes = parse(rows)?;
+    let mut changes = match sent.and_then(parse_text) {
+        Some(changes) => changes,
+        None => parse(client.query(&FROM_RECORD, &[&xid, &schema, &table, &last]))?,
+    };
     if changes.rescan {
         // What the scan finds as well. Its comments and sequence ownerships are not kept: the
         // record names the object of a removed one, and the next refresh compares none.
@@ -451,55 +457,104 @@ fn scan(
         .into_iter()
         .map(of)
         .collect();
-    let mut params: Vec<&(dyn postgres::types::ToSql + Sync)> = vec![xid];
-    params.extend(
-        lists
-            .iter()
-            .map(|l| l as &(dyn postgres::types::ToSql + Sync)),
-    );
+    let mut params: Vec<&dyn Param> = vec![xid];
+    params.extend(lists.iter().map(|l| l as &dyn Param));
     params.push(schema);
     params.push(table);
     parse(client.query(&SCANNING, &params))
 }
 
 /// The changes from the rows of either query.
-fn parse(rows: Result<Vec<postgres::Row>, postgres::Error>) -> Result<Changes, SnapshotError> {
+fn parse(rows: Result<Vec<CatalogRow>, postgres::Error>) -> Result<Changes, SnapshotError> {
     let mut changes = Changes::default();
     for row in rows.reading("changes")? {
-        let tag: &str = row.try_get(0).reading("changes")?;
+        let tag: String = row.try_get(0).reading("changes")?;
         let a: u32 = row.try_get(1).reading("changes")?;
         let b: u32 = row.try_get(2).reading("changes")?;
         let c: i32 = row.try_get(3).reading("changes")?;
+        let text: Option<String> = row.try_get(4).reading("changes")?;
+        changes.add(&tag, (a, b, c), text);
+    }
+    Ok(changes)
+}
+
+/// The changes from the record's query run as SQL ([`ahead`]): its rows as text. `None`
+/// when they cannot be read (the caller runs the query itself).
+fn parse_text(rows: &[SimpleQueryRow]) -> Option<Changes> {
+    let mut changes = Changes::default();
+    for row in rows {
+        let oid = |i| row.get(i)?.parse::<u32>().ok();
+        let (a, b) = (oid(1)?, oid(2)?);
+        let c = row.get(3)?.parse::<i32>().ok()?;
+        changes.add(row.get(0)?, (a, b, c), row.get(4).map(str::to_string));
+    }
+    // A result always has its marks.
+    (changes.mark.recorded.is_some() && !changes.mark.xid.is_empty()).then_some(changes)
+}
+
+impl Changes {
+    /// One row of the change query: its tag, the three numbers and the text.
+    fn add(&mut self, tag: &str, (a, b, c): (u32, u32, i32), text: Option<String>) {
         match tag {
-            "mark" => changes.mark.xid = row.try_get(4).reading("changes")?,
-            "logged" => {
-                let last: String = row.try_get(4).reading("changes")?;
-                changes.mark.recorded = Some(last.parse().unwrap_or(0));
-            }
-            "rescan" => changes.rescan = true,
-            "full" => changes.full = true,
+            "mark" => self.mark.xid = text.unwrap_or_default(),
+            "logged" => self.mark.recorded = Some(text.and_then(|t| t.parse().ok()).unwrap_or(0)),
+            "rescan" => self.rescan = true,
+            "full" => self.full = true,
             "root" => {
-                changes
-                    .roots
-                    .insert((a, b), row.try_get(4).reading("changes")?);
+                self.roots.insert((a, b), text);
             }
-            "excluded" => changes.excluded = a,
-            "present" => {
-                let letters: String = row.try_get(4).reading("changes")?;
-                changes.present = Present::from_letters(&letters);
-            }
+            "excluded" => self.excluded = a,
+            "present" => self.present = Present::from_letters(&text.unwrap_or_default()),
             "gone" => {
-                changes.gone.insert((a, b));
+                self.gone.insert((a, b));
             }
             "comment" => {
-                changes.seen.comments.insert((a, b, c));
+                self.seen.comments.insert((a, b, c));
             }
             _ => {
-                changes.seen.owned.insert((a, b, c));
+                self.seen.owned.insert((a, b, c));
             }
         }
     }
-    Ok(changes)
+}
+
+/// The name of the record's change query prepared as SQL on a session: one per preparation, so
+/// that a cache emptied without the session's statements being deallocated prepares another.
+static PREPARED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Prepares the record's change query on the session as SQL (`PREPARE`), so that a caller can
+/// run it (`EXECUTE`, [`ahead`]) in the round trip of what it runs before a refresh. Returns
+/// its name. Prepared with a refresh's `search_path` (empty), which its executions run with:
+/// a statement prepared with another is analysed again at every execution.
+pub(crate) fn prepare_ahead(client: &mut impl GenericClient) -> Result<String, SnapshotError> {
+    let n = PREPARED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let name = format!("migrate_changes_{}_{n}", std::process::id());
+    client
+        .batch_execute(&format!(
+            "SET search_path = ''; PREPARE {name} AS {}; RESET search_path",
+            *FROM_RECORD
+        ))
+        .reading("preparing the change query")?;
+    Ok(name)
+}
+
+/// The record's change query since `mark` as SQL (an `EXECUTE` of what [`prepare_ahead`]
+/// prepared as `name`), to run after a refresh's settings; its rows go to [`read`]. `None`
+/// without a record.
+pub(crate) fn ahead(name: &str, mark: &Mark, excluded: Option<&HistoryTable>) -> Option<String> {
+    let last = mark.recorded?;
+    let literal = |s: Option<&String>| match s {
+        // An escape string reads the same whatever `standard_conforming_strings` is (the
+        // whole query is parsed before any of its settings runs).
+        Some(s) => format!("E'{}'", s.replace('\\', "\\\\").replace('\'', "''")),
+        None => "NULL".to_string(),
+    };
+    Some(format!(
+        "EXECUTE {name}('{}', {}, {}, {last})",
+        xid32(&mark.xid),
+        literal(excluded.map(|t| &t.schema)),
+        literal(excluded.map(|t| &t.table)),
+    ))
 }
 
 /// The mark of a capture, as text: the next transaction id to be assigned, or the session's
@@ -541,4 +596,35 @@ pub(crate) fn mark(
 fn xid32(mark: &str) -> String {
     mark.parse::<u64>()
         .map_or_else(|_| "3".to_string(), |x| (x % (1 << 32)).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Mark, ahead};
+    use crate::engine::HistoryTable;
+
+    #[test]
+    fn the_change_query_sent_ahead_quotes_the_table_left_out_whatever_the_string_setting() {
+        let mark = Mark {
+            xid: "4294967301".into(),
+            recorded: Some(7),
+        };
+        let table = HistoryTable {
+            schema: "it's".into(),
+            table: r"back\slash".into(),
+        };
+        assert_eq!(
+            ahead("q", &mark, Some(&table)).as_deref(),
+            Some(r"EXECUTE q('5', E'it''s', E'back\\slash', 7)")
+        );
+        assert_eq!(
+            ahead("q", &mark, None).as_deref(),
+            Some("EXECUTE q('5', NULL, NULL, 7)")
+        );
+        let scanning = Mark {
+            recorded: None,
+            ..mark
+        };
+        assert_eq!(ahead("q", &scanning, None), None);
+    }
 }

@@ -24,7 +24,9 @@ mod triggers;
 mod types;
 mod views;
 
-pub(super) use changes::{Changes, Mark, Present, Seen, mark, read as read_changes};
+pub(super) use changes::{
+    Changes, Mark, Present, Seen, ahead, mark, prepare_ahead, read as read_changes,
+};
 
 use super::builder::Builder;
 use super::error::{Reading, SnapshotError};

@@ -7,7 +7,7 @@
 use super::Scope;
 use crate::schema::builder::{Builder, catalogs};
 use crate::schema::error::{Reading, SnapshotError};
-use crate::schema::queries::Queries;
+use crate::schema::queries::{Param, Queries};
 use crate::schema::render::{ColumnParts, NotNull, SequenceOptions, default_not_null_name};
 use postgres::GenericClient;
 use std::collections::HashMap;
@@ -107,8 +107,7 @@ pub(super) fn read(
     out: &mut Builder,
 ) -> Result<(), SnapshotError> {
     let tables = scope.tables();
-    let params: [&(dyn postgres::types::ToSql + Sync); 3] =
-        [&scope.schemas, &scope.excluded, &tables];
+    let params: [&dyn Param; 3] = [&scope.schemas, &scope.excluded, &tables];
     for row in client.query(TABLES, &params).reading("tables")? {
         let get = |i| -> Result<Option<String>, SnapshotError> { row.try_get(i).reading("tables") };
         let oid: u32 = row.try_get(0).reading("tables")?;

@@ -118,7 +118,7 @@ pub(super) fn read(
                 if let Some(default) = get(8)? {
                     text.push_str(&format!("\n    DEFAULT {default}"));
                 }
-                if row.try_get::<_, bool>(7).reading("types")? {
+                if row.try_get::<bool>(7).reading("types")? {
                     text.push_str("\n    NOT NULL");
                 }
                 let mut own = constraints.remove(&oid).unwrap_or_default();
@@ -173,7 +173,7 @@ pub(super) fn read(
                 &name,
             );
         }
-        if let Some(relation) = row.try_get::<_, Option<u32>>(4).reading("types")? {
+        if let Some(relation) = row.try_get::<Option<u32>>(4).reading("types")? {
             out.target(catalogs::PG_CLASS, relation, added, on, None, &name);
         }
     }
