@@ -65,6 +65,12 @@ impl Ident {
     }
 }
 
+/// `text` as an SQL string literal: an escape string (`E'...'`), which reads the same whatever
+/// `standard_conforming_strings` is (a query is parsed before any setting in it runs).
+pub(crate) fn quote_literal(text: &str) -> String {
+    format!("E'{}'", text.replace('\\', "\\\\").replace('\'', "''"))
+}
+
 /// Quotes an SQL identifier.
 ///
 /// ```
@@ -233,6 +239,12 @@ impl fmt::Display for QualifiedName {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn literals_escape_quotes_and_backslashes() {
+        assert_eq!(quote_literal(r"it's a \ path"), r"E'it''s a \\ path'");
+        assert_eq!(quote_literal(""), "E''");
+    }
 
     #[test]
     fn refusals_say_why() {

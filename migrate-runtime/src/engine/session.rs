@@ -49,8 +49,8 @@ impl Baseline {
         for (name, setting) in names.iter().zip(&settings) {
             reset.push_str(&format!(
                 "SELECT pg_catalog.set_config({}, {}, false); ",
-                string_literal(name),
-                string_literal(setting)
+                crate::ident::quote_literal(name),
+                crate::ident::quote_literal(setting)
             ));
         }
         if current_user != session_user {
@@ -92,11 +92,6 @@ impl Baseline {
     pub(crate) fn reset_sql(&self) -> &str {
         &self.reset
     }
-}
-
-/// A standard SQL string literal.
-fn string_literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
 }
 
 /// What resuming a no-transaction file after `done` statements needs first.

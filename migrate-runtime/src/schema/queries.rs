@@ -114,11 +114,7 @@ impl Param for Vec<&str> {
 
 impl Param for String {
     fn literal(&self) -> Option<String> {
-        // An escape string reads the same whatever `standard_conforming_strings` is.
-        Some(format!(
-            "E'{}'",
-            self.replace('\\', "\\\\").replace('\'', "''")
-        ))
+        Some(crate::ident::quote_literal(self))
     }
 }
 

@@ -544,9 +544,7 @@ pub(crate) fn prepare_ahead(client: &mut impl GenericClient) -> Result<String, S
 pub(crate) fn ahead(name: &str, mark: &Mark, excluded: Option<&HistoryTable>) -> Option<String> {
     let last = mark.recorded?;
     let literal = |s: Option<&String>| match s {
-        // An escape string reads the same whatever `standard_conforming_strings` is (the
-        // whole query is parsed before any of its settings runs).
-        Some(s) => format!("E'{}'", s.replace('\\', "\\\\").replace('\'', "''")),
+        Some(s) => crate::ident::quote_literal(s),
         None => "NULL".to_string(),
     };
     Some(format!(
