@@ -162,6 +162,16 @@ fn a_history_table_that_is_not_one_is_refused_and_left_alone() {
             run.stderr
         );
     }
+    // The server was reached: `--verbose` says so before the error, as when it is read.
+    let run = p.run(&["status", "--verbose", "--history-table", "orders"]);
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    let connected = lines.iter().position(|l| l.starts_with("Connected to "));
+    let error = lines.iter().position(|l| l.starts_with("error: "));
+    assert!(
+        matches!((connected, error), (Some(c), Some(e)) if c < e),
+        "{}",
+        run.stderr
+    );
     let run = p.run(&["status", "--history-table", "v"]);
     assert_eq!(run.code, 1);
     assert!(

@@ -168,27 +168,38 @@ pub fn status(
             });
         let pending = resolved.map(|(settings, info)| {
             let (engine, timeout) = (settings.engine.clone(), settings.connect_timeout);
-            let opening = std::thread::spawn(move || -> Result<_, OpError> {
+            let opening = move || -> Result<_, OpError> {
                 let (mut db, server) = database::connect_to(&info, timeout)?;
                 let rows = engine
                     .status_history(&mut db.client)
-                    .map_err(OpError::engine("read the status", None))?;
+                    .map_err(OpError::engine("read the status", None));
                 Ok((db, server, rows))
-            });
+            };
+            // The thread may outlive this call when the read fails: until the connection is
+            // made or times out. Without a thread, one after the other.
+            let opening = std::thread::Builder::new()
+                .name("status-connect".into())
+                .spawn(opening.clone())
+                .map_err(|_| opening);
             (settings, opening)
         });
         // A failed read returns here, leaving the thread to end on its own.
         let read = read()?;
         held.replay(events);
         let (settings, opening) = pending?;
-        let opened = match opening.join() {
-            Ok(opened) => opened,
-            Err(panic) => std::panic::resume_unwind(panic),
+        let opened = match opening {
+            Ok(thread) => match thread.join() {
+                Ok(opened) => opened,
+                Err(panic) => std::panic::resume_unwind(panic),
+            },
+            Err(opening) => opening(),
         };
+        // The server is reported once connected, whether its history could be read or not.
         let (db, server, rows) = opened?;
         if let Some(server) = &server {
             server.report(&db.label, events);
         }
+        let rows = rows?;
         (read, Opened { settings, db, rows })
     } else {
         let read = read()?;
