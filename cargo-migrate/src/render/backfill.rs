@@ -19,15 +19,19 @@ fn eta(p: &BackfillProgress, estimate: Option<u64>, keys_per_s: Option<f64>) -> 
 
 /// One line: `batch 12: 12000 of ~1000000 keys (1%), 11800 rows, 5400 keys/s, ETA 3m`.
 pub fn line(p: &BackfillProgress, estimate: Option<u64>, keys_per_s: Option<f64>) -> String {
-    let mut s = format!("batch {}: {} ", p.batches, p.keys);
+    let mut s = format!("batch {}: ", p.batches);
     match estimate {
         Some(total) => s.push_str(&format!(
-            "of ~{total} keys ({}%)",
+            "{} of ~{total} keys ({}%)",
+            p.keys,
             (p.keys * 100).checked_div(total).unwrap_or(0).min(100)
         )),
-        None => s.push_str("keys"),
+        None => s.push_str(&migrate_runtime::counted(p.keys, "key", "keys")),
     }
-    s.push_str(&format!(", {} rows", p.rows));
+    s.push_str(&format!(
+        ", {}",
+        migrate_runtime::counted(p.rows, "row", "rows")
+    ));
     if let Some(rate) = keys_per_s {
         s.push_str(&format!(", {rate:.0} keys/s"));
     }
