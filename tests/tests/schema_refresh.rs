@@ -337,6 +337,16 @@ fn a_refresh_reads_again_only_what_a_change_touched_and_what_names_it_with(findi
     );
     // A schema: everything.
     assert_eq!(read_again(&mut client, "CREATE SCHEMA s"), None);
+    // What a refresh of its own prepared as SQL (its readers' batch) went with it: a session
+    // refreshing again and again does not keep more and more statements.
+    let kept: i64 = client
+        .query_one(
+            "SELECT count(*) FROM pg_prepared_statements WHERE from_sql",
+            &[],
+        )
+        .expect("the step succeeds")
+        .get(0);
+    assert_eq!(kept, 0);
 }
 
 #[test]

@@ -763,3 +763,64 @@ fn a_migration_that_discards_everything_verifies_like_the_others() {
         ]
     );
 }
+
+/// A down that fails leaves the rehearsal's transaction aborted until the next migration's
+/// round trip ends it; a migration whose text mentions `DEALLOCATE` (here in a comment) made
+/// the next one prepare the change query again, in that aborted transaction, which ended
+/// the whole verify. The replay goes on past both.
+#[test]
+fn a_failing_down_after_a_migration_that_mentions_deallocate_does_not_end_the_replay() {
+    let (_dir, set) = set(&[
+        USERS,
+        (
+            "20260101000100_audit",
+            "-- no DEALLOCATE here, only its name\nCREATE TABLE audit (id bigint PRIMARY KEY);\n",
+            Some("DROP TABLE no_such_table;\n"),
+        ),
+        ADD_CITY,
+    ]);
+    assert_eq!(
+        verdicts(&verify_all(&set)),
+        [
+            ("20260101000000_create_users".into(), Verdict::Ok),
+            ("20260101000100_audit".into(), Verdict::DownFailed),
+            ("20260101000200_add_city".into(), Verdict::Ok),
+        ]
+    );
+}
+
+/// What verify sends after a migration in the same round trip (the next snapshot's change
+/// query) is not the migration's: when it fails (here a function deallocates every prepared
+/// statement, which no text check can see), the migration's verdict does not say it failed.
+#[test]
+fn a_failure_of_what_follows_a_migration_is_not_the_migrations() {
+    let (_dir, set) = set(&[
+        (
+            "20260101000000_create_users",
+            "CREATE TABLE users (id bigint PRIMARY KEY);\n\
+             CREATE FUNCTION forget() RETURNS void LANGUAGE plpgsql \
+             AS $$ BEGIN EXECUTE 'DEALL' || 'OCATE ALL'; END $$;\n",
+            Some("DROP FUNCTION forget();\nDROP TABLE users;\n"),
+        ),
+        (
+            "20260101000100_forget",
+            "SELECT forget();\nCREATE TABLE audit (id bigint PRIMARY KEY);\n",
+            Some("DROP TABLE audit;\n"),
+        ),
+    ]);
+    let mut shadow = ShadowDb::create(&server(), None).expect("shadow");
+    let request = VerifyRequest {
+        set: &set,
+        check: set.migrations.iter().map(|m| m.version).collect(),
+        snapshot: Default::default(),
+    };
+    match verify(&mut shadow, &request, &mut |_| {}) {
+        // The schema could not be read after it: verify's own failure, no verdict.
+        Err(e) => assert!(e.to_string().contains("does not exist"), "{e}"),
+        Ok(checked) => assert!(
+            checked.iter().all(|c| c.verdict == Verdict::Ok),
+            "{:?}",
+            verdicts(&checked)
+        ),
+    }
+}

@@ -108,19 +108,32 @@ impl<'a> Script<'a> {
     /// Only for a transactional file: statements of one batch run in one implicit transaction
     /// when no `BEGIN` precedes them.
     ///
-    /// Returns the rows `suffix`'s last statement returned ([`last_rows`]; none without a
-    /// suffix): what the caller reads in the file's round trip.
+    /// `ahead` (may be empty) follows `suffix` in that round trip; it returns the rows of
+    /// `ahead`'s last statement ([`last_rows`]) when there is one (`None` without), what the
+    /// caller reads in the file's round trip (see [`Script::run_located`]). Without it, the
+    /// rows the statements return are not kept.
     pub fn run_batched<C: GenericClient>(
         &self,
         client: &mut C,
         prefix: &str,
-        suffix: &str,
-    ) -> Result<Vec<SimpleQueryRow>, RunError> {
+        (suffix, ahead): (&str, &str),
+    ) -> Result<Option<Vec<SimpleQueryRow>>, RunError> {
+        let joined;
+        let suffix = match (suffix, ahead) {
+            (_, "") => suffix,
+            ("", _) => ahead,
+            _ => {
+                joined = format!("{suffix};\n{ahead}");
+                &joined
+            }
+        };
+        let ahead_rows = |messages| (!ahead.is_empty()).then(|| last_rows(messages));
         let Some(statements) = self.statements.filter(|s| !s.is_empty()) else {
             // Not split (one batch already), or no statement: the suffix after it.
-            return self
-                .run(client, prefix)
-                .and_then(|()| run_suffix(client, suffix));
+            return self.run(client, prefix).and_then(|()| match ahead {
+                "" => run_suffix(client, suffix).map(|_| None),
+                _ => run_suffix(client, suffix).map(Some),
+            });
         };
         let mut first = 0;
         while first < statements.len() {
@@ -139,13 +152,14 @@ impl<'a> Script<'a> {
                 None
             };
             let result = match (p.is_empty(), s) {
-                (true, None) => client.batch_execute(text).map(|()| Vec::new()),
-                (_, None) => client
-                    .batch_execute(&format!("{p}{text}"))
-                    .map(|()| Vec::new()),
+                (true, None) => client.batch_execute(text).map(|()| None),
+                (_, None) => client.batch_execute(&format!("{p}{text}")).map(|()| None),
+                (_, Some(s)) if ahead.is_empty() => client
+                    .batch_execute(&format!("{p}{text}\n;{s}"))
+                    .map(|()| None),
                 (_, Some(s)) => client
                     .simple_query(&format!("{p}{text}\n;{s}"))
-                    .map(last_rows),
+                    .map(ahead_rows),
             };
             let rows = result.map_err(|error| RunError {
                 index: (first == last && s.is_none()).then_some(first),
@@ -157,29 +171,37 @@ impl<'a> Script<'a> {
                 return Ok(rows);
             }
         }
-        Ok(Vec::new())
+        Ok(None)
     }
 
     /// Runs the file batched ([`Script::run_batched`]); when a batch fails without saying
     /// which statement failed, sends `restart` (e.g. `ROLLBACK`, back to where `prefix` starts
     /// from) and runs the file again statement by statement, then `suffix` on its own, so the
     /// error names its statement (and a failure that does not recur is no failure). A run cut
-    /// off (connection lost) is not run again. Returns the rows of `suffix`'s last statement.
+    /// off (connection lost) is not run again.
+    ///
+    /// `ahead` (SQL, may be empty) is not the file's: a query of the caller's sent after
+    /// `suffix` in the last batch's round trip, to save one of its own. It is not sent again
+    /// when the file runs again statement by statement, so its failure is never taken for the
+    /// file's. Returns its last statement's rows when it ran (`None`: it did not, or it is
+    /// empty; the caller runs it itself).
     pub fn run_located<C: GenericClient>(
         &self,
         client: &mut C,
-        (prefix, suffix): (&str, &str),
+        (prefix, suffix, ahead): (&str, &str, &str),
         restart: &str,
-    ) -> Result<Vec<SimpleQueryRow>, RunError> {
-        self.run_batched(client, prefix, suffix).or_else(|failed| {
-            if failed.index.is_some() || cut_off(&failed.error) {
-                return Err(failed);
+    ) -> Result<Option<Vec<SimpleQueryRow>>, RunError> {
+        match self.run_batched(client, prefix, (suffix, ahead)) {
+            Ok(rows) => Ok(rows),
+            Err(failed) if failed.index.is_some() || cut_off(&failed.error) => Err(failed),
+            Err(failed) => {
+                // The restart's own failure is the connection's: the run is cut off.
+                client.batch_execute(restart).map_err(|_| failed)?;
+                self.run(client, prefix)
+                    .and_then(|()| run_suffix(client, suffix))
+                    .map(|_| None)
             }
-            // The restart's own failure is the connection's: the run is cut off.
-            client.batch_execute(restart).map_err(|_| failed)?;
-            self.run(client, prefix)
-                .and_then(|()| run_suffix(client, suffix))
-        })
+        }
     }
 
     /// Runs statement `i` (0-based), with `prefix` in the same round trip.

@@ -167,7 +167,7 @@ impl<'a> Runner<'a> {
         let mut retry = Retrier::new(self.engine, &mut self.watch, job.version);
         loop {
             let attempt = retry.attempt(self.client, |c| {
-                job.script.run_located(c, (&prefix, ""), "ROLLBACK")
+                job.script.run_located(c, (&prefix, "", ""), "ROLLBACK")
             });
             let failed = match attempt {
                 Ok(_) => {

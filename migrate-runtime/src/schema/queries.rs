@@ -34,6 +34,24 @@ pub struct StatementCache {
 }
 
 impl StatementCache {
+    /// Whether the record's change query is prepared on the session
+    /// ([`TrackedSnapshot::changes_ahead`](super::TrackedSnapshot)).
+    pub(crate) fn prepared_ahead(&self) -> bool {
+        self.ahead.is_some()
+    }
+
+    /// Deallocates what this cache prepared as SQL (`PREPARE`), which lives as long as the
+    /// session (the protocol-level statements close when dropped): for a cache used once. A
+    /// failure is left alone: the statements end with the session.
+    pub(crate) fn release(self, client: &mut impl GenericClient) {
+        let names: Vec<String> = (self.batched.values().chain(&self.ahead))
+            .map(|name| format!("DEALLOCATE {name}"))
+            .collect();
+        if !names.is_empty() {
+            let _ = client.batch_execute(&names.join("; "));
+        }
+    }
+
     /// How many statements are prepared.
     pub fn len(&self) -> usize {
         self.statements.len()

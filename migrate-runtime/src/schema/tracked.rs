@@ -86,7 +86,10 @@ impl TrackedSnapshot {
         &self,
         client: &mut impl GenericClient,
     ) -> Result<TrackedSnapshot, SnapshotError> {
-        self.refresh_cached(client, &mut StatementCache::default())
+        let mut cache = StatementCache::default();
+        let next = self.refresh_cached(client, &mut cache);
+        cache.release(client);
+        next
     }
 
     /// [`refresh`](TrackedSnapshot::refresh), with the catalog queries prepared once in

@@ -39,9 +39,11 @@ pub(super) fn run_committed(
 /// Runs the file as [`run_committed`] does, and `inside` before the commit: in a
 /// transactional file's own transaction, once its deferred constraints are checked (as the
 /// commit checks them), so that what `inside` reads (a snapshot) costs no transaction of its
-/// own; after a no-transaction file. `then` (SQL, may be empty) is sent in a transactional
-/// file's last round trip, after the check (e.g. `inside`'s settings and first query), and
-/// `inside` gets the rows of its last statement (none after a no-transaction file). `opening`
+/// own; after a no-transaction file. `then` is SQL for a transactional file's last round
+/// trip, after the check: its settings part (may be empty, e.g. `inside`'s settings) and its
+/// query ahead (may be empty, e.g. `inside`'s first query; see [`Script::run_located`]:
+/// never taken for the file's). `inside` gets the rows of that query's last statement when
+/// it ran (`None` when it did not: it runs it itself). `opening`
 /// (SQL, may be empty, e.g. the `ROLLBACK; ` of what ran before) goes first in a
 /// transactional file's first round trip (before a no-transaction file, in one of its own).
 /// The outer error is `inside`'s (the transaction is rolled back), the inner one the file's.
@@ -51,8 +53,8 @@ pub(super) fn run_committed_then<T, E>(
     direction: Direction,
     opening: &str,
     (then, inside): (
-        &str,
-        impl FnOnce(&mut Client, Vec<SimpleQueryRow>) -> Result<T, E>,
+        (&str, &str),
+        impl FnOnce(&mut Client, Option<Vec<SimpleQueryRow>>) -> Result<T, E>,
     ),
 ) -> Result<Result<T, Box<Failure>>, E> {
     match file(m, direction) {
@@ -62,7 +64,7 @@ pub(super) fn run_committed_then<T, E>(
             (sql, direction, no_transaction, opening),
             (then, inside),
         ),
-        None => inside(client, Vec::new()).map(Ok),
+        None => inside(client, None).map(Ok),
     }
 }
 
@@ -80,7 +82,7 @@ pub(super) fn run_sql_committed(
         client,
         (version, name),
         (sql, direction, no_transaction, ""),
-        ("", nothing),
+        (("", ""), nothing),
     );
     match done {
         Ok(ran) => ran,
@@ -93,9 +95,9 @@ fn run_file_then<T, E>(
     client: &mut Client,
     (version, name): (Version, &str),
     (sql, direction, no_transaction, opening): (&SqlFile, Direction, bool, &str),
-    (then, inside): (
-        &str,
-        impl FnOnce(&mut Client, Vec<SimpleQueryRow>) -> Result<T, E>,
+    ((then, ahead), inside): (
+        (&str, &str),
+        impl FnOnce(&mut Client, Option<Vec<SimpleQueryRow>>) -> Result<T, E>,
     ),
 ) -> Result<Result<T, Box<Failure>>, E> {
     let sql = for_shadow(sql);
@@ -119,13 +121,13 @@ fn run_file_then<T, E>(
         if let Err(f) = run_statements(client, &script, fail) {
             return Ok(Err(f));
         }
-        return inside(client, Vec::new()).map(Ok);
+        return inside(client, None).map(Ok);
     }
     // The file, its deferred constraints checked, and a failure located statement by
     // statement (after a rollback) when a batch of several failed.
     let prefix = format!("{opening}BEGIN; RESET ALL; SET LOCAL synchronous_commit = off; ");
     let suffix = after_file(then);
-    let rows = match script.run_located(client, (&prefix, &suffix), "ROLLBACK") {
+    let rows = match script.run_located(client, (&prefix, &suffix, ahead), "ROLLBACK") {
         Ok(rows) => rows,
         Err(run) => {
             let _ = client.batch_execute("ROLLBACK");
@@ -184,31 +186,28 @@ fn after_file(then: &str) -> String {
 
 /// Runs a transactional file inside the caller's transaction (which `opening`, e.g.
 /// `BEGIN; `, may start in the same round trip); deferred constraints are checked at its
-/// end, as its commit would check them, then `then` (SQL, may be empty) runs in the same
-/// round trip. When a batch of several statements fails, `restart` goes back to where
-/// `opening` starts from (`ROLLBACK` with a `BEGIN`, else `ROLLBACK TO SAVEPOINT` of a
-/// savepoint made before this call, in an earlier round trip: a batch PostgreSQL rejects
-/// as a whole runs nothing, not even a savepoint it holds) and the file runs again statement
-/// by statement, to name the one that failed. Returns the rows of `then`'s last statement;
-/// `Ok(None)`: there is no such file.
+/// end, as its commit would check them, then `then` (SQL, may be empty) and `ahead` (a query
+/// of the caller's, may be empty) run in the same round trip. When a batch of several
+/// statements fails, `restart` goes back to where `opening` starts from (`ROLLBACK` with a
+/// `BEGIN`, else `ROLLBACK TO SAVEPOINT` of a savepoint made before this call, in an earlier
+/// round trip: a batch PostgreSQL rejects as a whole runs nothing, not even a savepoint it
+/// holds) and the file runs again statement by statement, to name the one that failed, then
+/// `then`, without `ahead` (see [`Script::run_located`]). Returns the rows of `ahead`'s last
+/// statement when it ran; `Ok(None)` when it did not (or there is no such file).
 pub(super) fn run_in(
     tx: &mut impl GenericClient,
     m: &Migration,
     direction: Direction,
-    (opening, restart, then): (&str, &str, &str),
+    (opening, restart, (then, ahead)): (&str, &str, (&str, &str)),
 ) -> Result<Option<Vec<SimpleQueryRow>>, Box<Failure>> {
     let Some((sql, no_transaction)) = file(m, direction) else {
         return Ok(None);
     };
     let sql = for_shadow(sql);
     let script = script((m.version, &m.name), &sql, direction, no_transaction)?;
+    let opening = format!("{opening}RESET ALL; ");
     script
-        .run_located(
-            tx,
-            (&format!("{opening}RESET ALL; "), &after_file(then)),
-            restart,
-        )
-        .map(Some)
+        .run_located(tx, (&opening, &after_file(then), ahead), restart)
         .map_err(|run| Box::new(script.failure(m.version, &m.name, direction, &run)))
 }
 

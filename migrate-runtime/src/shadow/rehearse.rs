@@ -228,7 +228,7 @@ impl Replay<'_, '_> {
             };
         }
         let ahead = self.ahead(before)?;
-        let then = ahead.after(None);
+        let then = (ahead.after(None), ahead.query());
         // The last rehearsal's rollback goes first in the file's round trip: every way out of
         // the file's run ends that transaction (a batch rejected as a whole is followed by a
         // `ROLLBACK` of the runner's).
@@ -237,14 +237,20 @@ impl Replay<'_, '_> {
             false => "",
         };
         let (cache, deallocates) = (&mut self.cache, self.deallocates);
-        let refresh = |client: &mut postgres::Client, rows: Vec<SimpleQueryRow>| {
+        let refresh = |client: &mut postgres::Client, rows: Option<Vec<SimpleQueryRow>>| {
             let cache = prepared(cache, deallocates);
-            let changes = ahead.changes(&rows);
+            let changes = ahead.changes(rows.as_deref());
             (before.refresh_in_transaction(client, cache, ahead.sent, changes))
                 .map_err(VerifyError::from)
         };
         let client = self.shadow.client();
-        run_committed_then(client, m, Direction::Up, opening, (&then, refresh))
+        run_committed_then(
+            client,
+            m,
+            Direction::Up,
+            opening,
+            ((&then.0, then.1), refresh),
+        )
     }
 
     /// Rolls back the last rehearsal's transaction if it is still open.
@@ -268,7 +274,14 @@ impl Replay<'_, '_> {
             return Ok(Ahead::default());
         }
         let changes = match self.recording && !self.deallocates {
-            true => from.changes_ahead(self.shadow.client(), &mut self.cache)?,
+            true => {
+                // Preparing the query is a round trip of its own: never in a rehearsal's
+                // transaction, which a failed file may have left aborted.
+                if !self.cache.prepared_ahead() {
+                    self.settle()?;
+                }
+                from.changes_ahead(self.shadow.client(), &mut self.cache)?
+            }
             false => None,
         };
         Ok(Ahead {
@@ -330,24 +343,28 @@ impl Replay<'_, '_> {
             // The transaction begins in the down file's round trip, and the savepoint the
             // re-application goes back to on a failure is made in it, once the down ran.
             let after_down = ahead.after(Some("SAVEPOINT shadow_up"));
-            let rows = match run_in(tx, m, Direction::Down, ("BEGIN; ", "ROLLBACK", &after_down)) {
-                Ok(rows) => rows.unwrap_or_default(),
+            let down = ("BEGIN; ", "ROLLBACK", (after_down.as_str(), ahead.query()));
+            let rows = match run_in(tx, m, Direction::Down, down) {
+                Ok(rows) => rows,
                 Err(failure) => return Ok(Checked::failed(Verdict::DownFailed, *failure)),
             };
             let cache = prepared(cache, deallocates);
-            let reverted =
-                after.refresh_in_transaction(tx, cache, ahead.sent, ahead.changes(&rows))?;
+            let changes = ahead.changes(rows.as_deref());
+            let reverted = after.refresh_in_transaction(tx, cache, ahead.sent, changes)?;
             let down_diff = diff(before.snapshot(), reverted.snapshot());
             let reapplied = match run_in(
                 tx,
                 m,
                 Direction::Up,
-                ("", "ROLLBACK TO SAVEPOINT shadow_up", &ahead.after(None)),
+                (
+                    "",
+                    "ROLLBACK TO SAVEPOINT shadow_up",
+                    (&ahead.after(None), ahead.query()),
+                ),
             ) {
                 Ok(rows) => {
-                    let rows = rows.unwrap_or_default();
                     let cache = prepared(cache, deallocates);
-                    let changes = ahead.changes(&rows);
+                    let changes = ahead.changes(rows.as_deref());
                     Ok(after.refresh_in_transaction(tx, cache, ahead.sent, changes)?)
                 }
                 Err(failure) => Err(failure),
@@ -492,11 +509,10 @@ struct Ahead {
 }
 
 impl Ahead {
-    /// What follows the file: the settings, `between` (SQL), then the change query last (the
-    /// file's runner returns the rows of the last statement).
+    /// What follows the file: the settings, then `between` (SQL).
     fn after(&self, between: Option<&str>) -> String {
         let mut sql = self.settings.to_string();
-        for part in between.into_iter().chain(self.changes.as_deref()) {
+        if let Some(part) = between {
             if !sql.is_empty() && !sql.ends_with(';') {
                 sql.push(';');
             }
@@ -508,9 +524,17 @@ impl Ahead {
         sql
     }
 
-    /// The change query's rows among what the file's round trip returned, if it was sent.
-    fn changes<'a>(&self, rows: &'a [SimpleQueryRow]) -> Option<&'a [SimpleQueryRow]> {
-        self.changes.as_ref().map(|_| rows)
+    /// The change query, sent after [`after`](Ahead::after) in the file's round trip while
+    /// it runs batched (empty: none); never when the file runs again statement by statement,
+    /// so that its failure is not the file's.
+    fn query(&self) -> &str {
+        self.changes.as_deref().unwrap_or("")
+    }
+
+    /// The change query's rows, when it ran in the file's round trip (`None`: the refresh
+    /// runs it).
+    fn changes<'a>(&self, rows: Option<&'a [SimpleQueryRow]>) -> Option<&'a [SimpleQueryRow]> {
+        self.changes.as_ref().and(rows)
     }
 }
 
