@@ -67,6 +67,7 @@ impl Ident {
 
 /// `text` as an SQL string literal: an escape string (`E'...'`), which reads the same whatever
 /// `standard_conforming_strings` is (a query is parsed before any setting in it runs).
+#[cfg(feature = "postgres")]
 pub(crate) fn quote_literal(text: &str) -> String {
     format!("E'{}'", text.replace('\\', "\\\\").replace('\'', "''"))
 }

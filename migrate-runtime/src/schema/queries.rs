@@ -325,6 +325,10 @@ impl<C: GenericClient> Queries<'_, C> {
         mut read: impl FnMut(&mut Self) -> Result<T, super::SnapshotError>,
     ) -> Result<T, super::SnapshotError> {
         use super::error::Reading;
+        // The batch prepares the narrowed queries (a refresh's): others run one by one.
+        if !self.narrow {
+            return read(self);
+        }
         self.batch = Batch::Recording(Some(Vec::new()));
         let recorded = read(self);
         let batch = std::mem::replace(&mut self.batch, Batch::Off);
