@@ -5,7 +5,9 @@
 
 use time::{Date, Month, PrimitiveDateTime, Time};
 
-/// `t` as 14 digits, `YYYYMMDDhhmmss` (the year zero-padded to four digits).
+/// `t` as 14 digits, `YYYYMMDDhhmmss` (the year zero-padded to four digits): for years 0 to
+/// 9999, which a clock or a version gives (outside them it is not 14 digits, as `time`
+/// would write it, which has a sign there).
 pub(crate) fn digits(t: PrimitiveDateTime) -> String {
     format!(
         "{:04}{:02}{:02}{:02}{:02}{:02}",
