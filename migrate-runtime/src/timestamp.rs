@@ -9,8 +9,16 @@ use time::{Date, Month, PrimitiveDateTime, Time};
 /// 9999, which a clock or a version gives (outside them it is not 14 digits, as `time`
 /// would write it, which has a sign there).
 pub(crate) fn digits(t: PrimitiveDateTime) -> String {
+    written(t, ["", "", "", "", ""])
+}
+
+/// `t`'s year (four digits), month, day, hour, minute and second (two digits each), with
+/// `between[i]` between the `i`th field and the next: `["-", "-", " ", ":", ":"]` gives
+/// `2026-11-21 09:30:05`.
+pub(crate) fn written(t: PrimitiveDateTime, between: [&str; 5]) -> String {
+    let [a, b, c, d, e] = between;
     format!(
-        "{:04}{:02}{:02}{:02}{:02}{:02}",
+        "{:04}{a}{:02}{b}{:02}{c}{:02}{d}{:02}{e}{:02}",
         t.year(),
         u8::from(t.month()),
         t.day(),
@@ -37,7 +45,7 @@ pub(crate) fn parse_digits(text: &str) -> Option<PrimitiveDateTime> {
 
 #[cfg(test)]
 mod tests {
-    use super::{digits, parse_digits};
+    use super::{digits, parse_digits, written};
     use proptest::prelude::*;
     use time::PrimitiveDateTime;
     use time::macros::{datetime, format_description};
@@ -49,6 +57,10 @@ mod tests {
     fn writes_and_reads_fourteen_digits() {
         assert_eq!(digits(datetime!(2026-11-21 09:30:05)), "20261121093005");
         assert_eq!(digits(datetime!(0042-01-02 03:04:05)), "00420102030405");
+        assert_eq!(
+            written(datetime!(2026-11-21 09:30:05), ["-", "-", " ", ":", ":"]),
+            "2026-11-21 09:30:05"
+        );
         assert_eq!(
             parse_digits("20261121093005"),
             Some(datetime!(2026-11-21 09:30:05))

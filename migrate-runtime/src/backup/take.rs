@@ -43,16 +43,9 @@ impl Source<'_> {
             .version
             .map_or_else(|| "none".to_string(), |v| v.to_string());
         let now = time::OffsetDateTime::now_utc();
-        let at = format!(
-            "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
-            now.year(),
-            u8::from(now.month()),
-            now.day(),
-            now.hour(),
-            now.minute(),
-            now.second()
-        );
-        format!("{db}-{version}-{at}")
+        let now = time::PrimitiveDateTime::new(now.date(), now.time());
+        let at = crate::timestamp::written(now, ["", "", "T", "", ""]);
+        format!("{db}-{version}-{at}Z")
     }
 }
 

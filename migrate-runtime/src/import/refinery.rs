@@ -220,14 +220,10 @@ fn utc(text: &str) -> String {
         .ok()
         .map(|t| {
             let t = t.to_offset(time::UtcOffset::UTC);
+            let t = time::PrimitiveDateTime::new(t.date(), t.time());
             format!(
-                "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
-                t.year(),
-                u8::from(t.month()),
-                t.day(),
-                t.hour(),
-                t.minute(),
-                t.second()
+                "{} UTC",
+                crate::timestamp::written(t, ["-", "-", " ", ":", ":"])
             )
         })
         .unwrap_or_else(|| text.to_string())
