@@ -4,7 +4,9 @@
 //! autocommit, inside an open transaction, and after a rollback; each test twice: finding the
 //! changes by scanning the catalogs, and from the session's record of them (event triggers).
 
-use migrate_runtime::schema::{Snapshot, SnapshotOptions, TrackedSnapshot, diff, record_changes};
+use migrate_runtime::schema::{
+    Snapshot, SnapshotOptions, StatementCache, TrackedSnapshot, diff, record_changes,
+};
 use migrate_tests::TestDb;
 use postgres::GenericClient;
 
@@ -347,6 +349,39 @@ fn a_refresh_reads_again_only_what_a_change_touched_and_what_names_it_with(findi
         .expect("the step succeeds")
         .get(0);
     assert_eq!(kept, 0);
+}
+
+/// With a cache kept for the connection, a refresh's readers run in one round trip: their
+/// queries are prepared as SQL (`migrate_read_...`) and run together by `EXECUTE` (should
+/// they fall back to one round trip each, nothing else would tell).
+#[test]
+fn a_cached_refresh_reads_its_objects_in_one_batch() {
+    let db = TestDb::new();
+    let mut client = session(&db, Finding::Record);
+    let mut cache = StatementCache::default();
+    let base =
+        TrackedSnapshot::capture_cached(&mut client, &mut cache, &SnapshotOptions::default())
+            .expect("capture");
+    client
+        .batch_execute(
+            "CREATE TABLE a (id bigint PRIMARY KEY, note text NOT NULL DEFAULT '');
+             CREATE INDEX a_note ON a (note);",
+        )
+        .expect("the step succeeds");
+    let refreshed = base
+        .refresh_cached(&mut client, &mut cache)
+        .expect("refresh");
+    assert_same("CREATE TABLE a", &refreshed, &capture(&mut client));
+    assert_eq!(refreshed.read_again(), Some(1));
+    let batched: i64 = client
+        .query_one(
+            "SELECT count(*) FROM pg_prepared_statements \
+             WHERE from_sql AND name LIKE 'migrate\\_read\\_%'",
+            &[],
+        )
+        .expect("the step succeeds")
+        .get(0);
+    assert!(batched > 1, "{batched} readers prepared for a batch");
 }
 
 #[test]
