@@ -127,13 +127,11 @@ impl<'a> Script<'a> {
                 &joined
             }
         };
-        let ahead_rows = |messages| (!ahead.is_empty()).then(|| last_rows(messages));
         let Some(statements) = self.statements.filter(|s| !s.is_empty()) else {
             // Not split (one batch already), or no statement: the suffix after it.
-            return self.run(client, prefix).and_then(|()| match ahead {
-                "" => run_suffix(client, suffix).map(|_| None),
-                _ => run_suffix(client, suffix).map(Some),
-            });
+            return self
+                .run(client, prefix)
+                .and_then(|()| run_suffix(client, suffix, !ahead.is_empty()));
         };
         let mut first = 0;
         while first < statements.len() {
@@ -151,15 +149,15 @@ impl<'a> Script<'a> {
             } else {
                 None
             };
-            let result = match (p.is_empty(), s) {
-                (true, None) => client.batch_execute(text).map(|()| None),
-                (_, None) => client.batch_execute(&format!("{p}{text}")).map(|()| None),
-                (_, Some(s)) if ahead.is_empty() => client
-                    .batch_execute(&format!("{p}{text}\n;{s}"))
-                    .map(|()| None),
-                (_, Some(s)) => client
-                    .simple_query(&format!("{p}{text}\n;{s}"))
-                    .map(ahead_rows),
+            let sent = match (p.is_empty(), s) {
+                (true, None) => std::borrow::Cow::Borrowed(text),
+                (_, None) => format!("{p}{text}").into(),
+                (_, Some(s)) => format!("{p}{text}\n;{s}").into(),
+            };
+            // Rows are read (and kept) only when the caller's query ends the round trip.
+            let result = match s.is_some() && !ahead.is_empty() {
+                true => client.simple_query(&sent).map(|m| Some(last_rows(m))),
+                false => client.batch_execute(&sent).map(|()| None),
             };
             let rows = result.map_err(|error| RunError {
                 index: (first == last && s.is_none()).then_some(first),
@@ -198,8 +196,7 @@ impl<'a> Script<'a> {
                 // The restart's own failure is the connection's: the run is cut off.
                 client.batch_execute(restart).map_err(|_| failed)?;
                 self.run(client, prefix)
-                    .and_then(|()| run_suffix(client, suffix))
-                    .map(|_| None)
+                    .and_then(|()| run_suffix(client, suffix, false))
             }
         }
     }
@@ -293,17 +290,18 @@ impl<'a> Script<'a> {
 }
 
 /// Sends what follows a file (`suffix`, may be empty) on its own; its failure is no
-/// statement's. Returns the rows of its last statement.
+/// statement's. With `rows`, returns the rows of its last statement.
 fn run_suffix<C: GenericClient>(
     client: &mut C,
     suffix: &str,
-) -> Result<Vec<SimpleQueryRow>, RunError> {
-    match suffix {
-        "" => Ok(Vec::new()),
-        _ => (client.simple_query(suffix))
-            .map(last_rows)
-            .map_err(RunError::unlocated),
-    }
+    rows: bool,
+) -> Result<Option<Vec<SimpleQueryRow>>, RunError> {
+    let sent = match (suffix, rows) {
+        ("", _) => Ok(rows.then(Vec::new)),
+        (_, true) => client.simple_query(suffix).map(|m| Some(last_rows(m))),
+        (_, false) => client.batch_execute(suffix).map(|()| None),
+    };
+    sent.map_err(RunError::unlocated)
 }
 
 /// The rows of the last statement of a multi-statement query: those after the one but last

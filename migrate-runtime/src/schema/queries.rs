@@ -293,16 +293,14 @@ impl<C: GenericClient> Queries<'_, C> {
             }
         }
         let s = self.statement(sql)?;
-        let bound: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| *p as _).collect();
-        let rows = self.client.query(&s, &bound)?;
+        let rows = self.client.query(&s, &bound(params))?;
         Ok(rows.into_iter().map(CatalogRow::Bound).collect())
     }
 
     /// The one row of a query (run on its own).
     pub fn query_one(&mut self, sql: &str, params: &[&dyn Param]) -> Result<Row, postgres::Error> {
         let s = self.statement(sql)?;
-        let bound: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| *p as _).collect();
-        self.client.query_one(&s, &bound)
+        self.client.query_one(&s, &bound(params))
     }
 
     /// The row of a query, if any (run on its own).
@@ -312,8 +310,7 @@ impl<C: GenericClient> Queries<'_, C> {
         params: &[&dyn Param],
     ) -> Result<Option<Row>, postgres::Error> {
         let s = self.statement(sql)?;
-        let bound: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| *p as _).collect();
-        self.client.query_opt(&s, &bound)
+        self.client.query_opt(&s, &bound(params))
     }
 
     /// Runs `read` (the readers of a refresh: a narrowed [`Queries`]) with their queries in one
@@ -352,7 +349,6 @@ impl<C: GenericClient> Queries<'_, C> {
         &mut self,
         recorded: Vec<Recorded>,
     ) -> Result<VecDeque<(Recorded, Vec<SimpleQueryRow>)>, postgres::Error> {
-        static PREPARED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let mut sql = String::new();
         let mut new: HashMap<String, String> = HashMap::new();
         // Whether each query's `EXECUTE` follows a `PREPARE` of it.
@@ -363,8 +359,7 @@ impl<C: GenericClient> Queries<'_, C> {
             let name = match known {
                 Some(name) => name,
                 None => {
-                    let n = PREPARED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let name = format!("migrate_read_{}_{n}", std::process::id());
+                    let name = sql_statement_name("read");
                     sql.push_str(&format!("PREPARE {name} AS {};\n", narrowed(text)));
                     new.insert(text.to_string(), name.clone());
                     name
@@ -441,6 +436,20 @@ fn narrowed(sql: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// Bound parameters of a query.
+fn bound<'p>(params: &[&'p dyn Param]) -> Vec<&'p (dyn ToSql + Sync)> {
+    params.iter().map(|p| *p as _).collect()
+}
+
+/// A new name for a statement prepared as SQL (`PREPARE`) on a session: `migrate_<what>_`, the
+/// process and a number never given before in it, so that a cache emptied without its
+/// statements being deallocated (or another cache on the same session) prepares another.
+pub(super) fn sql_statement_name(what: &str) -> String {
+    static PREPARED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = PREPARED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("migrate_{what}_{}_{n}", std::process::id())
 }
 
 #[cfg(test)]

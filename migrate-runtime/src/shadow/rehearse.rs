@@ -330,11 +330,6 @@ impl Replay<'_, '_> {
         before: &TrackedSnapshot,
         after: &TrackedSnapshot,
     ) -> Result<Checked, VerifyError> {
-        let label = self.shadow.label();
-        let session = |e: postgres::Error| VerifyError::Session {
-            label: label.clone(),
-            message: error_text(&e),
-        };
         // Both refreshes read the changes since `after`: the same query.
         let ahead = self.ahead(after)?;
         let (cache, deallocates) = (&mut self.cache, self.deallocates);
@@ -375,16 +370,12 @@ impl Replay<'_, '_> {
                 reapplied.map(|r| diff(after.snapshot(), r.snapshot())),
             ))
         })();
-        match outcome {
-            Ok(checked) => {
-                self.open = true;
-                Ok(checked)
-            }
-            Err(e) => {
-                tx.batch_execute("ROLLBACK").map_err(session)?;
-                Err(e)
-            }
+        // Left open for the next round trip, unless the rehearsal itself failed.
+        self.open = true;
+        if outcome.is_err() {
+            self.settle()?;
         }
+        outcome
     }
 
     /// Revert and re-apply for real (a file runs outside a transaction); when that leaves

@@ -518,17 +518,12 @@ impl Changes {
     }
 }
 
-/// The name of the record's change query prepared as SQL on a session: one per preparation, so
-/// that a cache emptied without the session's statements being deallocated prepares another.
-static PREPARED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
 /// Prepares the record's change query on the session as SQL (`PREPARE`), so that a caller can
 /// run it (`EXECUTE`, [`ahead`]) in the round trip of what it runs before a refresh. Returns
 /// its name. Prepared with a refresh's `search_path` (empty), which its executions run with:
 /// a statement prepared with another is analysed again at every execution.
 pub(crate) fn prepare_ahead(client: &mut impl GenericClient) -> Result<String, SnapshotError> {
-    let n = PREPARED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let name = format!("migrate_changes_{}_{n}", std::process::id());
+    let name = crate::schema::queries::sql_statement_name("changes");
     client
         .batch_execute(&format!(
             "SET search_path = ''; PREPARE {name} AS {}; RESET search_path",
@@ -543,10 +538,7 @@ pub(crate) fn prepare_ahead(client: &mut impl GenericClient) -> Result<String, S
 /// without a record.
 pub(crate) fn ahead(name: &str, mark: &Mark, excluded: Option<&HistoryTable>) -> Option<String> {
     let last = mark.recorded?;
-    let literal = |s: Option<&String>| match s {
-        Some(s) => crate::ident::quote_literal(s),
-        None => "NULL".to_string(),
-    };
+    let literal = |s: Option<&String>| s.literal().unwrap_or_default();
     Some(format!(
         "EXECUTE {name}('{}', {}, {}, {last})",
         xid32(&mark.xid),
