@@ -471,3 +471,74 @@ fn a_table_moved_into_the_captured_schemas_brings_its_triggers() {
         );
     }
 }
+
+/// Catalog rows this transaction has read so far (sequential scans' rows and index fetches),
+/// from the catalogs a refresh reads.
+fn catalog_rows_read(tx: &mut impl GenericClient) -> i64 {
+    tx.query_one(
+        "SELECT sum(pg_stat_get_xact_tuples_returned(c) + pg_stat_get_xact_tuples_fetched(c))::bigint \
+         FROM unnest('{pg_class,pg_attribute,pg_attrdef,pg_constraint,pg_index,pg_trigger,\
+                       pg_depend,pg_type,pg_proc,pg_inherits,pg_namespace,pg_description,\
+                       pg_policy,pg_rewrite,pg_sequence}'::regclass[]) c",
+        &[],
+    )
+    .expect("the step succeeds")
+    .get(0)
+}
+
+/// A refresh's queries are planned once per session, at its first refresh, when the catalogs
+/// may be nearly empty; those plans must look objects up by index, not scan a catalog that
+/// was small then: after three hundred more tables, refreshing one new table reads about as
+/// many catalog rows as on the small schema. (Left free, the planner chose scans that read
+/// every constraint, index and trigger at each refresh: verify's replay of a long history
+/// slowed down migration by migration.)
+#[test]
+fn a_refresh_reads_as_few_catalog_rows_on_a_large_schema_as_on_a_small_one() {
+    let db = TestDb::new();
+    let mut client = session(&db, Finding::Record);
+    let mut cache = StatementCache::default();
+    let table = |i: usize| {
+        format!(
+            "CREATE TABLE t_{i} (id bigint PRIMARY KEY, note text NOT NULL DEFAULT '', \
+             parent bigint REFERENCES t_0 (id)); CREATE INDEX t_{i}_note ON t_{i} (note);"
+        )
+    };
+    client
+        .batch_execute("CREATE TABLE t_0 (id bigint PRIMARY KEY)")
+        .expect("the step succeeds");
+    let mut tracked =
+        TrackedSnapshot::capture_cached(&mut client, &mut cache, &SnapshotOptions::default())
+            .expect("capture");
+    // Each refresh in a transaction of the test's, whose statistics count what it read.
+    let mut refresh_after = |client: &mut postgres::Client, sql: &str| {
+        let mut tx = client.transaction().expect("the step succeeds");
+        tx.batch_execute(sql).expect("the step succeeds");
+        let before = catalog_rows_read(&mut tx);
+        tracked = tracked
+            .refresh_cached(&mut tx, &mut cache)
+            .expect("refresh");
+        let read = catalog_rows_read(&mut tx) - before;
+        tx.commit().expect("the step succeeds");
+        (read, tracked.read_again())
+    };
+    // The plans are made in the first refreshes, on a small schema; the third is measured.
+    for i in 1..3 {
+        assert_eq!(refresh_after(&mut client, &table(i)).1, Some(1));
+    }
+    let (small, again) = refresh_after(&mut client, &table(3));
+    assert_eq!(again, Some(1));
+    // Three hundred tables, five at a time, each step refreshed, as verify refreshes after
+    // each migration. (In one batch, so many changes at once can make the session reset its
+    // caches, and with them its plans, which would hide the defect.)
+    for step in 0..60 {
+        let five: String = (4 + step * 5..9 + step * 5).map(table).collect();
+        assert_eq!(refresh_after(&mut client, &five).1, Some(5));
+    }
+    let (large, again) = refresh_after(&mut client, &table(304));
+    assert_eq!(again, Some(1));
+    assert_same("the last table", &tracked, &capture(&mut client));
+    assert!(
+        large <= small + 50,
+        "a refresh read {small} catalog rows with 4 tables, {large} with 305"
+    );
+}
