@@ -824,3 +824,56 @@ fn a_failure_of_what_follows_a_migration_is_not_the_migrations() {
         ),
     }
 }
+
+/// `verify`'s conversation with the server, counted by a proxy: per migration, the up file
+/// with the next snapshot's change query, its readers, the commit, the down file with its
+/// change query, the up file again with its change query, its readers (six round trips; the
+/// rehearsal's rollback goes with the next migration's first batch). Should the change query
+/// or the readers fall back to round trips of their own, nothing else would tell: each
+/// migration would cost three to nine more. Measured as the difference between histories of
+/// 10 and 20 migrations, so what verify does once (the shadow database, the first and last
+/// full reads) cancels out.
+#[test]
+fn verify_talks_to_the_server_six_times_per_migration() {
+    let proxy = migrate_tests::CountingProxy::start();
+    let through = ConnInfo::parse(&proxy.url("postgres")).expect("the proxy's URL");
+    let round_trips = |n: usize| {
+        let folders: Vec<(String, String, String)> = (0..n)
+            .map(|i| {
+                let parent = match i {
+                    0 => String::new(),
+                    _ => format!(", parent bigint REFERENCES t_{} (id)", i - 1),
+                };
+                (
+                    format!("{}_t{i}", 20260101000000u64 + i as u64),
+                    format!(
+                        "CREATE TABLE t_{i} (id bigint PRIMARY KEY, note text NOT NULL \
+                         DEFAULT ''{parent});\nCREATE INDEX t_{i}_note ON t_{i} (note);\n"
+                    ),
+                    format!("DROP TABLE t_{i};\n"),
+                )
+            })
+            .collect();
+        let borrowed: Vec<(&str, &str, Option<&str>)> = (folders.iter())
+            .map(|(f, up, down)| (f.as_str(), up.as_str(), Some(down.as_str())))
+            .collect();
+        let (_dir, set) = set(&borrowed);
+        let before = proxy.round_trips();
+        let mut shadow = ShadowDb::create(&through, None).expect("shadow");
+        let request = VerifyRequest {
+            set: &set,
+            check: set.migrations.iter().map(|m| m.version).collect(),
+            snapshot: Default::default(),
+        };
+        let checked = verify(&mut shadow, &request, &mut |_| {}).expect("verify");
+        assert!(checked.iter().all(|c| c.verdict == Verdict::Ok));
+        shadow.drop_now().expect("drop the shadow database");
+        proxy.round_trips() - before
+    };
+    let (ten, twenty) = (round_trips(10), round_trips(20));
+    assert_eq!(
+        (twenty - ten) as f64 / 10.0,
+        6.0,
+        "{ten} round trips for 10 migrations, {twenty} for 20"
+    );
+}
