@@ -61,14 +61,17 @@ impl Snapshot {
 ///   tables that large (up to `work_mem`, 4 MB by default), which costs more than the query
 ///   itself.
 /// - No sequential scans, hash joins or merge joins: each object is looked up by index, from
-///   the few OIDs asked for. The plans are generic ([`SETTINGS`]), made once per session, at
-///   the first refresh, when the catalogs may be nearly empty: left free, the planner then
-///   picks a scan of a whole catalog (cheap at that size) and keeps it for every later refresh,
-///   however large the catalogs grow. Replaying 1,500 migrations, such plans read every
-///   constraint, index and trigger at each refresh, and verify slowed down migration by
-///   migration, to 5x the time of an apply.
+///   the few OIDs asked for. The plans are generic ([`SETTINGS`]), made at a statement's first
+///   run in the session, often on a nearly empty database, and kept until something makes
+///   PostgreSQL plan again (an `ANALYZE` of a catalog, a reset of the session's caches). Left
+///   free, the planner picks a scan of a whole catalog, cheap at that size, and every later
+///   refresh ran it however large the catalogs had grown: replaying 1,500 migrations, such
+///   plans read every constraint, index and trigger at each refresh, and verify slowed down
+///   migration by migration, to 5x the time of an apply. (Each reader's list filter is also on
+///   the catalog it reads, such as `conrelid` rather than the joined `pg_class.oid`, so an
+///   index lookup is there to choose.)
 ///
-/// A full read inside a refresh resets them ([`WIDE`]).
+/// A full read inside a refresh goes back to the server's defaults for them ([`WIDE`]).
 const NARROW: [(&str, &str); 4] = [
     ("work_mem", "'64kB'"),
     ("enable_seqscan", "off"),
@@ -84,10 +87,11 @@ static SMALL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         .join(" ")
 });
 
-/// Undoes [`NARROW`], for a full read inside a refresh's transaction.
+/// Undoes [`NARROW`], for a full read inside a refresh's transaction: the server's defaults,
+/// until the transaction ends (`SET LOCAL`, so a caller's own session settings come back).
 pub(super) static WIDE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     (NARROW.iter())
-        .map(|(name, _)| format!("RESET {name};"))
+        .map(|(name, _)| format!("SET LOCAL {name} = DEFAULT;"))
         .collect::<Vec<_>>()
         .join(" ")
 });

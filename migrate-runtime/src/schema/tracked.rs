@@ -111,9 +111,10 @@ impl TrackedSnapshot {
 
     /// [`refresh_cached`](TrackedSnapshot::refresh_cached) inside the caller's transaction
     /// (`tx` must be in a transaction block: the settings are `SET LOCAL`), without a
-    /// savepoint of its own (two round trips fewer): the output settings it sets
-    /// (`search_path = ''` among them) stay until the caller's next `RESET ALL` or the end of
-    /// its transaction. For a caller that resets the session before it runs anything else
+    /// savepoint of its own (two round trips fewer): the settings it sets (`search_path = ''`,
+    /// and the planner settings of a refresh: no sequential scans, hash or merge joins, a
+    /// small `work_mem`) stay until the caller's next `RESET ALL` or the end of its
+    /// transaction. For a caller that resets the session before it runs anything else
     /// (`verify`'s rehearsal runs each file after `RESET ALL`).
     ///
     /// `sent`: `Some(recording)` when the caller already sent [`REFRESH_SETTINGS`] in this

@@ -26,7 +26,7 @@ WHERE co.contype IN ('c', 'f', 'p', 'u', 'x')
   AND c.relkind IN ('r', 'p')
   AND c.relnamespace = ANY ($1::oid[])
   AND c.oid <> $2::oid
-  AND ($3::oid[] IS NULL OR c.oid = ANY ($3::oid[]))
+  AND ($3::oid[] IS NULL OR co.conrelid = ANY ($3::oid[]))
   AND NOT EXISTS (SELECT FROM pg_depend d
                   WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
                     AND d.deptype = 'e')";

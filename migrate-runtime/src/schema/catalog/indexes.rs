@@ -26,7 +26,7 @@ WHERE c.relkind IN ('r', 'p', 'm')
   AND NOT ic.relispartition
   AND c.relnamespace = ANY ($1::oid[])
   AND c.oid <> $2::oid
-  AND ($3::oid[] IS NULL OR c.oid = ANY ($3::oid[]))
+  AND ($3::oid[] IS NULL OR i.indrelid = ANY ($3::oid[]))
   AND NOT EXISTS (SELECT FROM pg_constraint co
                   WHERE co.conindid = i.indexrelid AND co.conrelid = i.indrelid
                     AND co.contype IN ('p', 'u', 'x'))

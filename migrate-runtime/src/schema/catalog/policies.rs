@@ -26,7 +26,7 @@ JOIN pg_class c ON c.oid = p.polrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relnamespace = ANY ($1::oid[])
   AND c.oid <> $2::oid
-  AND ($3::oid[] IS NULL OR c.oid = ANY ($3::oid[]))
+  AND ($3::oid[] IS NULL OR p.polrelid = ANY ($3::oid[]))
   AND NOT EXISTS (SELECT FROM pg_depend d
                   WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
                     AND d.deptype = 'e')";

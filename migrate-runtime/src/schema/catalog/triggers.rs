@@ -23,7 +23,7 @@ WHERE NOT t.tgisinternal
   AND t.tgparentid = 0
   AND c.relnamespace = ANY ($1::oid[])
   AND c.oid <> $2::oid
-  AND ($3::oid[] IS NULL OR c.oid = ANY ($3::oid[]))
+  AND ($3::oid[] IS NULL OR t.tgrelid = ANY ($3::oid[]))
   AND NOT EXISTS (SELECT FROM pg_depend d
                   WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
                     AND d.deptype = 'e')";

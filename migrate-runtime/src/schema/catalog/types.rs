@@ -60,7 +60,7 @@ FROM pg_constraint co
 JOIN pg_type t ON t.oid = co.contypid
 WHERE co.contype <> 'n'
   AND t.typnamespace = ANY ($1::oid[])
-  AND ($2::oid[] IS NULL OR t.oid = ANY ($2::oid[]))";
+  AND ($2::oid[] IS NULL OR co.contypid = ANY ($2::oid[]))";
 
 /// A domain constraint: OID, quoted name, definition.
 type DomainConstraint = (u32, String, String);
