@@ -176,8 +176,10 @@ const GONE_KNOWN: &str = "SELECT 1259::oid, o FROM unnest($2::oid[]) o
 ///
 /// What is read again: each changed object's root; the parents of a changed relation (they
 /// list their partitions); then, recursively, what depends on something read again (in
-/// `pg_depend`, looked up one object at a time by index) and the children of a relation read
-/// again (a column added to a parent is added to them).
+/// `pg_depend`, looked up one object at a time by index), the children of a relation read
+/// again (a column added to a parent is added to them), and what depends on the row type of
+/// a relation or the array type of a type read again (the record names only the relation or
+/// the type, and those go with it, by an internal dependency).
 fn sql(source: Source) -> String {
     let touched_root = root_of("x.catalog", "x.oid");
     let affected_root = root_of("a.catalog", "a.oid");
@@ -258,6 +260,14 @@ affected (catalog, oid) AS (
         UNION ALL
         SELECT 1259, i.inhrelid FROM pg_inherits i
          WHERE a.catalog = 1259 AND i.inhparent = a.oid
+        UNION ALL
+        -- A relation's row type and a type's array type, renamed and moved with it: what
+        -- prints them (a column of `t[]`, a function taking a `t`) depends on them, not on it.
+        SELECT 1247, c.reltype FROM pg_class c
+         WHERE a.catalog = 1259 AND c.oid = a.oid AND c.reltype <> 0
+        UNION ALL
+        SELECT 1247, t.typarray FROM pg_type t
+         WHERE a.catalog = 1247 AND t.oid = a.oid AND t.typarray <> 0
         OFFSET 0
     ) n (catalog, oid)
 ),
