@@ -1245,18 +1245,33 @@ fn a_table_renamed_or_moved_is_read_again_where_its_row_type_is_named() {
     );
 }
 
-/// A column's collation and a default's text search configuration print their names: renamed,
-/// they are read again. (A scan did not look at `pg_collation` or `pg_ts_config`.)
+/// A column's collation, a default's text search configuration, an index's operator class and
+/// a view's operator print their names: renamed or moved, they are read again. (A scan did not
+/// look at `pg_collation`, `pg_ts_config`, `pg_opclass` or `pg_operator`.)
 #[test]
-fn a_renamed_collation_or_text_search_configuration_is_read_again_where_it_is_named() {
+fn a_renamed_collation_configuration_operator_class_or_operator_is_read_again_where_named() {
     examples(
-        "CREATE COLLATION c1 FROM \"C\";
+        "CREATE SCHEMA s;
+         CREATE COLLATION c1 FROM \"C\";
          CREATE TEXT SEARCH CONFIGURATION cfg (COPY = english);
-         CREATE TABLE t (b text COLLATE c1, v tsvector DEFAULT to_tsvector('cfg', 'x'));
-         CREATE INDEX t_b ON t (b COLLATE c1 DESC)",
+         CREATE OPERATOR CLASS my_ops FOR TYPE integer USING btree AS
+             OPERATOR 1 <, OPERATOR 2 <=, OPERATOR 3 =, OPERATOR 4 >=, OPERATOR 5 >,
+             FUNCTION 1 btint4cmp(integer, integer);
+         CREATE FUNCTION eq3(integer, integer) RETURNS boolean LANGUAGE sql IMMUTABLE
+             RETURN $1 = $2;
+         CREATE OPERATOR === (LEFTARG = integer, RIGHTARG = integer, FUNCTION = eq3);
+         CREATE TABLE t (a integer, b text COLLATE c1,
+                         v tsvector DEFAULT to_tsvector('cfg', 'x'));
+         CREATE INDEX t_b ON t (b COLLATE c1 DESC);
+         CREATE INDEX t_a ON t (a my_ops);
+         CREATE VIEW w AS SELECT a === 1 AS x FROM t",
         &[
             "ALTER COLLATION c1 RENAME TO c2",
             "ALTER TEXT SEARCH CONFIGURATION cfg RENAME TO cfg2",
+            "ALTER OPERATOR CLASS my_ops USING btree RENAME TO my_ops2",
+            "ALTER OPERATOR CLASS my_ops2 USING btree SET SCHEMA s",
+            "ALTER OPERATOR ===(integer, integer) SET SCHEMA s",
+            "ALTER COLLATION c2 SET SCHEMA s",
         ],
     );
 }

@@ -16,6 +16,10 @@
 //! (a view of a renamed table, a foreign key to it, a column of a renamed type) depend on it
 //! in `pg_depend`, and are read again with it. A changed schema or extension is read in full.
 //!
+//! Collations, text search configurations, operator classes and operators are no objects of
+//! a snapshot, but columns, indexes, defaults and views print their names: a changed one is
+//! scanned for too, and what depends on it read again.
+//!
 //! Only roots a snapshot can hold are read again: not a TOAST table (its index is touched by
 //! `VACUUM FULL`), not an array type (renamed with its element type, which is).
 //!
@@ -118,6 +122,14 @@ const SCAN: &str = "SELECT 1259::oid, c.oid FROM pg_class c, mark
      WHERE p.oid >= 16384 AND age(p.xmin) <= mark.age
     UNION SELECT 1255, a.aggfnoid FROM pg_aggregate a, mark
      WHERE a.aggfnoid >= 16384 AND age(a.xmin) <= mark.age
+    UNION SELECT 3456, c.oid FROM pg_collation c, mark
+     WHERE c.oid >= 16384 AND age(c.xmin) <= mark.age
+    UNION SELECT 3602, c.oid FROM pg_ts_config c, mark
+     WHERE c.oid >= 16384 AND age(c.xmin) <= mark.age
+    UNION SELECT 2616, c.oid FROM pg_opclass c, mark
+     WHERE c.oid >= 16384 AND age(c.xmin) <= mark.age
+    UNION SELECT 2617, o.oid FROM pg_operator o, mark
+     WHERE o.oid >= 16384 AND age(o.xmin) <= mark.age
     UNION SELECT d.classoid, d.objoid FROM pg_description d, mark
      WHERE d.objoid >= 16384 AND age(d.xmin) <= mark.age
     UNION SELECT d.classoid, d.objoid
