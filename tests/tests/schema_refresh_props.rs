@@ -1313,3 +1313,20 @@ fn a_renamed_role_is_read_again_where_it_is_granted() {
         );
     }
 }
+
+/// A range type prints its multirange type's name: the multirange renamed or moved, the range
+/// is read again. (A multirange was read again as itself, a root no snapshot holds.)
+#[test]
+fn a_renamed_multirange_type_is_read_again_in_its_range_type() {
+    examples(
+        "CREATE SCHEMA s;
+         CREATE TYPE r AS RANGE (subtype = integer);
+         CREATE TABLE u (x r_multirange, y r_multirange[])",
+        &[
+            "ALTER TYPE r_multirange RENAME TO m2",
+            "ALTER TYPE m2 SET SCHEMA s",
+            "ALTER TYPE r RENAME TO rr",
+            "ALTER TYPE rr SET SCHEMA s",
+        ],
+    );
+}

@@ -72,6 +72,9 @@ fn root_of(cat: &str, oid: &str) -> String {
       FROM pg_type t LEFT JOIN pg_class rc ON rc.oid = t.typrelid
      WHERE {cat} = 1247 AND t.oid = {oid}
     UNION ALL
+    -- A multirange type's range type prints its name.
+    SELECT 1247, rg.rngtypid FROM pg_range rg WHERE {cat} = 1247 AND rg.rngmultitypid = {oid}
+    UNION ALL
     SELECT 1255, {oid} WHERE {cat} = 1255
     UNION ALL
     SELECT {cat}, {oid} WHERE {cat} IN (2615, 3079)
