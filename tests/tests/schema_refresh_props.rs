@@ -1330,3 +1330,20 @@ fn a_renamed_multirange_type_is_read_again_in_its_range_type() {
         ],
     );
 }
+
+/// An identity column prints its sequence's options: changed (by `ALTER TABLE` or on the
+/// sequence itself), the table is read again. (The sequence was read again as itself, a root
+/// no snapshot holds: identity sequences belong to their column.)
+#[test]
+fn an_identity_sequence_changed_reads_its_table_again() {
+    examples(
+        "CREATE TABLE t (id integer GENERATED ALWAYS AS IDENTITY (START 5), b serial)",
+        &[
+            "ALTER TABLE t ALTER COLUMN id SET INCREMENT BY 3",
+            "ALTER SEQUENCE t_id_seq MAXVALUE 1000",
+            "ALTER SEQUENCE t_id_seq RENAME TO ids",
+            "ALTER TABLE t ALTER COLUMN id RESTART WITH 7",
+            "ALTER SEQUENCE t_b_seq INCREMENT BY 4",
+        ],
+    );
+}

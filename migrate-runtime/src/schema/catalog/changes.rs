@@ -55,6 +55,11 @@ fn root_of(cat: &str, oid: &str) -> String {
     SELECT 1247, c.reltype FROM pg_class c
      WHERE {cat} = 1259 AND c.oid = {oid} AND c.relkind = 'c'
     UNION ALL
+    -- An identity column's sequence: its options print on the column.
+    SELECT 1259, d.refobjid FROM pg_depend d
+     WHERE {cat} = 1259 AND d.classid = 1259 AND d.objid = {oid} AND d.refclassid = 1259
+       AND d.deptype = 'i'
+    UNION ALL
     SELECT CASE WHEN co.conrelid <> 0 THEN 1259 ELSE 1247 END::oid,
            CASE WHEN co.conrelid <> 0 THEN co.conrelid ELSE co.contypid END
       FROM pg_constraint co WHERE {cat} = 2606 AND co.oid = {oid}
