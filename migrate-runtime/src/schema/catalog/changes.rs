@@ -16,6 +16,10 @@
 //! (a view of a renamed table, a foreign key to it, a column of a renamed type) depend on it
 //! in `pg_depend`, and are read again with it. A changed schema or extension is read in full.
 //!
+//! Collations, text search configurations, operator classes and operators are no objects of
+//! a snapshot, but columns, indexes, defaults and views print their names: a changed one is
+//! scanned for too, and what depends on it read again.
+//!
 //! Only roots a snapshot can hold are read again: not a TOAST table (its index is touched by
 //! `VACUUM FULL`), not an array type (renamed with its element type, which is).
 //!
@@ -51,6 +55,11 @@ fn root_of(cat: &str, oid: &str) -> String {
     SELECT 1247, c.reltype FROM pg_class c
      WHERE {cat} = 1259 AND c.oid = {oid} AND c.relkind = 'c'
     UNION ALL
+    -- An identity column's sequence: its options print on the column.
+    SELECT 1259, d.refobjid FROM pg_depend d
+     WHERE {cat} = 1259 AND d.classid = 1259 AND d.objid = {oid} AND d.refclassid = 1259
+       AND d.deptype = 'i'
+    UNION ALL
     SELECT CASE WHEN co.conrelid <> 0 THEN 1259 ELSE 1247 END::oid,
            CASE WHEN co.conrelid <> 0 THEN co.conrelid ELSE co.contypid END
       FROM pg_constraint co WHERE {cat} = 2606 AND co.oid = {oid}
@@ -67,6 +76,9 @@ fn root_of(cat: &str, oid: &str) -> String {
            CASE WHEN t.typtype = 'c' AND rc.relkind <> 'c' THEN t.typrelid ELSE t.oid END
       FROM pg_type t LEFT JOIN pg_class rc ON rc.oid = t.typrelid
      WHERE {cat} = 1247 AND t.oid = {oid}
+    UNION ALL
+    -- A multirange type's range type prints its name.
+    SELECT 1247, rg.rngtypid FROM pg_range rg WHERE {cat} = 1247 AND rg.rngmultitypid = {oid}
     UNION ALL
     SELECT 1255, {oid} WHERE {cat} = 1255
     UNION ALL
@@ -118,6 +130,14 @@ const SCAN: &str = "SELECT 1259::oid, c.oid FROM pg_class c, mark
      WHERE p.oid >= 16384 AND age(p.xmin) <= mark.age
     UNION SELECT 1255, a.aggfnoid FROM pg_aggregate a, mark
      WHERE a.aggfnoid >= 16384 AND age(a.xmin) <= mark.age
+    UNION SELECT 3456, c.oid FROM pg_collation c, mark
+     WHERE c.oid >= 16384 AND age(c.xmin) <= mark.age
+    UNION SELECT 3602, c.oid FROM pg_ts_config c, mark
+     WHERE c.oid >= 16384 AND age(c.xmin) <= mark.age
+    UNION SELECT 2616, c.oid FROM pg_opclass c, mark
+     WHERE c.oid >= 16384 AND age(c.xmin) <= mark.age
+    UNION SELECT 2617, o.oid FROM pg_operator o, mark
+     WHERE o.oid >= 16384 AND age(o.xmin) <= mark.age
     UNION SELECT d.classoid, d.objoid FROM pg_description d, mark
      WHERE d.objoid >= 16384 AND age(d.xmin) <= mark.age
     UNION SELECT d.classoid, d.objoid
@@ -176,8 +196,10 @@ const GONE_KNOWN: &str = "SELECT 1259::oid, o FROM unnest($2::oid[]) o
 ///
 /// What is read again: each changed object's root; the parents of a changed relation (they
 /// list their partitions); then, recursively, what depends on something read again (in
-/// `pg_depend`, looked up one object at a time by index) and the children of a relation read
-/// again (a column added to a parent is added to them).
+/// `pg_depend`, looked up one object at a time by index), the children of a relation read
+/// again (a column added to a parent is added to them), and what depends on the row type of
+/// a relation or the array type of a type read again (the record names only the relation or
+/// the type, and those go with it, by an internal dependency).
 fn sql(source: Source) -> String {
     let touched_root = root_of("x.catalog", "x.oid");
     let affected_root = root_of("a.catalog", "a.oid");
@@ -258,6 +280,14 @@ affected (catalog, oid) AS (
         UNION ALL
         SELECT 1259, i.inhrelid FROM pg_inherits i
          WHERE a.catalog = 1259 AND i.inhparent = a.oid
+        UNION ALL
+        -- A relation's row type and a type's array type, renamed and moved with it: what
+        -- prints them (a column of `t[]`, a function taking a `t`) depends on them, not on it.
+        SELECT 1247, c.reltype FROM pg_class c
+         WHERE a.catalog = 1259 AND c.oid = a.oid AND c.reltype <> 0
+        UNION ALL
+        SELECT 1247, t.typarray FROM pg_type t
+         WHERE a.catalog = 1247 AND t.oid = a.oid AND t.typarray <> 0
         OFFSET 0
     ) n (catalog, oid)
 ),
