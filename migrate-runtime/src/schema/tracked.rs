@@ -295,7 +295,8 @@ impl TrackedSnapshot {
 
     /// The roots to read again; `None`: read everything.
     fn stale(&self, changes: &Changes) -> Option<BTreeSet<CatalogId>> {
-        if changes.full {
+        // A schema or an extension changed, or a role (see `Seen::roles`).
+        if changes.full || changes.seen.roles != self.seen.roles {
             return None;
         }
         let mut stale: BTreeSet<CatalogId> = changes.roots.keys().copied().collect();

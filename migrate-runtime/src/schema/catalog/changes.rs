@@ -177,7 +177,8 @@ const GONE_KNOWN: &str = "SELECT 1259::oid, o FROM unnest($2::oid[]) o
 /// `('logged', 0, 0, 0)` with its last entry); `('root', catalog, oid)` for each root to read
 /// again, with its `relkind` for a relation; `('excluded', oid)` for the table left out, when it
 /// exists; `('gone', catalog, oid)` for each known object that no longer exists; `('full',
-/// ...)` when a schema or extension changed; `('present', 0, 0, 0, kinds)`, the letters of
+/// ...)` when a schema or extension changed; `('roles', 0, 0, 0, list)`, every role of the
+/// server as `oid:name` ([`Seen::roles`]); `('present', 0, 0, 0, kinds)`, the letters of
 /// the kinds of objects the database has any of (`t` triggers, `p` policies, `c` comments on
 /// user objects, `g` privileges; triggers and privileges only among the roots to read again,
 /// looked up by index one root at a time (a scalar subquery the planner cannot turn into a
@@ -315,6 +316,10 @@ SELECT 'excluded', c.oid, 0, 0, NULL FROM pg_class c
 UNION ALL
 SELECT 'gone', catalog, oid, 0, NULL FROM gone WHERE catalog NOT IN (2615, 3079)
 UNION ALL
+SELECT 'roles', 0, 0, 0,
+       (SELECT string_agg(r.oid::text || ':' || r.rolname, ',' ORDER BY r.oid)
+          FROM pg_catalog.pg_roles r)
+UNION ALL
 SELECT 'present', 0, 0, 0,
        concat(CASE WHEN EXISTS (SELECT FROM roots r WHERE r.catalog = 1259 AND (
                                    SELECT true FROM pg_trigger t WHERE t.tgrelid = r.oid
@@ -350,6 +355,10 @@ pub(crate) struct Seen {
     pub comments: BTreeSet<Key>,
     /// `(sequence, table, column)` of each sequence owned by a column.
     pub owned: BTreeSet<Key>,
+    /// Every role of the server, `oid:name`, in OID order. Grants and policies print role
+    /// names, and roles are the server's: renaming one changes no row of this database and
+    /// fires no event trigger, so a change here means a full read.
+    pub roles: Option<String>,
 }
 
 /// What changed since a mark.
@@ -534,6 +543,7 @@ impl Changes {
                 self.roots.insert((a, b), text);
             }
             "excluded" => self.excluded = a,
+            "roles" => self.seen.roles = text,
             "present" => self.present = Present::from_letters(&text.unwrap_or_default()),
             "gone" => {
                 self.gone.insert((a, b));
