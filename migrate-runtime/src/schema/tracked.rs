@@ -23,6 +23,11 @@ use std::collections::{BTreeSet, HashSet};
 /// session's own transaction did, committed or not. It is meant for a database one session
 /// changes (a shadow database); with other writers, take a full [`Snapshot::capture`].
 ///
+/// A snapshot taken inside a transaction (or savepoint) that is then rolled back shows what
+/// the rollback undid, and refreshing it does not notice the undoing (no catalog row is
+/// newer, and the record's entries went with the rollback): refresh a snapshot taken before
+/// that transaction instead, as `verify` does with its rehearsals.
+///
 /// ```no_run
 /// use migrate_runtime::schema::{SnapshotOptions, TrackedSnapshot, diff};
 /// let mut client = postgres::Client::connect("postgres://postgres@localhost/shadow", postgres::NoTls)?;
