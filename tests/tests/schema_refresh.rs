@@ -10,6 +10,10 @@ use migrate_runtime::schema::{
 use migrate_tests::TestDb;
 use postgres::GenericClient;
 
+#[path = "support/refresh.rs"]
+mod support;
+use support::{Finding, role};
+
 /// One step per entry; each changes the schema in a way a refresh must notice.
 const STEPS: &[&str] = &[
     "CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL)",
@@ -112,25 +116,6 @@ const STEPS: &[&str] = &[
     "DROP TABLE users",
     "DROP TYPE feeling",
 ];
-
-/// The role the grants name (roles are shared by every database of the server).
-fn role(client: &mut impl GenericClient) {
-    client
-        .batch_execute(
-            "DO $$ BEGIN CREATE ROLE refresh_reader; \
-             EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$",
-        )
-        .expect("create the role");
-}
-
-/// How a test's refreshes find the changes.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Finding {
-    /// Scanning the catalogs for newer transaction ids.
-    Scan,
-    /// From the session's record of its schema changes.
-    Record,
-}
 
 /// A session on the test's database, recording its schema changes or not.
 fn session(db: &TestDb, finding: Finding) -> postgres::Client {

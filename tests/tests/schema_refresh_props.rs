@@ -22,6 +22,10 @@ use proptest::sample::select;
 use proptest::strategy::Union;
 use proptest::test_runner::TestCaseError;
 
+#[path = "support/refresh.rs"]
+mod support;
+use support::{Finding, role};
+
 /// Cases per test (four tests) unless `PROPTEST_CASES` says otherwise.
 const CASES: u32 = 24;
 
@@ -900,25 +904,6 @@ fn step() -> impl Strategy<Value = Step> {
     .collect();
     (Union::new_weighted(arms), prop::bool::weighted(0.1))
         .prop_map(|(sql, undone)| Step { sql, undone })
-}
-
-/// The role the grants name (roles are shared by every database of the server).
-fn role(client: &mut impl GenericClient) {
-    client
-        .batch_execute(
-            "DO $$ BEGIN CREATE ROLE refresh_reader; \
-             EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$",
-        )
-        .expect("create the role");
-}
-
-/// How a test's refreshes find the changes.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Finding {
-    /// Scanning the catalogs for newer transaction ids.
-    Scan,
-    /// From the session's record of its schema changes.
-    Record,
 }
 
 /// Where the steps run.
