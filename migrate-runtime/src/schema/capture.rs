@@ -71,7 +71,7 @@ impl Snapshot {
 ///   the catalog it reads, such as `conrelid` rather than the joined `pg_class.oid`, so an
 ///   index lookup is there to choose.)
 ///
-/// A full read inside a refresh goes back to the server's defaults for them ([`WIDE`]).
+/// A full read inside a refresh goes back to the server's defaults for them ([`read_in_full`]).
 const NARROW: [(&str, &str); 4] = [
     ("work_mem", "'64kB'"),
     ("enable_seqscan", "off"),
@@ -79,22 +79,34 @@ const NARROW: [(&str, &str); 4] = [
     ("enable_mergejoin", "off"),
 ];
 
-/// [`NARROW`] as `SET LOCAL` commands.
-static SMALL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+/// One command per setting of [`NARROW`], written by `command` from its name and value.
+fn each_narrow(command: fn(&str, &str) -> String) -> String {
     (NARROW.iter())
-        .map(|(name, value)| format!("SET LOCAL {name} = {value};"))
+        .map(|(name, value)| command(name, value))
         .collect::<Vec<_>>()
         .join(" ")
-});
+}
+
+/// [`NARROW`] as `SET LOCAL` commands.
+static SMALL: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| each_narrow(|name, value| format!("SET LOCAL {name} = {value};")));
 
 /// Undoes [`NARROW`], for a full read inside a refresh's transaction: the server's defaults,
 /// until the transaction ends (`SET LOCAL`, so a caller's own session settings come back).
-pub(super) static WIDE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    (NARROW.iter())
-        .map(|(name, _)| format!("SET LOCAL {name} = DEFAULT;"))
-        .collect::<Vec<_>>()
-        .join(" ")
-});
+static WIDE: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| each_narrow(|name, _| format!("SET LOCAL {name} = DEFAULT;")));
+
+/// [`read`] of the whole schema inside a transaction that has a refresh's settings: back to
+/// the defaults first ([`WIDE`]), since a full read wants whole catalogs.
+pub(super) fn read_in_full(
+    tx: &mut impl GenericClient,
+    cache: &mut StatementCache,
+    options: &SnapshotOptions,
+) -> Result<(Snapshot, Roots, Scope), SnapshotError> {
+    tx.batch_execute(&WIDE)
+        .reading("setting the output settings")?;
+    read(tx, cache, options, None)
+}
 
 /// The output settings of a refresh ([`SETTINGS`] and [`NARROW`]), for a caller that sends
 /// them ahead in a round trip of its own ([`TrackedSnapshot::refresh_in_transaction`]).

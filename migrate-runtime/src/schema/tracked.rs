@@ -4,7 +4,7 @@
 //! The same text as a full capture, by construction and by test (`schema_refresh.rs`).
 
 use super::builder::{CatalogId, Roots, catalogs};
-use super::capture::{Reads, WIDE, begin, read, read_again, settings};
+use super::capture::{Reads, begin, read_again, read_in_full, settings};
 use super::catalog::{Changes, Mark, Only, Scope, Seen, ahead, prepare_ahead, read_changes};
 use super::error::{Reading, SnapshotError};
 use super::object::{ObjectKind, Snapshot};
@@ -74,9 +74,7 @@ impl TrackedSnapshot {
         let mut q = Queries::new(&mut tx, cache);
         let mark = super::catalog::mark(&mut q, recording)?;
         let changes = read_changes(&mut q, &mark, &[], options.exclude_table.as_ref(), None)?;
-        tx.batch_execute(&WIDE)
-            .reading("setting the output settings")?;
-        let (snapshot, roots, scope) = read(&mut tx, cache, options, None)?;
+        let (snapshot, roots, scope) = read_in_full(&mut tx, cache, options)?;
         tx.rollback().reading("ending the transaction")?;
         Ok(TrackedSnapshot {
             snapshot,
@@ -197,9 +195,7 @@ impl TrackedSnapshot {
             Some(stale) if changes.excluded == self.scope.excluded && !lost => stale,
             // A schema or an extension changed, or the table left out appeared or went.
             _ => {
-                tx.batch_execute(&WIDE)
-                    .reading("setting the output settings")?;
-                let (snapshot, roots, scope) = read(tx, cache, &self.options, None)?;
+                let (snapshot, roots, scope) = read_in_full(tx, cache, &self.options)?;
                 return Ok(self.next(snapshot, roots, scope, changes, None));
             }
         };
