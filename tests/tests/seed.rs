@@ -217,3 +217,61 @@ fn lint_and_seed_warn_about_a_plain_insert_in_a_seed_file() {
     let quiet = p.run(&["lint"]);
     assert!(!quiet.stderr.contains("warning["), "{}", quiet.stderr);
 }
+
+#[test]
+fn a_seed_file_that_ends_the_transaction_is_refused_before_anything_runs() {
+    let db = TestDb::new();
+    let p = project(&db);
+    assert_eq!(p.run(&["apply"]).code, 0);
+    // The COMMIT would commit the first row, and the second file's failure would then leave
+    // it behind: one transaction for all the seeds would be broken.
+    p.file(
+        "seeds/01_users.sql",
+        "INSERT INTO users VALUES (1, 'a@example.com') ON CONFLICT DO NOTHING;\n\
+         COMMIT;\n\
+         INSERT INTO users VALUES (2, 'b@example.com') ON CONFLICT DO NOTHING;\n",
+    );
+    p.file(
+        "seeds/02_fails.sql",
+        "INSERT INTO users VALUES (3, NULL) ON CONFLICT DO NOTHING;\n",
+    );
+    let refused = p.run(&["seed"]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert_eq!(
+        refused.stderr,
+        "error: seeds/01_users.sql:2:1: `COMMIT` in a seed file: the seeds run in one \
+         transaction, which it would end halfway (what ran before it would stay when a later \
+         statement fails)\n\
+         \x20 help: remove it: `seed` commits every seed file together, or none of them; \
+         nothing was run\n"
+    );
+    assert_eq!(db.count("SELECT count(*) FROM users"), 0);
+    // `reset --seed` reads the seeds before it drops anything: refused the same way.
+    let reset = p.run(&["reset", "--seed"]);
+    assert_eq!(reset.code, 1, "{reset:?}");
+    assert!(
+        reset
+            .stderr
+            .starts_with("error: seeds/01_users.sql:2:1: `COMMIT` in a seed file"),
+        "{}",
+        reset.stderr
+    );
+    assert!(db.has_table("users"));
+    // END and ROLLBACK are refused too; a ROLLBACK TO SAVEPOINT stays inside and runs.
+    p.file("seeds/02_fails.sql", "SELECT 1;\nend;\n");
+    p.file(
+        "seeds/01_users.sql",
+        "SAVEPOINT s;\nINSERT INTO users VALUES (1, 'a@example.com');\nROLLBACK TO SAVEPOINT s;\n",
+    );
+    let end = p.run(&["seed"]);
+    assert!(
+        end.stderr
+            .starts_with("error: seeds/02_fails.sql:2:1: `END` in a seed file"),
+        "{}",
+        end.stderr
+    );
+    p.file("seeds/02_fails.sql", "SELECT 1;\n");
+    let fine = p.run(&["seed"]);
+    assert_eq!(fine.code, 0, "{fine:?}");
+    assert_eq!(db.count("SELECT count(*) FROM users"), 0);
+}

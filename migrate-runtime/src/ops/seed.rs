@@ -100,7 +100,51 @@ pub(crate) fn seed_files(ws: &Workspace, path: Option<&Path>) -> Result<Vec<SqlF
             help: None,
         });
     }
+    for file in &files {
+        if let Some((offset, what)) = transaction_control(&file.sql) {
+            let (line, column) = crate::model::line_column(&file.sql, offset);
+            return Err(OpError::Invalid {
+                message: format!(
+                    "{}:{line}:{column}: `{what}` in a seed file: the seeds run in one \
+                     transaction, which it would end halfway (what ran before it would stay \
+                     when a later statement fails)",
+                    file.path.display()
+                ),
+                help: Some(
+                    "remove it: `seed` commits every seed file together, or none of them; \
+                     nothing was run"
+                        .into(),
+                ),
+            });
+        }
+    }
     Ok(files)
+}
+
+/// The first statement of `sql` that starts, ends or prepares a transaction (`BEGIN`,
+/// `COMMIT`, `END`, `ROLLBACK`, `ABORT`, `PREPARE TRANSACTION`), which a seed file must not
+/// hold: its byte offset and its first word. A `ROLLBACK TO SAVEPOINT` stays inside the
+/// transaction and is fine.
+fn transaction_control(sql: &str) -> Option<(usize, String)> {
+    use squawk_syntax::ast::{self, AstNode};
+    let file = squawk_syntax::SourceFile::parse(sql).tree();
+    file.stmts().find_map(|stmt| {
+        let ends = match &stmt {
+            ast::Stmt::Begin(_) | ast::Stmt::PrepareTransaction(_) => true,
+            ast::Stmt::Commit(c) => matches!(c, ast::Commit::CommitTransaction(_)),
+            ast::Stmt::Rollback(r) => matches!(r, ast::Rollback::RollbackTransaction(_)),
+            _ => false,
+        };
+        if !ends {
+            return None;
+        }
+        let token = stmt
+            .syntax()
+            .descendants_with_tokens()
+            .find(|t| !t.kind().is_trivia() && t.as_token().is_some())?;
+        let word = token.as_token()?.text().to_ascii_uppercase();
+        Some((usize::from(token.text_range().start()), word))
+    })
 }
 
 /// Refuses a database that is not at the latest version.
@@ -188,4 +232,37 @@ pub fn seed(
         duration_ms: started.elapsed().as_secs_f64() * 1000.0,
         lint,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::transaction_control;
+
+    #[test]
+    fn statements_that_end_the_seed_transaction_are_found() {
+        for (sql, word, offset) in [
+            ("INSERT INTO t VALUES (1);\nCOMMIT;\n", "COMMIT", 26),
+            ("SELECT 1;\n  end;", "END", 12),
+            ("rollback;", "ROLLBACK", 0),
+            ("ABORT;", "ABORT", 0),
+            ("BEGIN;\nSELECT 1;", "BEGIN", 0),
+            ("START TRANSACTION;", "START", 0),
+            ("PREPARE TRANSACTION 'x';", "PREPARE", 0),
+            ("COMMIT AND CHAIN;", "COMMIT", 0),
+        ] {
+            assert_eq!(
+                transaction_control(sql),
+                Some((offset, word.to_string())),
+                "{sql}"
+            );
+        }
+        for sql in [
+            "SAVEPOINT a; INSERT INTO t VALUES (1); ROLLBACK TO SAVEPOINT a; RELEASE a;",
+            "DO $$ BEGIN PERFORM 1; END $$;",
+            "INSERT INTO t (note) VALUES ('COMMIT;');",
+            "-- COMMIT;\nSELECT 1;",
+        ] {
+            assert_eq!(transaction_control(sql), None, "{sql}");
+        }
+    }
 }
