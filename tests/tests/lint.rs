@@ -259,3 +259,50 @@ fn sealed_migrations_are_not_re_linted_so_replaying_history_is_never_blocked() {
     assert_eq!(run.code, 0, "{run:?}");
     assert!(!run.stderr.contains("ban-drop-column"), "{}", run.stderr);
 }
+
+/// The rules that follow a table see it through `ONLY` and `*` (`ALTER TABLE ONLY t`, as
+/// pg_dump writes it; `UPDATE ONLY t`).
+#[test]
+fn only_and_star_do_not_hide_the_table_from_the_backfill_rules() {
+    let p = Project::new();
+    p.migration(
+        "20261121090000_fill_display_name",
+        "-- migrate:backfill table=users key=id\n\
+         UPDATE ONLY users SET display_name = email WHERE id BETWEEN :batch_start AND :batch_end;\n",
+        Some(
+            "-- migrate:backfill table=users key=id\n\
+             UPDATE users SET display_name = NULL WHERE id BETWEEN :batch_start AND :batch_end;\n",
+        ),
+    );
+    for contract in [
+        "ALTER TABLE ONLY users ALTER COLUMN display_name SET NOT NULL;\n",
+        "ALTER TABLE users * ALTER COLUMN display_name SET NOT NULL;\n",
+        "ALTER TABLE IF EXISTS ONLY public.users DROP COLUMN display_name;\n",
+    ] {
+        p.migration("20261121090100_contract", contract, Some("SELECT 1;\n"));
+        let run = p.run(&["lint", "--format", "json"]);
+        let rules: Vec<String> = run.json()["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .map(|f| f["rule"].as_str().unwrap_or_default().to_string())
+            .collect();
+        assert!(
+            rules.iter().any(|r| r == "contract-before-backfill"),
+            "{contract}: {rules:?}"
+        );
+        assert_eq!(run.code, 3);
+    }
+    // The whole-table UPDATE warning names the table, not `ONLY`.
+    p.migration(
+        "20261121090100_contract",
+        "UPDATE ONLY users SET display_name = email;\n",
+        Some("SELECT 1;\n"),
+    );
+    let run = p.run(&["lint", "20261121090100", "--format", "json"]);
+    assert_eq!(
+        run.json()["findings"][0]["message"],
+        "UPDATE of every row of `public.users` in one statement",
+        "{run:?}"
+    );
+}

@@ -3,7 +3,9 @@
 //! must have run everywhere before its column is contracted: `SET NOT NULL` would fail on the
 //! rows it has not reached yet, `DROP COLUMN` would throw its work away.
 
-use super::{Context, OwnRule, Scope, normalize_name, qualified_name, raw};
+use super::{
+    Context, OwnRule, Scope, altered_table_text, normalize_name, qualified_name, raw, relation_text,
+};
 use crate::lint::{Raw, Severity};
 use crate::model::bind_placeholders;
 use squawk_syntax::SourceFile;
@@ -25,7 +27,7 @@ fn written(sql: &str) -> Vec<(String, String)> {
     for stmt in file.stmts() {
         let (table, targets) = match &stmt {
             ast::Stmt::Update(u) => (
-                u.relation_name().map(|n| n.syntax().text().to_string()),
+                u.relation_name().map(|n| relation_text(&n)),
                 u.set_clause().map(|s| s.syntax().clone()),
             ),
             ast::Stmt::Insert(i) => (
@@ -68,7 +70,7 @@ fn check(cx: &Context<'_>) -> Vec<Raw> {
         };
         let Some(table) = t
             .table_relation_name()
-            .map(|n| qualified_name(&n.syntax().text().to_string(), "public"))
+            .map(|n| qualified_name(&altered_table_text(&n), "public"))
         else {
             continue;
         };

@@ -3,7 +3,10 @@
 //! Expand and contract must be separate deploys: old code keeps using what the expand added
 //! until the code that stops using it is deployed.
 
-use super::{Context, OwnRule, Scope, normalize_name, qualified_name, raw, search_path_schema};
+use super::{
+    Context, OwnRule, Scope, altered_table_text, normalize_name, qualified_name, raw,
+    search_path_schema,
+};
 use crate::lint::{Raw, Severity};
 use squawk_syntax::SourceFile;
 use squawk_syntax::ast::{self, AstNode};
@@ -26,7 +29,7 @@ enum Thing {
 /// The table an `ALTER TABLE` changes, qualified.
 fn altered_table(t: &ast::AlterTable, schema: &str) -> Option<String> {
     t.table_relation_name()
-        .map(|n| qualified_name(&n.syntax().text().to_string(), schema))
+        .map(|n| qualified_name(&altered_table_text(&n), schema))
 }
 
 /// The schema unqualified names land in: `public`, until a `SET search_path` of the

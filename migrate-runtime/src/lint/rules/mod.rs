@@ -168,6 +168,26 @@ pub(crate) fn search_path_schema(stmt: &str) -> Option<String> {
         .map(|i| i.as_str().to_string())
 }
 
+/// The table an `ALTER TABLE [ONLY] t [*]` changes, as written, without `ONLY` and `*`.
+pub(crate) fn altered_table_text(t: &squawk_syntax::ast::TableRelationName) -> String {
+    use squawk_syntax::ast::AstNode;
+    t.table_name_ref().map_or_else(
+        || t.syntax().text().to_string(),
+        |n| n.syntax().text().to_string(),
+    )
+}
+
+/// The table of an `UPDATE [ONLY] t [*]` or `DELETE FROM [ONLY] t [*]`, as written, without
+/// `ONLY`, `*` and an alias.
+pub(crate) fn relation_text(r: &squawk_syntax::ast::RelationName) -> String {
+    use squawk_syntax::ast::AstNode;
+    let text = r.relation_name_ref().map_or_else(
+        || r.syntax().text().to_string(),
+        |n| n.syntax().text().to_string(),
+    );
+    text.split_whitespace().next().unwrap_or("").to_string()
+}
+
 /// The unquoted, case-folded last part of a (possibly schema-qualified) SQL name: how
 /// PostgreSQL compares names.
 pub(crate) fn normalize_name(name: &str) -> String {

@@ -5,7 +5,7 @@
 //! `WHERE` clause of any kind (a bounded change of a few rows) or a table created in the same
 //! migration (no one else uses it yet) is not reported.
 
-use super::{Context, OwnRule, Scope, qualified_name, raw};
+use super::{Context, OwnRule, Scope, qualified_name, raw, relation_text};
 use crate::lint::{Raw, Severity};
 use squawk_syntax::ast::{self, AstNode};
 
@@ -42,10 +42,10 @@ fn check(cx: &Context<'_>) -> Vec<Raw> {
         .filter_map(|s| {
             let (what, table) = match s {
                 ast::Stmt::Update(u) if u.where_clause_or_current_of().is_none() => {
-                    ("UPDATE", u.relation_name()?.syntax().text().to_string())
+                    ("UPDATE", relation_text(&u.relation_name()?))
                 }
                 ast::Stmt::Delete(d) if d.where_clause_or_current_of().is_none() => {
-                    ("DELETE", d.relation_name()?.syntax().text().to_string())
+                    ("DELETE", relation_text(&d.relation_name()?))
                 }
                 _ => return None,
             };
