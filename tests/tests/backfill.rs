@@ -709,3 +709,56 @@ fn a_stop_request_cuts_the_nice_sleep_short() {
         ended - after_first
     );
 }
+
+/// A stopped backfill whose draft is edited to walk another key is not resumed after the old
+/// walk's last key (which would run some rows twice and skip others); restoring the key
+/// resumes it, every row once.
+#[test]
+fn a_stopped_backfill_edited_to_walk_another_key_is_refused_until_the_key_is_restored() {
+    let db = TestDb::new();
+    // Batch 3 (keys 21..30) fails: 2 batches, keys 1..20, are committed.
+    let p = project(
+        &db,
+        "-- migrate:backfill table=items key=id batch=10\n\
+         UPDATE items SET n = n + 1 WHERE id BETWEEN :batch_start AND :batch_end \
+         AND 1 / (id - 25) IS NOT NULL;\n",
+    );
+    // A second unique key, in the reverse order: code 95 is id 1.
+    db.client()
+        .batch_execute(
+            "UPDATE items SET note = lpad((96 - id)::text, 3, '0');
+             CREATE UNIQUE INDEX items_note ON items (note);",
+        )
+        .expect("second key");
+    let failed = p.run(&["apply"]);
+    assert_eq!(failed.code, 1, "{failed:?}");
+    assert_eq!(counts(&db), [(0, 75), (1, 20)]);
+    p.migration(
+        FILL,
+        "-- migrate:backfill table=items key=note batch=10\n\
+         UPDATE items SET n = n + 1 WHERE note BETWEEN :batch_start AND :batch_end;\n",
+        None,
+    );
+    let refused = p.run(&["apply"]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(
+        refused.stderr.contains(&format!(
+            "  --> migrations/{FILL}/migration.sql: backfill stopped after 2 batches walking \
+             items.id (last key 20), but its directive now walks items.note: that checkpoint \
+             is not a key of the new walk\n  help: restore `table=items key=id` so `cargo \
+             migrate apply` resumes after key 20;"
+        )),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(counts(&db), [(0, 75), (1, 20)], "nothing ran");
+    p.migration(
+        FILL,
+        "-- migrate:backfill table=items key=id batch=50\n\
+         UPDATE items SET n = n + 1 WHERE id BETWEEN :batch_start AND :batch_end;\n",
+        None,
+    );
+    let resumed = p.run(&["apply"]);
+    assert_eq!(resumed.code, 0, "{resumed:?}");
+    assert_eq!(counts(&db), [(1, 95)], "every row exactly once");
+}

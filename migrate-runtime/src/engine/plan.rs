@@ -104,10 +104,13 @@ impl Engine {
                 }
                 // An interrupted or failed backfill resumes after its last committed batch.
                 (State::Failed, Some(m), Some(row)) if m.directives.backfill && in_range => {
-                    steps.push(Step {
-                        backfill_from: row.backfill.clone(),
-                        ..step(m, None)?
-                    });
+                    match refusal::backfill_walk_changed(m, row) {
+                        Some(r) => refusals.push(r),
+                        None => steps.push(Step {
+                            backfill_from: row.backfill.clone(),
+                            ..step(m, None)?
+                        }),
+                    }
                 }
                 (State::Failed, Some(m), Some(_)) if m.directives.backfill => {}
                 (State::Failed, Some(m), Some(row)) if row.no_transaction && in_range => {

@@ -218,3 +218,38 @@ pub(crate) fn not_a_rust_backfill(version: Version, m: Option<&Migration>) -> Re
         in_files: true,
     }
 }
+
+/// An interrupted backfill whose directive now walks another table or key than the run that
+/// committed its checkpoint: the checkpoint's last key is a key of the old walk, so resuming
+/// the new one after it would run batches twice and skip others.
+pub(crate) fn backfill_walk_changed(m: &Migration, row: &Row) -> Option<Refusal> {
+    let progress = row.backfill.as_ref()?;
+    let last = progress.last_key.as_deref()?;
+    let before = crate::model::Backfill::parse(&row.sql).ok().flatten()?;
+    let now = m.up.backfill().ok().flatten()?;
+    if before.table == now.table && before.key == now.key {
+        return None;
+    }
+    let v = m.version;
+    Some(Refusal {
+        version: Some(v),
+        message: format!(
+            "{}: backfill stopped after {} walking {}.{} (last key {last}), but its directive now \
+             walks {}.{}: that checkpoint is not a key of the new walk",
+            m.up.path.display(),
+            crate::counted(progress.batches, "batch", "batches"),
+            before.table,
+            before.key,
+            now.table,
+            now.key
+        ),
+        help: format!(
+            "restore `table={} key={}` so `cargo migrate apply` resumes after key {last}; or, \
+             to start the new walk from its first key, first undo what the committed batches \
+             did by hand, then `cargo migrate resolve --rolled-back {v}`",
+            before.table, before.key
+        ),
+        diff: Some(super::unified_diff(&row.sql, &m.up.sql, &m.up.path)),
+        in_files: false,
+    })
+}
