@@ -762,3 +762,41 @@ fn a_stopped_backfill_edited_to_walk_another_key_is_refused_until_the_key_is_res
     assert_eq!(resumed.code, 0, "{resumed:?}");
     assert_eq!(counts(&db), [(1, 95)], "every row exactly once");
 }
+
+/// A backfill that moves its rows along its own key would meet them again after the walk's
+/// position, batch after batch, without end: refused when the directory is read.
+#[test]
+fn a_backfill_that_sets_its_own_key_is_refused_before_anything_runs() {
+    let db = TestDb::new();
+    let p = project(
+        &db,
+        "-- migrate:backfill table=items key=id batch=10\n\
+         UPDATE public.items SET n = n + 1,\n  ID = id * 1000\n\
+         WHERE id BETWEEN :batch_start AND :batch_end;\n",
+    );
+    let run = p.run(&["apply"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains(&format!(
+            "  --> migrations/{FILL}/migration.sql:2: the backfill statement sets its own key \
+             `id`: the walk would meet the rows it moves again, and change them again\n  help: \
+             walk a key the statement does not change"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(counts(&db), [(0, 95)], "nothing ran");
+    // Setting a column of that name in another table is fine.
+    db.client()
+        .batch_execute("CREATE TABLE copies (id bigint, n int)")
+        .expect("copies");
+    p.migration(
+        FILL,
+        "-- migrate:backfill table=items key=id batch=10\n\
+         UPDATE copies SET id = items.id FROM items\n\
+         WHERE items.id BETWEEN :batch_start AND :batch_end AND copies.n = items.n;\n",
+        None,
+    );
+    let run = p.run(&["apply"]);
+    assert_eq!(run.code, 0, "{run:?}");
+}

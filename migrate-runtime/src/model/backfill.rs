@@ -166,6 +166,16 @@ pub enum BackfillProblem {
         /// How many.
         count: usize,
     },
+    /// An UPDATE of the walked table that sets the walked key: rows it moves past the walk's
+    /// position are met again, and run again, batch after batch.
+    #[error(
+        "the backfill statement sets its own key `{key}`: the walk would meet the rows it moves \
+         again, and change them again"
+    )]
+    SetsKey {
+        /// The key, as in the directive.
+        key: String,
+    },
     /// `-- migrate:backfill` with a transaction directive.
     #[error("`-- migrate:backfill` and `{directive}` together")]
     TransactionDirective {
@@ -183,6 +193,10 @@ impl BackfillProblem {
                 .into(),
             BackfillProblem::Ddl { .. } => "put schema changes in a migration of their own \
                 (before the backfill: expand; after it: contract)"
+                .into(),
+            BackfillProblem::SetsKey { .. } => "walk a key the statement does not change (a \
+                backfill visits each key once, in key order); to change keys, copy the rows into \
+                a new table and switch to it"
                 .into(),
             BackfillProblem::StatementCount { .. } => {
                 "split it: one backfill migration per statement".into()
@@ -341,6 +355,14 @@ impl Backfill {
             };
         }
         let (statement, statement_line, start) = the_statement(sql)?;
+        if sets_key(&statement, &b) {
+            return Err(bad(
+                statement_line,
+                BackfillProblem::SetsKey {
+                    key: b.key.to_string(),
+                },
+            ));
+        }
         b.statement = statement;
         b.statement_line = statement_line;
         b.statement_start = start;
@@ -534,6 +556,57 @@ fn the_statement(sql: &str) -> Result<(String, usize, usize), Located> {
     Ok((bound[start..end].to_string(), line, start))
 }
 
+/// Whether `statement` (bound) is an UPDATE of the walked table whose `SET` writes the key.
+fn sets_key(statement: &str, b: &Backfill) -> bool {
+    let file = SourceFile::parse(statement).tree();
+    let Some(ast::Stmt::Update(u)) = file.stmts().next() else {
+        return false;
+    };
+    let Some(table) = u
+        .relation_name()
+        .and_then(|r| r.relation_name_ref())
+        .and_then(|n| n.syntax().text().to_string().parse::<QualifiedName>().ok())
+    else {
+        return false;
+    };
+    let schema = |q: &QualifiedName| {
+        q.schema
+            .as_ref()
+            .map_or("public", |s| s.as_str())
+            .to_string()
+    };
+    let same_schema = schema(&table) == schema(&b.table);
+    if table.name != b.table.name || !same_schema {
+        return false;
+    }
+    let is_key = |text: &str| {
+        let last = text.trim().rsplit('.').next().unwrap_or("");
+        last.parse::<Ident>().ok().as_ref() == Some(&b.key)
+    };
+    let targets_key = |t: Option<ast::ColumnTarget>| {
+        t.and_then(|t| t.name())
+            .is_some_and(|n| is_key(&n.syntax().text().to_string()))
+    };
+    let Some(list) = u.set_clause().and_then(|s| s.set_column_list()) else {
+        return false;
+    };
+    list.set_columns().any(|c| match c {
+        // `SET id = id` (a touch, e.g. for triggers) moves nothing.
+        ast::SetColumn::SetSingleColumn(c) => {
+            targets_key(c.column_target())
+                && !c
+                    .set_expr()
+                    .is_some_and(|e| is_key(&e.syntax().text().to_string()))
+        }
+        ast::SetColumn::SetMultipleColumns(c) => c.column_target_list().is_some_and(|l| {
+            l.syntax()
+                .descendants()
+                .filter_map(ast::ColumnTarget::cast)
+                .any(|t| targets_key(Some(t)))
+        }),
+    })
+}
+
 /// The kind of a schema-changing statement (`ALTER TABLE`, ...).
 pub(crate) fn ddl_kind(stmt: &ast::Stmt) -> Option<String> {
     let kind = format!("{:?}", stmt.syntax().kind());
@@ -583,6 +656,32 @@ mod tests {
     }
 
     const BODY: &str = "UPDATE t SET v = 1 WHERE id BETWEEN :batch_start AND :batch_end;\n";
+
+    #[test]
+    fn an_update_that_moves_the_key_is_refused_and_a_touch_is_not() {
+        let file = |stmt: &str| format!("-- migrate:backfill table=items key=id\n{stmt}\n");
+        for moves in [
+            "UPDATE items SET id = id + 1000 WHERE id BETWEEN :batch_start AND :batch_end;",
+            "UPDATE public.items SET n = 1, \"id\" = -id WHERE id BETWEEN :batch_start AND :batch_end;",
+            "UPDATE items SET (n, ID) = (1, 2) WHERE id BETWEEN :batch_start AND :batch_end;",
+        ] {
+            let (line, problem) = Backfill::parse(&file(moves)).expect_err(moves);
+            assert_eq!(line, 2);
+            assert!(
+                matches!(problem, Problem::Backfill(BackfillProblem::SetsKey { .. })),
+                "{moves}"
+            );
+        }
+        for fine in [
+            "UPDATE items SET id = id WHERE id BETWEEN :batch_start AND :batch_end;",
+            "UPDATE items i SET id = i.id, n = 1 WHERE id BETWEEN :batch_start AND :batch_end;",
+            "UPDATE other SET id = 1 WHERE id BETWEEN :batch_start AND :batch_end;",
+            "UPDATE app.items SET id = 1 WHERE id BETWEEN :batch_start AND :batch_end;",
+            "UPDATE items SET \"ID\" = 1 WHERE id BETWEEN :batch_start AND :batch_end;",
+        ] {
+            assert!(Backfill::parse(&file(fine)).is_ok(), "{fine}");
+        }
+    }
 
     #[test]
     fn defaults_and_every_option() {
