@@ -800,3 +800,60 @@ fn a_backfill_that_sets_its_own_key_is_refused_before_anything_runs() {
     let run = p.run(&["apply"]);
     assert_eq!(run.code, 0, "{run:?}");
 }
+
+/// `--dry-run` says how a backfill runs (not "in a transaction": batch by batch) and, for a
+/// stopped one, where it resumes; `down --dry-run` likewise for a backfill down.sql.
+#[test]
+fn dry_run_says_a_backfill_runs_batch_by_batch_and_where_it_resumes() {
+    let db = TestDb::new();
+    let p = project(
+        &db,
+        "-- migrate:backfill table=items key=id batch=10\n\
+         UPDATE items SET n = n + 1 WHERE id BETWEEN :batch_start AND :batch_end \
+         AND 1 / (id - 25) IS NOT NULL;\n",
+    );
+    let fresh = p.run(&["apply", "--dry-run"]);
+    assert!(
+        fresh.stdout.contains(&format!(
+            "\n{FILL} (backfill, batch by batch: each batch in a transaction of its own)\n    1. line 2 "
+        )),
+        "{}",
+        fresh.stdout
+    );
+    assert_eq!(p.run(&["apply"]).code, 1);
+    let stopped = p.run(&["apply", "--dry-run"]);
+    assert!(
+        stopped.stdout.contains(&format!(
+            "\n{FILL} (backfill, batch by batch: each batch in a transaction of its own)\n  \
+             resumes after 2 batches (20 keys, 20 rows, last key 20)\n"
+        )),
+        "{}",
+        stopped.stdout
+    );
+    let json = p.run(&["apply", "--dry-run", "--format", "json"]).json();
+    assert_eq!(json["plan"][0]["backfill"], true);
+    assert_eq!(
+        json["plan"][0]["backfill_from"],
+        serde_json::json!({"last_key": "20", "keys": 20, "rows": 20, "batches": 2})
+    );
+    assert_eq!(counts(&db), [(0, 75), (1, 20)], "nothing more ran");
+    // Finished, then reverted by a backfill down.sql: `down --dry-run` says so too.
+    p.migration(
+        FILL,
+        "-- migrate:backfill table=items key=id batch=10\n\
+         UPDATE items SET n = n + 1 WHERE id BETWEEN :batch_start AND :batch_end;\n",
+        Some(
+            "-- migrate:backfill table=items key=id batch=10\n\
+             UPDATE items SET n = n - 1 WHERE id BETWEEN :batch_start AND :batch_end;\n",
+        ),
+    );
+    assert_eq!(p.run(&["apply"]).code, 0);
+    let down = p.run(&["down", "--dry-run"]);
+    assert!(
+        down.stdout.starts_with(&format!(
+            "Would revert {FILL} (backfill, batch by batch: each batch in a transaction of its own) with:\n"
+        )),
+        "{}",
+        down.stdout
+    );
+}

@@ -64,7 +64,9 @@ fn plan(format: Format, o: &ApplyOutcome) {
                 println!("A backup would be taken first: {b}.");
             }
             for p in &report.plan {
-                let mode = if p.no_transaction {
+                let mode = if p.backfill {
+                    "backfill, batch by batch: each batch in a transaction of its own"
+                } else if p.no_transaction {
                     "no transaction, statement by statement"
                 } else if report.single_transaction {
                     "in the single transaction"
@@ -74,6 +76,9 @@ fn plan(format: Format, o: &ApplyOutcome) {
                 println!("{} ({mode})", folder_name(p.version, &p.name));
                 if let Some(at) = p.resume_at {
                     println!("  resumes at statement {at}");
+                }
+                if let Some(from) = &p.backfill_from {
+                    println!("  {}", super::backfill::resumes_after(from));
                 }
                 for s in &p.statements {
                     let first = s.sql.lines().next().unwrap_or("");

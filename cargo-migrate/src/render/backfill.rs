@@ -44,6 +44,18 @@ pub fn line(p: &BackfillProgress, estimate: Option<u64>, keys_per_s: Option<f64>
     s
 }
 
+/// Where an interrupted backfill resumes: `resumes after 5 batches (500 keys, 500 rows, last
+/// key 500)`.
+pub fn resumes_after(p: &BackfillProgress) -> String {
+    format!(
+        "resumes after {} ({}, {}, last key {})",
+        migrate_runtime::counted(p.batches, "batch", "batches"),
+        migrate_runtime::counted(p.keys, "key", "keys"),
+        migrate_runtime::counted(p.rows, "row", "rows"),
+        p.last_key.as_deref().unwrap_or("-")
+    )
+}
+
 /// The `backfill_progress` JSON event.
 pub fn event(
     version: Version,

@@ -15,14 +15,18 @@ pub fn print(format: Format, o: &DownOutcome) {
                 crate::info!("Dry run: nothing to revert.");
             }
             for p in &report.plan {
-                let mode = if p.no_transaction {
+                let mode = if p.backfill {
+                    "backfill, batch by batch: each batch in a transaction of its own"
+                } else if p.no_transaction {
                     "no transaction, statement by statement"
                 } else {
                     "in a transaction"
                 };
-                let resume = p
-                    .resume_at
-                    .map_or_else(String::new, |at| format!(", resuming at statement {at}"));
+                let resume = match (&p.backfill_from, p.resume_at) {
+                    (Some(from), _) => format!(", {}", super::backfill::resumes_after(from)),
+                    (None, Some(at)) => format!(", resuming at statement {at}"),
+                    (None, None) => String::new(),
+                };
                 println!(
                     "Would revert {} ({mode}{resume}) with:",
                     folder_name(p.version, &p.name)

@@ -42,6 +42,14 @@ pub struct DownPlanned {
     pub recorded: bool,
     /// For a partly reverted migration: the 1-based statement the down resumes at.
     pub resume_at: Option<usize>,
+    /// down.sql is a backfill: it runs batch by batch, each batch in a transaction of its own
+    /// (in JSON only when true).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub backfill: bool,
+    /// For an interrupted backfill down.sql: the checkpoint it resumes after (in JSON only
+    /// when set).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backfill_from: Option<BackfillProgress>,
 }
 
 /// What `down` did or, in a dry run, would do.
@@ -453,6 +461,8 @@ fn plan(targets: &[Target<'_>]) -> Vec<DownPlanned> {
             no_transaction: t.no_transaction,
             recorded: t.recorded,
             resume_at: (t.resume_from > 0).then_some(t.resume_from + 1),
+            backfill: matches!(t.file.backfill(), Ok(Some(_))),
+            backfill_from: t.backfill_from.clone().filter(|p| p.batches > 0),
         })
         .collect()
 }

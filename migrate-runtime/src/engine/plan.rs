@@ -47,6 +47,13 @@ pub struct Planned {
     pub resume_at: Option<usize>,
     /// It failed before (its transaction was rolled back) and is retried.
     pub retried: bool,
+    /// A backfill: it runs batch by batch, each batch in a transaction of its own (in JSON
+    /// only when true).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub backfill: bool,
+    /// For an interrupted backfill: the checkpoint it resumes after (in JSON only when set).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backfill_from: Option<super::history::BackfillProgress>,
     /// Its statements, in a dry run (empty when the file is run as one batch, and in a real
     /// run, which reports what ran in [`ApplyReport::applied`](super::ApplyReport)).
     pub statements: Vec<PlannedStatement>,
@@ -283,6 +290,8 @@ pub(crate) fn planned(step: &Step<'_>, with_statements: bool) -> Planned {
         no_transaction: m.directives.no_transaction,
         resume_at: (step.resume_from > 0).then_some(step.resume_from + 1),
         retried: step.retried.is_some(),
+        backfill: m.directives.backfill,
+        backfill_from: step.backfill_from.clone().filter(|p| p.batches > 0),
         statements: step
             .script
             .statements
