@@ -857,3 +857,37 @@ fn dry_run_says_a_backfill_runs_batch_by_batch_and_where_it_resumes() {
         down.stdout
     );
 }
+
+/// A backfill down.sql that stopped part-way: `apply` refuses it with what the batches did and
+/// how `down` resumes (not "statements", which a backfill does not count).
+#[test]
+fn apply_of_a_partly_reverted_backfill_says_how_far_its_down_got() {
+    let db = TestDb::new();
+    let p = project(
+        &db,
+        "-- migrate:backfill table=items key=id batch=10\n\
+         UPDATE items SET n = n + 1 WHERE id BETWEEN :batch_start AND :batch_end;\n",
+    );
+    std::fs::write(
+        p.path().join(format!("migrations/{FILL}/down.sql")),
+        "-- migrate:backfill table=items key=id batch=10\n\
+         UPDATE items SET n = n - 1 WHERE id BETWEEN :batch_start AND :batch_end \
+         AND 1 / (id - 25) IS NOT NULL;\n",
+    )
+    .expect("down.sql");
+    assert_eq!(p.run(&["apply"]).code, 0);
+    assert_eq!(p.run(&["down"]).code, 1);
+    assert_eq!(counts(&db), [(0, 20), (1, 75)]);
+    let refused = p.run(&["apply"]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(
+        refused.stderr.contains(&format!(
+            "  --> migrations/{FILL}: partly reverted: its backfill down.sql stopped after 2 \
+             batches (20 keys, 20 rows, last key 20) (division by zero (SQLSTATE 22012))\n  \
+             help: finish reverting it with `cargo migrate down` (it resumes after the last \
+             committed batch)"
+        )),
+        "{}",
+        refused.stderr
+    );
+}

@@ -79,6 +79,34 @@ pub(crate) fn not_resumable(m: &Migration, row: &Row, why: String, help: String)
 
 /// A migration whose `down.sql` failed part-way outside a transaction.
 pub(crate) fn partly_reverted(version: Version, folder: &Path, row: &Row) -> Refusal {
+    let error = row
+        .error
+        .as_deref()
+        .map(|e| format!(" ({e})"))
+        .unwrap_or_default();
+    // A backfill down.sql stops between batches, not statements.
+    if let Some(p) = &row.backfill {
+        return Refusal {
+            version: Some(version),
+            message: format!(
+                "{}: partly reverted: its backfill down.sql stopped after {} ({}, {}, last key \
+                 {}){error}",
+                folder.display(),
+                crate::counted(p.batches, "batch", "batches"),
+                crate::counted(p.keys, "key", "keys"),
+                crate::counted(p.rows, "row", "rows"),
+                p.last_key.as_deref().unwrap_or("-"),
+            ),
+            help: format!(
+                "finish reverting it with `cargo migrate down` (it resumes after the last \
+                 committed batch), or, if you fixed it by hand, `cargo migrate resolve \
+                 --rolled-back {version}` (reverted) or `cargo migrate resolve --applied \
+                 {version}` (restored)"
+            ),
+            diff: None,
+            in_files: false,
+        };
+    }
     Refusal {
         version: Some(version),
         message: format!(
@@ -86,10 +114,7 @@ pub(crate) fn partly_reverted(version: Version, folder: &Path, row: &Row) -> Ref
             folder.display(),
             row.statements_applied,
             row.statements_total.unwrap_or(0),
-            row.error
-                .as_deref()
-                .map(|e| format!(" ({e})"))
-                .unwrap_or_default()
+            error
         ),
         help: format!(
             "finish reverting it with `cargo migrate down` (it resumes at statement {}), or, if \
