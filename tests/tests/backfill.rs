@@ -891,3 +891,68 @@ fn apply_of_a_partly_reverted_backfill_says_how_far_its_down_got() {
         refused.stderr
     );
 }
+
+/// Ctrl-C while a batch waits to be retried after a lock timeout (its blocker still holds
+/// the row) stops the run at once at the last checkpoint: the batch was rolled back, so
+/// there is nothing to finish, and the wait could last the whole retry budget.
+#[test]
+fn ctrl_c_during_a_lock_retry_wait_stops_without_waiting_for_the_blocker() {
+    let db = TestDb::new();
+    let p = project(
+        &db,
+        "-- migrate:backfill table=items key=id batch=10\n\
+         UPDATE items SET n = n + 1 WHERE id BETWEEN :batch_start AND :batch_end;\n",
+    );
+    let mut blocker = db.client();
+    blocker
+        .batch_execute("BEGIN; SELECT * FROM items WHERE id = 35 FOR UPDATE;")
+        .expect("row lock");
+    let mut child = p.spawn(&[
+        "apply",
+        "--lock-timeout",
+        "100ms",
+        "--lock-retry-budget",
+        "5m",
+    ]);
+    let out = lines(&mut child);
+    let mut seen = Vec::new();
+    loop {
+        let line = out
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("no lock timeout reported: {seen:#?}"));
+        let retrying = line.starts_with("  Lock timeout in ");
+        seen.push(line);
+        if retrying {
+            break;
+        }
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill -INT");
+    assert!(status.success());
+    let asked = Instant::now();
+    let code = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break status.code();
+        }
+        if asked.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("still waiting for the blocker 20 s after Ctrl-C: {seen:#?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    seen.extend(out.iter());
+    assert_eq!(code, Some(130), "{seen:#?}");
+    assert!(
+        seen.contains(&format!(
+            "Stopped: backfill {FILL} interrupted after 3 batches (30 rows, last key 30)"
+        )),
+        "{seen:#?}"
+    );
+    assert_eq!(counts(&db), [(0, 65), (1, 30)]);
+    blocker.batch_execute("COMMIT").expect("release");
+    let run = p.run(&["apply"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(counts(&db), [(1, 95)], "every row exactly once");
+}

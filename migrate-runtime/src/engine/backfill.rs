@@ -296,15 +296,18 @@ impl Runner<'_> {
             keys_per_s: None,
             batch_time: None,
         });
+        let interrupted = |progress: BackfillProgress| {
+            JobError::Interrupted(Box::new(Interrupted {
+                version: job.version,
+                name: job.name.to_string(),
+                direction: job.direction,
+                progress,
+                completed: Vec::new(),
+            }))
+        };
         loop {
             if engine.stopping() {
-                return Err(JobError::Interrupted(Box::new(Interrupted {
-                    version: job.version,
-                    name: job.name.to_string(),
-                    direction: job.direction,
-                    progress,
-                    completed: Vec::new(),
-                })));
+                return Err(interrupted(progress));
             }
             if let Some(max) = b.max_replica_lag {
                 self.wait_for_replicas(job, max, events).map_err(|e| {
@@ -332,7 +335,15 @@ impl Runner<'_> {
                             stopped_at(&progress),
                         ));
                     }
+                    // Asked to stop while the batch waited for a lock (or while waiting to
+                    // retry it): it was rolled back, so the run stops at the last checkpoint.
+                    Err(BatchError::Db(e)) if is_lock_timeout(&e) && engine.stopping() => {
+                        return Err(interrupted(progress));
+                    }
                     Err(BatchError::Db(e)) if is_lock_timeout(&e) && retry.again(events) => {
+                        if engine.stopping() {
+                            return Err(interrupted(progress));
+                        }
                         continue;
                     }
                     Err(failed) => {

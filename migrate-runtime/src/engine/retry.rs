@@ -236,11 +236,27 @@ impl<'a> Retrier<'a> {
                 NextAttempt::After(pause.as_millis() as u64)
             },
         });
+        // A stop request (Ctrl-C during a backfill) ends the wait: the attempt was rolled back,
+        // so there is no batch to finish.
+        let engine = self.engine;
+        let stopping = || engine.stopping();
         match (watchable, self.watch.client.as_mut()) {
-            (true, Some(watcher)) => wait_for(watcher, &blockers, remaining),
-            _ => std::thread::sleep(pause),
+            (true, Some(watcher)) => wait_for(watcher, &blockers, remaining, &stopping),
+            _ => sleep_unless(pause, &stopping),
         }
         true
+    }
+}
+
+/// Sleeps `d`, in steps of at most [`SAMPLE`], until `stopping` says so.
+fn sleep_unless(d: Duration, stopping: &dyn Fn() -> bool) {
+    let deadline = Instant::now() + d;
+    while !stopping() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        std::thread::sleep(left.min(SAMPLE));
     }
 }
 
@@ -327,12 +343,17 @@ fn lock_mode(mode: &str) -> &str {
     }
 }
 
-/// Waits until every blocker's transaction has ended (or `limit` passes).
-fn wait_for(watcher: &mut Client, blockers: &[Blocker], limit: Duration) {
+/// Waits until every blocker's transaction has ended (or `limit` passes, or `stopping`).
+fn wait_for(
+    watcher: &mut Client,
+    blockers: &[Blocker],
+    limit: Duration,
+    stopping: &dyn Fn() -> bool,
+) {
     let pids: Vec<i32> = blockers.iter().map(|b| b.pid).collect();
     let starts: Vec<OffsetDateTime> = blockers.iter().filter_map(|b| b.xact_start).collect();
     let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
+    while Instant::now() < deadline && !stopping() {
         let still = watcher
             .query_one(
                 "SELECT count(*) FROM pg_catalog.pg_stat_activity
