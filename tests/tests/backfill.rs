@@ -223,7 +223,9 @@ fn kill_9_mid_walk_resumes_after_the_last_committed_batch() {
     let run = p.run(&["apply"]);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
-        run.stderr.contains("backfill: 10 batches, 95 rows)"),
+        run.stderr.contains(
+            "backfill: 10 batches, 95 rows; resumed after 3 batches (30 keys, 30 rows, last key 30))"
+        ),
         "{}",
         run.stderr
     );
@@ -955,4 +957,54 @@ fn ctrl_c_during_a_lock_retry_wait_stops_without_waiting_for_the_blocker() {
     let run = p.run(&["apply"]);
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(counts(&db), [(1, 95)], "every row exactly once");
+}
+
+/// The run that resumes a stopped backfill says so, and from where (text and JSON).
+#[test]
+fn a_resumed_backfill_says_where_it_resumed() {
+    let db = TestDb::new();
+    let p = project(
+        &db,
+        "-- migrate:backfill table=items key=id batch=10\n\
+         UPDATE items SET n = n + 1 WHERE id BETWEEN :batch_start AND :batch_end \
+         AND 1 / (id - 25) IS NOT NULL;\n",
+    );
+    assert_eq!(p.run(&["apply"]).code, 1);
+    p.migration(
+        FILL,
+        "-- migrate:backfill table=items key=id batch=10\n\
+         UPDATE items SET n = n + 1 WHERE id BETWEEN :batch_start AND :batch_end;\n",
+        None,
+    );
+    let run = p.run(&["apply", "--format", "json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.json()["applied"][0]["backfill_resumed"],
+        serde_json::json!({"last_key": "20", "keys": 20, "rows": 20, "batches": 2})
+    );
+    assert_eq!(counts(&db), [(1, 95)], "every row exactly once");
+    // Text: a fresh database, stopped the same way, resumed.
+    let db = TestDb::new();
+    let p = project(
+        &db,
+        "-- migrate:backfill table=items key=id batch=10\n\
+         UPDATE items SET n = n + 1 WHERE id BETWEEN :batch_start AND :batch_end \
+         AND 1 / (id - 25) IS NOT NULL;\n",
+    );
+    assert_eq!(p.run(&["apply"]).code, 1);
+    p.migration(
+        FILL,
+        "-- migrate:backfill table=items key=id batch=10\n\
+         UPDATE items SET n = n + 1 WHERE id BETWEEN :batch_start AND :batch_end;\n",
+        None,
+    );
+    let run = p.run(&["apply"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr.contains(
+            ", backfill: 10 batches, 95 rows; resumed after 2 batches (20 keys, 20 rows, last key 20))\n"
+        ),
+        "{}",
+        run.stderr
+    );
 }

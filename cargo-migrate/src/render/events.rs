@@ -523,9 +523,16 @@ fn print_event(event: Event<'_>) {
             };
             let stmts = match (a.statements, &a.backfill) {
                 (_, Some(b)) => format!(
-                    ", backfill: {}, {}",
+                    ", backfill: {}, {}{}",
                     migrate_runtime::counted(b.batches, "batch", "batches"),
-                    migrate_runtime::counted(b.rows, "row", "rows")
+                    migrate_runtime::counted(b.rows, "row", "rows"),
+                    a.backfill_resumed
+                        .as_ref()
+                        .map_or_else(String::new, |from| format!(
+                            "; {}",
+                            crate::render::backfill::resumes_after(from)
+                                .replacen("resumes", "resumed", 1)
+                        ))
                 ),
                 (Some(1), _) => ", 1 statement".to_string(),
                 (Some(n), _) => format!(", {n} statements"),

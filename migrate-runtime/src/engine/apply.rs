@@ -169,6 +169,7 @@ impl Engine {
             recorded_down: false,
             retried: step.retried.is_some(),
             backfill,
+            backfill_resumed: step.backfill_from.clone().filter(|p| p.batches > 0),
         };
         events(Event::Applied(&done));
         Ok(done)
@@ -234,6 +235,7 @@ impl Engine {
                             recorded_down: false,
                             retried: step.retried.is_some(),
                             backfill: None,
+                            backfill_resumed: None,
                         });
                         continue;
                     }

@@ -138,6 +138,7 @@ impl Engine {
                         recorded_down: t.recorded,
                         retried: false,
                         backfill,
+                        backfill_resumed: t.backfill_from.clone().filter(|p| p.batches > 0),
                     };
                     events(Event::RolledBack(&done));
                     reverted.push(done);

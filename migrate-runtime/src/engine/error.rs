@@ -189,6 +189,10 @@ pub struct Completed {
     /// A backfill: its progress at the end (over every run of it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backfill: Option<super::history::BackfillProgress>,
+    /// A backfill resumed after an earlier run stopped: that run's checkpoint (in JSON only
+    /// when set).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backfill_resumed: Option<super::history::BackfillProgress>,
 }
 
 impl Completed {
