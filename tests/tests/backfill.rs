@@ -1008,3 +1008,17 @@ fn a_resumed_backfill_says_where_it_resumed() {
         run.stderr
     );
 }
+
+/// A stray `;` after the statement (`...;;`) is not a second statement.
+#[test]
+fn a_stray_semicolon_is_not_a_second_statement() {
+    let db = TestDb::new();
+    let p = project(
+        &db,
+        "-- migrate:backfill table=items key=id batch=50\n\
+         UPDATE items SET n = n + 1 WHERE id BETWEEN :batch_start AND :batch_end;;\n",
+    );
+    let run = p.run(&["apply"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(counts(&db), [(1, 95)]);
+}

@@ -16,8 +16,8 @@ use super::Problem;
 use super::nice::NiceRatio;
 use crate::{Ident, QualifiedName};
 use squawk_lexer::TokenKind;
-use squawk_syntax::SourceFile;
 use squawk_syntax::ast::{self, AstNode};
+use squawk_syntax::{SourceFile, SyntaxKind};
 use std::borrow::Cow;
 use std::time::Duration;
 
@@ -349,7 +349,12 @@ impl Backfill {
         let mut b = Backfill::options(options).map_err(|p| bad(line, p))?;
         b.line = line;
         if b.rust {
-            return match SourceFile::parse(sql_nobom).tree().stmts().count() {
+            let statements = SourceFile::parse(sql_nobom)
+                .tree()
+                .stmts()
+                .filter(|s| s.syntax().kind() != SyntaxKind::EMPTY_STMT)
+                .count();
+            return match statements {
                 0 => Ok(Some(b)),
                 count => Err(bad(line, BackfillProblem::RustWithStatement { count })),
             };
@@ -523,7 +528,12 @@ fn the_statement(sql: &str) -> Result<(String, usize, usize), Located> {
             },
         ));
     }
-    let stmts: Vec<ast::Stmt> = parse.tree().stmts().collect();
+    // A stray `;` (`...;;`) is no statement.
+    let stmts: Vec<ast::Stmt> = parse
+        .tree()
+        .stmts()
+        .filter(|s| s.syntax().kind() != SyntaxKind::EMPTY_STMT)
+        .collect();
     let line_of = |s: &ast::Stmt| super::line_column(sql, s.syntax().text_range().start().into()).0;
     let Some(first) = stmts.first() else {
         let last = sql.lines().count().max(1);
