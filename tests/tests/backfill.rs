@@ -1022,3 +1022,36 @@ fn a_stray_semicolon_is_not_a_second_statement() {
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(counts(&db), [(1, 95)]);
 }
+
+/// `down` of a backfill stopped half-way refuses (its down.sql would run over keys its
+/// batches never reached), saying how far it got and how to proceed; nothing runs.
+#[test]
+fn down_of_a_stopped_backfill_says_how_far_it_got_and_changes_nothing() {
+    let db = TestDb::new();
+    let p = project(
+        &db,
+        "-- migrate:backfill table=items key=id batch=10\n\
+         UPDATE items SET n = n + 1 WHERE id BETWEEN :batch_start AND :batch_end \
+         AND 1 / (id - 25) IS NOT NULL;\n",
+    );
+    std::fs::write(
+        p.path().join(format!("migrations/{FILL}/down.sql")),
+        "-- migrate:backfill table=items key=id batch=10\n\
+         UPDATE items SET n = n - 1 WHERE id BETWEEN :batch_start AND :batch_end;\n",
+    )
+    .expect("down.sql");
+    assert_eq!(p.run(&["apply"]).code, 1);
+    let down = p.run(&["down"]);
+    assert_eq!(down.code, 1, "{down:?}");
+    assert!(
+        down.stderr.starts_with(&format!(
+            "error: migration {FILL} is partly applied: its backfill stopped after 2 batches \
+             (20 keys, 20 rows, last key 20); finish it before reverting anything\n  help: \
+             `cargo migrate apply` resumes it after the last committed batch; then `cargo \
+             migrate down` reverts it whole."
+        )),
+        "{}",
+        down.stderr
+    );
+    assert_eq!(counts(&db), [(0, 75), (1, 20)], "nothing ran");
+}

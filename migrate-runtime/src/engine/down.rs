@@ -221,6 +221,26 @@ fn down_targets<'a>(
         .iter()
         .find(|r| r.action == Action::Apply && r.state == RowState::Failed && r.no_transaction)
     {
+        // A stopped backfill: its down.sql would run over keys its batches never reached.
+        if let Some(p) = &partial.backfill {
+            return Err(EngineError::invalid(
+                format!(
+                    "migration {} is partly applied: its backfill stopped after {} ({}, {}, \
+                     last key {}); finish it before reverting anything",
+                    partial.folder(),
+                    crate::counted(p.batches, "batch", "batches"),
+                    crate::counted(p.keys, "key", "keys"),
+                    crate::counted(p.rows, "row", "rows"),
+                    p.last_key.as_deref().unwrap_or("-"),
+                ),
+                Some(format!(
+                    "`cargo migrate apply` resumes it after the last committed batch; then \
+                     `cargo migrate down` reverts it whole. Or, if you undid its batches by \
+                     hand, `cargo migrate resolve --rolled-back {v}`",
+                    v = partial.version
+                )),
+            ));
+        }
         return Err(EngineError::invalid(
             format!(
                 "migration {} is partly applied (it failed outside a transaction); finish it \
