@@ -293,6 +293,31 @@ fn only_and_star_do_not_hide_the_table_from_the_backfill_rules() {
         );
         assert_eq!(run.code, 3);
     }
+    // After `SET search_path`, an unqualified table is in that schema: `app.users` is not
+    // the backfill's `public.users`, and back in `public` it is.
+    p.migration(
+        "20261121090100_contract",
+        "SET search_path = app;\nALTER TABLE users ALTER COLUMN display_name SET NOT NULL;\n",
+        Some("SELECT 1;\n"),
+    );
+    let run = p.run(&["lint", "--format", "json"]);
+    assert!(
+        !run.stdout.contains("contract-before-backfill"),
+        "{}",
+        run.stdout
+    );
+    p.migration(
+        "20261121090100_contract",
+        "SET search_path = app;\nSET search_path TO public;\n\
+         ALTER TABLE users ALTER COLUMN display_name SET NOT NULL;\n",
+        Some("SELECT 1;\n"),
+    );
+    let run = p.run(&["lint", "--format", "json"]);
+    assert!(
+        run.stdout.contains("contract-before-backfill"),
+        "{}",
+        run.stdout
+    );
     // The whole-table UPDATE warning names the table, not `ONLY`.
     p.migration(
         "20261121090100_contract",

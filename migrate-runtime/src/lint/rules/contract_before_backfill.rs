@@ -4,7 +4,8 @@
 //! rows it has not reached yet, `DROP COLUMN` would throw its work away.
 
 use super::{
-    Context, OwnRule, Scope, altered_table_text, normalize_name, qualified_name, raw, relation_text,
+    Context, OwnRule, Scope, altered_table_text, normalize_name, qualified_name, raw,
+    relation_text, search_path_schema,
 };
 use crate::lint::{Raw, Severity};
 use crate::model::bind_placeholders;
@@ -64,13 +65,20 @@ fn check(cx: &Context<'_>) -> Vec<Raw> {
         return Vec::new();
     }
     let mut findings = Vec::new();
+    // Unqualified names land in `public`, until a `SET search_path` says otherwise.
+    let mut schema = String::from("public");
     for stmt in cx.stmts() {
+        if let ast::Stmt::Set(_) = &stmt
+            && let Some(s) = search_path_schema(&stmt.syntax().text().to_string())
+        {
+            schema = s;
+        }
         let ast::Stmt::AlterTable(t) = stmt else {
             continue;
         };
         let Some(table) = t
             .table_relation_name()
-            .map(|n| qualified_name(&altered_table_text(&n), "public"))
+            .map(|n| qualified_name(&altered_table_text(&n), &schema))
         else {
             continue;
         };
