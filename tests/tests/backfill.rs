@@ -1055,3 +1055,34 @@ fn down_of_a_stopped_backfill_says_how_far_it_got_and_changes_nothing() {
     );
     assert_eq!(counts(&db), [(0, 75), (1, 20)], "nothing ran");
 }
+
+/// A placeholder PostgreSQL types as something no key of the walk fits (here text, for a
+/// bigint key) is refused before anything runs, naming the file and line, instead of failing
+/// at the first batch as a lost connection.
+#[test]
+fn a_placeholder_typed_unlike_the_key_is_refused_before_anything_runs() {
+    let db = TestDb::new();
+    let p = project(
+        &db,
+        "-- migrate:backfill table=items key=id batch=10\n\
+         UPDATE items SET n = n + 1\n\
+         WHERE note BETWEEN :batch_start AND :batch_end;\n",
+    );
+    let run = p.run(&["apply"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains(&format!(
+            "the backfill statement uses `:batch_start` as text, but it holds keys of items.id \
+             (bigint): compare it with the key, or cast it (`:batch_start::bigint`)\n  --> \
+             migrations/{FILL}/migration.sql:2\n"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(counts(&db), [(0, 95)], "nothing ran");
+    let rows = db.count(&format!(
+        "SELECT count(*) FROM _migrate_history WHERE version = {}",
+        &FILL[..14]
+    ));
+    assert_eq!(rows, 0, "no history row: nothing started");
+}

@@ -90,6 +90,33 @@ fn uuid_bytes(text: &str) -> Result<[u8; 16], String> {
 struct KeyInfo {
     /// `pg_class.reltuples` (negative or zero: never analyzed).
     estimate: Option<u64>,
+    /// The key's type (`pg_type.typname`, one of [`KEY_TYPES`]).
+    typname: String,
+}
+
+/// Whether a placeholder PostgreSQL typed `param` can take every key of type `key` (the
+/// key's text form bound as that type): an integer as wide or wider for an integer key, a
+/// string type for a string key, a UUID or a string for a UUID key.
+fn param_fits(key: &str, param: &Type) -> bool {
+    let strings = [Type::TEXT, Type::VARCHAR, Type::BPCHAR, Type::NAME];
+    match key {
+        "int2" => [Type::INT2, Type::INT4, Type::INT8].contains(param),
+        "int4" => [Type::INT4, Type::INT8].contains(param),
+        "int8" => *param == Type::INT8,
+        "uuid" => *param == Type::UUID || strings.contains(param),
+        _ => strings.contains(param),
+    }
+}
+
+/// How a key type is called in SQL.
+fn sql_type_name(typname: &str) -> &str {
+    match typname {
+        "int2" => "smallint",
+        "int4" => "integer",
+        "int8" => "bigint",
+        "bpchar" => "char",
+        other => other,
+    }
 }
 
 fn table_sql(b: &Backfill) -> String {
@@ -145,7 +172,7 @@ fn check_key(client: &mut Client, b: &Backfill) -> Result<KeyInfo, String> {
         .get::<_, Option<f64>>(4)
         .filter(|n| *n > 0.0)
         .map(|n| n as u64);
-    Ok(KeyInfo { estimate })
+    Ok(KeyInfo { estimate, typname })
 }
 
 /// The two walk queries: the first batch, and the batch after `$1`. Each returns the batch's
@@ -261,6 +288,28 @@ impl Runner<'_> {
             let code = e.code().map(|c| c.code().to_string());
             self.refused(job, file, message, line, position.map(|_| column), code)
         })?;
+        // Each placeholder is bound as the type PostgreSQL gave it: one no key fits would fail
+        // at the first batch, so it is refused now, before anything runs.
+        if let Body::Sql(statement) = &prepared.body
+            && let Some((i, param)) = statement
+                .params()
+                .iter()
+                .enumerate()
+                .find(|(_, p)| !param_fits(&info.typname, p))
+        {
+            let placeholder = if i == 0 { ":batch_start" } else { ":batch_end" };
+            let key = sql_type_name(&info.typname);
+            let (message, line, _) = before(
+                format!(
+                    "the backfill statement uses `{placeholder}` as {param}, but it holds keys \
+                     of {}.{} ({key}): compare it with the key, or cast it \
+                     (`{placeholder}::{key}`)",
+                    b.table, b.key
+                ),
+                Some(1),
+            );
+            return Err(self.refused(job, file, message, line, None, None));
+        }
         // The session every migration starts from (each batch sets its own timeouts).
         self.client
             .batch_execute(self.baseline.reset_sql())
