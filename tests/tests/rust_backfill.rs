@@ -415,3 +415,39 @@ fn a_stop_request_ends_the_run_after_the_current_batch_of_the_code() {
     assert_eq!((progress.rows, progress.batches), (1234, 3));
     assert_eq!(wrong_names(&mut client), 0);
 }
+
+/// Code that binds a batch's key as a type it does not convert to.
+struct Mistyped;
+
+impl RustBackfill for Mistyped {
+    fn up(&self, tx: &mut Transaction<'_>, batch: &Batch<'_>) -> Result<u64, BatchError> {
+        tx.query("SELECT $1::uuid", &[batch.start()])?;
+        Ok(0)
+    }
+}
+
+/// A `postgres::Error` of the code that is no lost session (a value that does not convert)
+/// fails its batch, named with the code's type, rather than reading as a cut-off run.
+#[test]
+fn a_conversion_error_in_the_code_is_the_batchs_error_not_a_lost_session() {
+    let db = TestDb::new();
+    let mut client = db.client();
+    users(&mut client, 10);
+    let engine =
+        migrate_runtime::engine::Engine::default().with_backfill(FILL_DISPLAY_NAME, Mistyped);
+    let Err(EngineError::Stopped(stopped)) = engine.apply(
+        &mut client,
+        &example_set(),
+        &Default::default(),
+        &mut |_| {},
+    ) else {
+        panic!("batch 1 fails");
+    };
+    assert!(
+        stopped
+            .context
+            .contains(&format!("batch 1 of backfill {FILL} failed (in ")),
+        "{stopped:?}"
+    );
+    assert!(!stopped.context.contains("cut off"), "{stopped:?}");
+}

@@ -373,7 +373,7 @@ impl Runner<'_> {
                 });
                 match attempt {
                     Ok(done) => break done,
-                    Err(BatchError::Db(e)) if cut_off(&e) => {
+                    Err(BatchError::Db(e)) if session_lost(&e) => {
                         return Err(JobError::stopped(
                             format!(
                                 "the run was cut off during batch {} of {}",
@@ -670,6 +670,16 @@ fn run_batch(
         rows,
         last: last_key,
     })
+}
+
+/// Whether a batch's error means its session is gone (PostgreSQL's codes for that, a closed
+/// connection, an I/O error), rather than a mistake of the batch itself, such as a value the
+/// code binds that does not convert (which has no SQLSTATE either).
+fn session_lost(e: &postgres::Error) -> bool {
+    if e.code().is_some() {
+        return cut_off(e);
+    }
+    e.is_closed() || e.source().is_some_and(|s| s.is::<std::io::Error>())
 }
 
 /// What a panic in a Rust backfill's code said.
