@@ -294,7 +294,7 @@ fn ctrl_c_stops_after_the_current_batch_and_apply_resumes() {
     assert!(line.trim_start().starts_with("failed"), "{line}");
     assert!(
         line.contains(
-            "backfill stopped after 4 batches (40 keys, 40 rows, last key 40): did not finish: running now, or interrupted"
+            "backfill stopped after 4 batches (40 keys, 40 rows, last key 40): interrupted (no session holds the migration lock): `cargo migrate apply` resumes it after the last committed batch"
         ),
         "{line}"
     );
@@ -311,9 +311,74 @@ fn ctrl_c_stops_after_the_current_batch_and_apply_resumes() {
         entry["backfill"],
         serde_json::json!({"last_key": "40", "keys": 40, "rows": 40, "batches": 4})
     );
+    assert_eq!(entry["unfinished"], "interrupted");
+    assert_eq!(entry.get("runner"), None);
 
     let run = p.run(&["apply"]);
     assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(counts(&db), [(1, 95)]);
+}
+
+#[test]
+fn status_tells_a_running_backfill_from_an_interrupted_one_by_who_holds_the_lock() {
+    let db = TestDb::new();
+    let p = project(&db, GATED);
+    let gate = hold_gate(&db);
+    let mut child = p.spawn(&["apply", "--lock-timeout", "0"]);
+    wait_for_waiter(&db);
+    // The runner's backend: the session waiting for the gate, which holds the migration lock.
+    let runner: i32 = db
+        .client()
+        .query_one(
+            "SELECT l.pid FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+             WHERE l.locktype = 'advisory' AND NOT l.granted AND l.objid = $1::bigint::oid
+               AND d.datname = current_database()",
+            &[&GATE],
+        )
+        .expect("the waiting batch")
+        .get(0);
+
+    // Running: still `failed` (its run has not ended; exit 3), with the runner named.
+    let status = p.run(&["status"]);
+    assert_eq!(status.code, 3, "{status:?}");
+    let line = status
+        .stdout
+        .lines()
+        .chain(status.stderr.lines())
+        .find(|l| l.contains(FILL))
+        .expect("a line for the backfill")
+        .to_string();
+    assert!(
+        line.contains(&format!(
+            "backfill committed 3 batches (30 keys, 30 rows, last key 30): running now (the migration lock is held by pid {runner}, user postgres, application cargo-migrate"
+        )),
+        "{line}"
+    );
+    let json = p.run(&["status", "--format", "json"]).json();
+    let entry = json["migrations"]
+        .as_array()
+        .expect("migrations")
+        .iter()
+        .find(|m| m["name"] == "fill_items")
+        .expect("the backfill")
+        .clone();
+    assert_eq!(entry["unfinished"], "running");
+    assert_eq!(entry["runner"]["pid"], runner);
+    assert_eq!(entry["runner"]["application"], "cargo-migrate");
+
+    // Finished: the line and the fields are gone.
+    drop(gate);
+    assert_eq!(child.wait().expect("wait").code(), Some(0));
+    let json = p.run(&["status", "--format", "json"]).json();
+    let entry = json["migrations"]
+        .as_array()
+        .expect("migrations")
+        .iter()
+        .find(|m| m["name"] == "fill_items")
+        .expect("the backfill")
+        .clone();
+    assert_eq!(entry["state"], "applied");
+    assert_eq!(entry.get("unfinished"), None);
     assert_eq!(counts(&db), [(1, 95)]);
 }
 

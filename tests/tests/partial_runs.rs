@@ -181,3 +181,46 @@ fn drafts_an_interrupted_apply_ran_are_sealed_by_the_next_apply() {
         run.stderr
     );
 }
+
+#[test]
+fn status_says_a_cut_off_run_outside_a_transaction_is_interrupted_and_what_resumes_it() {
+    let db = TestDb::new();
+    db.client()
+        .batch_execute("CREATE TABLE kill_switch ()")
+        .unwrap();
+    let p = Project::with_db(&db);
+    p.migration(
+        B,
+        &format!(
+            "-- migrate:no-transaction\n{}CREATE TABLE IF NOT EXISTS b2 (id int);\n",
+            SUICIDE.replace("CREATE TABLE b", "CREATE TABLE IF NOT EXISTS b")
+        ),
+        Some("DROP TABLE IF EXISTS b2;\nDROP TABLE IF EXISTS b;\n"),
+    );
+    let run = p.run(&["apply"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    // Its session ended with the run: nobody holds the migration lock.
+    let status = p.run(&["status"]);
+    assert_eq!(status.code, 3, "{status:?}");
+    let line = status
+        .stdout
+        .lines()
+        .find(|l| l.contains(B))
+        .expect("a line for the migration")
+        .to_string();
+    assert!(line.trim_start().starts_with("failed"), "{line}");
+    assert!(
+        line.ends_with(
+            ", 1 of 3 statements applied: interrupted (no session holds the migration lock): \
+             `cargo migrate apply` resumes it at the statement that did not finish (draft)"
+        ),
+        "{line}"
+    );
+    let json = p.run(&["status", "--format", "json"]).json();
+    assert_eq!(json["migrations"][0]["unfinished"], "interrupted");
+    // And it does: the rest runs once.
+    db.client().batch_execute("DROP TABLE kill_switch").unwrap();
+    assert_eq!(p.run(&["apply"]).code, 0);
+    assert!(db.has_table("b") && db.has_table("b2"));
+    assert_eq!(p.run(&["status"]).code, 0);
+}

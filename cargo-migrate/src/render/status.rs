@@ -6,7 +6,7 @@ use crate::output::{DIM, ERROR, GOOD, WARNING};
 use anstream::println;
 use migrate_runtime::engine::State;
 use migrate_runtime::model::folder_name;
-use migrate_runtime::ops::{StatusEntry, StatusReport, StatusVerdict};
+use migrate_runtime::ops::{StatusEntry, StatusReport, StatusVerdict, Unfinished};
 use serde_json::json;
 use time::format_description::well_known::Rfc3339;
 
@@ -25,6 +25,36 @@ pub fn print(format: Format, r: &StatusReport) {
         Format::Text => text(r),
         Format::Json => print_json(&to_json(r)),
     }
+}
+
+/// Why a failed entry is in its state: its run's error, or, for a run that never ended,
+/// whether it is going on (who holds the migration lock) or was cut off (what resumes it).
+fn push_why(detail: &mut String, e: &StatusEntry) {
+    let why = match &e.unfinished {
+        Some(Unfinished::Running(runner)) => {
+            format!("running now (the migration lock is held by {runner})")
+        }
+        Some(Unfinished::Interrupted) => {
+            let command = if e.state == State::DownFailed {
+                "down"
+            } else {
+                "apply"
+            };
+            let after = if e.backfill.is_some() {
+                "after the last committed batch"
+            } else {
+                "at the statement that did not finish"
+            };
+            format!(
+                "interrupted (no session holds the migration lock): `cargo migrate {command}` resumes it {after}"
+            )
+        }
+        None => match &e.error {
+            Some(err) => err.clone(),
+            None => return,
+        },
+    };
+    detail.push_str(&format!(": {why}"));
 }
 
 /// What follows the state and folder on a line.
@@ -46,25 +76,26 @@ pub fn detail(e: &StatusEntry) -> String {
         detail.push_str(&format!(", its down.sql failed and was rolled back: {err}"));
     }
     if let Some(b) = &e.backfill {
+        let done = if matches!(e.unfinished, Some(Unfinished::Running(_))) {
+            "committed"
+        } else {
+            "stopped after"
+        };
         detail.push_str(&format!(
-            ", backfill stopped after {} ({}, {}, last key {})",
+            ", backfill {done} {} ({}, {}, last key {})",
             migrate_runtime::counted(b.batches, "batch", "batches"),
             migrate_runtime::counted(b.keys, "key", "keys"),
             migrate_runtime::counted(b.rows, "row", "rows"),
             b.last_key.as_deref().unwrap_or("none")
         ));
-        if let Some(err) = &e.error {
-            detail.push_str(&format!(": {err}"));
-        }
+        push_why(&mut detail, e);
     } else if e.state == State::DownFailed {
         detail.push_str(&format!(
             ", down.sql: {} of {} statements done",
             e.statements_applied.unwrap_or(0),
             e.statements_total.unwrap_or(0)
         ));
-        if let Some(err) = &e.error {
-            detail.push_str(&format!(": {err}"));
-        }
+        push_why(&mut detail, e);
     }
     if e.state == State::Failed && e.backfill.is_none() {
         if let Some(done) = e.statements_applied {
@@ -73,9 +104,7 @@ pub fn detail(e: &StatusEntry) -> String {
                 e.statements_total.unwrap_or(0)
             ));
         }
-        if let Some(err) = &e.error {
-            detail.push_str(&format!(": {err}"));
-        }
+        push_why(&mut detail, e);
     }
     if e.draft {
         detail.push_str(if detail.is_empty() {
@@ -186,6 +215,13 @@ pub fn to_json(r: &StatusReport) -> serde_json::Value {
             // Only for a backfill that did not finish, so other entries keep their shape.
             if let Some(b) = &e.backfill {
                 v["backfill"] = json!(b);
+            }
+            // Only for a run that never ended: going on (and who runs it) or cut off.
+            if let Some(u) = &e.unfinished {
+                v["unfinished"] = json!(u.as_str());
+                if let Unfinished::Running(runner) = u {
+                    v["runner"] = json!(runner);
+                }
             }
             v
         })

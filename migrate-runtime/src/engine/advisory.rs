@@ -146,6 +146,25 @@ pub fn acquire<'a>(
     }
 }
 
+/// Who holds the migration lock of history table `t` now (`None`: nobody), read from
+/// `pg_locks` without taking it. `status` uses it to tell a run going on from one cut off.
+///
+/// ```no_run
+/// # use migrate_runtime::engine::{HistoryTable, lock_holder};
+/// let mut client = postgres::Client::connect("host=localhost user=postgres", postgres::NoTls)?;
+/// match lock_holder(&mut client, &HistoryTable::default())? {
+///     Some(runner) => println!("a run is going on: {runner}"),
+///     None => println!("no run is going on"),
+/// }
+/// # Ok::<(), postgres::Error>(())
+/// ```
+pub fn lock_holder(
+    client: &mut Client,
+    t: &HistoryTable,
+) -> Result<Option<LockHolder>, postgres::Error> {
+    holder(client, key(t))
+}
+
 fn holder(client: &mut Client, key: i64) -> Result<Option<LockHolder>, postgres::Error> {
     let (hi, lo) = (
         ((key as u64) >> 32) as i64,

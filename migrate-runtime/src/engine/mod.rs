@@ -44,7 +44,7 @@ mod session;
 pub mod status;
 pub mod tls;
 
-pub use advisory::{LockHolder, one_line};
+pub use advisory::{LockHolder, lock_holder, one_line};
 pub use apply::ApplyReport;
 pub use backfill::Stop;
 pub use config::{

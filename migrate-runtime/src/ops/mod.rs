@@ -60,6 +60,6 @@ pub use reset::{ResetOutcome, ResetRequest, reset};
 pub use resolve::{ResolveOutcome, ResolveRequest, resolve};
 pub use seal::{CheckReport, SealReport, SealRequest, check, seal_drafts};
 pub use seed::{SeedOutcome, SeedRequest, seed};
-pub use status::{StatusEntry, StatusReport, StatusRequest, StatusVerdict, status};
+pub use status::{StatusEntry, StatusReport, StatusRequest, StatusVerdict, Unfinished, status};
 pub use verify::{Selection, VerifyOutcome, VerifyRequest, verify};
 pub use workspace::{Workspace, WorkspaceOptions};

@@ -13,7 +13,7 @@ use crate::engine::history::Recorded as _;
 use crate::engine::history::{RareColumns, StatusRow};
 use crate::engine::status::{absent_folder, each_state};
 use crate::engine::unified_diff;
-use crate::engine::{EngineConfig, State};
+use crate::engine::{EngineConfig, EngineError, LockHolder, State, lock_holder};
 use crate::{Finding, MigrationSet, Version, verify};
 use std::mem::take;
 use std::path::PathBuf;
@@ -65,6 +65,37 @@ pub struct StatusEntry {
     /// A backfill that did not finish (interrupted, failed, or running now): its last
     /// checkpoint.
     pub backfill: Option<Box<crate::engine::history::BackfillProgress>>,
+    /// A run that never ended (its history row has no end: a backfill or a file outside a
+    /// transaction): going on now, or cut off. `None` for every other entry.
+    pub unfinished: Option<Unfinished>,
+}
+
+/// A run whose history row has no end: whether it is going on, told by the migration lock
+/// (read from `pg_locks`; `status` does not take it).
+///
+/// ```
+/// use migrate_runtime::ops::Unfinished;
+/// assert_eq!(Unfinished::Interrupted.as_str(), "interrupted");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unfinished {
+    /// A session holds the migration lock: the run is going on (or a new run holds the lock
+    /// to resume it).
+    Running(Box<LockHolder>),
+    /// No session holds it: the run was cut off (killed, its connection lost, stopped by
+    /// Ctrl-C); the next run of the same command resumes it.
+    Interrupted,
+}
+
+impl Unfinished {
+    /// The name used in JSON: `running` or `interrupted`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Unfinished::Running(_) => "running",
+            Unfinished::Interrupted => "interrupted",
+        }
+    }
 }
 
 /// How `status` ends.
@@ -259,7 +290,7 @@ pub fn status(
     // taken.
     let (dir, known, diffs) = known(set, &rows);
     let mut diffs = diffs.into_iter().peekable();
-    let entries: Vec<StatusEntry> = known
+    let mut entries: Vec<StatusEntry> = known
         .into_iter()
         .map(|k| {
             let (name, path) = if k.file.is_some() {
@@ -298,6 +329,7 @@ pub fn status(
                 diff,
                 backup: None,
                 backfill: None,
+                unfinished: None,
             };
             if let Some(r) = run {
                 fill_from_run(&mut entry, r);
@@ -306,6 +338,11 @@ pub fn status(
         })
         .collect();
     drop(rows);
+    tell_running(
+        &mut entries,
+        &mut db.client,
+        &settings.engine.config.history,
+    )?;
     let drifted = drift.as_ref().is_some_and(|d| d.drifted);
     let count = |s: State| entries.iter().filter(|e| e.state == s).count();
     let verdict =
@@ -406,9 +443,36 @@ fn fill_from_run(entry: &mut StatusEntry, r: &mut StatusRow) {
     } else if matches!(state, State::Failed | State::DownFailed) {
         entry.error = error;
         entry.backfill = backfill;
+        // Until [`tell_running`] asks the lock.
+        entry.unfinished = r.finished_at.is_none().then_some(Unfinished::Interrupted);
     }
     entry.backup = backup;
     entry.applied_by = Some(r.applied_by.to_string());
+}
+
+/// The runs that never ended, told apart: running when a session holds the migration lock
+/// (asked once, only when there is such a run), else interrupted.
+fn tell_running(
+    entries: &mut [StatusEntry],
+    client: &mut postgres::Client,
+    history: &crate::engine::HistoryTable,
+) -> Result<(), OpError> {
+    let mut unfinished = entries
+        .iter_mut()
+        .filter_map(|e| e.unfinished.as_mut())
+        .peekable();
+    if unfinished.peek().is_none() {
+        return Ok(());
+    }
+    let holder = lock_holder(client, history)
+        .map_err(EngineError::db("cannot read who holds the migration lock"))
+        .map_err(OpError::engine("read the status", None))?;
+    if let Some(holder) = holder {
+        for u in unfinished {
+            *u = Unfinished::Running(Box::new(holder.clone()));
+        }
+    }
+    Ok(())
 }
 
 /// The database, connected, with its history as `status` shows it.
