@@ -10,10 +10,14 @@ use migrate_runtime::format_duration;
 use serde_json::{Value, json};
 use std::time::Duration;
 
-/// The estimated time left, from the keys walked per second and the table's estimated rows.
+/// The estimated time left, from the keys walked per second and the table's estimated rows;
+/// none once the walk has passed the estimate (the table grew, or its statistics are old).
 fn eta(p: &BackfillProgress, estimate: Option<u64>, keys_per_s: Option<f64>) -> Option<Duration> {
     let (total, rate) = (estimate?, keys_per_s.filter(|r| *r > 0.0)?);
-    let left = total.saturating_sub(p.keys) as f64;
+    if p.keys >= total {
+        return None;
+    }
+    let left = (total - p.keys) as f64;
     Some(Duration::from_millis((left / rate * 1000.0) as u64))
 }
 
@@ -36,10 +40,14 @@ pub fn line(p: &BackfillProgress, estimate: Option<u64>, keys_per_s: Option<f64>
         s.push_str(&format!(", {rate:.0} keys/s"));
     }
     if let Some(left) = eta(p, estimate, keys_per_s) {
-        s.push_str(&format!(
-            ", ETA {}",
-            format_duration(Duration::from_secs(left.as_secs()))
-        ));
+        if left.as_secs() == 0 {
+            s.push_str(", ETA <1s");
+        } else {
+            s.push_str(&format!(
+                ", ETA {}",
+                format_duration(Duration::from_secs(left.as_secs()))
+            ));
+        }
     }
     s
 }
@@ -99,5 +107,50 @@ pub fn interrupted(format: Format, i: &Interrupted, sealed: &[String]) {
             "applied": i.completed,
             "sealed": sealed,
         })),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(keys: u64) -> BackfillProgress {
+        BackfillProgress {
+            last_key: Some(keys.to_string()),
+            keys,
+            rows: keys,
+            batches: keys / 1000,
+        }
+    }
+
+    #[test]
+    fn the_line_gives_the_time_left_in_whole_seconds_and_under_a_second_as_such() {
+        assert_eq!(
+            line(&at(12_000), Some(1_000_000), Some(5400.0)),
+            "batch 12: 12000 of ~1000000 keys (1%), 12000 rows, 5400 keys/s, ETA 182s"
+        );
+        assert_eq!(
+            line(&at(999_000), Some(1_000_000), Some(5400.0)),
+            "batch 999: 999000 of ~1000000 keys (99%), 999000 rows, 5400 keys/s, ETA <1s"
+        );
+    }
+
+    #[test]
+    fn past_the_estimate_there_is_no_eta() {
+        // The table grew (or its statistics are old): no "ETA 0" for the rest of the walk.
+        assert_eq!(
+            line(&at(1_200_000), Some(1_000_000), Some(5400.0)),
+            "batch 1200: 1200000 of ~1000000 keys (100%), 1200000 rows, 5400 keys/s"
+        );
+        assert_eq!(
+            event(
+                "20261122090000".parse::<Version>().expect("version"),
+                "up",
+                &at(1_000_000),
+                Some(1_000_000),
+                Some(5400.0)
+            )["eta_ms"],
+            Value::Null
+        );
     }
 }
