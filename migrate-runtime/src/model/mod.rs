@@ -18,8 +18,6 @@ mod stat_cache;
 mod statements;
 mod transaction;
 
-#[cfg(feature = "lint")]
-pub(crate) use backfill::ddl_kind;
 pub use backfill::{
     BACKFILL_OPTIONS, BACKFILL_USAGE, BATCH_END, BATCH_START, Backfill, BackfillProblem,
     DEFAULT_BATCH, DEFAULT_PAUSE, MAX_BATCH, bind_placeholders, null_placeholders,

@@ -1,8 +1,11 @@
 //! `mixed-data-and-ddl`: an unbounded data change (`UPDATE`/`DELETE` without `WHERE`,
 //! `INSERT ... SELECT`) in the same migration as schema changes. The runbooks require data
-//! migrations to be separate: a backfill holds the DDL's locks for as long as it runs.
+//! migrations to be separate: a backfill holds the DDL's locks for as long as it runs. An
+//! `UPDATE`/`DELETE` of a table the same migration creates is not reported: its rows are the
+//! ones this migration put there, and no one else uses it yet (an `INSERT ... SELECT` into one
+//! still is: it reads another table for as long as it runs).
 
-use super::{Context, OwnRule, Scope, raw};
+use super::{Context, OwnRule, Scope, created_tables, raw, whole_table_change};
 use crate::lint::{Raw, Severity};
 
 use squawk_syntax::ast::{self, AstNode};
@@ -15,21 +18,23 @@ pub(super) const RULE: OwnRule = OwnRule {
     check,
 };
 
-fn is_ddl(stmt: &ast::Stmt) -> bool {
+/// A schema change, as this rule and `update-without-backfill` (which leaves migrations with
+/// one to this rule) count them.
+pub(super) fn is_ddl(stmt: &ast::Stmt) -> bool {
     let kind = format!("{:?}", stmt.syntax().kind());
     ["CREATE_", "ALTER_", "DROP_", "COMMENT_ON", "TRUNCATE"]
         .iter()
         .any(|p| kind.starts_with(p))
 }
 
-fn unbounded_data_change(stmt: &ast::Stmt) -> Option<&'static str> {
+fn unbounded_data_change(stmt: &ast::Stmt, created: &[String]) -> Option<&'static str> {
+    if let Some((what, table)) = whole_table_change(stmt) {
+        return (!created.contains(&table)).then_some(match what {
+            "UPDATE" => "UPDATE without WHERE",
+            _ => "DELETE without WHERE",
+        });
+    }
     match stmt {
-        ast::Stmt::Update(u) if u.where_clause_or_current_of().is_none() => {
-            Some("UPDATE without WHERE")
-        }
-        ast::Stmt::Delete(d) if d.where_clause_or_current_of().is_none() => {
-            Some("DELETE without WHERE")
-        }
         ast::Stmt::Insert(i) => {
             let source = i.insert_source()?.syntax().text().to_string();
             let head = source.trim_start().to_ascii_uppercase();
@@ -45,10 +50,11 @@ fn check(cx: &Context<'_>) -> Vec<Raw> {
     if !stmts.iter().any(is_ddl) {
         return Vec::new();
     }
+    let created = created_tables(&stmts);
     stmts
         .iter()
         .filter_map(|s| {
-            let what = unbounded_data_change(s)?;
+            let what = unbounded_data_change(s, &created)?;
             let r = s.syntax().text_range();
             Some(raw(
                 RULE.id,
@@ -84,6 +90,20 @@ mod tests {
             .is_empty()
         );
         assert!(lint_sql("ALTER TABLE users ADD COLUMN flag boolean;\nUPDATE users SET flag = true WHERE id = 1;\n").is_empty());
+        // A table the migration creates: its rows are the migration's own.
+        assert!(
+            lint_sql(
+                "CREATE TABLE kinds (id bigint PRIMARY KEY, n int);\nINSERT INTO kinds VALUES (1, 0);\nUPDATE kinds SET n = 1;\nDELETE FROM Kinds;\n"
+            )
+            .is_empty()
+        );
+        // Another table next to it still is reported.
+        assert_eq!(
+            ids(&lint_sql(
+                "CREATE TABLE kinds (id bigint PRIMARY KEY);\nUPDATE users SET n = 1;\n"
+            )),
+            ["mixed-data-and-ddl"]
+        );
         // Without schema changes, `update-without-backfill` warns instead.
         assert_eq!(
             ids(&lint_sql("UPDATE users SET full_name = name;\n")),

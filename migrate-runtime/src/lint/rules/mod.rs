@@ -188,6 +188,39 @@ pub(crate) fn relation_text(r: &squawk_syntax::ast::RelationName) -> String {
     text.split_whitespace().next().unwrap_or("").to_string()
 }
 
+/// The tables `stmts` create, qualified as [`qualified_name`] does: no one else uses them yet,
+/// so changing every row of one locks nothing the application uses.
+pub(crate) fn created_tables(stmts: &[squawk_syntax::ast::Stmt]) -> Vec<String> {
+    use squawk_syntax::ast::{AstNode, Stmt};
+    stmts
+        .iter()
+        .filter_map(|s| match s {
+            Stmt::CreateTable(t) => t
+                .table_name()
+                .map(|n| qualified_name(&n.syntax().text().to_string(), "public")),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A change of every row of one table: an `UPDATE` or `DELETE` without `WHERE`, as `("UPDATE",
+/// "public.users")`; `None` for any other statement.
+pub(crate) fn whole_table_change(
+    stmt: &squawk_syntax::ast::Stmt,
+) -> Option<(&'static str, String)> {
+    use squawk_syntax::ast::Stmt;
+    let (what, table) = match stmt {
+        Stmt::Update(u) if u.where_clause_or_current_of().is_none() => {
+            ("UPDATE", relation_text(&u.relation_name()?))
+        }
+        Stmt::Delete(d) if d.where_clause_or_current_of().is_none() => {
+            ("DELETE", relation_text(&d.relation_name()?))
+        }
+        _ => return None,
+    };
+    Some((what, qualified_name(&table, "public")))
+}
+
 /// The unquoted, case-folded last part of a (possibly schema-qualified) SQL name: how
 /// PostgreSQL compares names.
 pub(crate) fn normalize_name(name: &str) -> String {
