@@ -557,8 +557,20 @@ fn down_runs_a_backfill_down_sql() {
     );
     let run = p.run(&["down"]);
     assert_eq!(run.code, 0, "{run:?}");
+    // A header naming the database, and the batches of the down.sql (30 keys each).
     assert!(
-        run.stderr.contains(&format!("  Reverted {FILL} (")),
+        run.stderr.starts_with(&format!(
+            "Reverting migrations of postgres@127.0.0.1:5432/{} (history public._migrate_history)\n",
+            db.name
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .lines()
+            .any(|l| l.starts_with(&format!("  Reverted {FILL} ("))
+                && l.ends_with(" ms, backfill: 4 batches, 95 rows)")),
         "{}",
         run.stderr
     );

@@ -134,8 +134,10 @@ fn a_failed_transactional_down_is_recorded_and_its_help_is_true() {
     let v = &COLUMN[..14];
     assert!(
         run.stderr.starts_with(&format!(
-            "error: reverting migration {COLUMN} failed: 42P01: table \"nowhere\" does not exist\n  \
-             --> migrations/{COLUMN}/down.sql:2:1\n"
+            "Reverting migrations of postgres@127.0.0.1:5432/{} (history public._migrate_history)\n\
+             error: reverting migration {COLUMN} failed: 42P01: table \"nowhere\" does not exist\n  \
+             --> migrations/{COLUMN}/down.sql:2:1\n",
+            db.name
         )),
         "{}",
         run.stderr

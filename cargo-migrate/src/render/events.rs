@@ -361,6 +361,9 @@ fn op_text(event: OpEvent<'_>) {
             "Applying migrations from {} to {label} (history {history})",
             dir.display()
         ),
+        OpEvent::Reverting { label, history } => {
+            crate::info!("Reverting migrations of {label} (history {history})")
+        }
         OpEvent::BackingUp => crate::detail!("  Taking a backup"),
         OpEvent::BackedUp(b) => crate::info!("  {}", super::backup::line(b)),
         OpEvent::NoBackup => crate::info!("  No backup taken (--no-backup)"),
@@ -515,42 +518,18 @@ fn print_event(event: Event<'_>) {
                 format_duration(Duration::from_millis(elapsed.as_millis() as u64))
             );
         }
-        Event::Applied(a) => {
-            let mode = if a.no_transaction {
-                ", no transaction"
-            } else {
-                ""
-            };
-            let stmts = match (a.statements, &a.backfill) {
-                (_, Some(b)) => format!(
-                    ", backfill: {}, {}{}",
-                    migrate_runtime::counted(b.batches, "batch", "batches"),
-                    migrate_runtime::counted(b.rows, "row", "rows"),
-                    a.backfill_resumed
-                        .as_ref()
-                        .map_or_else(String::new, |from| format!(
-                            "; {}",
-                            crate::render::backfill::resumes_after(from)
-                                .replacen("resumes", "resumed", 1)
-                        ))
-                ),
-                (Some(1), _) => ", 1 statement".to_string(),
-                (Some(n), _) => format!(", {n} statements"),
-                (None, _) => String::new(),
-            };
-            crate::info!(
-                "  {GOOD}Applied{GOOD:#} {} {DIM}({}{mode}{stmts}){DIM:#}",
-                a.folder(),
-                ms(a.duration_ms)
-            );
-        }
+        Event::Applied(a) => crate::info!(
+            "  {GOOD}Applied{GOOD:#} {} {DIM}({}){DIM:#}",
+            a.folder(),
+            run_details(a)
+        ),
         Event::UsingRecordedDown { version, name } => crate::info!(
             "  {version}_{name}: its folder is gone; using the down.sql recorded when it was applied"
         ),
         Event::RolledBack(r) => crate::info!(
             "  {GOOD}Reverted{GOOD:#} {} {DIM}({}){DIM:#}",
             r.folder(),
-            ms(r.duration_ms)
+            run_details(r)
         ),
         Event::WaitingForReplicas { version, lag, max } => crate::info!(
             "  Backfill {version}: waiting, a replica lags {} (more than {})",
@@ -570,4 +549,31 @@ fn print_event(event: Event<'_>) {
         }
         _ => {}
     }
+}
+
+/// What follows an applied or reverted migration: `14 ms, no transaction, 3 statements`, or
+/// for a backfill `14 ms, backfill: 10 batches, 95 rows` (and where a stopped one resumed).
+fn run_details(c: &migrate_runtime::engine::Completed) -> String {
+    let mode = if c.no_transaction && c.backfill.is_none() {
+        ", no transaction"
+    } else {
+        ""
+    };
+    let stmts = match (c.statements, &c.backfill) {
+        (_, Some(b)) => format!(
+            ", backfill: {}, {}{}",
+            migrate_runtime::counted(b.batches, "batch", "batches"),
+            migrate_runtime::counted(b.rows, "row", "rows"),
+            c.backfill_resumed
+                .as_ref()
+                .map_or_else(String::new, |from| format!(
+                    "; {}",
+                    crate::render::backfill::resumes_after(from).replacen("resumes", "resumed", 1)
+                ))
+        ),
+        (Some(1), _) => ", 1 statement".to_string(),
+        (Some(n), _) => format!(", {n} statements"),
+        (None, _) => String::new(),
+    };
+    format!("{}{mode}{stmts}", ms(c.duration_ms))
 }

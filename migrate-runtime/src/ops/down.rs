@@ -4,7 +4,7 @@ use super::database::{self, DbOptions};
 use super::error::{OpError, Untouched};
 use super::event::OpEvent;
 use super::workspace::Workspace;
-use crate::engine::{DownReport, DownTarget};
+use crate::engine::{DownReport, DownTarget, Event};
 
 /// What `down` was asked.
 #[derive(Debug, Clone)]
@@ -39,13 +39,25 @@ pub fn down(
     let mut db = database::connect(ws, &settings, events)?;
     let mut engine = database::watching(ws, &settings)?;
     engine.stop = request.stop.clone();
+    // The header comes with the first migration that starts, after any refusal.
+    let history = engine.config.history.to_string();
+    let mut started = false;
     let report = engine
         .down(
             &mut db.client,
             &set,
             request.target,
             request.dry_run,
-            &mut |e| events(OpEvent::Engine(e)),
+            &mut |e| {
+                if !started && matches!(e, Event::Starting { .. }) {
+                    started = true;
+                    events(OpEvent::Reverting {
+                        label: &db.label,
+                        history: &history,
+                    });
+                }
+                events(OpEvent::Engine(e))
+            },
         )
         .map_err(OpError::engine("revert", ws.redacted()))?;
     Ok(DownOutcome {

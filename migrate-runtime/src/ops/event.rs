@@ -53,6 +53,14 @@ pub enum OpEvent<'a> {
         /// The history table.
         history: &'a str,
     },
+    /// `down` starts reverting (sent before its first migration starts, so never with
+    /// `--dry-run` or after a refusal).
+    Reverting {
+        /// `user@host:port/db`.
+        label: &'a str,
+        /// The history table.
+        history: &'a str,
+    },
     /// A backup is being taken (before `apply`'s first pending migration, or on demand).
     BackingUp,
     /// The backup was taken.
