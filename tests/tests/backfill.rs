@@ -1163,3 +1163,191 @@ fn a_placeholder_typed_unlike_the_key_is_refused_before_anything_runs() {
     ));
     assert_eq!(rows, 0, "no history row: nothing started");
 }
+
+/// Sends the child a Ctrl-C.
+fn ctrl_c(child: &Child) {
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill -INT");
+    assert!(status.success());
+}
+
+/// Runs `args` until a batch waits at the gate (which stays held), then presses Ctrl-C twice:
+/// the exit code and what the run printed.
+fn two_ctrl_c(db: &TestDb, p: &Project, args: &[&str]) -> (Option<i32>, Vec<String>) {
+    let mut child = p.spawn(args);
+    let out = lines(&mut child);
+    wait_for_waiter(db);
+    ctrl_c(&child);
+    // Signals of one kind are not queued: one sent before the first is handled would be lost.
+    std::thread::sleep(Duration::from_millis(300));
+    ctrl_c(&child);
+    let code = child.wait().expect("wait").code();
+    (code, out.iter().collect())
+}
+
+/// Within 2 s of the process's end, no session of the test database runs the batch's
+/// statement any more and none but `gate` holds an advisory lock (the migration lock is free),
+/// although the gate the batch waited for is still held: the batch was cancelled, not finished.
+fn assert_batch_cancelled(db: &TestDb, gate: &mut postgres::Client) {
+    let gate_pid: i32 = gate
+        .query_one("SELECT pg_backend_pid()", &[])
+        .expect("pid")
+        .get(0);
+    let mut client = db.client();
+    let started = Instant::now();
+    loop {
+        let row = client
+            .query_one(
+                "SELECT (SELECT count(*) FROM pg_stat_activity
+                         WHERE datname = current_database() AND state = 'active'
+                           AND query LIKE '%UPDATE items%' AND pid <> pg_backend_pid()),
+                        (SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+                         WHERE l.locktype = 'advisory' AND l.granted
+                           AND d.datname = current_database() AND l.pid <> $1)",
+                &[&gate_pid],
+            )
+            .expect("pg_stat_activity, pg_locks");
+        let (running, locks): (i64, i64) = (row.get(0), row.get(1));
+        if running == 0 && locks == 0 {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "2 s after the second Ctrl-C, {running} session(s) still run the batch and \
+             {locks} advisory lock(s) besides the gate are held"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A second Ctrl-C cancels the running batch on the server before the process ends: the
+/// batch's statement stops at once (its row locks and the migration lock are freed, so the
+/// next `apply` does not wait for them), and `apply` resumes after the last committed batch
+/// with no row changed twice.
+#[test]
+fn a_second_ctrl_c_cancels_the_running_batch_on_the_server() {
+    let db = TestDb::new();
+    let p = project(&db, GATED);
+    let mut gate = hold_gate(&db);
+    let (code, stderr) = two_ctrl_c(&db, &p, &["apply", "--lock-timeout", "0"]);
+    assert_batch_cancelled(&db, &mut gate);
+    assert_eq!(code, Some(130), "{stderr:#?}");
+    assert!(
+        stderr.contains(&format!(
+            "Stopped: backfill {FILL} cancelled during a batch: PostgreSQL rolls that batch back \
+             and releases its locks; run `cargo migrate apply` again to resume after the last \
+             committed batch"
+        )),
+        "{stderr:#?}"
+    );
+    assert_eq!(counts(&db), [(0, 65), (1, 30)]);
+    let (state, progress) = checkpoint(&db);
+    assert_eq!(state, "failed");
+    assert_eq!(
+        progress.expect("checkpoint"),
+        serde_json::json!({"last_key": "30", "keys": 30, "rows": 30, "batches": 3})
+    );
+    drop(gate);
+    let run = p.run(&["apply"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        !run.stderr.contains("Waiting for the migration lock"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(
+            "backfill: 10 batches, 95 rows; resumed after 3 batches (30 keys, 30 rows, last key 30))"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(counts(&db), [(1, 95)], "every row exactly once");
+}
+
+/// The same for a backfill's down.sql: `down` again resumes it.
+#[test]
+fn a_second_ctrl_c_cancels_the_running_batch_of_a_down_backfill() {
+    let db = TestDb::new();
+    let p = project(
+        &db,
+        "-- migrate:backfill table=items key=id batch=10\n\
+         UPDATE items SET n = n + 1 WHERE id BETWEEN :batch_start AND :batch_end;\n",
+    );
+    p.file(
+        &format!("migrations/{FILL}/down.sql"),
+        "-- migrate:backfill table=items key=id batch=10\n\
+         UPDATE items SET n = n - 1\n\
+         WHERE id BETWEEN :batch_start AND :batch_end\n  \
+           AND (:batch_start < 31 OR pg_advisory_xact_lock_shared(4242)::text IS NOT NULL);\n",
+    );
+    assert_eq!(p.run(&["apply"]).code, 0);
+    let mut gate = hold_gate(&db);
+    let (code, stderr) = two_ctrl_c(&db, &p, &["down", "--lock-timeout", "0"]);
+    assert_batch_cancelled(&db, &mut gate);
+    assert_eq!(code, Some(130), "{stderr:#?}");
+    assert!(
+        stderr.contains(&format!(
+            "Stopped: backfill {FILL} cancelled during a batch: PostgreSQL rolls that batch back \
+             and releases its locks; run `cargo migrate down` again to resume after the last \
+             committed batch"
+        )),
+        "{stderr:#?}"
+    );
+    assert_eq!(counts(&db), [(0, 30), (1, 65)]);
+    drop(gate);
+    let run = p.run(&["down"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        !run.stderr.contains("Waiting for the migration lock"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(counts(&db), [(0, 95)], "every row reverted exactly once");
+}
+
+/// In a program, `Stop::cancel_running` cancels the running batch on the server and the run
+/// stops as interrupted at the last checkpoint (the batch's rows unchanged although it never
+/// got past the gate); the next run resumes there.
+#[test]
+fn cancel_running_stops_a_program_s_run_at_the_last_checkpoint() {
+    let db = TestDb::new();
+    let p = project(&db, GATED);
+    let gate = hold_gate(&db);
+    let stop = Stop::default();
+    let engine = Engine {
+        stop: Some(stop.clone()),
+        config: migrate_runtime::engine::EngineConfig {
+            lock_timeout: Duration::ZERO,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let set = MigrationSet::read(&p.path().join("migrations")).expect("reads");
+    let (outcome, cancelled) = std::thread::scope(|s| {
+        let canceller = s.spawn(|| {
+            wait_for_waiter(&db);
+            stop.cancel_running()
+        });
+        let outcome = engine.apply(&mut db.client(), &set, &Default::default(), &mut |_| {});
+        (outcome, canceller.join().expect("canceller"))
+    });
+    let Err(EngineError::Interrupted(interrupted)) = outcome else {
+        panic!("expected the run to stop: {outcome:?}");
+    };
+    assert_eq!(
+        interrupted.to_string(),
+        format!("backfill {FILL} interrupted after 3 batches (30 rows, last key 30)")
+    );
+    assert_eq!(cancelled.len(), 1);
+    assert_eq!(cancelled[0].folder(), FILL);
+    assert_eq!(cancelled[0].error, None);
+    assert_eq!(counts(&db), [(0, 65), (1, 30)]);
+    drop(gate);
+    Engine::default()
+        .apply(&mut db.client(), &set, &Default::default(), &mut |_| {})
+        .expect("resumes");
+    assert_eq!(counts(&db), [(1, 95)], "every row exactly once");
+}

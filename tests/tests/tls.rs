@@ -261,3 +261,54 @@ fn a_self_signed_server_certificate_in_sslrootcert_is_trusted_as_itself() {
         run.stderr
     );
 }
+
+/// A cancel request (a backfill's batch cancelled by a second Ctrl-C) connects as the session
+/// did: over TLS, checking the server's certificate against `sslrootcert` as `verify-full`
+/// says, and refused when that certificate is not trusted.
+#[test]
+fn a_cancel_request_connects_with_the_session_s_tls_options() {
+    use migrate_runtime::engine::connection::ConnInfo;
+    let c = cluster(Cert::CaSigned);
+    let url = |ca: &std::path::Path| {
+        format!(
+            "postgres://postgres@localhost:{}/postgres?sslmode=verify-full&sslrootcert={}",
+            c.port,
+            ca.display()
+        )
+    };
+    let info = ConnInfo::parse(&url(&c.ca)).expect("parses");
+    let mut client = info.connect(None).expect("connects");
+    let token = client.cancel_token();
+    let sleeping = std::thread::spawn(move || client.batch_execute("SELECT pg_sleep(60)"));
+    let mut admin = info.connect(None).expect("connects");
+    let started = std::time::Instant::now();
+    while admin
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)'",
+            &[],
+        )
+        .expect("pg_stat_activity")
+        .get::<_, i64>(0)
+        == 0
+    {
+        assert!(started.elapsed().as_secs() < 30, "the query never started");
+        std::thread::yield_now();
+    }
+    // Another CA: the request is refused before it is sent, like a connection would be.
+    let untrusted = ConnInfo::parse(&url(&c.other_ca)).expect("parses");
+    let refused = untrusted
+        .cancel(&token)
+        .expect_err("the certificate is not trusted");
+    assert!(refused.contains("certificate"), "{refused}");
+    info.cancel(&token).expect("cancel request sent");
+    let error = sleeping
+        .join()
+        .expect("the query's thread")
+        .expect_err("cancelled");
+    assert_eq!(
+        error.code(),
+        Some(&postgres::error::SqlState::QUERY_CANCELED),
+        "{error}"
+    );
+    assert!(started.elapsed().as_secs() < 30, "cancelled at once");
+}

@@ -26,19 +26,56 @@ use crate::render::Format;
 use crate::render::error::CliError;
 use migrate_runtime::ops::{Workspace, WorkspaceOptions};
 
-/// Ctrl-C while a backfill runs stops it after its current batch (a second Ctrl-C ends the
-/// process at once); at any other time it ends the process at once, exit code 130.
+/// Ctrl-C while a backfill runs stops it after its current batch; a second Ctrl-C cancels that
+/// batch on the server (rolled back at once, its locks released), says so, and ends the process;
+/// at any other time Ctrl-C ends the process at once. Exit code 130.
 pub(crate) fn stop_on_ctrl_c() -> migrate_runtime::engine::Stop {
     use signal_hook::consts::SIGINT;
     use signal_hook::flag;
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
     let stop = migrate_runtime::engine::Stop::default();
-    // Registered in this order, they run in this order: a second Ctrl-C (already requested)
-    // or one with no batch to finish exits; otherwise the request is noted. If the handlers
-    // cannot be installed, Ctrl-C keeps its default effect.
-    let _ = flag::register_conditional_shutdown(SIGINT, 130, stop.requested.clone())
+    // A cancel request needs the network, which a signal handler cannot use: each Ctrl-C is
+    // written to a socket a thread of its own reads. Registered in this order, the handlers
+    // run in this order: one while the cancel request is on its way (a third Ctrl-C) or one
+    // with no batch to finish exits; otherwise it is counted and the request is noted. If the
+    // handlers cannot be installed, Ctrl-C keeps its default effect.
+    let cancelling = Arc::new(AtomicBool::new(false));
+    let Ok((ctrl_c, write)) = std::os::unix::net::UnixStream::pair() else {
+        return stop;
+    };
+    let registered = flag::register_conditional_shutdown(SIGINT, 130, cancelling.clone())
         .and_then(|_| flag::register_conditional_shutdown(SIGINT, 130, stop.immediate.clone()))
+        .and_then(|_| signal_hook::low_level::pipe::register(SIGINT, write))
         .and_then(|_| flag::register(SIGINT, stop.requested.clone()));
+    if registered.is_ok() {
+        let watched = stop.clone();
+        let _ = std::thread::Builder::new()
+            .name("cargo-migrate-ctrl-c".into())
+            .spawn(move || cancel_on_second_ctrl_c(ctrl_c, &watched, &cancelling));
+    }
     stop
+}
+
+/// Waits for the second Ctrl-C, then cancels the running batch on the server, says so on
+/// stderr and exits (130).
+fn cancel_on_second_ctrl_c(
+    mut ctrl_c: std::os::unix::net::UnixStream,
+    stop: &migrate_runtime::engine::Stop,
+    cancelling: &std::sync::atomic::AtomicBool,
+) {
+    use std::io::Read;
+    let mut byte = [0u8];
+    for _ in 0..2 {
+        if ctrl_c.read_exact(&mut byte).is_err() {
+            return;
+        }
+    }
+    cancelling.store(true, std::sync::atomic::Ordering::Release);
+    for cancelled in stop.cancel_running() {
+        crate::render::backfill::cancelled(&cancelled);
+    }
+    std::process::exit(130);
 }
 
 /// The end of a command a Ctrl-C can stop between a backfill's batches (`apply`, `down`): its

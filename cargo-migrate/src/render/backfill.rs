@@ -1,11 +1,11 @@
 //! Backfills: the progress line (keys, rows, rate, ETA from `pg_class.reltuples`), its JSON
-//! event, and the report of a backfill stopped by Ctrl-C.
+//! event, and the report of a backfill stopped by Ctrl-C (its batch cancelled by a second).
 
 use super::{Format, print_json};
 use crate::output::{HELP, WARNING};
 use migrate_runtime::Version;
-use migrate_runtime::engine::Interrupted;
 use migrate_runtime::engine::history::BackfillProgress;
+use migrate_runtime::engine::{Cancelled, Direction, Interrupted};
 use migrate_runtime::format_duration;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -107,6 +107,28 @@ pub fn interrupted(format: Format, i: &Interrupted, sealed: &[String]) {
             "applied": i.completed,
             "sealed": sealed,
         })),
+    }
+}
+
+/// A backfill whose running batch a second Ctrl-C cancelled on the server, on one line of
+/// stderr (any format: the process ends without its report).
+pub fn cancelled(c: &Cancelled) {
+    let command = match c.direction {
+        Direction::Up => "apply",
+        Direction::Down => "down",
+    };
+    match &c.error {
+        None => anstream::eprintln!(
+            "{WARNING}Stopped{WARNING:#}: backfill {} cancelled during a batch: PostgreSQL rolls \
+             that batch back and releases its locks; run `cargo migrate {command}` again to \
+             resume after the last committed batch",
+            c.folder()
+        ),
+        Some(e) => anstream::eprintln!(
+            "{WARNING}warning{WARNING:#}: backfill {}: cannot cancel its running batch on the \
+             server ({e}): it runs until it ends or reaches statement_timeout, then rolls back",
+            c.folder()
+        ),
     }
 }
 

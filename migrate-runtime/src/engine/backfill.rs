@@ -19,6 +19,7 @@ use super::history::{self, BackfillProgress, Finish};
 use super::retry::Retrier;
 use super::runner::{Job, JobError, Runner, ms};
 use super::rust_backfill::{self, RustBackfill};
+use super::stop::Finishing;
 use super::{EngineError, Event};
 use crate::model::{Backfill, line_column};
 use bytes::BytesMut;
@@ -26,7 +27,6 @@ use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 use postgres::{Client, Statement};
 use std::error::Error;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// The key types a backfill walks: their text form (`key::text`) is bound back as the type.
@@ -260,7 +260,7 @@ impl Runner<'_> {
         events: &mut dyn FnMut(Event<'_>),
     ) -> Result<BackfillProgress, JobError> {
         let engine = self.engine;
-        let _finishing = Finishing::new(engine.stop.as_ref());
+        let _finishing = Finishing::new(engine, self.client, job);
         let table = &engine.config.history;
         let started = Instant::now();
         let mut progress = from.cloned().unwrap_or_default();
@@ -387,6 +387,11 @@ impl Runner<'_> {
                     // Asked to stop while the batch waited for a lock (or while waiting to
                     // retry it): it was rolled back, so the run stops at the last checkpoint.
                     Err(BatchError::Db(e)) if is_lock_timeout(&e) && engine.stopping() => {
+                        return Err(interrupted(progress));
+                    }
+                    // Its batch was cancelled on request (`Stop::cancel_running`): rolled back,
+                    // so the run stops at the last checkpoint.
+                    Err(BatchError::Db(e)) if engine.cancelled() && is_cancelled(&e) => {
                         return Err(interrupted(progress));
                     }
                     Err(BatchError::Db(e)) if is_lock_timeout(&e) && retry.again(events) => {
@@ -682,6 +687,11 @@ fn session_lost(e: &postgres::Error) -> bool {
     e.is_closed() || e.source().is_some_and(|s| s.is::<std::io::Error>())
 }
 
+/// Whether a batch's statement was cancelled (a cancel request, or `statement_timeout`).
+fn is_cancelled(e: &postgres::Error) -> bool {
+    e.code() == Some(&postgres::error::SqlState::QUERY_CANCELED)
+}
+
 /// What a panic in a Rust backfill's code said.
 fn panicked(payload: &(dyn std::any::Any + Send)) -> String {
     let message = (payload.downcast_ref::<&str>().copied())
@@ -721,61 +731,6 @@ fn line_start(text: &str, line: usize) -> usize {
     text.match_indices('\n')
         .nth(line - 2)
         .map_or(text.len(), |(i, _)| i + 1)
-}
-
-/// How a front end asks a backfill to stop (Ctrl-C): `requested` is set by its signal
-/// handler; `immediate` is true except while a backfill runs, so a handler can end the process
-/// at once when there is no batch to finish (as Ctrl-C always did).
-///
-/// ```
-/// use migrate_runtime::engine::Stop;
-/// let stop = Stop::default();
-/// assert!(stop.immediate.load(std::sync::atomic::Ordering::Acquire));
-/// ```
-#[derive(Debug, Clone)]
-pub struct Stop {
-    /// Set to stop after the current batch.
-    pub requested: Arc<AtomicBool>,
-    /// Whether nothing needs finishing (no backfill is running).
-    pub immediate: Arc<AtomicBool>,
-}
-
-impl Default for Stop {
-    fn default() -> Stop {
-        Stop {
-            requested: Arc::new(AtomicBool::new(false)),
-            immediate: Arc::new(AtomicBool::new(true)),
-        }
-    }
-}
-
-/// While alive, a stop request waits for the current batch (`immediate` is false).
-struct Finishing<'a>(Option<&'a Stop>);
-
-impl<'a> Finishing<'a> {
-    fn new(stop: Option<&'a Stop>) -> Finishing<'a> {
-        if let Some(s) = stop {
-            s.immediate.store(false, Ordering::Release);
-        }
-        Finishing(stop)
-    }
-}
-
-impl Drop for Finishing<'_> {
-    fn drop(&mut self) {
-        if let Some(s) = self.0 {
-            s.immediate.store(true, Ordering::Release);
-        }
-    }
-}
-
-impl super::Engine {
-    /// Whether a stop was requested (Ctrl-C): a backfill stops after its current batch.
-    pub(crate) fn stopping(&self) -> bool {
-        self.stop
-            .as_ref()
-            .is_some_and(|s| s.requested.load(Ordering::Acquire))
-    }
 }
 
 /// The error a backfill's interruption becomes, with the migrations completed before it.

@@ -42,11 +42,11 @@ mod runner;
 mod rust_backfill;
 mod session;
 pub mod status;
+mod stop;
 pub mod tls;
 
 pub use advisory::{LockHolder, lock_holder, one_line};
 pub use apply::ApplyReport;
-pub use backfill::Stop;
 pub use config::{
     EngineConfig, HistoryTable, MAX_LOCK_TIMEOUT, MAX_WAIT, check_lock_timeout,
     check_statement_timeout, check_wait,
@@ -63,6 +63,7 @@ pub use resolve::Resolution;
 pub use retry::{Blockage, Blocker, NextAttempt, SessionOpener};
 pub use rust_backfill::{Batch, BatchError, RustBackfill, RustBackfills};
 pub use status::State;
+pub use stop::{Cancelled, Canceller, Stop};
 
 use crate::Version;
 use std::time::Duration;
@@ -183,8 +184,13 @@ pub struct Engine {
     /// Opens a second session, used to see who blocks a migration that waits for a lock (and
     /// to retry as soon as they finish). Without one, retries pause instead.
     pub sessions: Option<SessionOpener>,
-    /// Set (e.g. by a Ctrl-C handler) to stop a backfill cleanly after its current batch.
+    /// Set (e.g. by a Ctrl-C handler) to stop a backfill cleanly after its current batch, or
+    /// to cancel that batch on the server ([`Stop::cancel_running`]).
     pub stop: Option<Stop>,
+    /// Sends the cancel requests of [`Stop::cancel_running`], connecting the way the client
+    /// did. Without one, they use TLS as the session's `sslmode` says, the server's
+    /// certificate not checked.
+    pub canceller: Option<Canceller>,
     /// The code of the Rust backfills (`-- migrate:backfill ... rust`), by version. A run that
     /// reaches one without its code refuses before anything runs.
     pub backfills: RustBackfills,
@@ -195,6 +201,7 @@ impl std::fmt::Debug for Engine {
         f.debug_struct("Engine")
             .field("config", &self.config)
             .field("sessions", &self.sessions.is_some())
+            .field("canceller", &self.canceller.is_some())
             .field("backfills", &self.backfills)
             .finish()
     }
@@ -207,6 +214,7 @@ impl Engine {
             config,
             sessions: None,
             stop: None,
+            canceller: None,
             backfills: RustBackfills::default(),
         }
     }
@@ -247,6 +255,21 @@ impl Engine {
     /// ```
     pub fn with_sessions(mut self, opener: SessionOpener) -> Engine {
         self.sessions = Some(opener);
+        self
+    }
+
+    /// The same engine, sending the cancel requests of [`Stop::cancel_running`] with
+    /// `canceller` (a connection's TLS options).
+    ///
+    /// ```no_run
+    /// use migrate_runtime::engine::Engine;
+    /// use migrate_runtime::engine::connection::ConnInfo;
+    /// let info = ConnInfo::parse("postgres://postgres@localhost/app?sslmode=verify-full")?;
+    /// let engine = Engine::default().with_canceller(std::sync::Arc::new(move |token| info.cancel(token)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_canceller(mut self, canceller: Canceller) -> Engine {
+        self.canceller = Some(canceller);
         self
     }
 

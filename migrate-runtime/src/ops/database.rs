@@ -282,12 +282,18 @@ pub(crate) fn connect_to(
 
 /// The engine with a second session to the same database, opened when a migration waits for a
 /// lock (to say who blocks it, and to retry as soon as they finish).
+/// Its cancel requests (a backfill's batch cancelled on a second Ctrl-C) connect the same way.
 pub fn watching(ws: &Workspace, settings: &DbSettings) -> Result<Engine, OpError> {
     let info = conninfo(ws, &mut |_| {})?.clone();
+    let cancel = info.clone();
     let timeout = settings.connect_timeout;
-    Ok(settings.engine.clone().with_sessions(Arc::new(move || {
-        info.connect(timeout).map_err(|e| e.message)
-    })))
+    Ok(settings
+        .engine
+        .clone()
+        .with_sessions(Arc::new(move || {
+            info.connect(timeout).map_err(|e| e.message)
+        }))
+        .with_canceller(Arc::new(move |token| cancel.cancel(token))))
 }
 
 /// The history of the configured database (or of the dev database when it already runs),

@@ -89,6 +89,17 @@ impl ConnInfo {
         }
     }
 
+    /// Sends PostgreSQL a cancel request for the running statement of a session this
+    /// connection opened (`token`: [`Client::cancel_token`]), connecting the same way: TLS as
+    /// `sslmode` and `sslrootcert` say. The error never holds the password.
+    pub fn cancel(&self, token: &postgres::CancelToken) -> Result<(), String> {
+        let connector = tls::connector(&self.tls)
+            .map_err(|e| format!("cannot set up TLS for {}: {e}", self.label()))?;
+        token
+            .cancel_query(connector)
+            .map_err(|e| self.scrub(&error_text(&e)).replace('\n', " "))
+    }
+
     fn pg_isready(&self) -> String {
         let target = self.targets().into_iter().next();
         let host = target
