@@ -1351,3 +1351,109 @@ fn cancel_running_stops_a_program_s_run_at_the_last_checkpoint() {
         .expect("resumes");
     assert_eq!(counts(&db), [(1, 95)], "every row exactly once");
 }
+
+/// A login role of its own, dropped (after the databases it owns) when this is dropped: declare
+/// it before them.
+struct Role(String);
+
+impl Role {
+    fn new(prefix: &str) -> Role {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let name = format!("{prefix}_{}_{nanos}", std::process::id());
+        admin()
+            .batch_execute(&format!("CREATE ROLE {name} LOGIN"))
+            .expect("create role");
+        Role(name)
+    }
+}
+
+impl Drop for Role {
+    fn drop(&mut self) {
+        let _ = admin().batch_execute(&format!("DROP ROLE IF EXISTS {}", self.0));
+    }
+}
+
+fn admin() -> postgres::Client {
+    postgres::Client::connect(&migrate_tests::admin_url(), postgres::NoTls).expect("admin")
+}
+
+/// `items` with 95 rows, applied as `url`'s role (so it owns the table), and a backfill with
+/// `max_replica_lag` on line 2.
+fn replica_lag_project(db: &TestDb, url: &str) -> Project {
+    let mut p = Project::with_db(db);
+    p.env.retain(|(k, _)| k != "DATABASE_URL");
+    p.env.push(("DATABASE_URL".into(), url.to_string()));
+    p.migration(
+        CREATE,
+        "CREATE TABLE items (id bigint PRIMARY KEY, n int NOT NULL DEFAULT 0, note text);\n",
+        None,
+    );
+    assert_eq!(p.run(&["apply"]).code, 0);
+    db.client()
+        .batch_execute("INSERT INTO items (id) SELECT generate_series(1, 95)")
+        .expect("rows");
+    p.migration(
+        FILL,
+        "-- Counts each row once.\n\
+         -- migrate:backfill table=items key=id batch=10 max_replica_lag=5s\n\
+         UPDATE items SET n = n + 1 WHERE id BETWEEN :batch_start AND :batch_end;\n",
+        None,
+    );
+    p
+}
+
+/// PostgreSQL shows `pg_stat_replication.replay_lag` as NULL (read as no lag) to a role that is
+/// neither superuser nor a member of pg_read_all_stats, so `max_replica_lag` would never wait:
+/// such a run is refused before the backfill's first batch, naming the directive's line and the
+/// fix; once the role is granted pg_read_all_stats, the backfill runs.
+#[test]
+fn max_replica_lag_is_refused_for_a_role_that_cannot_read_the_lag_until_granted() {
+    let role = Role::new("cm_lagless");
+    let db = TestDb::new();
+    db.client()
+        .batch_execute(&format!("ALTER DATABASE {} OWNER TO {}", db.name, role.0))
+        .expect("owner");
+    let url = migrate_tests::with_dbname(&migrate_tests::admin_url(), &db.name)
+        .replace("postgres@", &format!("{}@", role.0));
+    let p = replica_lag_project(&db, &url);
+    let run = p.run(&["apply"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains(&format!(
+            "error: migration {FILL} failed: role {role} cannot read the replicas' lag that \
+             `max_replica_lag` waits on: pg_stat_replication shows replay_lag only to superusers \
+             and members of pg_read_all_stats (to others it is NULL, read as no lag), so the \
+             backfill would never wait; run `GRANT pg_read_all_stats TO {role}`, or remove \
+             `max_replica_lag`\n  --> migrations/{FILL}/migration.sql:2\n",
+            role = role.0
+        )),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(counts(&db), [(0, 95)], "nothing ran");
+    let rows = db.count(&format!(
+        "SELECT count(*) FROM _migrate_history WHERE version = {}",
+        &FILL[..14]
+    ));
+    assert_eq!(rows, 0, "no history row: nothing started");
+
+    admin()
+        .batch_execute(&format!("GRANT pg_read_all_stats TO {}", role.0))
+        .expect("grant");
+    let run = p.run(&["apply"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(counts(&db), [(1, 95)]);
+}
+
+/// A superuser reads the replicas' lag: its `max_replica_lag` backfill runs.
+#[test]
+fn max_replica_lag_runs_for_a_superuser() {
+    let db = TestDb::new();
+    let p = replica_lag_project(&db, &db.url);
+    let run = p.run(&["apply"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(counts(&db), [(1, 95)]);
+}

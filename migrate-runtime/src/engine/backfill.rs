@@ -175,6 +175,34 @@ fn check_key(client: &mut Client, b: &Backfill) -> Result<KeyInfo, String> {
     Ok(KeyInfo { estimate, typname })
 }
 
+/// With `max_replica_lag`, checks that the session's role can read the replicas' lag: PostgreSQL
+/// shows `pg_stat_replication.replay_lag` only to superusers and members of
+/// `pg_read_all_stats`, and NULL to others, which reads as no lag: the backfill would never
+/// wait. (The rows cannot tell: a caught-up idle standby's `replay_lag` is NULL too.)
+fn check_replica_lag_readable(client: &mut Client, b: &Backfill) -> Result<(), String> {
+    if b.max_replica_lag.is_none() {
+        return Ok(());
+    }
+    let row = client
+        .query_one(
+            "SELECT r.rolsuper OR pg_catalog.pg_has_role(current_user, 'pg_read_all_stats', 'USAGE'),
+                    pg_catalog.quote_ident(current_user)
+             FROM pg_catalog.pg_roles r WHERE r.rolname = current_user",
+            &[],
+        )
+        .map_err(|e| super::connection::error_text(&e))?;
+    if row.get::<_, bool>(0) {
+        return Ok(());
+    }
+    let role: String = row.get(1);
+    Err(format!(
+        "role {role} cannot read the replicas' lag that `max_replica_lag` waits on: \
+         pg_stat_replication shows replay_lag only to superusers and members of \
+         pg_read_all_stats (to others it is NULL, read as no lag), so the backfill would never \
+         wait; run `GRANT pg_read_all_stats TO {role}`, or remove `max_replica_lag`"
+    ))
+}
+
 /// The two walk queries: the first batch, and the batch after `$1`. Each returns the batch's
 /// first and last key (as text) and its size.
 fn walk_sql(b: &Backfill) -> (String, String) {
@@ -271,10 +299,12 @@ impl Runner<'_> {
             let (line, column) = line_column(&file.sql, offset);
             (message, line, column)
         };
-        let info = check_key(self.client, b).map_err(|message| {
-            let (message, line, _) = before(message, None);
-            self.refused(job, file, message, line, None, None)
-        })?;
+        let info = check_key(self.client, b)
+            .and_then(|info| check_replica_lag_readable(self.client, b).map(|()| info))
+            .map_err(|message| {
+                let (message, line, _) = before(message, None);
+                self.refused(job, file, message, line, None, None)
+            })?;
         let prepared = self.prepare(b, job).map_err(|e| {
             let db = e.as_db_error();
             let position = db.and_then(|d| match d.position() {
