@@ -1236,8 +1236,8 @@ fn a_second_ctrl_c_cancels_the_running_batch_on_the_server() {
     assert_eq!(code, Some(130), "{stderr:#?}");
     assert!(
         stderr.contains(&format!(
-            "Stopped: backfill {FILL} cancelled during a batch: PostgreSQL rolls that batch back \
-             and releases its locks; run `cargo migrate apply` again to resume after the last \
+            "Stopped: backfill {FILL} cancelled on the server: a batch that was running is rolled \
+             back and its locks released; run `cargo migrate apply` again to resume after the last \
              committed batch"
         )),
         "{stderr:#?}"
@@ -1290,8 +1290,8 @@ fn a_second_ctrl_c_cancels_the_running_batch_of_a_down_backfill() {
     assert_eq!(code, Some(130), "{stderr:#?}");
     assert!(
         stderr.contains(&format!(
-            "Stopped: backfill {FILL} cancelled during a batch: PostgreSQL rolls that batch back \
-             and releases its locks; run `cargo migrate down` again to resume after the last \
+            "Stopped: backfill {FILL} cancelled on the server: a batch that was running is rolled \
+             back and its locks released; run `cargo migrate down` again to resume after the last \
              committed batch"
         )),
         "{stderr:#?}"

@@ -119,9 +119,9 @@ pub fn cancelled(c: &Cancelled) {
     };
     match &c.error {
         None => anstream::eprintln!(
-            "{WARNING}Stopped{WARNING:#}: backfill {} cancelled during a batch: PostgreSQL rolls \
-             that batch back and releases its locks; run `cargo migrate {command}` again to \
-             resume after the last committed batch",
+            "{WARNING}Stopped{WARNING:#}: backfill {} cancelled on the server: a batch that was \
+             running is rolled back and its locks released; run `cargo migrate {command}` again \
+             to resume after the last committed batch",
             c.folder()
         ),
         Some(e) => anstream::eprintln!(
