@@ -700,7 +700,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             (b.batch, b.pause, b.nice, b.max_replica_lag),
-            (1000, Duration::ZERO, NiceRatio::ZERO, None)
+            (1000, Duration::ZERO, crate::model::DEFAULT_NICE, None)
         );
         assert_eq!((b.line, b.statement_line), (1, 2));
         assert_eq!(b.table.to_string(), "app.t");

@@ -138,18 +138,19 @@ pub fn create_migration(
 /// directory stays readable while it is a draft).
 const BACKFILL_UP: &str = "\
 -- A backfill: the key of `table` is walked in batches of `batch` keys, each batch in its own
--- short transaction, with `pause` between batches; `:batch_start` and `:batch_end` are the
--- first and last key of each batch (bound as parameters). Keep it to one UPDATE, DELETE or
--- INSERT ... SELECT, and no schema changes. Optional: max_replica_lag=<duration>, and
--- nice=<ratio> (after each batch, also sleep ratio x its duration: grows with the load).
--- migrate:backfill table=my_table key=id batch=1000 pause=0ms
+-- short transaction; after each batch it sleeps `pause`, plus `nice` times that batch's
+-- duration (so it rests more when the server is busy; nice=0 turns that off).
+-- `:batch_start` and `:batch_end` are the first and last key of each batch (bound as
+-- parameters). Keep it to one UPDATE, DELETE or INSERT ... SELECT, and no schema changes.
+-- Optional: max_replica_lag=<duration>.
+-- migrate:backfill table=my_table key=id batch=1000 pause=0ms nice=0.4
 UPDATE my_table SET new_column = old_column
 WHERE new_column IS NULL AND id BETWEEN :batch_start AND :batch_end;
 ";
 
 /// The down.sql of a new backfill.
 const BACKFILL_DOWN: &str = "\
--- migrate:backfill table=my_table key=id batch=1000 pause=0ms
+-- migrate:backfill table=my_table key=id batch=1000 pause=0ms nice=0.4
 UPDATE my_table SET new_column = NULL
 WHERE id BETWEEN :batch_start AND :batch_end;
 ";
@@ -165,14 +166,14 @@ fn rust_backfill_up(name: &str) -> String {
 --   migrations::MIGRATOR.with_backfill(migrations::{constant}, MyBackfill).apply(&mut client)?;
 -- (the constant is named after the migration; `apply` names it if that ever differs). It runs
 -- from your program: `cargo migrate apply` refuses to reach it. No statement in this file.
--- migrate:backfill table=my_table key=id batch=1000 pause=0ms rust
+-- migrate:backfill table=my_table key=id batch=1000 pause=0ms nice=0.4 rust
 "
     )
 }
 
 /// The down.sql of a new Rust backfill: the batches run the registered code's `down`.
 const RUST_BACKFILL_DOWN: &str = "\
--- migrate:backfill table=my_table key=id batch=1000 pause=0ms rust
+-- migrate:backfill table=my_table key=id batch=1000 pause=0ms nice=0.4 rust
 ";
 
 fn existing_versions(dir: &Path) -> io::Result<Vec<Version>> {

@@ -31,7 +31,7 @@ pub use error::{Problem, ReadError, ReadErrors};
 #[cfg(feature = "postgres")]
 pub(crate) use name::snake_words;
 pub use name::{constant_names, is_folder_name_part, parse_folder_name, validate_new_name};
-pub use nice::{MAX_NICE, NiceRatio};
+pub use nice::{DEFAULT_NICE, MAX_NICE, NiceRatio};
 pub use read::{DOWN_FILE, LOCK_FILE, PRISMA_LOCK_FILE, UP_FILE, down_no_transaction};
 #[cfg(feature = "lint")]
 pub(crate) use statements::located as located_statement;
