@@ -65,6 +65,29 @@ fn checkpoint(db: &TestDb) -> (String, Option<serde_json::Value>) {
     )
 }
 
+/// The backfill's entry in `status --format json`.
+fn status_entry(p: &Project) -> serde_json::Value {
+    let json = p.run(&["status", "--format", "json"]).json();
+    json["migrations"]
+        .as_array()
+        .expect("migrations")
+        .iter()
+        .find(|m| m["name"] == "fill_items")
+        .expect("the backfill")
+        .clone()
+}
+
+/// The backfill's line in `status`'s text.
+fn status_line(status: &migrate_tests::Run) -> String {
+    status
+        .stdout
+        .lines()
+        .chain(status.stderr.lines())
+        .find(|l| l.contains(FILL))
+        .expect("a line for the backfill")
+        .to_string()
+}
+
 /// Holds the gate: batches from key 31 on wait for it.
 fn hold_gate(db: &TestDb) -> postgres::Client {
     let mut gate = db.client();
@@ -284,13 +307,7 @@ fn ctrl_c_stops_after_the_current_batch_and_apply_resumes() {
     // `status` shows it, with its progress (text and JSON), as a problem (exit 3).
     let status = p.run(&["status"]);
     assert_eq!(status.code, 3, "{status:?}");
-    let line = status
-        .stdout
-        .lines()
-        .chain(status.stderr.lines())
-        .find(|l| l.contains(FILL))
-        .expect("a line for the backfill")
-        .to_string();
+    let line = status_line(&status);
     assert!(line.trim_start().starts_with("failed"), "{line}");
     assert!(
         line.contains(
@@ -298,14 +315,7 @@ fn ctrl_c_stops_after_the_current_batch_and_apply_resumes() {
         ),
         "{line}"
     );
-    let json = p.run(&["status", "--format", "json"]).json();
-    let entry = json["migrations"]
-        .as_array()
-        .expect("migrations")
-        .iter()
-        .find(|m| m["name"] == "fill_items")
-        .expect("the backfill")
-        .clone();
+    let entry = status_entry(&p);
     assert_eq!(entry["state"], "failed");
     assert_eq!(
         entry["backfill"],
@@ -341,27 +351,14 @@ fn status_tells_a_running_backfill_from_an_interrupted_one_by_who_holds_the_lock
     // Running: still `failed` (its run has not ended; exit 3), with the runner named.
     let status = p.run(&["status"]);
     assert_eq!(status.code, 3, "{status:?}");
-    let line = status
-        .stdout
-        .lines()
-        .chain(status.stderr.lines())
-        .find(|l| l.contains(FILL))
-        .expect("a line for the backfill")
-        .to_string();
+    let line = status_line(&status);
     assert!(
         line.contains(&format!(
             "backfill committed 3 batches (30 keys, 30 rows, last key 30): running now (the migration lock is held by pid {runner}, user postgres, application cargo-migrate"
         )),
         "{line}"
     );
-    let json = p.run(&["status", "--format", "json"]).json();
-    let entry = json["migrations"]
-        .as_array()
-        .expect("migrations")
-        .iter()
-        .find(|m| m["name"] == "fill_items")
-        .expect("the backfill")
-        .clone();
+    let entry = status_entry(&p);
     assert_eq!(entry["unfinished"], "running");
     assert_eq!(entry["runner"]["pid"], runner);
     assert_eq!(entry["runner"]["application"], "cargo-migrate");
@@ -369,14 +366,7 @@ fn status_tells_a_running_backfill_from_an_interrupted_one_by_who_holds_the_lock
     // Finished: the line and the fields are gone.
     drop(gate);
     assert_eq!(child.wait().expect("wait").code(), Some(0));
-    let json = p.run(&["status", "--format", "json"]).json();
-    let entry = json["migrations"]
-        .as_array()
-        .expect("migrations")
-        .iter()
-        .find(|m| m["name"] == "fill_items")
-        .expect("the backfill")
-        .clone();
+    let entry = status_entry(&p);
     assert_eq!(entry["state"], "applied");
     assert_eq!(entry.get("unfinished"), None);
     assert_eq!(counts(&db), [(1, 95)]);
@@ -840,6 +830,60 @@ fn a_stopped_backfill_edited_to_walk_another_key_is_refused_until_the_key_is_res
     let resumed = p.run(&["apply"]);
     assert_eq!(resumed.code, 0, "{resumed:?}");
     assert_eq!(counts(&db), [(1, 95)], "every row exactly once");
+}
+
+/// The same for a backfill down.sql that stopped part-way: `down` would resume the new walk
+/// after a key of the old one.
+#[test]
+fn a_stopped_backfill_down_edited_to_walk_another_key_is_refused_until_the_key_is_restored() {
+    let db = TestDb::new();
+    let p = project(
+        &db,
+        "-- migrate:backfill table=items key=id batch=10\n\
+         UPDATE items SET n = n + 1 WHERE id BETWEEN :batch_start AND :batch_end;\n",
+    );
+    db.client()
+        .batch_execute(
+            "UPDATE items SET note = lpad((96 - id)::text, 3, '0');
+             CREATE UNIQUE INDEX items_note ON items (note);",
+        )
+        .expect("second key");
+    let down = |key: &str, fails: &str| {
+        std::fs::write(
+            p.path().join(format!("migrations/{FILL}/down.sql")),
+            format!(
+                "-- migrate:backfill table=items key={key} batch=10\n\
+                 UPDATE items SET n = n - 1 WHERE {key} BETWEEN :batch_start AND :batch_end{fails};\n"
+            ),
+        )
+        .expect("down.sql");
+    };
+    // Batch 3 of the down.sql (keys 21..30) fails: 2 batches are reverted.
+    down("id", " AND 1 / (id - 25) IS NOT NULL");
+    assert_eq!(p.run(&["apply"]).code, 0);
+    assert_eq!(p.run(&["down"]).code, 1);
+    assert_eq!(counts(&db), [(0, 20), (1, 75)]);
+    // Edited to walk `note` (and sealed again, as a fix of a never-shared down.sql would be).
+    down("note", "");
+    assert_eq!(p.run(&["seal", "--force", &FILL[..14]]).code, 0);
+    let refused = p.run(&["down"]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(
+        refused.stderr.contains(&format!(
+            "  --> migrations/{FILL}/down.sql: backfill stopped after 2 batches walking \
+             items.id (last key 20), but its directive now walks items.note: that checkpoint \
+             is not a key of the new walk\n  help: restore `table=items key=id` so `cargo \
+             migrate down` resumes after key 20;"
+        )),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(counts(&db), [(0, 20), (1, 75)], "nothing ran");
+    down("id", "");
+    assert_eq!(p.run(&["seal", "--force", &FILL[..14]]).code, 0);
+    let resumed = p.run(&["down"]);
+    assert_eq!(resumed.code, 0, "{resumed:?}");
+    assert_eq!(counts(&db), [(0, 95)], "every row reverted exactly once");
 }
 
 /// A backfill that moves its rows along its own key would meet them again after the walk's

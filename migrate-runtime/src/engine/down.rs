@@ -322,6 +322,12 @@ fn target_for<'a>(set: &MigrationSet, r: &'a Row) -> Result<Target<'a>, Vec<Refu
     // after its last committed batch.
     if matches!(file.backfill(), Ok(Some(_))) {
         let partly = r.action == Action::Down && r.state == RowState::Failed;
+        if let Some(changed) = partly
+            .then(|| refusal::down_backfill_walk_changed(r.version, &file, r))
+            .flatten()
+        {
+            return Err(vec![changed]);
+        }
         return Ok(Target {
             row: r,
             file,

@@ -248,20 +248,53 @@ pub(crate) fn not_a_rust_backfill(version: Version, m: Option<&Migration>) -> Re
 /// committed its checkpoint: the checkpoint's last key is a key of the old walk, so resuming
 /// the new one after it would run batches twice and skip others.
 pub(crate) fn backfill_walk_changed(m: &Migration, row: &Row) -> Option<Refusal> {
+    let v = m.version;
+    walk_changed(
+        v,
+        &m.up,
+        &row.sql,
+        row,
+        "apply",
+        &format!("`cargo migrate resolve --rolled-back {v}`"),
+    )
+}
+
+/// The same for a partly reverted backfill `down.sql` (`file`, the one `down` would run),
+/// against the `down.sql` its stopped run recorded.
+pub(crate) fn down_backfill_walk_changed(v: Version, file: &SqlFile, row: &Row) -> Option<Refusal> {
+    walk_changed(
+        v,
+        file,
+        row.down_sql.as_deref()?,
+        row,
+        "down",
+        &format!("`cargo migrate resolve --applied {v}`"),
+    )
+}
+
+/// `file` walks another table or key than `recorded` did, and `row` has a checkpoint: the
+/// refusal, saying how to resume with `command` or start again (after `restart`).
+fn walk_changed(
+    v: Version,
+    file: &SqlFile,
+    recorded: &str,
+    row: &Row,
+    command: &str,
+    restart: &str,
+) -> Option<Refusal> {
     let progress = row.backfill.as_ref()?;
     let last = progress.last_key.as_deref()?;
-    let before = crate::model::Backfill::parse(&row.sql).ok().flatten()?;
-    let now = m.up.backfill().ok().flatten()?;
+    let before = crate::model::Backfill::parse(recorded).ok().flatten()?;
+    let now = file.backfill().ok().flatten()?;
     if before.table == now.table && before.key == now.key {
         return None;
     }
-    let v = m.version;
     Some(Refusal {
         version: Some(v),
         message: format!(
             "{}: backfill stopped after {} walking {}.{} (last key {last}), but its directive now \
              walks {}.{}: that checkpoint is not a key of the new walk",
-            m.up.path.display(),
+            file.path.display(),
             crate::counted(progress.batches, "batch", "batches"),
             before.table,
             before.key,
@@ -269,12 +302,12 @@ pub(crate) fn backfill_walk_changed(m: &Migration, row: &Row) -> Option<Refusal>
             now.key
         ),
         help: format!(
-            "restore `table={} key={}` so `cargo migrate apply` resumes after key {last}; or, \
-             to start the new walk from its first key, first undo what the committed batches \
-             did by hand, then `cargo migrate resolve --rolled-back {v}`",
+            "restore `table={} key={}` so `cargo migrate {command}` resumes after key {last}; \
+             or, to start the new walk from its first key, first undo what the committed \
+             batches did by hand, then {restart}",
             before.table, before.key
         ),
-        diff: Some(super::unified_diff(&row.sql, &m.up.sql, &m.up.path)),
+        diff: Some(super::unified_diff(recorded, &file.sql, &file.path)),
         in_files: false,
     })
 }
