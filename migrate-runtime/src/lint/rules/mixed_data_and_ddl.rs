@@ -5,7 +5,7 @@
 //! ones this migration put there, and no one else uses it yet (an `INSERT ... SELECT` into one
 //! still is: it reads another table for as long as it runs).
 
-use super::{Context, OwnRule, Scope, created_tables, raw, whole_table_change};
+use super::{Context, OwnRule, Scope, created_tables, raw, schemas_in_effect, whole_table_change};
 use crate::lint::{Raw, Severity};
 
 use squawk_syntax::ast::{self, AstNode};
@@ -27,8 +27,12 @@ pub(super) fn is_ddl(stmt: &ast::Stmt) -> bool {
         .any(|p| kind.starts_with(p))
 }
 
-fn unbounded_data_change(stmt: &ast::Stmt, created: &[String]) -> Option<&'static str> {
-    if let Some((what, table)) = whole_table_change(stmt) {
+fn unbounded_data_change(
+    stmt: &ast::Stmt,
+    schema: &str,
+    created: &[String],
+) -> Option<&'static str> {
+    if let Some((what, table)) = whole_table_change(stmt, schema) {
         return (!created.contains(&table)).then_some(match what {
             "UPDATE" => "UPDATE without WHERE",
             _ => "DELETE without WHERE",
@@ -53,8 +57,9 @@ fn check(cx: &Context<'_>) -> Vec<Raw> {
     let created = created_tables(&stmts);
     stmts
         .iter()
-        .filter_map(|s| {
-            let what = unbounded_data_change(s, &created)?;
+        .zip(schemas_in_effect(&stmts))
+        .filter_map(|(s, schema)| {
+            let what = unbounded_data_change(s, &schema, &created)?;
             let r = s.syntax().text_range();
             Some(raw(
                 RULE.id,
@@ -96,6 +101,17 @@ mod tests {
                 "CREATE TABLE kinds (id bigint PRIMARY KEY, n int);\nINSERT INTO kinds VALUES (1, 0);\nUPDATE kinds SET n = 1;\nDELETE FROM Kinds;\n"
             )
             .is_empty()
+        );
+        // Unless it may exist already, or another schema's table of that name is changed.
+        for sql in [
+            "CREATE TABLE IF NOT EXISTS kinds (id bigint);\nUPDATE kinds SET n = 1;\n",
+            "SET search_path = app;\nCREATE TABLE kinds (id bigint);\nUPDATE public.kinds SET n = 1;\n",
+        ] {
+            assert_eq!(ids(&lint_sql(sql)), ["mixed-data-and-ddl"], "{sql}");
+        }
+        assert!(
+            lint_sql("SET search_path = app;\nCREATE TABLE kinds (id bigint);\nUPDATE app.kinds SET n = 1;\n")
+                .is_empty()
         );
         // Another table next to it still is reported.
         assert_eq!(

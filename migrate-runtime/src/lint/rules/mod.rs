@@ -188,25 +188,46 @@ pub(crate) fn relation_text(r: &squawk_syntax::ast::RelationName) -> String {
     text.split_whitespace().next().unwrap_or("").to_string()
 }
 
-/// The tables `stmts` create, qualified as [`qualified_name`] does: no one else uses them yet,
-/// so changing every row of one locks nothing the application uses.
+/// The schema unqualified names land in at each of `stmts`: `public`, then whatever the
+/// last `SET search_path` before it named first.
+pub(crate) fn schemas_in_effect(stmts: &[squawk_syntax::ast::Stmt]) -> Vec<String> {
+    use squawk_syntax::ast::AstNode;
+    let mut schema = "public".to_string();
+    stmts
+        .iter()
+        .map(|s| {
+            let now = schema.clone();
+            if let Some(set) = search_path_schema(&s.syntax().text().to_string()) {
+                schema = set;
+            }
+            now
+        })
+        .collect()
+}
+
+/// The tables `stmts` create, qualified as [`qualified_name`] does (following `SET
+/// search_path`): no one else uses them yet, so changing every row of one locks nothing the
+/// application uses. A `CREATE TABLE IF NOT EXISTS` does not count: the table may be there
+/// already, with its rows.
 pub(crate) fn created_tables(stmts: &[squawk_syntax::ast::Stmt]) -> Vec<String> {
     use squawk_syntax::ast::{AstNode, Stmt};
     stmts
         .iter()
-        .filter_map(|s| match s {
-            Stmt::CreateTable(t) => t
+        .zip(schemas_in_effect(stmts))
+        .filter_map(|(s, schema)| match s {
+            Stmt::CreateTable(t) if t.if_not_exists().is_none() => t
                 .table_name()
-                .map(|n| qualified_name(&n.syntax().text().to_string(), "public")),
+                .map(|n| qualified_name(&n.syntax().text().to_string(), &schema)),
             _ => None,
         })
         .collect()
 }
 
 /// A change of every row of one table: an `UPDATE` or `DELETE` without `WHERE`, as `("UPDATE",
-/// "public.users")`; `None` for any other statement.
+/// "public.users")`, unqualified names in `schema`; `None` for any other statement.
 pub(crate) fn whole_table_change(
     stmt: &squawk_syntax::ast::Stmt,
+    schema: &str,
 ) -> Option<(&'static str, String)> {
     use squawk_syntax::ast::Stmt;
     let (what, table) = match stmt {
@@ -218,7 +239,7 @@ pub(crate) fn whole_table_change(
         }
         _ => return None,
     };
-    Some((what, qualified_name(&table, "public")))
+    Some((what, qualified_name(&table, schema)))
 }
 
 /// The unquoted, case-folded last part of a (possibly schema-qualified) SQL name: how

@@ -6,7 +6,7 @@
 //! kind (a bounded change of a few rows) is not reported.
 
 use super::mixed_data_and_ddl::is_ddl;
-use super::{Context, OwnRule, Scope, raw, whole_table_change};
+use super::{Context, OwnRule, Scope, raw, schemas_in_effect, whole_table_change};
 use crate::lint::{Raw, Severity};
 use squawk_syntax::ast::{self, AstNode};
 
@@ -28,8 +28,9 @@ fn check(cx: &Context<'_>) -> Vec<Raw> {
     }
     stmts
         .iter()
-        .filter_map(|s| {
-            let (what, table) = whole_table_change(s)?;
+        .zip(schemas_in_effect(&stmts))
+        .filter_map(|(s, schema)| {
+            let (what, table) = whole_table_change(s, &schema)?;
             let r = s.syntax().text_range();
             Some(raw(
                 RULE.id,
