@@ -311,7 +311,7 @@ fn ctrl_c_stops_after_the_current_batch_and_apply_resumes() {
     assert!(line.trim_start().starts_with("failed"), "{line}");
     assert!(
         line.contains(
-            "backfill stopped after 4 batches (40 keys, 40 rows, last key 40): interrupted (no session holds the migration lock): `cargo migrate apply` resumes it after the last committed batch"
+            "backfill stopped after 4 batches (40 keys, 40 rows, last key 40): interrupted (the session that ran it has ended): `cargo migrate apply` resumes it after the last committed batch"
         ),
         "{line}"
     );
@@ -323,6 +323,16 @@ fn ctrl_c_stops_after_the_current_batch_and_apply_resumes() {
     );
     assert_eq!(entry["unfinished"], "interrupted");
     assert_eq!(entry.get("runner"), None);
+    // A session that takes the migration lock now (another command) does not run it.
+    let mut other = db.client();
+    other
+        .execute(
+            "SELECT pg_advisory_lock($1)",
+            &[&migrate_runtime::engine::lock_key(&Default::default())],
+        )
+        .expect("the migration lock");
+    assert_eq!(status_entry(&p)["unfinished"], "interrupted");
+    drop(other);
 
     let run = p.run(&["apply"]);
     assert_eq!(run.code, 0, "{run:?}");

@@ -211,7 +211,7 @@ fn status_says_a_cut_off_run_outside_a_transaction_is_interrupted_and_what_resum
     assert!(line.trim_start().starts_with("failed"), "{line}");
     assert!(
         line.ends_with(
-            ", 1 of 3 statements applied: interrupted (no session holds the migration lock): \
+            ", 1 of 3 statements applied: interrupted (the session that ran it has ended): \
              `cargo migrate apply` resumes it at the statement that did not finish (draft)"
         ),
         "{line}"

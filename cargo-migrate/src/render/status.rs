@@ -46,7 +46,7 @@ fn push_why(detail: &mut String, e: &StatusEntry) {
                 "at the statement that did not finish"
             };
             format!(
-                "interrupted (no session holds the migration lock): `cargo migrate {command}` resumes it {after}"
+                "interrupted (the session that ran it has ended): `cargo migrate {command}` resumes it {after}"
             )
         }
         None => match &e.error {

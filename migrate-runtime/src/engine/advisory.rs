@@ -64,7 +64,13 @@ pub fn one_line(query: &str, max: usize) -> String {
 }
 
 /// The lock key: derived from the history table, so two histories in one database do not
-/// exclude each other.
+/// exclude each other. The session lock `pg_advisory_lock(key)` is the migration lock.
+///
+/// ```
+/// use migrate_runtime::engine::{HistoryTable, lock_key};
+/// let other: HistoryTable = "ops._migrate_history".parse().unwrap();
+/// assert_ne!(lock_key(&HistoryTable::default()), lock_key(&other));
+/// ```
 pub fn key(t: &HistoryTable) -> i64 {
     let hash = Checksum::of_bytes(format!("cargo-migrate:{t}").as_bytes());
     i64::from_be_bytes(hash.0[..8].try_into().expect("8 bytes"))

@@ -45,7 +45,7 @@ pub mod status;
 mod stop;
 pub mod tls;
 
-pub use advisory::{LockHolder, lock_holder, one_line};
+pub use advisory::{LockHolder, key as lock_key, lock_holder, one_line};
 pub use apply::ApplyReport;
 pub use config::{
     EngineConfig, HistoryTable, MAX_LOCK_TIMEOUT, MAX_WAIT, check_lock_timeout,

@@ -80,11 +80,11 @@ pub struct StatusEntry {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Unfinished {
-    /// A session holds the migration lock: the run is going on (or a new run holds the lock
-    /// to resume it).
+    /// The session that holds the migration lock began before the run: the run is going on.
     Running(Box<LockHolder>),
-    /// No session holds it: the run was cut off (killed, its connection lost, stopped by
-    /// Ctrl-C); the next run of the same command resumes it.
+    /// No session holds it, or one that began after the run (another command): the run was
+    /// cut off (killed, its connection lost, stopped by Ctrl-C); the next run of the same
+    /// command resumes it.
     Interrupted,
 }
 
@@ -450,25 +450,42 @@ fn fill_from_run(entry: &mut StatusEntry, r: &mut StatusRow) {
     entry.applied_by = Some(r.applied_by.to_string());
 }
 
-/// The runs that never ended, told apart: running when a session holds the migration lock
-/// (asked once, only when there is such a run), else interrupted.
+/// The runs that never ended, told apart: running when the session that holds the migration
+/// lock began before the run did (asked once, only when there is such a run), else
+/// interrupted.
 fn tell_running(
     entries: &mut [StatusEntry],
     client: &mut postgres::Client,
     history: &crate::engine::HistoryTable,
 ) -> Result<(), OpError> {
-    let mut unfinished = entries
-        .iter_mut()
-        .filter_map(|e| e.unfinished.as_mut())
-        .peekable();
-    if unfinished.peek().is_none() {
+    if entries.iter().all(|e| e.unfinished.is_none()) {
         return Ok(());
     }
-    let holder = lock_holder(client, history)
-        .map_err(EngineError::db("cannot read who holds the migration lock"))
-        .map_err(OpError::engine("read the status", None))?;
-    if let Some(holder) = holder {
-        for u in unfinished {
+    let read = |e| {
+        OpError::engine("read the status", None)(EngineError::db(
+            "cannot read who holds the migration lock",
+        )(e))
+    };
+    let Some(holder) = lock_holder(client, history).map_err(read)? else {
+        return Ok(());
+    };
+    // The run that wrote a row began after its session did; a session that began later (a
+    // `resolve`, `reset`, or the next `apply` before it writes its own row) runs something
+    // else.
+    let began: Option<OffsetDateTime> = client
+        .query_opt(
+            "SELECT backend_start FROM pg_catalog.pg_stat_activity WHERE pid = $1",
+            &[&holder.pid],
+        )
+        .map_err(read)?
+        .and_then(|r| r.get(0));
+    let Some(began) = began else {
+        return Ok(());
+    };
+    for e in entries.iter_mut() {
+        if let (Some(u), Some(started)) = (e.unfinished.as_mut(), e.at)
+            && began <= started
+        {
             *u = Unfinished::Running(Box::new(holder.clone()));
         }
     }
