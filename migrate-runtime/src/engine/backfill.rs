@@ -288,7 +288,7 @@ impl Runner<'_> {
         events: &mut dyn FnMut(Event<'_>),
     ) -> Result<BackfillProgress, JobError> {
         let engine = self.engine;
-        let _finishing = Finishing::new(engine, self.client, job);
+        let finishing = Finishing::new(engine, self.client, job);
         let table = &engine.config.history;
         let started = Instant::now();
         let mut progress = from.cloned().unwrap_or_default();
@@ -398,7 +398,8 @@ impl Runner<'_> {
                 let last = progress.last_key.clone();
                 let attempt = retry.attempt(self.client, |c| {
                     let began = Instant::now();
-                    run_batch(c, engine, &prepared, last.as_deref(), &progress, id)
+                    finishing
+                        .batch(|| run_batch(c, engine, &prepared, last.as_deref(), &progress, id))
                         .map(|batch| (batch, began.elapsed()))
                 });
                 match attempt {

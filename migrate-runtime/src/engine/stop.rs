@@ -80,13 +80,20 @@ impl Stop {
     pub fn cancel_running(&self) -> Vec<Cancelled> {
         self.cancelled.store(true, Ordering::Release);
         self.requested.store(true, Ordering::Release);
-        let running: Vec<Session> = self.running.lock().clone();
+        // Held while the requests go out: a batch that ends meanwhile waits for them before
+        // its session runs anything else, so a request reaches only a batch (or an idle
+        // session, which PostgreSQL ignores), never the statement after it.
+        let running = self.running.lock();
         running
-            .into_iter()
+            .iter()
             .map(|s| Cancelled {
-                error: (s.canceller)(&s.token).err(),
+                error: if s.in_batch {
+                    (s.canceller)(&s.token).err()
+                } else {
+                    None
+                },
                 version: s.version,
-                name: s.name,
+                name: s.name.clone(),
                 direction: s.direction,
             })
             .collect()
@@ -121,6 +128,8 @@ struct Session {
     direction: Direction,
     token: CancelToken,
     canceller: Canceller,
+    /// A batch runs now (the only time a cancel request is sent).
+    in_batch: bool,
 }
 
 /// While alive (a backfill runs): a stop request waits for the current batch (`immediate` is
@@ -145,12 +154,32 @@ impl<'a> Finishing<'a> {
                     .canceller
                     .clone()
                     .unwrap_or_else(|| Arc::new(cancel_without_options)),
+                in_batch: false,
             });
             s.immediate.store(false, Ordering::Release);
         }
         Finishing {
             stop: engine.stop.as_ref(),
             id,
+        }
+    }
+}
+
+impl Finishing<'_> {
+    /// Runs one batch, the only span [`Stop::cancel_running`] sends a cancel request in; its
+    /// end waits for a request being sent (at most the connect timeout).
+    pub(crate) fn batch<R>(&self, run: impl FnOnce() -> R) -> R {
+        self.in_batch(true);
+        let ran = run();
+        self.in_batch(false);
+        ran
+    }
+
+    fn in_batch(&self, on: bool) {
+        if let Some(s) = self.stop
+            && let Some(me) = s.running.lock().iter_mut().find(|r| r.id == self.id)
+        {
+            me.in_batch = on;
         }
     }
 }
