@@ -369,6 +369,14 @@ fn status_tells_a_running_backfill_from_an_interrupted_one_by_who_holds_the_lock
         "{line}"
     );
     let entry = status_entry(&p);
+    assert!(
+        status.stderr.ends_with(
+            "A migration is running now: run `cargo migrate status` again once it ends \
+             (`cargo migrate apply` waits for it).\n"
+        ),
+        "{}",
+        status.stderr
+    );
     assert_eq!(entry["unfinished"], "running");
     assert_eq!(entry["runner"]["pid"], runner);
     assert_eq!(entry["runner"]["application"], "cargo-migrate");

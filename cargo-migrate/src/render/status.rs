@@ -180,6 +180,16 @@ fn text(r: &StatusReport) {
     }
     println!("{}", summary.join(", "));
     match r.verdict {
+        StatusVerdict::Problems
+            if r.entries
+                .iter()
+                .any(|e| matches!(e.unfinished, Some(Unfinished::Running(_)))) =>
+        {
+            crate::info!(
+                "A migration is running now: run `cargo migrate status` again once it ends \
+                 (`cargo migrate apply` waits for it)."
+            )
+        }
         StatusVerdict::Problems => {
             crate::info!("Problems found: `cargo migrate apply` explains each and what to do.")
         }
