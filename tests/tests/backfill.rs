@@ -39,6 +39,15 @@ const GATED: &str = "-- migrate:backfill table=items key=id batch=10\n\
     WHERE id BETWEEN :batch_start AND :batch_end\n  \
       AND (:batch_start < 31 OR pg_advisory_xact_lock_shared(4242)::text IS NOT NULL);\n";
 
+/// A backfill that adds one to `n` of every row, `batch` keys at a time: a row changed twice
+/// shows as 2.
+fn counting(batch: u32) -> String {
+    format!(
+        "-- migrate:backfill table=items key=id batch={batch}\n\
+         UPDATE items SET n = n + 1 WHERE id BETWEEN :batch_start AND :batch_end;\n"
+    )
+}
+
 /// How many rows were changed how many times: `(n, rows)` ordered by `n`.
 fn counts(db: &TestDb) -> Vec<(i32, i64)> {
     db.client()
@@ -502,11 +511,7 @@ fn every_file_error_names_its_file_and_line() {
 #[test]
 fn json_events_report_each_batch() {
     let db = TestDb::new();
-    let p = project(
-        &db,
-        "-- migrate:backfill table=items key=id batch=50\n\
-         UPDATE items SET n = n + 1 WHERE id BETWEEN :batch_start AND :batch_end;\n",
-    );
+    let p = project(&db, &counting(50));
     let run = p.run(&["apply", "--format", "json"]);
     assert_eq!(run.code, 0, "{run:?}");
     let events: Vec<serde_json::Value> = run
@@ -642,11 +647,7 @@ fn new_backfill_rust_writes_a_rust_backfill_that_says_how_to_register_its_code()
 #[test]
 fn dry_run_estimates_rows_and_batches() {
     let db = TestDb::new();
-    let p = project(
-        &db,
-        "-- migrate:backfill table=items key=id batch=20\n\
-         UPDATE items SET n = n + 1 WHERE id BETWEEN :batch_start AND :batch_end;\n",
-    );
+    let p = project(&db, &counting(20));
     let run = p.run(&["apply", "--dry-run"]);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
@@ -839,12 +840,7 @@ fn a_stopped_backfill_edited_to_walk_another_key_is_refused_until_the_key_is_res
         refused.stderr
     );
     assert_eq!(counts(&db), [(0, 75), (1, 20)], "nothing ran");
-    p.migration(
-        FILL,
-        "-- migrate:backfill table=items key=id batch=50\n\
-         UPDATE items SET n = n + 1 WHERE id BETWEEN :batch_start AND :batch_end;\n",
-        None,
-    );
+    p.migration(FILL, &counting(50), None);
     let resumed = p.run(&["apply"]);
     assert_eq!(resumed.code, 0, "{resumed:?}");
     assert_eq!(counts(&db), [(1, 95)], "every row exactly once");
@@ -855,11 +851,7 @@ fn a_stopped_backfill_edited_to_walk_another_key_is_refused_until_the_key_is_res
 #[test]
 fn a_stopped_backfill_down_edited_to_walk_another_key_is_refused_until_the_key_is_restored() {
     let db = TestDb::new();
-    let p = project(
-        &db,
-        "-- migrate:backfill table=items key=id batch=10\n\
-         UPDATE items SET n = n + 1 WHERE id BETWEEN :batch_start AND :batch_end;\n",
-    );
+    let p = project(&db, &counting(10));
     db.client()
         .batch_execute(
             "UPDATE items SET note = lpad((96 - id)::text, 3, '0');
@@ -981,8 +973,7 @@ fn dry_run_says_a_backfill_runs_batch_by_batch_and_where_it_resumes() {
     // Finished, then reverted by a backfill down.sql: `down --dry-run` says so too.
     p.migration(
         FILL,
-        "-- migrate:backfill table=items key=id batch=10\n\
-         UPDATE items SET n = n + 1 WHERE id BETWEEN :batch_start AND :batch_end;\n",
+        &counting(10),
         Some(
             "-- migrate:backfill table=items key=id batch=10\n\
              UPDATE items SET n = n - 1 WHERE id BETWEEN :batch_start AND :batch_end;\n",
@@ -1004,11 +995,7 @@ fn dry_run_says_a_backfill_runs_batch_by_batch_and_where_it_resumes() {
 #[test]
 fn apply_of_a_partly_reverted_backfill_says_how_far_its_down_got() {
     let db = TestDb::new();
-    let p = project(
-        &db,
-        "-- migrate:backfill table=items key=id batch=10\n\
-         UPDATE items SET n = n + 1 WHERE id BETWEEN :batch_start AND :batch_end;\n",
-    );
+    let p = project(&db, &counting(10));
     std::fs::write(
         p.path().join(format!("migrations/{FILL}/down.sql")),
         "-- migrate:backfill table=items key=id batch=10\n\
@@ -1039,11 +1026,7 @@ fn apply_of_a_partly_reverted_backfill_says_how_far_its_down_got() {
 #[test]
 fn ctrl_c_during_a_lock_retry_wait_stops_without_waiting_for_the_blocker() {
     let db = TestDb::new();
-    let p = project(
-        &db,
-        "-- migrate:backfill table=items key=id batch=10\n\
-         UPDATE items SET n = n + 1 WHERE id BETWEEN :batch_start AND :batch_end;\n",
-    );
+    let p = project(&db, &counting(10));
     let mut blocker = db.client();
     blocker
         .batch_execute("BEGIN; SELECT * FROM items WHERE id = 35 FOR UPDATE;")
@@ -1109,12 +1092,7 @@ fn a_resumed_backfill_says_where_it_resumed() {
          AND 1 / (id - 25) IS NOT NULL;\n",
     );
     assert_eq!(p.run(&["apply"]).code, 1);
-    p.migration(
-        FILL,
-        "-- migrate:backfill table=items key=id batch=10\n\
-         UPDATE items SET n = n + 1 WHERE id BETWEEN :batch_start AND :batch_end;\n",
-        None,
-    );
+    p.migration(FILL, &counting(10), None);
     let run = p.run(&["apply", "--format", "json"]);
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(
@@ -1131,12 +1109,7 @@ fn a_resumed_backfill_says_where_it_resumed() {
          AND 1 / (id - 25) IS NOT NULL;\n",
     );
     assert_eq!(p.run(&["apply"]).code, 1);
-    p.migration(
-        FILL,
-        "-- migrate:backfill table=items key=id batch=10\n\
-         UPDATE items SET n = n + 1 WHERE id BETWEEN :batch_start AND :batch_end;\n",
-        None,
-    );
+    p.migration(FILL, &counting(10), None);
     let run = p.run(&["apply"]);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
@@ -1333,11 +1306,7 @@ fn a_second_ctrl_c_cancels_the_running_batch_on_the_server() {
 #[test]
 fn a_second_ctrl_c_cancels_the_running_batch_of_a_down_backfill() {
     let db = TestDb::new();
-    let p = project(
-        &db,
-        "-- migrate:backfill table=items key=id batch=10\n\
-         UPDATE items SET n = n + 1 WHERE id BETWEEN :batch_start AND :batch_end;\n",
-    );
+    let p = project(&db, &counting(10));
     p.file(
         &format!("migrations/{FILL}/down.sql"),
         "-- migrate:backfill table=items key=id batch=10\n\
