@@ -457,7 +457,7 @@ impl Runner<'_> {
                 batch_time: Some(took),
             });
             // The attempt that committed, not its lock waits: how long the server took for it.
-            self.pause(b.pause_after(took));
+            self.engine.sleep_unless_stopped(b.pause_after(took));
         }
         let end = Finish {
             state: job.row.state,
@@ -610,25 +610,7 @@ impl Runner<'_> {
                 lag,
                 max,
             });
-            self.pause(Duration::from_millis(500));
-        }
-    }
-
-    /// Sleeps, waking early when asked to stop.
-    fn pause(&self, d: Duration) {
-        // A pause too long to be a point in time (`pause=` accepts any number of hours) lasts
-        // until the run is stopped.
-        let until = Instant::now().checked_add(d);
-        while !self.engine.stopping() {
-            let Some(until) = until else {
-                std::thread::sleep(Duration::from_millis(50));
-                continue;
-            };
-            let left = until.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return;
-            }
-            std::thread::sleep(left.min(Duration::from_millis(50)));
+            self.engine.sleep_unless_stopped(Duration::from_millis(500));
         }
     }
 }

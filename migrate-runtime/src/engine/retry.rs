@@ -242,21 +242,9 @@ impl<'a> Retrier<'a> {
         let stopping = || engine.stopping();
         match (watchable, self.watch.client.as_mut()) {
             (true, Some(watcher)) => wait_for(watcher, &blockers, remaining, &stopping),
-            _ => sleep_unless(pause, &stopping),
+            _ => engine.sleep_unless_stopped(pause),
         }
         true
-    }
-}
-
-/// Sleeps `d`, in steps of at most [`SAMPLE`], until `stopping` says so.
-fn sleep_unless(d: Duration, stopping: &dyn Fn() -> bool) {
-    let deadline = Instant::now() + d;
-    while !stopping() {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return;
-        }
-        std::thread::sleep(left.min(SAMPLE));
     }
 }
 

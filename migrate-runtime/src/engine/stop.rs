@@ -10,6 +10,7 @@ use crate::Version;
 use postgres::{CancelToken, Client};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 /// Sends PostgreSQL a cancel request for a session's running statement, connecting the way
 /// the session did (its TLS): see [`ConnInfo::cancel`](super::connection::ConnInfo::cancel).
@@ -209,6 +210,21 @@ impl Engine {
         self.stop
             .as_ref()
             .is_some_and(|s| s.requested.load(Ordering::Acquire))
+    }
+
+    /// Sleeps `d`, cut short (within 50 ms) by a stop request; a `d` too long to be a point
+    /// in time (`pause=` accepts any number of hours) lasts until the stop. The one sleep of a
+    /// backfill's pauses, its replica waits and its lock-retry waits.
+    pub(crate) fn sleep_unless_stopped(&self, d: Duration) {
+        const STEP: Duration = Duration::from_millis(50);
+        let until = Instant::now().checked_add(d);
+        while !self.stopping() {
+            let left = until.map_or(STEP, |u| u.saturating_duration_since(Instant::now()));
+            if left.is_zero() {
+                return;
+            }
+            std::thread::sleep(left.min(STEP));
+        }
     }
 
     /// Whether the running batch was cancelled on request ([`Stop::cancel_running`]), so a
